@@ -1,0 +1,193 @@
+// Package transport is what moves tweetflow's CloudEvents between processes:
+// the handler shapes every receiver calls, the Sender every producer uses, and
+// the classification of handler errors into "retry", "reject" and "overload"
+// that each transport turns into its own vocabulary (an HTTP status, a Kafka
+// redelivery, a dead-letter record).
+//
+// Drivers live in subpackages: cehttp (CloudEvents over HTTP, binary mode, as
+// Knative delivers them) and kafka (sarama through the CloudEvents Kafka
+// binding). transporttest is the behavioural suite both run.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Handler handles one event and returns when it is done. A nil error
+// acknowledges the event; a non-nil reply is passed on (HTTP: the 200 reply
+// body; Kafka: produced to the reply topic before the ack).
+type Handler func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error)
+
+// AckHandler handles one event and calls ack exactly once, possibly after it
+// has returned (the aggregator acks when the record is durable). It may block
+// to push back on the transport.
+type AckHandler func(ctx context.Context, e cloudevents.Event, ack func(error))
+
+// Sender sends events. Send returns nil only when every event was accepted by
+// the other side (Kafka: acked by all in-sync replicas; HTTP: a 2xx).
+type Sender interface {
+	Send(ctx context.Context, events []cloudevents.Event) error
+	Close(ctx context.Context) error
+}
+
+// Kind is what a transport should do with an event whose handler failed.
+type Kind int
+
+const (
+	// Retry: the failure is transient (a store outage, a cancelled context);
+	// the same event may succeed later, so it is redelivered.
+	Retry Kind = iota
+	// Reject: the event can never be handled (bad input). It is not retried;
+	// HTTP answers 4xx, Kafka logs it, sends it to the dead-letter topic if
+	// one is configured, and moves on.
+	Reject
+	// Overload: the receiver is saturated. Retried after a back-off (HTTP 429).
+	Overload
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Reject:
+		return "reject"
+	case Overload:
+		return "overload"
+	}
+	return "retry"
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one that retrying cannot fix.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+type overloadError struct{ err error }
+
+func (e overloadError) Error() string { return e.err.Error() }
+func (e overloadError) Unwrap() error { return e.err }
+
+// Overloaded marks err as back-pressure from a saturated receiver. The
+// wiring translates its core's overload sentinel (functions.ErrOverloaded)
+// into this, so transport does not import the cores.
+func Overloaded(err error) error {
+	if err == nil {
+		return nil
+	}
+	return overloadError{err}
+}
+
+// Classify says what to do with a handler's error. Validation errors of the
+// event contract (*event.FieldError) are rejected: the same bytes will fail
+// the same way every time.
+func Classify(err error) Kind {
+	var fe *event.FieldError
+	var pe permanentError
+	var oe overloadError
+	switch {
+	case err == nil:
+		return Retry
+	case errors.As(err, &oe):
+		return Overload
+	case errors.As(err, &pe), errors.As(err, &fe):
+		return Reject
+	}
+	return Retry
+}
+
+// Sync adapts an AckHandler to a Handler: it waits for the ack. The HTTP
+// aggregator uses it, so its 2xx means "durably stored".
+func Sync(h AckHandler) Handler {
+	return func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+		done := make(chan error, 1)
+		h(ctx, e, func(err error) {
+			select {
+			case done <- err:
+			default: // a second ack is ignored: acks must be safe to repeat
+			}
+		})
+		select {
+		case err := <-done:
+			return nil, err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("event %s: waiting for ack: %w", e.ID(), ctx.Err())
+		}
+	}
+}
+
+// Async adapts a Handler to an AckHandler that runs at most limit calls at
+// once, each in its own goroutine. The call blocks while limit calls are in
+// flight, which holds the transport's reads (back-pressure). Concurrency is
+// what lets the function core micro-batch events from one Kafka partition.
+func Async(h Handler, limit int) AckHandler {
+	if limit < 1 {
+		limit = 1
+	}
+	sem := make(chan struct{}, limit)
+	return func(ctx context.Context, e cloudevents.Event, ack func(error)) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			ack(ctx.Err())
+			return
+		}
+		go func() {
+			defer func() { <-sem }()
+			_, err := h(ctx, e)
+			ack(err)
+		}()
+	}
+}
+
+// Forward returns a Handler that sends h's reply with s before it returns,
+// so the input is acknowledged only once its result is accepted downstream
+// (Kafka-only mode: a function's metadata event is produced, then the tweet's
+// offset may be committed).
+func Forward(h Handler, s Sender) Handler {
+	return func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+		reply, err := h(ctx, e)
+		if err != nil || reply == nil {
+			return nil, err
+		}
+		if err := s.Send(ctx, []cloudevents.Event{*reply}); err != nil {
+			return nil, fmt.Errorf("event %s: forward reply %s: %w", e.ID(), reply.ID(), err)
+		}
+		return nil, nil
+	}
+}
+
+// Observer is told the outcome of every received event and how long it took;
+// the metrics package implements it. Outcome values are the Outcome* constants.
+type Observer interface {
+	Observe(outcome string, d time.Duration)
+}
+
+// Outcomes reported to an Observer.
+const (
+	OutcomeOK          = "ok"
+	OutcomeRejected    = "rejected"    // handler said the event can never succeed
+	OutcomeOverloaded  = "overloaded"  // back-pressure
+	OutcomeFailed      = "failed"      // transient handler failure, redelivered
+	OutcomeMalformed   = "malformed"   // not a valid CloudEvent
+	OutcomeUnsupported = "unsupported" // not a CloudEvent encoding we read (content type)
+	OutcomeTooLarge    = "too_large"   // body over the size limit
+)
+
+// NopObserver discards observations.
+type NopObserver struct{}
+
+// Observe implements Observer.
+func (NopObserver) Observe(string, time.Duration) {}
