@@ -42,6 +42,9 @@ type Spec struct {
 	// Threshold is the default reference line on dashboards and the default
 	// alert bound for this model's per-interval average.
 	Threshold *ThresholdSpec `json:"threshold,omitempty"`
+
+	// dirName is the folder the spec was read from (set by ListSpecs).
+	dirName string
 }
 
 // Inputs names the two input tensors: int64 feature ids and float32 feature

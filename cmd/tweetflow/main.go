@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 	// One line per subcommand; each lives in its own file.
 	root.AddCommand(
 		newVersionCmd(),
+		newTrainCmd(),
 	)
 	return root
 }

@@ -1,0 +1,180 @@
+package featurize
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// LoadVADER reads a VADER lexicon: lines token<TAB>mean<TAB>std<TAB>ratings,
+// mean in [-4, 4]. Errors name file:line.
+func LoadVADER(path string) (map[string]float32, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("vader lexicon: %w", err)
+	}
+	defer f.Close()
+	m := make(map[string]float32, 8000)
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		fields := strings.Split(text, "\t")
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("%s:%d: want token<TAB>mean, got %d fields", path, line, len(fields))
+		}
+		v, err := strconv.ParseFloat(fields[1], 32)
+		if err != nil || v < -4 || v > 4 || math.IsNaN(v) {
+			return nil, fmt.Errorf("%s:%d: mean %q is not a number in [-4, 4]", path, line, fields[1])
+		}
+		m[fields[0]] = float32(v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%s: empty lexicon", path)
+	}
+	return m, nil
+}
+
+// LoadCuss reads the cuss list: a JSON object from word or phrase to its
+// sureness 0 (maybe), 1 (likely) or 2 (certainly).
+func LoadCuss(path string) (map[string]int8, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cuss lexicon: %w", err)
+	}
+	var raw map[string]int
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%s: empty lexicon", path)
+	}
+	m := make(map[string]int8, len(raw))
+	for k, v := range raw {
+		if v < 0 || v > 2 {
+			return nil, fmt.Errorf("%s: entry %q: sureness %d is not 0, 1 or 2", path, k, v)
+		}
+		m[strings.ToLower(k)] = int8(v)
+	}
+	return m, nil
+}
+
+// VADER constants (Hutto & Gilbert 2014, vaderSentiment): a negated word's
+// valence is scaled by -0.74, a word in capitals gains 0.733, and the
+// compound score is x/sqrt(x²+15).
+const (
+	vaderNegScale = -0.74
+	vaderCapsIncr = 0.733
+	vaderAlpha    = 15
+)
+
+// vaderFeatures adds features from the VADER valence of the tokens: the
+// positive and negative sums (squashed), the compound score (as a continuous
+// feature and one-hot bins) and the counts of positive and negative words.
+func (f *Featurizer) vaderFeatures(s *Scratch, idx []int64, val []float32) ([]int64, []float32) {
+	// "but" shifts the weight to what follows it, as in VADER.
+	butAt := -1
+	for i := range s.toks {
+		if t := &s.toks[i]; t.kind == kindWord && string(s.text(t)) == "but" {
+			butAt = i
+		}
+	}
+	var pos, neg float64
+	nPos, nNeg := 0, 0
+	for i := range s.toks {
+		t := &s.toks[i]
+		if t.kind == kindPunct || t.kind == kindURL {
+			continue
+		}
+		v, ok := f.vader[string(s.text(t))]
+		if !ok || v == 0 {
+			continue
+		}
+		x := float64(v)
+		if t.caps {
+			x += math.Copysign(vaderCapsIncr, x)
+		}
+		if t.negated {
+			x *= vaderNegScale
+		}
+		switch {
+		case butAt < 0:
+		case i < butAt:
+			x *= 0.5
+		case i > butAt:
+			x *= 1.5
+		}
+		if x > 0 {
+			pos += x
+			nPos++
+		} else {
+			neg -= x
+			nNeg++
+		}
+	}
+	compound := (pos - neg) / math.Sqrt((pos-neg)*(pos-neg)+vaderAlpha)
+	idx, val = f.lexFeature(idx, val, 1, 0, float32(pos/(pos+4)))
+	idx, val = f.lexFeature(idx, val, 2, 0, float32(neg/(neg+4)))
+	idx, val = f.lexFeature(idx, val, 3, 0, float32(max(compound, 0)))
+	idx, val = f.lexFeature(idx, val, 4, 0, float32(max(-compound, 0)))
+	cb := int(math.Floor((compound + 1) * 4)) // 8 bins over [-1, 1]
+	idx, val = f.lexFeature(idx, val, 5, min(max(cb, 0), 7), 1)
+	idx, val = f.lexFeature(idx, val, 6, bin(nPos, 1, 2, 3)*4+bin(nNeg, 1, 2, 3), 1)
+	return idx, val
+}
+
+// cussFeatures adds features from cuss-list hits (single words and two-word
+// phrases): counts per sureness level, the highest sureness, and whether a hit
+// was written in capitals or addressed at someone (a mention in the tweet).
+func (f *Featurizer) cussFeatures(s *Scratch, idx []int64, val []float32) ([]int64, []float32) {
+	var count [3]int
+	maxSure, caps := -1, 0
+	hit := func(sure int8, t *token) {
+		count[sure]++
+		maxSure = max(maxSure, int(sure))
+		if t.caps {
+			caps++
+		}
+	}
+	for i := range s.toks {
+		t := &s.toks[i]
+		if t.kind != kindWord {
+			continue
+		}
+		w := s.text(t)
+		if sure, ok := f.cuss[string(w)]; ok {
+			hit(sure, t)
+		} else if len(w) > 4 && w[len(w)-1] == 's' {
+			// Plural forms the list does not carry.
+			if sure, ok := f.cuss[string(w[:len(w)-1])]; ok {
+				hit(sure, t)
+			}
+		}
+		if i+1 < len(s.toks) && f.cussPhrases[string(w)] {
+			s.phrase = append(append(append(s.phrase[:0], w...), ' '), s.text(&s.toks[i+1])...)
+			if sure, ok := f.cuss[string(s.phrase)]; ok {
+				hit(sure, t)
+			}
+		}
+	}
+	for sure, n := range count {
+		idx, val = f.lexFeature(idx, val, 10+sure, bin(n, 1, 2, 3), 1)
+	}
+	idx, val = f.lexFeature(idx, val, 13, maxSure+1, 1)
+	idx, val = f.lexFeature(idx, val, 14, bin(caps, 1, 2), 1)
+	if maxSure >= 1 {
+		idx, val = f.lexFeature(idx, val, 15, bin(s.shape.mentions, 1, 2), 1)
+	}
+	return idx, val
+}

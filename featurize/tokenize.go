@@ -1,0 +1,271 @@
+package featurize
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Token kinds.
+const (
+	kindWord     uint8 = iota // letters, digits, ', _; may start with # or @
+	kindEmoticon              // :) :-( <3 ... kept as written
+	kindEmoji                 // one pictographic rune
+	kindPunct                 // ! ? (runs up to 3) and . , ; :
+	kindURL                   // any http(s)://, www. chunk, as "<url>"
+)
+
+type token struct {
+	start, end int32 // in Scratch.buf
+	kind       uint8
+	// caps: the word was written in capitals (2+ letters, all upper).
+	caps bool
+	// negated: the word is in a negation scope (set by Featurize).
+	negated bool
+}
+
+type shapeCounts struct {
+	exclaim, question, capsWords, mentions, hashtags, urls, emoji, elongated int
+}
+
+// Scratch holds one goroutine's buffers. The zero value is ready; reusing one
+// Scratch across calls makes Featurize allocation-free.
+type Scratch struct {
+	buf    []byte // normalized token text, tokens back to back
+	toks   []token
+	phrase []byte // cuss phrase lookups
+	shape  shapeCounts
+}
+
+func (s *Scratch) reset() {
+	s.buf = s.buf[:0]
+	s.toks = s.toks[:0]
+	s.shape = shapeCounts{}
+}
+
+func (s *Scratch) text(t *token) []byte { return s.buf[t.start:t.end] }
+
+// maxChunk caps the bytes of one whitespace-free chunk looked at as a whole,
+// so a 100 KB run without spaces is cut into pieces rather than scanned for
+// URLs and emoticons as one string.
+const maxChunk = 512
+
+// tokenize splits text into tokens: whitespace separates chunks; a chunk is
+// a URL, an emoticon, or is split further into words, emoji and punctuation.
+// Words are lower-cased, digits become 0, a letter repeated more than three
+// times is cut to three ("soooooo" -> "sooo"), and ’ becomes '. Invalid UTF-8
+// bytes, control and format characters separate tokens and are dropped.
+func (s *Scratch) tokenize(text string, maxTokens int) {
+	pos := 0
+	for pos < len(text) && len(s.toks) < maxTokens {
+		r, size := utf8.DecodeRuneInString(text[pos:])
+		if isSeparator(r, size) {
+			pos += size
+			continue
+		}
+		end := pos
+		for end < len(text) && end-pos < maxChunk {
+			r, size := utf8.DecodeRuneInString(text[end:])
+			if isSeparator(r, size) {
+				break
+			}
+			end += size
+		}
+		s.chunk(text[pos:end], maxTokens)
+		pos = end
+	}
+}
+
+func isSeparator(r rune, size int) bool {
+	return (r == utf8.RuneError && size <= 1) || unicode.IsSpace(r) || unicode.IsControl(r)
+}
+
+func (s *Scratch) chunk(c string, maxTokens int) {
+	if isURL(c) {
+		s.push("<url>", kindURL, false)
+		s.shape.urls++
+		return
+	}
+	if isEmoticon(c) {
+		s.push(c, kindEmoticon, false)
+		return
+	}
+	// Split into words, emoji and punctuation.
+	wordStart := -1 // start of the current word in buf, -1 if none
+	var last rune
+	repeat, letters, upper := 0, 0, 0
+	endWord := func() {
+		if wordStart < 0 {
+			return
+		}
+		start := wordStart
+		wordStart = -1
+		end := len(s.buf)
+		for end > start && s.buf[end-1] == '\'' {
+			end--
+		}
+		s.buf = s.buf[:end]
+		w := s.buf[start:end]
+		if len(w) == 0 || (len(w) == 1 && (w[0] == '#' || w[0] == '@')) || len(s.toks) >= maxTokens {
+			s.buf = s.buf[:start]
+			return
+		}
+		caps := letters >= 2 && upper == letters
+		if caps {
+			s.shape.capsWords++
+		}
+		s.toks = append(s.toks, token{start: int32(start), end: int32(end), kind: kindWord, caps: caps})
+		switch w[0] {
+		case '@':
+			s.shape.mentions++
+		case '#':
+			// A hashtag is also read as the bare word, so #happy finds
+			// "happy" in the lexicons and shares its weights.
+			s.shape.hashtags++
+			if len(s.toks) < maxTokens {
+				s.toks = append(s.toks, token{start: int32(start + 1), end: int32(end), kind: kindWord, caps: caps})
+			}
+		}
+	}
+	for i := 0; i < len(c); {
+		r, size := utf8.DecodeRuneInString(c[i:])
+		i += size
+		switch {
+		case r == '’' || r == '\'':
+			if wordStart >= 0 {
+				s.buf = append(s.buf, '\'')
+				last, repeat = '\'', 1
+			}
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || r == '_' ||
+			((r == '#' || r == '@') && wordStart < 0):
+			if wordStart < 0 {
+				wordStart = len(s.buf)
+				last, repeat, letters, upper = 0, 0, 0, 0
+			}
+			if unicode.IsLetter(r) {
+				letters++
+				if unicode.IsUpper(r) {
+					upper++
+				}
+			}
+			r = normalizeRune(r)
+			if r == last {
+				repeat++
+				if repeat == 4 {
+					s.shape.elongated++
+				}
+				if repeat > 3 {
+					continue
+				}
+			} else {
+				last, repeat = r, 1
+			}
+			s.buf = utf8.AppendRune(s.buf, r)
+		default:
+			endWord()
+			if len(s.toks) >= maxTokens {
+				return
+			}
+			switch {
+			case r == '!' || r == '?':
+				n := 1
+				for i < len(c) && c[i] == byte(r) {
+					n++
+					i++
+				}
+				if r == '!' {
+					s.shape.exclaim += n
+				} else {
+					s.shape.question += n
+				}
+				run := 0
+				if r == '?' {
+					run = 1
+				}
+				s.push(punctRuns[run][min(n, 3)-1], kindPunct, false)
+			case r == '.' || r == ',' || r == ';' || r == ':':
+				for i < len(c) && c[i] == byte(r) {
+					i++
+				}
+				s.pushRune(r, kindPunct)
+			case isEmoji(r):
+				s.shape.emoji++
+				s.pushRune(r, kindEmoji)
+			}
+		}
+	}
+	endWord()
+}
+
+var punctRuns = [2][3]string{{"!", "!!", "!!!"}, {"?", "??", "???"}}
+
+func (s *Scratch) push(text string, kind uint8, caps bool) {
+	start := len(s.buf)
+	s.buf = append(s.buf, text...)
+	s.toks = append(s.toks, token{start: int32(start), end: int32(len(s.buf)), kind: kind, caps: caps})
+}
+
+func (s *Scratch) pushRune(r rune, kind uint8) {
+	start := len(s.buf)
+	s.buf = utf8.AppendRune(s.buf, r)
+	s.toks = append(s.toks, token{start: int32(start), end: int32(len(s.buf)), kind: kind})
+}
+
+// normalizeRune lower-cases and maps every decimal digit to 0 (numbers are
+// rarely telling; their count of digits is kept).
+func normalizeRune(r rune) rune {
+	switch {
+	case r < utf8.RuneSelf:
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		if '0' <= r && r <= '9' {
+			return '0'
+		}
+		return r
+	case unicode.IsDigit(r):
+		return '0'
+	default:
+		return unicode.ToLower(r)
+	}
+}
+
+func isEmoji(r rune) bool {
+	return (r >= 0x1F000 && r <= 0x1FAFF) || (r >= 0x2600 && r <= 0x27BF) || unicode.Is(unicode.So, r)
+}
+
+func isURL(c string) bool {
+	return hasPrefixFold(c, "http://") || hasPrefixFold(c, "https://") || hasPrefixFold(c, "www.")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		b := s[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isEmoticon recognizes the common ASCII emoticons (as VADER lists them, and
+// their mirrored forms) when they stand alone between spaces.
+func isEmoticon(c string) bool {
+	switch c {
+	case ":)", ":-)", ":))", ":)))", ":]", ":}", ":o)", ":3", ":>", "=)", "=]", "(:", "(-:", "((:", "^_^", "^^", "^.^",
+		":D", ":-D", "=D", "xD", "XD", "xd", ":d", "8)", "8-)", "B)",
+		";)", ";-)", ";]", ";D", ";d", "(;",
+		":P", ":-P", ":p", ":-p", ";P", ";p", "=P", "=p", ":b", "xP", "XP",
+		":(", ":-(", ":((", ":(((", ":[", ":{", "=(", "=[", "):", ")-:", "D:", "Dx",
+		":'(", ":'-(", ":'[", ";(", ";-(", ":,(", "T_T", "T.T", "-_-", "-.-", ">:(", ">:[", "D;",
+		":/", ":-/", ":\\", ":-\\", "=/", ":|", ":-|", ":s", ":S", ":-S", ":o", ":O", ":-o", ":-O", "o.O", "O.o", "O_o", "o_O",
+		"<3", "<33", "<333", "</3", ":*", ":-*", ":x", ":X", "xo", "xoxo", "xx", "xxx":
+		return true
+	}
+	return false
+}
