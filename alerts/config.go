@@ -1,0 +1,191 @@
+package alerts
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Metric names used in alerts (event.Alert.Metric).
+const (
+	MetricMean         = "mean"
+	MetricRate         = "rate"
+	MetricSimilarTexts = "similar_texts"
+	// metricSharePrefix + label is the share of a window's tweets with that label.
+	metricSharePrefix = "share:"
+)
+
+// Config configures the engine. The zero value of a field means its default
+// (see Default).
+type Config struct {
+	// Window is the tumbling event-time window of the threshold and anomaly
+	// checks.
+	Window time.Duration
+	// Lateness is how far behind the newest tweet seen a tweet may arrive and
+	// still count in its window; a window closes when the newest tweet is
+	// Lateness past its end. Later tweets are counted in Stats.Late and left
+	// out of window checks (they are still stored: alerts only observe).
+	Lateness time.Duration
+	// MinCount is the fewest tweets a window needs before its model averages
+	// are checked, so one tweet cannot cross a threshold alone.
+	MinCount int
+	// Models lists the models to watch, with their thresholds. Results of
+	// other models are still averaged and checked for anomalies.
+	Models       []ModelConfig
+	Anomaly      AnomalyConfig
+	Coordination CoordinationConfig
+}
+
+// ModelConfig is what the engine knows of a model (from its model.yaml).
+type ModelConfig struct {
+	Name string
+	// Threshold is the reference line; nil for none.
+	Threshold *Threshold
+	// ShareLabel, when set, adds a "share of tweets labelled ShareLabel"
+	// metric to the anomaly checks (for offense: "offensive").
+	ShareLabel string
+}
+
+// Threshold is a model's reference line: a window average beyond Value (in
+// Direction, "above" or "below") is alerted when it crosses.
+type Threshold struct {
+	Value     float64
+	Direction string
+}
+
+// AnomalyConfig configures the EWMA z-score checks.
+type AnomalyConfig struct {
+	Disabled bool
+	// Bound is the |z| past which a window is anomalous.
+	Bound float64
+	// Alpha is the EWMA weight of the newest window (0 < Alpha <= 1).
+	Alpha float64
+	// Warmup is how many windows a baseline needs before it can alert.
+	Warmup int
+	// GapReset: after this many empty windows in a row the baselines start
+	// over, because a replay that jumps weeks ahead is a new regime, not an
+	// anomaly.
+	GapReset int
+}
+
+// CoordinationConfig configures the near-duplicate detector.
+type CoordinationConfig struct {
+	Disabled bool
+	// Window is the most event time the K accounts' posts may span.
+	Window time.Duration
+	// K is the number of distinct accounts that makes a group an alert.
+	K int
+	// Similarity is the least Jaccard similarity of normalised token sets
+	// for a tweet to join a group.
+	Similarity float64
+	// MinTokens is the fewest content tokens (after normalisation and
+	// stop-word removal) a tweet needs to be compared at all: short common
+	// phrases ("good morning everyone") are posted by many accounts at once
+	// without any coordination.
+	MinTokens int
+}
+
+// Default returns the defaults: 1-minute windows, 10 s lateness, 20 tweets
+// per window, z-bound 5 with alpha 0.1 after 10 windows, and coordination
+// at K = 5 accounts within 60 s (the window public coordination-detection
+// tools use), similarity 0.6, at least 4 content tokens.
+func Default() Config {
+	return Config{
+		Window:   time.Minute,
+		Lateness: 10 * time.Second,
+		MinCount: 20,
+		Anomaly:  AnomalyConfig{Bound: 5, Alpha: 0.1, Warmup: 10, GapReset: 10},
+		Coordination: CoordinationConfig{
+			Window: 60 * time.Second, K: 5, Similarity: 0.6, MinTokens: 4,
+		},
+	}
+}
+
+// withDefaults fills zero fields from Default.
+func (c Config) withDefaults() Config {
+	d := Default()
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	if c.Lateness == 0 {
+		c.Lateness = d.Lateness
+	}
+	if c.MinCount == 0 {
+		c.MinCount = d.MinCount
+	}
+	a := &c.Anomaly
+	if a.Bound == 0 {
+		a.Bound = d.Anomaly.Bound
+	}
+	if a.Alpha == 0 {
+		a.Alpha = d.Anomaly.Alpha
+	}
+	if a.Warmup == 0 {
+		a.Warmup = d.Anomaly.Warmup
+	}
+	if a.GapReset == 0 {
+		a.GapReset = d.Anomaly.GapReset
+	}
+	k := &c.Coordination
+	if k.Window == 0 {
+		k.Window = d.Coordination.Window
+	}
+	if k.K == 0 {
+		k.K = d.Coordination.K
+	}
+	if k.Similarity == 0 {
+		k.Similarity = d.Coordination.Similarity
+	}
+	if k.MinTokens == 0 {
+		k.MinTokens = d.Coordination.MinTokens
+	}
+	return c
+}
+
+// validate checks a config after defaults; errors name the field.
+func (c Config) validate() error {
+	bad := func(field string, format string, a ...any) error {
+		return fmt.Errorf("alerts config: %s: %s", field, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case c.Window < time.Second:
+		return bad("window", "%s is shorter than 1s", c.Window)
+	case c.Lateness < 0:
+		return bad("lateness", "negative (%s)", c.Lateness)
+	case c.MinCount < 1:
+		return bad("min-count", "%d < 1", c.MinCount)
+	case c.Anomaly.Bound <= 0:
+		return bad("anomaly.bound", "%v <= 0", c.Anomaly.Bound)
+	case c.Anomaly.Alpha <= 0 || c.Anomaly.Alpha > 1:
+		return bad("anomaly.alpha", "%v is not in (0, 1]", c.Anomaly.Alpha)
+	case c.Anomaly.Warmup < 1:
+		return bad("anomaly.warmup", "%d < 1", c.Anomaly.Warmup)
+	case c.Anomaly.GapReset < 1:
+		return bad("anomaly.gap-reset", "%d < 1", c.Anomaly.GapReset)
+	case c.Coordination.Window < time.Second:
+		return bad("coordination.window", "%s is shorter than 1s", c.Coordination.Window)
+	case c.Coordination.K < 2:
+		return bad("coordination.k", "%d < 2 accounts cannot coordinate", c.Coordination.K)
+	case c.Coordination.Similarity <= 0 || c.Coordination.Similarity > 1:
+		return bad("coordination.similarity", "%v is not in (0, 1]", c.Coordination.Similarity)
+	case c.Coordination.MinTokens < 1:
+		return bad("coordination.min-tokens", "%d < 1", c.Coordination.MinTokens)
+	case len(c.Models) > maxModels:
+		return bad("models", "%d models, at most %d", len(c.Models), maxModels)
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Models {
+		field := fmt.Sprintf("models[%d]", i)
+		switch {
+		case !event.ValidModelName(m.Name):
+			return bad(field+".name", "invalid model name %q", m.Name)
+		case seen[m.Name]:
+			return bad(field+".name", "duplicate model %q", m.Name)
+		case m.Threshold != nil && m.Threshold.Direction != "above" && m.Threshold.Direction != "below":
+			return bad(field+".threshold.direction", "%q is not above or below", m.Threshold.Direction)
+		}
+		seen[m.Name] = true
+	}
+	return nil
+}

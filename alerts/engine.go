@@ -1,0 +1,172 @@
+// Package alerts is tweetflow's streaming alert engine. It observes the
+// records the pipeline stores and raises three kinds of alerts, each its own
+// CloudEvent type (event.TypeAlert*):
+//
+//   - threshold: a tumbling window's average of a model's value crosses the
+//     model's threshold (the reference line of the dashboards);
+//   - anomaly: a window's tweet rate, a model's mean or a label's share
+//     departs from its EWMA baseline by more than a z-score bound;
+//   - coordination: near-identical texts (MinHash/LSH candidates, exact
+//     Jaccard on normalised token sets) posted by at least K distinct
+//     accounts within a window (defaults 60 s and K = 5).
+//
+// Every window is on event time (the tweets' own timestamps), never the
+// wall clock, so a replay at any speed raises the same alerts with the same
+// ids. The engine does no I/O: Observe and Flush return alerts, and Tee
+// (tee.go) wires the engine behind a sink.Driver and writes the alerts out.
+package alerts
+
+import (
+	"sync"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Stats counts what the engine saw.
+type Stats struct {
+	Observed int `json:"observed"`
+	// Late tweets arrived after their window closed; they are left out of
+	// the window checks, and out of coordination when they are also older
+	// than the coordination window (their groups are gone).
+	Late int `json:"late"`
+	// Invalid records (no id or no timestamp) are ignored.
+	Invalid int            `json:"invalid"`
+	Alerts  map[string]int `json:"alerts"` // by kind
+}
+
+// Engine raises alerts from a stream of stored records. It is safe for
+// concurrent use; the aggregator may call Observe from several goroutines.
+type Engine struct {
+	cfg Config
+
+	mu        sync.Mutex
+	win       *windower
+	coord     *coordinator
+	newest    time.Time // the newest event time seen
+	stats     Stats
+	bufPool   sync.Pool // *[]uint64 token buffers for signatures
+	tweetPool sync.Pool // *[]coordTweet
+}
+
+// New returns an engine. Zero fields of cfg take their defaults (Default).
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		cfg:   cfg,
+		win:   newWindower(cfg),
+		coord: newCoordinator(cfg.Coordination),
+		stats: Stats{Alerts: map[string]int{}},
+	}, nil
+}
+
+// Config returns the engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Observe feeds stored records to the engine and returns the alerts they
+// raised, in order. A record seen twice (a redelivery, or a partial record
+// completed later) counts once per model.
+func (e *Engine) Observe(recs []sink.Record) []event.Alert {
+	if len(recs) == 0 {
+		return nil
+	}
+	// The costly part, normalising and hashing texts, needs no shared state:
+	// it runs before taking the lock, so concurrent callers overlap there.
+	var tweets []coordTweet
+	var buf []uint64
+	if !e.cfg.Coordination.Disabled {
+		tp, _ := e.tweetPool.Get().(*[]coordTweet)
+		if tp == nil {
+			tp = new([]coordTweet)
+		}
+		bp, _ := e.bufPool.Get().(*[]uint64)
+		if bp == nil {
+			bp = new([]uint64)
+		}
+		defer func() {
+			clear(tweets)
+			*tp, *bp = tweets[:0], buf[:0]
+			e.tweetPool.Put(tp)
+			e.bufPool.Put(bp)
+		}()
+		tweets, buf = (*tp)[:0], (*bp)[:0]
+		offsets := make([]int, 0, len(recs)+1)
+		for i := range recs {
+			t := &recs[i].Tweet
+			offsets = append(offsets, len(buf))
+			buf = tokenHashes(buf, t.Text)
+		}
+		offsets = append(offsets, len(buf))
+		for i := range recs {
+			t := &recs[i].Tweet
+			ct := coordTweet{id: t.ID, user: t.User, text: t.Text, at: t.CreatedAt}
+			ct.tokens = buf[offsets[i]:offsets[i+1]:offsets[i+1]]
+			bands(&ct)
+			tweets = append(tweets, ct)
+		}
+	}
+
+	var results []resultView
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []event.Alert
+	for i := range recs {
+		r := &recs[i]
+		if r.Tweet.ID == "" || r.Tweet.CreatedAt.IsZero() {
+			e.stats.Invalid++
+			continue
+		}
+		e.stats.Observed++
+		at := r.Tweet.CreatedAt
+		if at.After(e.newest) {
+			e.newest = at
+			out = append(out, e.win.advance(e.watermark())...)
+		}
+		results = results[:0]
+		for _, res := range r.Results {
+			results = append(results, resultView{model: res.Model, value: res.Value, label: res.Label})
+		}
+		e.win.observe(r.Tweet.ID, at, results)
+		if tweets != nil && !at.Before(e.watermark().Add(-e.cfg.Coordination.Window)) {
+			if a := e.coord.observe(&tweets[i], e.watermark()); a != nil {
+				out = append(out, *a)
+			}
+		}
+	}
+	e.stats.Late = e.win.late
+	for _, a := range out {
+		e.stats.Alerts[a.Kind]++
+	}
+	return out
+}
+
+// Flush closes every open window, as at the end of a replay, and returns
+// their alerts.
+func (e *Engine) Flush() []event.Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.win.flush()
+	for _, a := range out {
+		e.stats.Alerts[a.Kind]++
+	}
+	return out
+}
+
+// Stats returns a copy of the engine's counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Alerts = make(map[string]int, len(e.stats.Alerts))
+	for k, v := range e.stats.Alerts {
+		s.Alerts[k] = v
+	}
+	return s
+}
+
+// watermark is the event time up to which windows are complete.
+func (e *Engine) watermark() time.Time { return e.newest.Add(-e.cfg.Lateness) }

@@ -1,0 +1,434 @@
+package alerts
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+var t0 = time.Date(2009, 4, 6, 22, 0, 0, 0, time.UTC)
+
+func rec(id, user, text string, at time.Time, results ...sink.Result) sink.Record {
+	return sink.Record{Tweet: event.Tweet{ID: id, User: user, Text: text, CreatedAt: at}, Results: results}
+}
+
+func sent(v float64) sink.Result { return sink.Result{Model: "sentiment", Value: v, Label: "x"} }
+
+func mustEngine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func kinds(as []event.Alert) []string {
+	var k []string
+	for _, a := range as {
+		k = append(k, a.Kind+":"+a.Metric)
+	}
+	return k
+}
+
+// organic returns n tweets, one per `gap`, with distinct texts made of
+// random words, by distinct users.
+func organic(rng *rand.Rand, n int, start time.Time, gap time.Duration, prefix string) []sink.Record {
+	// A 3,000-word vocabulary: unrelated texts share few words, as in real
+	// tweets, while a tiny one would make every text look alike.
+	syll := strings.Fields("ka lo mi ne ru sa ti vo pe da gu be zo fi")
+	word := func() string {
+		i := rng.IntN(3000)
+		return syll[i%14] + syll[(i/14)%14] + syll[(i/196)%14]
+	}
+	out := make([]sink.Record, n)
+	for i := range out {
+		var ws []string
+		for range 6 + rng.IntN(6) {
+			ws = append(ws, word())
+		}
+		out[i] = rec(fmt.Sprintf("%s%d", prefix, i), fmt.Sprintf("user%d", rng.IntN(1_000_000)),
+			strings.Join(ws, " "), start.Add(time.Duration(i)*gap), sent(0.2*rng.NormFloat64()))
+	}
+	return out
+}
+
+func TestTokenHashesNormalises(t *testing.T) {
+	base := tokenHashes(nil, "Vote NO on the new stadium tax, it is a scam that robs families")
+	same := []string{
+		"vote no on the new stadium tax it is a scam that robs families",
+		"VOTE NO ON THE NEW STADIUM TAX!!! It is a SCAM that robs families...",
+		"#VoteNo @cityhall Vote NO on the new stadium tax, it is a scam that robs families http://bit.ly/x1",
+		"it is a scam that robs families: vote no on the new stadium tax",
+		"RT @someone: Vote NO on the new stadium tax, it&#39;s a scam that robs families",
+	}
+	for _, s := range same {
+		got := tokenHashes(nil, s)
+		if sim := jaccard(base, got); sim < 0.9 {
+			t.Errorf("jaccard(%q) = %.2f, want >= 0.9", s, sim)
+		}
+	}
+	if sim := jaccard(base, tokenHashes(nil, "I love my new puppy, she is the cutest dog ever")); sim > 0.1 {
+		t.Errorf("unrelated text: jaccard = %.2f", sim)
+	}
+	if !reflect.DeepEqual(tokenHashes(nil, "Don't!"), tokenHashes(nil, "dont")) {
+		t.Error("punctuation inside a word changes its token")
+	}
+	if got := tokenHashes(nil, "i am so the @x #y http://z"); len(got) != 0 {
+		t.Errorf("only stop words, mentions, tags and URLs: got %d tokens", len(got))
+	}
+	if got := tokenHashes(nil, "Ça GRÜN grün ça"); len(got) != 2 {
+		t.Errorf("non-ASCII case folding: got %d tokens, want 2", len(got))
+	}
+}
+
+// campaign returns k accounts' paraphrases of one text within span.
+func campaign(prefix string, k int, start time.Time, span time.Duration) []sink.Record {
+	variants := []string{
+		"Vote NO on the stadium tax, the council is lying to every family in this city",
+		"vote no on the stadium tax!! the council is lying to every family in this city #voteno",
+		"@mayor the council is lying to every family in this city. Vote no on the stadium tax",
+		"VOTE NO ON THE STADIUM TAX the council is lying to every family in this town",
+		"Vote no on the stadium tax... council lying to every family in this city http://t.co/x",
+		"the council is lying to every family in this city - vote NO on the stadium tax #scam",
+	}
+	var out []sink.Record
+	for i := range k {
+		at := start.Add(span * time.Duration(i) / time.Duration(max(k-1, 1)))
+		out = append(out, rec(fmt.Sprintf("%sc%d", prefix, i), fmt.Sprintf("%sacct%d", prefix, i),
+			variants[i%len(variants)], at, sent(-0.8)))
+	}
+	return out
+}
+
+func merge(a, b []sink.Record) []sink.Record {
+	out := append(slices.Clone(a), b...)
+	slices.SortStableFunc(out, func(x, y sink.Record) int { return x.Tweet.CreatedAt.Compare(y.Tweet.CreatedAt) })
+	return out
+}
+
+func coordOnly() Config {
+	c := Default()
+	c.Anomaly.Disabled = true
+	return c
+}
+
+func TestCoordinationFindsCampaign(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	recs := merge(organic(rng, 2000, t0, 100*time.Millisecond, "o"), campaign("x", 6, t0.Add(time.Minute), 40*time.Second))
+	e := mustEngine(t, coordOnly())
+	got := append(e.Observe(recs), e.Flush()...)
+	if len(got) != 1 {
+		t.Fatalf("alerts = %v, want one coordination alert", kinds(got))
+	}
+	a := got[0]
+	if a.Kind != event.AlertCoordination || a.Observed < 5 || len(a.Accounts) < 5 {
+		t.Fatalf("alert = %+v", a)
+	}
+	for _, acct := range a.Accounts {
+		if !strings.HasPrefix(acct, "xacct") {
+			t.Errorf("organic account %q in the alert", acct)
+		}
+	}
+	if a.WindowEnd.Sub(a.WindowStart) > 60*time.Second {
+		t.Errorf("span %s > window", a.WindowEnd.Sub(a.WindowStart))
+	}
+	if _, err := event.NewAlertEvent(a); err != nil {
+		t.Errorf("alert does not encode: %v", err)
+	}
+}
+
+func TestCoordinationNeedsKAccountsWithinWindow(t *testing.T) {
+	cases := []struct {
+		name string
+		recs []sink.Record
+	}{
+		{"four accounts", campaign("a", 4, t0, 30*time.Second)},
+		{"six accounts over five minutes", campaign("b", 6, t0, 5*time.Minute)},
+		{"one account ten times", func() []sink.Record {
+			rs := campaign("c", 10, t0, 30*time.Second)
+			for i := range rs {
+				rs[i].Tweet.User = "spammer"
+			}
+			return rs
+		}()},
+		{"one tweet redelivered", func() []sink.Record {
+			rs := campaign("d", 4, t0, 30*time.Second)
+			return append(rs, rs[0], rs[0], rs[0])
+		}()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, coordOnly())
+			if got := append(e.Observe(c.recs), e.Flush()...); len(got) != 0 {
+				t.Errorf("alerts = %v, want none", kinds(got))
+			}
+		})
+	}
+}
+
+// Groups compare with their seed only: texts that overlap pairwise in a
+// chain must not add up to one group.
+func TestCoordinationDoesNotChain(t *testing.T) {
+	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november")
+	var recs []sink.Record
+	for i := range 8 {
+		text := strings.Join(words[i:i+6], " ") // consecutive texts share 5 of 7 words: Jaccard 0.71
+		recs = append(recs, rec(fmt.Sprint(i), fmt.Sprint("u", i), text, t0.Add(time.Duration(i)*time.Second)))
+	}
+	e := mustEngine(t, coordOnly())
+	if got := e.Observe(recs); len(got) != 0 {
+		t.Errorf("chained texts raised %v", kinds(got))
+	}
+}
+
+func TestCoordinationAlertsOncePerGroup(t *testing.T) {
+	e := mustEngine(t, coordOnly())
+	recs := campaign("x", 30, t0, 50*time.Second)
+	if got := e.Observe(recs); len(got) != 1 {
+		t.Errorf("30 tweets of one campaign: %d alerts, want 1", len(got))
+	}
+	// The same campaign an hour later is a new group.
+	if got := e.Observe(campaign("y", 6, t0.Add(time.Hour), 20*time.Second)); len(got) != 1 {
+		t.Errorf("second campaign: %d alerts, want 1", len(got))
+	}
+}
+
+// Windows are on event time: splitting the stream into batches differently,
+// or arriving out of order within the lateness, changes nothing.
+func TestEventTimeDeterminism(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := organic(rng, 6000, t0, 200*time.Millisecond, "o")
+	// A burst of negative tweets, 3x the rate, in minute 15.
+	burst := organic(rng, 600, t0.Add(15*time.Minute), 100*time.Millisecond, "b")
+	for i := range burst {
+		burst[i].Results = []sink.Result{sent(-0.9)}
+	}
+	recs = merge(recs, burst)
+	recs = merge(recs, campaign("x", 7, t0.Add(7*time.Minute), 30*time.Second))
+
+	cfg := Default()
+	cfg.Models = []ModelConfig{{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}}}
+	run := func(batches [][]sink.Record) []event.Alert {
+		e := mustEngine(t, cfg)
+		var out []event.Alert
+		for _, b := range batches {
+			out = append(out, e.Observe(b)...)
+		}
+		return append(out, e.Flush()...)
+	}
+	whole := run([][]sink.Record{recs})
+	var ones [][]sink.Record
+	for i := range recs {
+		ones = append(ones, recs[i:i+1])
+	}
+	// Shuffle within blocks of 20 tweets (4 s of event time < 10 s lateness).
+	shuffled := slices.Clone(recs)
+	for i := 0; i < len(shuffled); i += 20 {
+		blk := shuffled[i:min(i+20, len(shuffled))]
+		rng.Shuffle(len(blk), func(a, b int) { blk[a], blk[b] = blk[b], blk[a] })
+	}
+	ids := func(as []event.Alert) []string {
+		var s []string
+		for _, a := range as {
+			s = append(s, a.ID)
+		}
+		slices.Sort(s)
+		return s
+	}
+	want := ids(whole)
+	if !slices.Contains(kinds(whole), "coordination:similar_texts") ||
+		!slices.Contains(kinds(whole), "threshold:mean") ||
+		!slices.Contains(kinds(whole), "anomaly:rate") {
+		t.Fatalf("alerts = %v, want coordination, threshold and a rate anomaly", kinds(whole))
+	}
+	if got := ids(run(ones)); !reflect.DeepEqual(got, want) {
+		t.Errorf("one tweet per batch: %v, want %v", got, want)
+	}
+	if got := ids(run([][]sink.Record{shuffled})); !reflect.DeepEqual(got, want) {
+		t.Errorf("shuffled within lateness: %v, want %v", got, want)
+	}
+	// Every record delivered twice: the same alerts.
+	twice := append(slices.Clone(recs), recs...)
+	if got := ids(run([][]sink.Record{recs, twice[len(recs):]})); !reflect.DeepEqual(got, want) {
+		t.Errorf("redelivered: %v, want %v", got, want)
+	}
+}
+
+func TestThresholdAlertsOnCrossingOnly(t *testing.T) {
+	cfg := Default()
+	cfg.Anomaly.Disabled = true
+	cfg.Coordination.Disabled = true
+	cfg.Models = []ModelConfig{{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}}}
+	e := mustEngine(t, cfg)
+	// Minutes 0-2 at +0.1, 3-6 at -0.5, 7 at +0.1, 8 at -0.5; 30 tweets each.
+	level := []float64{0.1, 0.1, 0.1, -0.5, -0.5, -0.5, -0.5, 0.1, -0.5}
+	var recs []sink.Record
+	for m, v := range level {
+		for i := range 30 {
+			at := t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*2*time.Second)
+			recs = append(recs, rec(fmt.Sprint(m, "-", i), "u", "t", at, sent(v)))
+		}
+	}
+	// A window of 5 tweets (< MinCount) far below the line: not checked.
+	for i := range 5 {
+		recs = append(recs, rec(fmt.Sprint("few", i), "u", "t", t0.Add(20*time.Minute+time.Duration(i)*time.Second), sent(-1)))
+	}
+	got := append(e.Observe(recs), e.Flush()...)
+	if len(got) != 2 {
+		t.Fatalf("alerts = %+v, want 2 (minutes 3 and 8)", got)
+	}
+	for i, m := range []int{3, 8} {
+		if !got[i].WindowStart.Equal(t0.Add(time.Duration(m)*time.Minute)) || got[i].Model != "sentiment" ||
+			got[i].Observed != -0.5 || got[i].Direction != "below" || got[i].Count != 30 {
+			t.Errorf("alert %d = %+v, want minute %d", i, got[i], m)
+		}
+	}
+}
+
+func TestAnomalyShareAndLateness(t *testing.T) {
+	cfg := Default()
+	cfg.Coordination.Disabled = true
+	cfg.Models = []ModelConfig{{Name: "offense", ShareLabel: "offensive"}}
+	e := mustEngine(t, cfg)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var recs []sink.Record
+	for m := range 30 {
+		share := 0.1
+		if m == 20 {
+			share = 0.6 // a burst of offensive tweets
+		}
+		for i := range 60 {
+			label, v := "not", 0.1
+			if rng.Float64() < share {
+				label, v = "offensive", 0.9
+			}
+			at := t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second)
+			recs = append(recs, rec(fmt.Sprint(m, "-", i), "u", "t", at,
+				sink.Result{Model: "offense", Value: v, Label: label}))
+		}
+	}
+	got := append(e.Observe(recs), e.Flush()...)
+	var share, mean []event.Alert
+	for _, a := range got {
+		switch a.Metric {
+		case "share:offensive":
+			share = append(share, a)
+		case MetricMean:
+			mean = append(mean, a)
+		}
+	}
+	if len(share) != 1 || !share[0].WindowStart.Equal(t0.Add(20*time.Minute)) || share[0].Score < 5 {
+		t.Errorf("share alerts = %+v, want one at minute 20", share)
+	}
+	if len(mean) != 1 || !mean[0].WindowStart.Equal(t0.Add(20*time.Minute)) {
+		t.Errorf("mean alerts = %+v, want one at minute 20", mean)
+	}
+	if len(got) != 2 {
+		t.Errorf("alerts = %v, want exactly the share and mean anomalies", kinds(got))
+	}
+	// A tweet from minute 2, long closed: late, not counted.
+	e.Observe([]sink.Record{rec("late", "u", "t", t0.Add(2*time.Minute), sink.Result{Model: "offense", Value: 1, Label: "offensive"})})
+	if s := e.Stats(); s.Late != 1 || s.Observed != len(recs)+1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestInvalidRecordsAreCounted(t *testing.T) {
+	e := mustEngine(t, Default())
+	e.Observe([]sink.Record{{}, rec("", "u", "t", t0), rec("x", "u", "t", time.Time{})})
+	if s := e.Stats(); s.Invalid != 3 || s.Observed != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	cases := map[string]Config{
+		"coordination.k":             {Coordination: CoordinationConfig{K: 1}},
+		"anomaly.alpha":              {Anomaly: AnomalyConfig{Alpha: 2}},
+		"window":                     {Window: time.Millisecond},
+		"models[0].name":             {Models: []ModelConfig{{Name: "Bad"}}},
+		"models[1].name":             {Models: []ModelConfig{{Name: "a"}, {Name: "a"}}},
+		"models[0].threshold":        {Models: []ModelConfig{{Name: "a", Threshold: &Threshold{Direction: "up"}}}},
+		"coordination.similarity":    {Coordination: CoordinationConfig{Similarity: 1.5}},
+		"lateness":                   {Lateness: -time.Second},
+		"coordination.min-tokens":    {Coordination: CoordinationConfig{MinTokens: -1}},
+		"anomaly.bound":              {Anomaly: AnomalyConfig{Bound: -1}},
+		"coordination.window":        {Coordination: CoordinationConfig{Window: time.Millisecond}},
+		"models[0].threshold.direct": {Models: []ModelConfig{{Name: "a", Threshold: &Threshold{}}}},
+	}
+	for field, cfg := range cases {
+		_, err := New(cfg)
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: err = %v", field, err)
+		}
+	}
+}
+
+func TestConcurrentObserve(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	recs := merge(organic(rng, 4000, t0, 50*time.Millisecond, "o"), campaign("x", 8, t0.Add(30*time.Second), 20*time.Second))
+	e := mustEngine(t, Default())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var got []event.Alert
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w * 50; i < len(recs); i += 200 {
+				a := e.Observe(recs[i:min(i+50, len(recs))])
+				mu.Lock()
+				got = append(got, a...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	got = append(got, e.Flush()...)
+	if !slices.Contains(kinds(got), "coordination:similar_texts") {
+		t.Errorf("alerts = %v, want the campaign", kinds(got))
+	}
+	if s := e.Stats(); s.Observed != len(recs) {
+		t.Errorf("observed %d of %d", s.Observed, len(recs))
+	}
+}
+
+// Memory follows the window: old groups are swept.
+func TestCoordinatorSweepsOldGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	e := mustEngine(t, coordOnly())
+	e.Observe(organic(rng, 10_000, t0, time.Second, "o"))
+	// 10,000 s of tweets, one per second: about 60 live groups at a time.
+	if n := e.coord.groups; n > 1000 {
+		t.Errorf("%d live groups after a long stream, want about a window's worth", n)
+	}
+}
+
+func FuzzTokenHashes(f *testing.F) {
+	for _, s := range []string{"", "Vote NO!!", "@a #b http://c", "Ça GRÜN", "\xff\xfe", "&amp;&quot;", strings.Repeat("x", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h := tokenHashes(nil, s)
+		for i := 1; i < len(h); i++ {
+			if h[i] <= h[i-1] {
+				t.Fatalf("not sorted and unique: %v", h)
+			}
+		}
+		if !reflect.DeepEqual(h, tokenHashes(nil, s)) {
+			t.Fatal("not deterministic")
+		}
+		ct := coordTweet{tokens: h}
+		bands(&ct)
+		if jaccard(h, h) != 1 {
+			t.Fatal("jaccard(x, x) != 1")
+		}
+	})
+}

@@ -1,0 +1,304 @@
+package alerts
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// maxModels bounds the models one engine watches: a window remembers which
+// models it counted for a tweet in one 64-bit mask (bit 63 = the tweet).
+const maxModels = 63
+
+const tweetCounted = uint64(1) << 63
+
+// modelAgg sums one model's values in a window.
+type modelAgg struct {
+	n            int
+	sum, sumSq   float64
+	shareMatches int
+}
+
+// window is one tumbling event-time window.
+type window struct {
+	start  time.Time
+	n      int
+	seen   map[string]uint64 // tweet id -> models counted, so redeliveries count once
+	models []modelAgg
+}
+
+// baseline is an EWMA of a metric over past windows.
+type baseline struct {
+	windows     int
+	mean, varr  float64 // EWMA mean and variance of the window values
+	within      float64 // EWMA of the per-tweet variance inside windows (means only)
+	lastAnomDir int     // -1, 0, +1: direction of the last window's anomaly
+}
+
+// modelState is what the windower knows of a model.
+type modelState struct {
+	ModelConfig
+	lastBeyond bool // the last checked window was beyond the threshold
+	mean       baseline
+	share      baseline
+}
+
+// windower runs the tumbling-window checks: thresholds and anomalies.
+type windower struct {
+	cfg        Config
+	models     []*modelState
+	index      map[string]int
+	open       map[int64]*window // keyed by window number (start / Window)
+	rate       baseline
+	lastClosed int64 // number of the last closed window; valid when anyClosed
+	anyClosed  bool
+	late       int
+}
+
+func newWindower(cfg Config) *windower {
+	w := &windower{cfg: cfg, index: map[string]int{}, open: map[int64]*window{}}
+	for _, m := range cfg.Models {
+		w.addModel(m)
+	}
+	return w
+}
+
+func (w *windower) addModel(m ModelConfig) int {
+	w.index[m.Name] = len(w.models)
+	w.models = append(w.models, &modelState{ModelConfig: m})
+	return len(w.models) - 1
+}
+
+func (w *windower) number(t time.Time) int64 {
+	ns, size := t.UnixNano(), w.cfg.Window.Nanoseconds()
+	n := ns / size
+	if ns%size < 0 {
+		n-- // floor, for times before 1970
+	}
+	return n
+}
+
+func (w *windower) startOf(n int64) time.Time {
+	return time.Unix(0, n*w.cfg.Window.Nanoseconds()).UTC()
+}
+
+// observe counts one tweet's results in its window.
+func (w *windower) observe(id string, at time.Time, results []resultView) {
+	n := w.number(at)
+	if w.anyClosed && n <= w.lastClosed {
+		w.late++
+		return
+	}
+	win := w.open[n]
+	if win == nil {
+		win = &window{start: w.startOf(n), seen: map[string]uint64{}}
+		w.open[n] = win
+	}
+	mask := win.seen[id]
+	if mask&tweetCounted == 0 {
+		win.n++
+		mask |= tweetCounted
+	}
+	for _, r := range results {
+		i, ok := w.index[r.model]
+		if !ok {
+			if len(w.models) >= maxModels || !event.ValidModelName(r.model) {
+				continue
+			}
+			i = w.addModel(ModelConfig{Name: r.model})
+		}
+		if mask&(1<<i) != 0 || math.IsNaN(r.value) || math.IsInf(r.value, 0) {
+			continue
+		}
+		mask |= 1 << i
+		for len(win.models) <= i {
+			win.models = append(win.models, modelAgg{})
+		}
+		a := &win.models[i]
+		a.n++
+		a.sum += r.value
+		a.sumSq += r.value * r.value
+		if sl := w.models[i].ShareLabel; sl != "" && r.label == sl {
+			a.shareMatches++
+		}
+	}
+	win.seen[id] = mask
+}
+
+// advance closes, in order, every open window whose end is at or before
+// watermark, and returns their alerts.
+func (w *windower) advance(watermark time.Time) []event.Alert {
+	var due []int64
+	for n, win := range w.open {
+		if !win.start.Add(w.cfg.Window).After(watermark) {
+			due = append(due, n)
+		}
+	}
+	return w.close(due)
+}
+
+// flush closes every open window (end of stream).
+func (w *windower) flush() []event.Alert {
+	var due []int64
+	for n := range w.open {
+		due = append(due, n)
+	}
+	return w.close(due)
+}
+
+func (w *windower) close(due []int64) []event.Alert {
+	slices.Sort(due)
+	var out []event.Alert
+	for _, n := range due {
+		win := w.open[n]
+		delete(w.open, n)
+		if w.anyClosed && n-w.lastClosed > int64(w.cfg.Anomaly.GapReset) {
+			w.resetBaselines()
+		}
+		w.lastClosed, w.anyClosed = n, true
+		out = append(out, w.check(win)...)
+	}
+	return out
+}
+
+func (w *windower) resetBaselines() {
+	w.rate = baseline{}
+	for _, m := range w.models {
+		m.mean, m.share = baseline{}, baseline{}
+	}
+}
+
+// check runs a closed window's threshold and anomaly checks.
+func (w *windower) check(win *window) []event.Alert {
+	var out []event.Alert
+	end := win.start.Add(w.cfg.Window)
+	if !w.cfg.Anomaly.Disabled {
+		// Tweet counts are roughly Poisson: their sampling variance is the mean.
+		if a := w.anomaly(&w.rate, float64(win.n), -1, win, "", MetricRate); a != nil {
+			out = append(out, *a)
+		}
+	}
+	for i, m := range w.models {
+		if i >= len(win.models) || win.models[i].n < w.cfg.MinCount {
+			continue
+		}
+		agg := win.models[i]
+		n := float64(agg.n)
+		mean := agg.sum / n
+		if t := m.Threshold; t != nil {
+			beyond := (t.Direction == "above" && mean > t.Value) || (t.Direction == "below" && mean < t.Value)
+			if beyond && !m.lastBeyond {
+				out = append(out, event.Alert{
+					ID:   event.AlertID(event.AlertThreshold, MetricMean, win.start, m.Name),
+					Kind: event.AlertThreshold, Model: m.Name, Metric: MetricMean,
+					WindowStart: win.start, WindowEnd: end,
+					Observed: mean, Expected: t.Value, Bound: t.Value, Direction: t.Direction, Count: agg.n,
+					Message: fmt.Sprintf("%s: mean %.3f of %d tweets crossed %s the threshold %.3f",
+						m.Name, mean, agg.n, t.Direction, t.Value),
+				})
+			}
+			m.lastBeyond = beyond
+		}
+		if w.cfg.Anomaly.Disabled {
+			continue
+		}
+		within := math.Max(agg.sumSq/n-mean*mean, 0)
+		if a := w.anomaly(&m.mean, mean, within, win, m.Name, MetricMean); a != nil {
+			a.Count = agg.n
+			out = append(out, *a)
+		}
+		if m.ShareLabel != "" {
+			share := float64(agg.shareMatches) / n
+			if a := w.anomaly(&m.share, share, -2, win, m.Name, metricSharePrefix+m.ShareLabel); a != nil {
+				a.Count = agg.n
+				out = append(out, *a)
+			}
+		}
+	}
+	return out
+}
+
+// anomaly compares x with baseline b, updates b, and returns an alert when
+// x is past the bound. within is the per-tweet variance of a mean metric;
+// -1 marks a count (Poisson), -2 a proportion (binomial).
+//
+// The z-score's scale is the larger of the baseline's own spread between
+// windows and the sampling noise expected of this window (a mean over few
+// tweets is noisy even when nothing happens), so a quiet baseline does not
+// turn noise into alerts. Only the first window of a run of anomalies in one
+// direction alerts: a lasting shift is one event, not one per minute.
+func (w *windower) anomaly(b *baseline, x, within float64, win *window, model, metric string) *event.Alert {
+	cfg := w.cfg.Anomaly
+	n := float64(win.n)
+	if model != "" {
+		n = float64(win.models[w.index[model]].n)
+	}
+	var noise float64
+	switch within {
+	case -1:
+		noise = b.mean // Poisson: variance = mean
+	case -2:
+		noise = b.mean * (1 - b.mean) / n
+	default:
+		noise = b.within / n
+	}
+	var alert *event.Alert
+	if b.windows >= cfg.Warmup {
+		sigma := math.Sqrt(math.Max(math.Max(b.varr, noise), 1e-9))
+		z := (x - b.mean) / sigma
+		dir := 0
+		if z > cfg.Bound {
+			dir = 1
+		} else if z < -cfg.Bound {
+			dir = -1
+		}
+		if dir != 0 && dir != b.lastAnomDir {
+			direction := "above"
+			if dir < 0 {
+				direction = "below"
+			}
+			label := metric
+			if model != "" {
+				label = model + " " + metric
+			}
+			var extra []string
+			if model != "" {
+				extra = append(extra, model)
+			}
+			alert = &event.Alert{
+				ID:   event.AlertID(event.AlertAnomaly, metric, win.start, extra...),
+				Kind: event.AlertAnomaly, Model: model, Metric: metric,
+				WindowStart: win.start, WindowEnd: win.start.Add(w.cfg.Window),
+				Observed: x, Expected: b.mean, Bound: cfg.Bound, Score: z, Direction: direction, Count: win.n,
+				Message: fmt.Sprintf("%s %.3f is %.1f sigma %s its baseline %.3f", label, x, math.Abs(z), direction, b.mean),
+			}
+		}
+		b.lastAnomDir = dir
+	}
+	// EWMA update (West 1979 / Finch 2009 incremental form).
+	if b.windows == 0 {
+		b.mean, b.varr = x, 0
+		if within >= 0 {
+			b.within = within
+		}
+	} else {
+		d := x - b.mean
+		b.mean += cfg.Alpha * d
+		b.varr = (1 - cfg.Alpha) * (b.varr + cfg.Alpha*d*d)
+		if within >= 0 {
+			b.within += cfg.Alpha * (within - b.within)
+		}
+	}
+	b.windows++
+	return alert
+}
+
+// resultView is one model result as the engine reads it.
+type resultView struct {
+	model string
+	value float64
+	label string
+}
