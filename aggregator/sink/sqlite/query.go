@@ -1,0 +1,277 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Queries for the dashboard, the alerts and the run summary. Every value is
+// a parameter; model names, the only identifiers built into SQL text, are
+// checked against event.ValidModelName and the store's columns first.
+//
+// Time ranges are half-open [from, to) on the tweet's own time; a zero from
+// or to leaves that side open.
+
+// Bucket is one interval of a time series.
+type Bucket struct {
+	Start time.Time
+	// Count is the number of tweets in the interval (for ModelAverages, the
+	// number with a value for the model).
+	Count int64
+	// Avg is the model's mean value (ModelAverages only).
+	Avg float64
+}
+
+// Tweet is a stored row.
+type Tweet struct {
+	event.Tweet
+	Results  map[string]sink.Result
+	Complete bool
+	Missing  []string
+	// TimedOut: a write marked the tweet timed out and it is still not
+	// complete (a partial record).
+	TimedOut bool
+}
+
+// Stats summarises a time range of the store.
+type Stats struct {
+	Tweets   int64
+	Complete int64
+	// Partial counts tweets written after a join timeout and still incomplete.
+	Partial int64
+	Models  map[string]ModelStats
+}
+
+// ModelStats is one model's count of stored values and their mean.
+type ModelStats struct {
+	Scored int64
+	Mean   float64
+}
+
+func rangeWhere(from, to time.Time) (string, []any) {
+	var conds []string
+	var args []any
+	if !from.IsZero() {
+		conds = append(conds, "created_at >= ?")
+		args = append(args, from.UnixMilli())
+	}
+	if !to.IsZero() {
+		conds = append(conds, "created_at < ?")
+		args = append(args, to.UnixMilli())
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// Count returns the number of tweets in [from, to).
+func (s *Store) Count(ctx context.Context, from, to time.Time) (int64, error) {
+	where, args := rangeWhere(from, to)
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tweets WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite %s: count: %w", s.path, err)
+	}
+	return n, nil
+}
+
+func (s *Store) checkModel(ctx context.Context, model string) error {
+	if !event.ValidModelName(model) {
+		return fmt.Errorf("sqlite %s: invalid model name %q", s.path, model)
+	}
+	cols, err := s.columns(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite %s: %w", s.path, err)
+	}
+	if !cols[model+"_value"] {
+		return fmt.Errorf("sqlite %s: unknown model %q", s.path, model)
+	}
+	return nil
+}
+
+func intervalMillis(interval time.Duration) (int64, error) {
+	ms := interval.Milliseconds()
+	if ms <= 0 {
+		return 0, fmt.Errorf("interval %v must be at least 1ms", interval)
+	}
+	return ms, nil
+}
+
+// ModelAverages returns model's mean value per interval over [from, to);
+// intervals without values are absent.
+func (s *Store) ModelAverages(ctx context.Context, model string, from, to time.Time, interval time.Duration) ([]Bucket, error) {
+	if err := s.checkModel(ctx, model); err != nil {
+		return nil, err
+	}
+	ms, err := intervalMillis(interval)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: model averages: %w", s.path, err)
+	}
+	where, args := rangeWhere(from, to)
+	q := fmt.Sprintf(`SELECT (created_at / ?) * ? AS b, COUNT(%[1]s_value), AVG(%[1]s_value)
+		FROM tweets WHERE %[2]s AND %[1]s_value IS NOT NULL GROUP BY b ORDER BY b`, model, where)
+	return s.buckets(ctx, q, append([]any{ms, ms}, args...), true)
+}
+
+// TweetsPerInterval returns the number of tweets per interval over [from, to).
+func (s *Store) TweetsPerInterval(ctx context.Context, from, to time.Time, interval time.Duration) ([]Bucket, error) {
+	ms, err := intervalMillis(interval)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: tweets per interval: %w", s.path, err)
+	}
+	where, args := rangeWhere(from, to)
+	q := `SELECT (created_at / ?) * ? AS b, COUNT(*), 0 FROM tweets WHERE ` + where + ` GROUP BY b ORDER BY b`
+	return s.buckets(ctx, q, append([]any{ms, ms}, args...), false)
+}
+
+func (s *Store) buckets(ctx context.Context, q string, args []any, avg bool) ([]Bucket, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: query: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Bucket
+	for rows.Next() {
+		var b Bucket
+		var start int64
+		var mean sql.NullFloat64
+		if err := rows.Scan(&start, &b.Count, &mean); err != nil {
+			return nil, fmt.Errorf("sqlite %s: scan: %w", s.path, err)
+		}
+		b.Start = time.UnixMilli(start).UTC()
+		if avg {
+			b.Avg = mean.Float64
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite %s: query: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Query selects tweets for Search. Empty fields match everything.
+type Query struct {
+	// Text matches tweets whose text contains it (case-insensitive for ASCII).
+	Text string
+	// User matches the exact user handle.
+	User string
+	// From and To bound the tweet time, [From, To).
+	From, To time.Time
+}
+
+// Search returns up to limit tweets matching q, newest first.
+func (s *Store) Search(ctx context.Context, q Query, limit int) ([]Tweet, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 100
+	}
+	where, args := rangeWhere(q.From, q.To)
+	if q.Text != "" {
+		where += ` AND text LIKE ? ESCAPE '\'`
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text)
+		args = append(args, "%"+esc+"%")
+	}
+	if q.User != "" {
+		where += " AND user = ?"
+		args = append(args, q.User)
+	}
+	return s.selectTweets(ctx, where+" ORDER BY created_at DESC, id LIMIT ?", append(args, limit))
+}
+
+// Get returns the stored tweet with id; found is false when there is none.
+func (s *Store) Get(ctx context.Context, id string) (t Tweet, found bool, err error) {
+	ts, err := s.selectTweets(ctx, "id = ?", []any{id})
+	if err != nil || len(ts) == 0 {
+		return Tweet{}, false, err
+	}
+	return ts[0], true, nil
+}
+
+func (s *Store) knownModels() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.known)
+}
+
+func (s *Store) selectTweets(ctx context.Context, where string, args []any) ([]Tweet, error) {
+	known := s.knownModels()
+	cols := "id, created_at, user, text, fields, complete, missing, timed_out"
+	for _, m := range known {
+		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label, %[1]s_version", m)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+cols+" FROM tweets WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: select: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Tweet
+	for rows.Next() {
+		var t Tweet
+		var created int64
+		var fields sql.NullString
+		var missing string
+		vals := make([]sql.NullFloat64, len(known))
+		labels := make([]sql.NullString, len(known))
+		versions := make([]sql.NullString, len(known))
+		dest := []any{&t.ID, &created, &t.User, &t.Text, &fields, &t.Complete, &missing, &t.TimedOut}
+		for k := range known {
+			dest = append(dest, &vals[k], &labels[k], &versions[k])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("sqlite %s: scan: %w", s.path, err)
+		}
+		t.CreatedAt = time.UnixMilli(created).UTC()
+		if fields.Valid {
+			if err := json.Unmarshal([]byte(fields.String), &t.Fields); err != nil {
+				return nil, fmt.Errorf("sqlite %s: tweet %s: fields: %w", s.path, t.ID, err)
+			}
+		}
+		if missing != "" {
+			t.Missing = strings.Split(missing, ",")
+		}
+		t.Results = map[string]sink.Result{}
+		for k, m := range known {
+			if labels[k].Valid {
+				t.Results[m] = sink.Result{Model: m, Value: vals[k].Float64, Label: labels[k].String, Version: versions[k].String}
+			}
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite %s: select: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Stats summarises [from, to): tweets, complete, partial, and per model
+// (of the store's configured models) the count of values and their mean.
+func (s *Store) Stats(ctx context.Context, from, to time.Time) (Stats, error) {
+	where, args := rangeWhere(from, to)
+	q := "SELECT COUNT(*), COALESCE(SUM(complete), 0), COALESCE(SUM(timed_out AND NOT complete), 0)"
+	for _, m := range s.configured {
+		q += fmt.Sprintf(", COUNT(%[1]s_value), AVG(%[1]s_value)", m)
+	}
+	q += " FROM tweets WHERE " + where
+	st := Stats{Models: map[string]ModelStats{}}
+	dest := []any{&st.Tweets, &st.Complete, &st.Partial}
+	counts := make([]int64, len(s.configured))
+	means := make([]sql.NullFloat64, len(s.configured))
+	for k := range s.configured {
+		dest = append(dest, &counts[k], &means[k])
+	}
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+		return Stats{}, fmt.Errorf("sqlite %s: stats: %w", s.path, err)
+	}
+	for k, m := range s.configured {
+		st.Models[m] = ModelStats{Scored: counts[k], Mean: means[k].Float64}
+	}
+	return st, nil
+}

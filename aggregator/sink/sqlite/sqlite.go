@@ -1,0 +1,344 @@
+// Package sqlite is the embedded sink.Driver: one SQLite file (modernc.org/sqlite,
+// pure Go), one row per tweet upserted by tweet id, and the queries the
+// dashboard and the run summary need.
+//
+// Table tweets: id (primary key), created_at (Unix milliseconds, indexed),
+// user, text, fields (JSON of kept CSV columns), complete, missing
+// (comma-separated configured models absent), timed_out, and per model
+// <model>_value, <model>_label, <model>_version. A model seen for the first
+// time gets its columns with ALTER TABLE ADD COLUMN, which keeps every row.
+// Table models lists the models that have columns.
+//
+// Every write merges: the tweet's fields are set, each model column takes the
+// new value when the record has that model (COALESCE), and complete/missing
+// are derived from the merged row against the models this Store was opened
+// with. The file is in WAL mode, so the dashboard reads while a run writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Store is a SQLite-backed sink.Driver. It is safe for concurrent use;
+// writes are serialised (SQLite has one writer), reads run in parallel.
+type Store struct {
+	db         *sql.DB
+	path       string
+	configured []string // models that complete/missing refer to
+
+	mu     sync.Mutex // guards writes and the fields below
+	known  []string   // models with columns, sorted
+	upsert *sql.Stmt  // built for known
+}
+
+var _ sink.Driver = (*Store)(nil)
+
+// Open opens (creating if needed) the store at path, configured for models:
+// their columns are added now, and a tweet is complete when all of them are
+// present.
+func Open(ctx context.Context, path string, models []string) (*Store, error) {
+	for _, m := range models {
+		if !event.ValidModelName(m) {
+			return nil, fmt.Errorf("sqlite %s: invalid model name %q", path, m)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(OFF)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: open: %w", path, err)
+	}
+	s := &Store{db: db, path: path, configured: slices.Clone(models)}
+	slices.Sort(s.configured)
+	s.configured = slices.Compact(s.configured)
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// DB exposes the database for read-only queries this package does not offer.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Models returns the models this store was opened with.
+func (s *Store) Models() []string { return slices.Clone(s.configured) }
+
+func (s *Store) init(ctx context.Context) error {
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS tweets (
+			id TEXT PRIMARY KEY,
+			created_at INTEGER NOT NULL,
+			user TEXT NOT NULL DEFAULT '',
+			text TEXT NOT NULL DEFAULT '',
+			fields TEXT,
+			complete INTEGER NOT NULL DEFAULT 0,
+			missing TEXT NOT NULL DEFAULT '',
+			timed_out INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX IF NOT EXISTS tweets_created_at ON tweets(created_at)`,
+		`CREATE TABLE IF NOT EXISTS models (name TEXT PRIMARY KEY, added_at INTEGER NOT NULL)`,
+	}
+	for _, st := range stmts {
+		if _, err := s.db.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ensureModels(ctx, s.configured)
+}
+
+// ensureModels adds columns for models that have none. Caller holds s.mu.
+func (s *Store) ensureModels(ctx context.Context, models []string) error {
+	var add []string
+	for _, m := range models {
+		if !slices.Contains(s.known, m) {
+			add = append(add, m)
+		}
+	}
+	if len(add) == 0 && s.upsert != nil {
+		return nil
+	}
+	// Another Store on the same file may have added columns since we looked.
+	cols, err := s.columns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range add {
+		if cols[m+"_label"] {
+			continue
+		}
+		for _, c := range []string{m + "_value REAL", m + "_label TEXT", m + "_version TEXT"} {
+			if _, err := s.db.ExecContext(ctx, "ALTER TABLE tweets ADD COLUMN "+c); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+				return fmt.Errorf("add column %s: %w", c, err)
+			}
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO models(name, added_at) VALUES (?, ?)`, m, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("register model %s: %w", m, err)
+		}
+		cols[m+"_label"] = true
+	}
+	known := s.known[:0:0]
+	for c := range cols {
+		if m, ok := strings.CutSuffix(c, "_label"); ok && event.ValidModelName(m) {
+			known = append(known, m)
+		}
+	}
+	slices.Sort(known)
+	if s.upsert != nil && slices.Equal(known, s.known) {
+		return nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.upsertSQL(known))
+	if err != nil {
+		return fmt.Errorf("prepare upsert: %w", err)
+	}
+	if s.upsert != nil {
+		s.upsert.Close()
+	}
+	s.known, s.upsert = known, st
+	return nil
+}
+
+func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info('tweets')`)
+	if err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("read columns: %w", err)
+		}
+		cols[c] = true
+	}
+	return cols, rows.Err()
+}
+
+// upsertSQL builds the merge statement for the known models. Model names
+// are validated identifiers ([a-z][a-z0-9_]*), so they are safe in SQL text;
+// every value is a parameter.
+func (s *Store) upsertSQL(known []string) string {
+	cols := []string{"id", "created_at", "user", "text", "fields", "timed_out", "complete", "missing"}
+	for _, m := range known {
+		cols = append(cols, m+"_value", m+"_label", m+"_version")
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO tweets (" + strings.Join(cols, ", ") + ") VALUES (")
+	b.WriteString(strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
+	b.WriteString(") ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, user = excluded.user, text = excluded.text, fields = excluded.fields")
+	for _, m := range known {
+		for _, suf := range []string{"_value", "_label", "_version"} {
+			c := m + suf
+			fmt.Fprintf(&b, ", %s = COALESCE(excluded.%s, %s)", c, c, c)
+		}
+	}
+	// SET expressions see the row as it was, so "present after the merge"
+	// is COALESCE(new, old) IS NOT NULL.
+	complete := "1"
+	missing := "''"
+	if len(s.configured) > 0 {
+		var have, miss []string
+		for _, m := range s.configured {
+			c := m + "_label"
+			have = append(have, fmt.Sprintf("COALESCE(excluded.%s, %s) IS NOT NULL", c, c))
+			miss = append(miss, fmt.Sprintf("CASE WHEN COALESCE(excluded.%s, %s) IS NULL THEN '%s,' ELSE '' END", c, c, m))
+		}
+		complete = "(" + strings.Join(have, " AND ") + ")"
+		missing = "rtrim(" + strings.Join(miss, " || ") + ", ',')"
+	}
+	fmt.Fprintf(&b, ", complete = %s, missing = %s, timed_out = CASE WHEN %s THEN 0 ELSE MAX(excluded.timed_out, timed_out) END", complete, missing, complete)
+	return b.String()
+}
+
+// WriteBatch merges recs into the store in one transaction. A record that
+// can never be stored (no tweet id, an invalid model name) fails alone, as
+// a Permanent error in a *sink.BatchError; the others are written.
+func (s *Store) WriteBatch(ctx context.Context, recs []sink.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return &sink.Error{Code: sink.Transient, Err: fmt.Errorf("sqlite %s: %w", s.path, err)}
+	}
+	failed := map[int]error{}
+	var models []string
+	for i, rec := range recs {
+		if err := checkRecord(rec); err != nil {
+			failed[i] = &sink.Error{Code: sink.Permanent, Err: err}
+			continue
+		}
+		for _, r := range rec.Results {
+			if !slices.Contains(models, r.Model) {
+				models = append(models, r.Model)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ensureModels(ctx, models); err != nil {
+		return &sink.Error{Code: sink.Transient, Err: fmt.Errorf("sqlite %s: %w", s.path, err)}
+	}
+	if err := s.writeTx(ctx, recs, failed); err != nil {
+		return &sink.Error{Code: codeOf(err), Err: fmt.Errorf("sqlite %s: write %d records: %w", s.path, len(recs), err)}
+	}
+	if len(failed) > 0 {
+		return &sink.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+func checkRecord(rec sink.Record) error {
+	if strings.TrimSpace(rec.Tweet.ID) == "" {
+		return errors.New("record without a tweet id")
+	}
+	for _, r := range rec.Results {
+		if !event.ValidModelName(r.Model) {
+			return fmt.Errorf("tweet %s: invalid model name %q", rec.Tweet.ID, r.Model)
+		}
+		if r.Label == "" {
+			return fmt.Errorf("tweet %s: model %s: empty label", rec.Tweet.ID, r.Model)
+		}
+	}
+	return nil
+}
+
+func codeOf(err error) sink.Code {
+	if c := sink.ErrorCode(err); c != sink.Unknown {
+		return c
+	}
+	return sink.Transient // busy, I/O, full disk: a later retry may work
+}
+
+func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	st := tx.StmtContext(ctx, s.upsert)
+	defer st.Close()
+	nk := len(s.known)
+	args := make([]any, 8+3*nk)
+	for i, rec := range recs {
+		if failed[i] != nil {
+			continue
+		}
+		s.fillArgs(args, rec)
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("tweet %s: %w", rec.Tweet.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) fillArgs(args []any, rec sink.Record) {
+	t := rec.Tweet
+	args[0] = t.ID
+	args[1] = int64(0)
+	if !t.CreatedAt.IsZero() {
+		args[1] = t.CreatedAt.UnixMilli()
+	}
+	args[2] = t.User
+	args[3] = t.Text
+	args[4] = nil
+	if len(t.Fields) > 0 {
+		b, _ := json.Marshal(t.Fields) // map[string]string always marshals
+		args[4] = string(b)
+	}
+	for k, m := range s.known {
+		args[8+3*k], args[9+3*k], args[10+3*k] = nil, nil, nil
+		for _, r := range rec.Results {
+			if r.Model == m {
+				args[8+3*k], args[9+3*k], args[10+3*k] = r.Value, r.Label, r.Version
+			}
+		}
+	}
+	// complete/missing for a new row; the ON CONFLICT path derives them in SQL.
+	var missing []string
+	for _, m := range s.configured {
+		if !slices.ContainsFunc(rec.Results, func(r sink.Result) bool { return r.Model == m }) {
+			missing = append(missing, m)
+		}
+	}
+	complete := len(missing) == 0
+	args[5] = rec.TimedOut && !complete
+	args[6] = complete
+	args[7] = strings.Join(missing, ",")
+}
+
+// Close closes the database; every returned WriteBatch is already durable.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.upsert != nil {
+		s.upsert.Close()
+		s.upsert = nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlite %s: close: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
+)
+
+type harness struct {
+	path string
+	mu   sync.Mutex
+	rd   *Store
+}
+
+func (h *harness) Open(ctx context.Context, models []string) (sink.Driver, error) {
+	return Open(ctx, h.path, models)
+}
+
+// reader opens a store (no configured models) to read back with.
+func (h *harness) reader(ctx context.Context) (*Store, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.rd == nil {
+		rd, err := Open(ctx, h.path, nil)
+		if err != nil {
+			return nil, err
+		}
+		h.rd = rd
+	}
+	// Columns may have been added by another Store since.
+	rd := h.rd
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	rd.upsert.Close()
+	rd.upsert, rd.known = nil, nil
+	return rd, rd.ensureModels(ctx, nil)
+}
+
+func (h *harness) Read(ctx context.Context, id string) (sinktest.Doc, bool, error) {
+	rd, err := h.reader(ctx)
+	if err != nil {
+		return sinktest.Doc{}, false, err
+	}
+	t, found, err := rd.Get(ctx, id)
+	if err != nil || !found {
+		return sinktest.Doc{}, found, err
+	}
+	return sinktest.Doc{
+		TweetID: t.ID, User: t.User, Text: t.Text, Timestamp: t.CreatedAt, Fields: t.Fields,
+		Results: t.Results, Complete: t.Complete, Missing: t.Missing, Partial: t.TimedOut && !t.Complete,
+	}, true, nil
+}
+
+func (h *harness) Count(ctx context.Context) (int, error) {
+	rd, err := h.reader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rd.Count(ctx, time.Time{}, time.Time{})
+	return int(n), err
+}
+
+func (h *harness) Close() {
+	if h.rd != nil {
+		h.rd.Close(context.Background())
+	}
+}
+
+// Reject makes a record the store refuses: a model name that cannot be a column.
+func (h *harness) Reject(rec *sink.Record) {
+	rec.Results = append(slices.Clone(rec.Results), sink.Result{Model: "Bad-Model", Label: "x"})
+}
+
+func TestConformance(t *testing.T) {
+	sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
+		return &harness{path: filepath.Join(t.TempDir(), "t.db")}, nil
+	})
+}
+
+func rec(i int, models ...string) sink.Record {
+	r := sink.Record{Tweet: sinktest.Tweet(i)}
+	for _, m := range models {
+		r.Results = append(r.Results, sinktest.Result(m, i))
+	}
+	return r
+}
+
+// A model added to an existing store gets its columns and nothing stored is lost.
+func TestNewModelKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(ctx, path, []string{"sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []sink.Record
+	for i := range 100 {
+		recs = append(recs, rec(i, "sentiment"))
+	}
+	if err := s.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close(ctx)
+
+	s2, err := Open(ctx, path, []string{"sentiment", "offense"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close(ctx)
+	// A third model appears in a record without being configured.
+	if err := s2.WriteBatch(ctx, []sink.Record{rec(5, "offense", "topic")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s2.Count(ctx, time.Time{}, time.Time{}); n != 100 {
+		t.Fatalf("count %d, want 100", n)
+	}
+	got, _, err := s2.Get(ctx, sinktest.Tweet(5).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 3 || got.Results["sentiment"] != sinktest.Result("sentiment", 5) || !got.Complete {
+		t.Fatalf("merged row %+v", got)
+	}
+	other, _, _ := s2.Get(ctx, sinktest.Tweet(6).ID)
+	if other.Results["sentiment"] != sinktest.Result("sentiment", 6) || len(other.Results) != 1 {
+		t.Fatalf("old row %+v", other)
+	}
+	var models []string
+	rows, _ := s2.DB().QueryContext(ctx, "SELECT name FROM models ORDER BY name")
+	for rows.Next() {
+		var m string
+		rows.Scan(&m)
+		models = append(models, m)
+	}
+	rows.Close()
+	if !slices.Equal(models, []string{"offense", "sentiment", "topic"}) {
+		t.Fatalf("models table %v", models)
+	}
+}
+
+func TestQueries(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"offense", "sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	base := time.Date(2009, 4, 6, 0, 0, 0, 0, time.UTC)
+	var recs []sink.Record
+	// 3 tweets in minute 0 (sentiment -1, 0, 1), 2 in minute 2 (0.5, 0.5), 1 partial in minute 2.
+	vals := []struct {
+		min   int
+		sent  float64
+		multi bool
+	}{{0, -1, true}, {0, 0, true}, {0, 1, true}, {2, 0.5, true}, {2, 0.5, true}, {2, 0, false}}
+	for i, v := range vals {
+		r := sink.Record{Tweet: sinktest.Tweet(i)}
+		r.Tweet.CreatedAt = base.Add(time.Duration(v.min)*time.Minute + time.Duration(i)*time.Second)
+		r.Tweet.User = fmt.Sprintf("u%d", i%2)
+		r.Results = []sink.Result{{Model: "offense", Version: "1", Value: 0.1, Label: "no"}}
+		if v.multi {
+			r.Results = append(r.Results, sink.Result{Model: "sentiment", Version: "1", Value: v.sent, Label: "x"})
+		} else {
+			r.TimedOut = true
+		}
+		recs = append(recs, r)
+	}
+	recs[1].Tweet.Text = "100% sure_thing"
+	if err := s.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, base, base.Add(time.Minute)); n != 3 {
+		t.Fatalf("count minute 0 = %d", n)
+	}
+	avg, err := s.ModelAverages(ctx, "sentiment", base, base.Add(time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Bucket{{Start: base, Count: 3, Avg: 0}, {Start: base.Add(2 * time.Minute), Count: 2, Avg: 0.5}}
+	if !slices.Equal(avg, want) {
+		t.Fatalf("averages %+v, want %+v", avg, want)
+	}
+	per, err := s.TweetsPerInterval(ctx, time.Time{}, time.Time{}, time.Minute)
+	if err != nil || len(per) != 2 || per[0].Count != 3 || per[1].Count != 3 {
+		t.Fatalf("per interval %+v %v", per, err)
+	}
+	if _, err := s.ModelAverages(ctx, "sentiment; DROP TABLE tweets", base, base, time.Minute); err == nil {
+		t.Fatal("injected model name accepted")
+	}
+	if _, err := s.ModelAverages(ctx, "nosuch", base, base, time.Minute); err == nil {
+		t.Fatal("unknown model accepted")
+	}
+	// LIKE wildcards in the query are literal.
+	got, err := s.Search(ctx, Query{Text: "100%"}, 10)
+	if err != nil || len(got) != 1 || got[0].ID != recs[1].Tweet.ID {
+		t.Fatalf("search 100%%: %+v %v", got, err)
+	}
+	if got, _ := s.Search(ctx, Query{Text: "_"}, 10); len(got) != 1 {
+		t.Fatalf("search _: %d results", len(got))
+	}
+	if got, _ := s.Search(ctx, Query{Text: "' OR 1=1 --"}, 10); len(got) != 0 {
+		t.Fatalf("injection matched %d", len(got))
+	}
+	if got, _ := s.Search(ctx, Query{User: "u0"}, 10); len(got) != 3 || !got[0].CreatedAt.After(got[1].CreatedAt) {
+		t.Fatalf("search by user: %+v", got)
+	}
+	st, err := s.Stats(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tweets != 6 || st.Complete != 5 || st.Partial != 1 || st.Models["sentiment"].Scored != 5 || st.Models["offense"].Scored != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	if m := st.Models["sentiment"].Mean; m < 0.19 || m > 0.21 {
+		t.Fatalf("sentiment mean %v, want 0.2", m)
+	}
+}
+
+func BenchmarkWriteBatch(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"), []string{"offense", "sentiment"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	const batch = 512
+	n := 0
+	for b.Loop() {
+		recs := make([]sink.Record, batch)
+		for k := range recs {
+			recs[k] = rec(n, "offense", "sentiment")
+			n++
+		}
+		if err := s.WriteBatch(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
