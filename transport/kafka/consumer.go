@@ -1,0 +1,330 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/tweetflow/tweetflow/transport"
+)
+
+// ConsumerOptions configures a Consumer.
+type ConsumerOptions struct {
+	// MaxInFlight bounds the delivered, unacked records per partition claim;
+	// at the bound the claim stops reading (back-pressure). Default 512.
+	MaxInFlight int
+	// RetryDelay is the first back-off before a failed event is handed to
+	// the handler again; it doubles up to MaxRetryDelay. Defaults 100ms, 10s.
+	RetryDelay    time.Duration
+	MaxRetryDelay time.Duration
+	// DrainTimeout bounds how long a claim that is ending (rebalance,
+	// shutdown) waits for in-flight events to be acked, so their offsets are
+	// committed rather than redelivered. Default 10s.
+	DrainTimeout time.Duration
+	// FromNewest starts a group with no committed offset at the end of the
+	// topic instead of the beginning.
+	FromNewest bool
+	// DeadLetter receives records that can never be handled (not a
+	// CloudEvent, or rejected by the handler). Nil: they are logged and
+	// skipped. A dead-letter failure is retried like a handler failure.
+	DeadLetter DeadLetter
+	// Observer is told every outcome; Logger logs failures.
+	Observer transport.Observer
+	Logger   *slog.Logger
+}
+
+// DeadLetter stores a record that can never be handled, with the reason.
+type DeadLetter interface {
+	DeadLetter(ctx context.Context, m *sarama.ConsumerMessage, reason error) error
+}
+
+// Consumer reads CloudEvents from topics as a consumer group. Each record is
+// handed to an AckHandler; its offset is committed once it and every record
+// before it in its partition are acked.
+type Consumer struct {
+	group  sarama.ConsumerGroup
+	topics []string
+	opts   ConsumerOptions
+}
+
+// ConsumerConfig sets the consumer group settings on top of base.
+func ConsumerConfig(base *sarama.Config, fromNewest bool) *sarama.Config {
+	c := *base
+	c.Consumer.Return.Errors = true
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if fromNewest {
+		c.Consumer.Offsets.Initial = sarama.OffsetNewest
+	}
+	c.Consumer.Offsets.AutoCommit.Enable = true
+	c.Consumer.Offsets.AutoCommit.Interval = time.Second
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRoundRobin()}
+	// A claim drains in-flight events before it returns (DrainTimeout), so
+	// the rebalance timeout must leave room for that.
+	c.Consumer.Group.Rebalance.Timeout = 60 * time.Second
+	c.Consumer.Fetch.Default = 1 << 20
+	c.ChannelBufferSize = 1024
+	return &c
+}
+
+// NewConsumer joins group on the cluster and will read topics.
+func NewConsumer(cfg Config, group string, topics []string, opts ConsumerOptions) (*Consumer, error) {
+	base, err := cfg.Sarama()
+	if err != nil {
+		return nil, err
+	}
+	cg, err := sarama.NewConsumerGroup(cfg.Brokers, group, ConsumerConfig(base, opts.FromNewest))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: consumer group %s: %w", group, err)
+	}
+	return NewConsumerFromGroup(cg, topics, opts), nil
+}
+
+// NewConsumerFromGroup uses an existing consumer group (configured with
+// ConsumerConfig). The Consumer closes it when Run returns.
+func NewConsumerFromGroup(cg sarama.ConsumerGroup, topics []string, opts ConsumerOptions) *Consumer {
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 512
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = 100 * time.Millisecond
+	}
+	if opts.MaxRetryDelay <= 0 {
+		opts.MaxRetryDelay = 10 * time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	if opts.Observer == nil {
+		opts.Observer = transport.NopObserver{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Consumer{group: cg, topics: topics, opts: opts}
+}
+
+// Run consumes until ctx is cancelled, then drains in-flight events, commits
+// and leaves the group. It returns nil after a cancellation.
+func (c *Consumer) Run(ctx context.Context, h transport.AckHandler) error {
+	errDone := make(chan struct{})
+	go func() {
+		defer close(errDone)
+		for err := range c.group.Errors() {
+			c.opts.Logger.Warn("kafka consumer", "topics", c.topics, "err", err)
+		}
+	}()
+	gh := &groupHandler{c: c, h: h, ctx: ctx}
+	var runErr error
+	for ctx.Err() == nil {
+		// Consume returns at every rebalance; loop to rejoin.
+		if err := c.group.Consume(ctx, c.topics, gh); err != nil {
+			if errors.Is(err, sarama.ErrClosedConsumerGroup) || ctx.Err() != nil {
+				break
+			}
+			c.opts.Logger.Warn("kafka consume; rejoining", "topics", c.topics, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	if err := c.group.Close(); err != nil {
+		runErr = fmt.Errorf("kafka: close consumer group: %w", err)
+	}
+	<-errDone
+	return runErr
+}
+
+type groupHandler struct {
+	c   *Consumer
+	h   transport.AckHandler
+	ctx context.Context // Run's: handlers outlive a rebalance's session context
+}
+
+func (g *groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (g *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (g *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	opts := g.c.opts
+	tr := newOffsetTracker()
+	slots := make(chan struct{}, opts.MaxInFlight)
+	var wg sync.WaitGroup
+	topic, part := claim.Topic(), claim.Partition()
+	done := func(off int64) {
+		if next, ok := tr.ack(off); ok {
+			sess.MarkOffset(topic, part, next, "")
+		}
+		<-slots
+		wg.Done()
+	}
+	sessCtx := sess.Context()
+loop:
+	for {
+		select {
+		case <-sessCtx.Done():
+			break loop
+		case slots <- struct{}{}:
+		}
+		var m *sarama.ConsumerMessage
+		var ok bool
+		select {
+		case <-sessCtx.Done():
+			<-slots
+			break loop
+		case m, ok = <-claim.Messages():
+		}
+		if !ok {
+			<-slots
+			break
+		}
+		tr.add(m.Offset)
+		wg.Add(1)
+		g.deliver(m, done)
+	}
+	// Give in-flight events a bounded time to finish so their offsets are
+	// marked before the session commits; the rest are redelivered.
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(opts.DrainTimeout):
+		opts.Logger.Warn("kafka claim ended with events in flight; they will be redelivered",
+			"topic", topic, "partition", part, "in_flight", tr.outstanding())
+	}
+	return nil
+}
+
+// deliver decodes m and runs the handler, retrying transient failures in
+// place (Kafka cannot nack one record), and calls done once m is finished.
+func (g *groupHandler) deliver(m *sarama.ConsumerMessage, done func(int64)) {
+	opts := g.c.opts
+	start := time.Now()
+	e, err := Decode(g.ctx, m)
+	if err != nil {
+		opts.Observer.Observe(transport.OutcomeMalformed, time.Since(start))
+		g.deadLetter(m, err, done)
+		return
+	}
+	var attempt func(n int)
+	attempt = func(n int) {
+		g.h(g.ctx, *e, func(err error) {
+			switch {
+			case err == nil:
+				opts.Observer.Observe(transport.OutcomeOK, time.Since(start))
+				done(m.Offset)
+			case transport.Classify(err) == transport.Reject:
+				opts.Observer.Observe(transport.OutcomeRejected, time.Since(start))
+				g.deadLetter(m, err, done)
+			case g.ctx.Err() != nil:
+				// Shutting down: leave it unacked, the next owner gets it.
+				opts.Observer.Observe(transport.OutcomeFailed, time.Since(start))
+				done(-1)
+			default:
+				outcome := transport.OutcomeFailed
+				if transport.Classify(err) == transport.Overload {
+					outcome = transport.OutcomeOverloaded
+				}
+				opts.Observer.Observe(outcome, time.Since(start))
+				d := opts.RetryDelay << min(n, 16)
+				d = min(d, opts.MaxRetryDelay)
+				opts.Logger.Warn("event failed; retrying", "event", e.ID(), "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "attempt", n+1, "in", d, "err", err)
+				go func() {
+					t := time.NewTimer(d)
+					defer t.Stop()
+					select {
+					case <-g.ctx.Done():
+						done(-1)
+					case <-t.C:
+						attempt(n + 1)
+					}
+				}()
+			}
+		})
+	}
+	attempt(0)
+}
+
+// deadLetter stores m with its reason, then acks it; if the dead-letter
+// write fails, it is retried, so a rejected record is never silently lost
+// when a dead-letter output is configured.
+func (g *groupHandler) deadLetter(m *sarama.ConsumerMessage, reason error, done func(int64)) {
+	opts := g.c.opts
+	opts.Logger.Warn("event cannot be handled", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", reason)
+	if opts.DeadLetter == nil {
+		done(m.Offset)
+		return
+	}
+	for n := 0; ; n++ {
+		err := opts.DeadLetter.DeadLetter(g.ctx, m, reason)
+		if err == nil {
+			done(m.Offset)
+			return
+		}
+		opts.Logger.Error("dead-letter write failed; retrying", "offset", m.Offset, "err", err)
+		select {
+		case <-g.ctx.Done():
+			done(-1)
+			return
+		case <-time.After(min(opts.RetryDelay<<min(n, 16), opts.MaxRetryDelay)):
+		}
+	}
+}
+
+// Decode turns a record into a CloudEvent (binary or structured mode) and
+// validates it. Errors name the topic, partition and offset.
+func Decode(ctx context.Context, m *sarama.ConsumerMessage) (*cloudevents.Event, error) {
+	msg := kafka_sarama.NewMessageFromConsumerMessage(m)
+	where := fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)
+	if msg.ReadEncoding() == binding.EncodingUnknown {
+		return nil, transport.Permanent(fmt.Errorf("record %s: not a CloudEvent (no ce_specversion header, content type %q)", where, msg.ContentType))
+	}
+	e, err := binding.ToEvent(ctx, msg)
+	if err != nil {
+		return nil, transport.Permanent(fmt.Errorf("record %s: malformed CloudEvent: %w", where, err))
+	}
+	if err := e.Validate(); err != nil {
+		return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where, e.ID(), strings.TrimSpace(err.Error())))
+	}
+	return e, nil
+}
+
+// TopicDeadLetter writes unhandleable records to a topic, unchanged, with
+// headers saying where they came from and why.
+type TopicDeadLetter struct {
+	Topic    string
+	Producer sarama.SyncProducer
+}
+
+// DeadLetter implements DeadLetter.
+func (d *TopicDeadLetter) DeadLetter(_ context.Context, m *sarama.ConsumerMessage, reason error) error {
+	headers := make([]sarama.RecordHeader, 0, len(m.Headers)+4)
+	for _, h := range m.Headers {
+		if h != nil {
+			headers = append(headers, *h)
+		}
+	}
+	headers = append(headers,
+		sarama.RecordHeader{Key: []byte("tweetflow_error"), Value: []byte(reason.Error())},
+		sarama.RecordHeader{Key: []byte("tweetflow_topic"), Value: []byte(m.Topic)},
+		sarama.RecordHeader{Key: []byte("tweetflow_partition"), Value: []byte(strconv.Itoa(int(m.Partition)))},
+		sarama.RecordHeader{Key: []byte("tweetflow_offset"), Value: []byte(strconv.FormatInt(m.Offset, 10))},
+	)
+	pm := &sarama.ProducerMessage{Topic: d.Topic, Headers: headers, Value: sarama.ByteEncoder(m.Value)}
+	if m.Key != nil {
+		pm.Key = sarama.ByteEncoder(m.Key)
+	}
+	if _, _, err := d.Producer.SendMessage(pm); err != nil {
+		return fmt.Errorf("kafka: dead-letter %s/%d@%d to %s: %w", m.Topic, m.Partition, m.Offset, d.Topic, err)
+	}
+	return nil
+}
