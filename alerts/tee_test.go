@@ -1,0 +1,139 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// fakeDriver stores records in memory and fails the ids in fail.
+type fakeDriver struct {
+	mu     sync.Mutex
+	stored []string
+	fail   map[string]bool
+	err    error // whole-batch error
+	closed bool
+}
+
+func (d *fakeDriver) WriteBatch(_ context.Context, recs []sink.Record) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	failed := map[int]error{}
+	for i, r := range recs {
+		if d.fail[r.Tweet.ID] {
+			failed[i] = errors.New("rejected")
+			continue
+		}
+		d.stored = append(d.stored, r.Tweet.ID)
+	}
+	if len(failed) > 0 {
+		return &sink.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+func (d *fakeDriver) Close(context.Context) error { d.closed = true; return nil }
+
+// flakyWriter fails its first `fails` calls.
+type flakyWriter struct {
+	fails int
+	calls int
+	got   []event.Alert
+}
+
+func (w *flakyWriter) WriteAlerts(_ context.Context, as []event.Alert) error {
+	w.calls++
+	if w.calls <= w.fails {
+		return errors.New("store down")
+	}
+	w.got = append(w.got, as...)
+	return nil
+}
+
+func TestTeeObservesOnlyStoredRecords(t *testing.T) {
+	ctx := context.Background()
+	recs := campaign("x", 5, t0, 20*time.Second)
+	d := &fakeDriver{fail: map[string]bool{recs[2].Tweet.ID: true}}
+	w := &flakyWriter{}
+	tee := NewTee(d, mustEngine(t, coordOnly()), w, nil)
+	err := tee.WriteBatch(ctx, recs)
+	var be *sink.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 1 {
+		t.Fatalf("err = %v, want the driver's batch error", err)
+	}
+	if len(w.got) != 0 {
+		t.Fatalf("alert raised from 4 stored accounts + 1 rejected: %v", w.got)
+	}
+	// The rejected record is retried and stored: now 5 accounts.
+	d.fail = nil
+	if err := tee.WriteBatch(ctx, recs[2:3]); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.got) != 1 || w.got[0].Kind != event.AlertCoordination {
+		t.Fatalf("alerts = %v, want one coordination alert", w.got)
+	}
+	// A whole-batch failure stores and observes nothing.
+	d.err = errors.New("disk full")
+	if err := tee.WriteBatch(ctx, campaign("y", 6, t0.Add(time.Hour), 10*time.Second)); !errors.Is(err, d.err) {
+		t.Fatalf("err = %v", err)
+	}
+	if s := tee.eng.Stats(); s.Observed != 5 {
+		t.Errorf("observed %d, want 5", s.Observed)
+	}
+	if err := tee.Close(ctx); err != nil || !d.closed {
+		t.Errorf("close: %v, closed=%v", err, d.closed)
+	}
+}
+
+func TestTeeRetriesAlertWrites(t *testing.T) {
+	ctx := context.Background()
+	w := &flakyWriter{fails: 2}
+	tee := NewTee(&fakeDriver{}, mustEngine(t, coordOnly()), w, nil)
+	if err := tee.WriteBatch(ctx, campaign("x", 5, t0, 20*time.Second)); err != nil {
+		t.Fatalf("a failed alert write must not fail the stored records: %v", err)
+	}
+	// The next batch retries (and fails again), the one after succeeds.
+	_ = tee.WriteBatch(ctx, campaign("y", 1, t0.Add(time.Minute), 0))
+	if len(w.got) != 0 {
+		t.Fatal("written while the writer fails")
+	}
+	_ = tee.WriteBatch(ctx, campaign("z", 1, t0.Add(2*time.Minute), 0))
+	if len(w.got) != 1 {
+		t.Fatalf("after recovery: %d alerts written, want 1", len(w.got))
+	}
+	// Close reports alerts it cannot write.
+	w2 := &flakyWriter{fails: 100}
+	tee2 := NewTee(&fakeDriver{}, mustEngine(t, coordOnly()), w2, nil)
+	_ = tee2.WriteBatch(ctx, campaign("x", 5, t0, 20*time.Second))
+	if err := tee2.Close(ctx); err == nil {
+		t.Error("Close hid an unwritten alert")
+	}
+}
+
+func TestEventsWriter(t *testing.T) {
+	var got []cloudevents.Event
+	w := Events{Send: func(_ context.Context, e cloudevents.Event) error { got = append(got, e); return nil }}
+	e := mustEngine(t, coordOnly())
+	as := e.Observe(campaign("x", 5, t0, 20*time.Second))
+	if err := (Writers{w}).WriteAlerts(context.Background(), as); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Type() != event.TypeAlertCoordination {
+		t.Fatalf("events = %v", got)
+	}
+	back, err := event.DecodeAlert(&got[0])
+	if err != nil || !slices.Equal(back.Accounts, as[0].Accounts) {
+		t.Errorf("decode: %v %v", back, err)
+	}
+}
