@@ -50,6 +50,9 @@ const (
 	Reject
 	// Overload: the receiver is saturated. Retried after a back-off (HTTP 429).
 	Overload
+	// Unavailable: the receiver is not ready (model loading, shutting down).
+	// Retried after a back-off (HTTP 503).
+	Unavailable
 )
 
 func (k Kind) String() string {
@@ -58,6 +61,8 @@ func (k Kind) String() string {
 		return "reject"
 	case Overload:
 		return "overload"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "retry"
 }
@@ -90,6 +95,19 @@ func Overloaded(err error) error {
 	return overloadError{err}
 }
 
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// NotReady marks err as "not ready yet / going away": retry elsewhere or later.
+func NotReady(err error) error {
+	if err == nil {
+		return nil
+	}
+	return unavailableError{err}
+}
+
 // Classify says what to do with a handler's error. Validation errors of the
 // event contract (*event.FieldError) are rejected: the same bytes will fail
 // the same way every time.
@@ -97,11 +115,14 @@ func Classify(err error) Kind {
 	var fe *event.FieldError
 	var pe permanentError
 	var oe overloadError
+	var ue unavailableError
 	switch {
 	case err == nil:
 		return Retry
 	case errors.As(err, &oe):
 		return Overload
+	case errors.As(err, &ue):
+		return Unavailable
 	case errors.As(err, &pe), errors.As(err, &fe):
 		return Reject
 	}

@@ -28,6 +28,7 @@ func TestClassify(t *testing.T) {
 		{transport.Overloaded(errors.New("x")), transport.Overload},
 		{fmt.Errorf("w: %w", transport.Overloaded(errors.New("x"))), transport.Overload},
 		{context.Canceled, transport.Retry},
+		{transport.NotReady(errors.New("loading")), transport.Unavailable},
 	} {
 		if got := transport.Classify(tc.err); got != tc.want {
 			t.Errorf("Classify(%v) = %v, want %v", tc.err, got, tc.want)

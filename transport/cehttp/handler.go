@@ -48,7 +48,8 @@ type HandlerOptions struct {
 //	413          body over MaxBodyBytes
 //	415          not a CloudEvent encoding (or a batch), or a datacontenttype h refuses
 //	429          h is overloaded (transport.Overloaded); Retry-After is set
-//	503          the request was cancelled before h finished (shutdown, client gone)
+//	503          h is not ready (transport.NotReady), or the request was
+//	             cancelled before h finished (shutdown, client gone)
 //	500          any other failure of h: transient, retried by the sender
 //
 // 4xx answers other than 429 are never retried by Knative, so they are
@@ -107,6 +108,9 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case transport.Overload:
 			w.Header().Set("Retry-After", fmt.Sprint(int((s.opts.RetryAfter+time.Second-1)/time.Second)))
 			s.fail(w, r, start, transport.OutcomeOverloaded, http.StatusTooManyRequests, err)
+		case transport.Unavailable:
+			w.Header().Set("Retry-After", fmt.Sprint(int((s.opts.RetryAfter+time.Second-1)/time.Second)))
+			s.fail(w, r, start, transport.OutcomeFailed, http.StatusServiceUnavailable, err)
 		default:
 			status = http.StatusInternalServerError
 			if r.Context().Err() != nil {

@@ -97,6 +97,9 @@ func TestHandlerStatuses(t *testing.T) {
 	transient := func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
 		return nil, errors.New("store down")
 	}
+	notReady := func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
+		return nil, transport.NotReady(errors.New("model loading"))
+	}
 	noReply := func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }
 	good := tweetEvent(t, "t1", "hi")
 
@@ -149,6 +152,7 @@ func TestHandlerStatuses(t *testing.T) {
 		{"structured missing source", echo, structured(`{"specversion":"1.0","id":"a","type":"x"}`), 400, transport.OutcomeMalformed, "source"},
 		{"too large", echo, binary(func(http.Header) {}), 0, "", ""}, // replaced below
 		{"overload", overload, binary(func(http.Header) {}), 429, transport.OutcomeOverloaded, "queue full"},
+		{"not ready", notReady, binary(func(http.Header) {}), 503, transport.OutcomeFailed, "model loading"},
 		{"transient", transient, binary(func(http.Header) {}), 500, transport.OutcomeFailed, "store down"},
 		{"GET", echo, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) }, 405, "", ""},
 	}
