@@ -1,0 +1,168 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/transport/cehttp"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func tweet(t *testing.T, id string) cloudevents.Event {
+	e, err := event.NewTweetEvent(event.Tweet{ID: id, User: "u", Text: "hello", CreatedAt: time.Unix(1, 0).UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The lifecycle Knative sees: not ready while loading (events get 503),
+// ready after, events answered, metrics served, and on shutdown the event in
+// flight is answered before Stop closes the component.
+func TestLifecycle(t *testing.T) {
+	addr := freeAddr(t)
+	t.Setenv("LISTEN_ADDRESS", addr)
+	t.Setenv("TWEETFLOW_TEST_CFG", "seen")
+	base := "http://" + addr
+
+	release := make(chan struct{})
+	var closed atomic.Bool
+	var inHandler = make(chan struct{}, 1)
+	load := func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (service.Component, error) {
+		if cfg["TWEETFLOW_TEST_CFG"] != "seen" {
+			return service.Component{}, errors.New("environment not passed in cfg")
+		}
+		<-release // a slow model load
+		return service.Component{
+			Handler: func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+				select {
+				case inHandler <- struct{}{}:
+				default:
+				}
+				time.Sleep(200 * time.Millisecond)
+				if closed.Load() {
+					return nil, errors.New("handled after Close")
+				}
+				tw, err := event.DecodeTweet(&e)
+				if err != nil {
+					return nil, err
+				}
+				r, err := event.NewMetadataEvent(event.Metadata{TweetID: tw.ID, Model: "m", ModelVersion: "1", Label: "l", Tweet: tw})
+				return &r, err
+			},
+			Close: func(context.Context) error { closed.Store(true); return nil },
+		}, nil
+	}
+	inst := service.New(load, metrics.New("function", "m"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- service.Run(ctx, inst, service.Options{}) }()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if code, _ := get(t, base+"/health/liveness"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("service never listened")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, _ := get(t, base+"/health/readiness"); code != http.StatusServiceUnavailable {
+		t.Fatalf("readiness while loading = %d, want 503", code)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	if _, status, _ := cehttp.Post(ctx, client, base, tweet(t, "early")); status != http.StatusServiceUnavailable {
+		t.Fatalf("event while loading = %d, want 503", status)
+	}
+	close(release)
+	for {
+		if code, _ := get(t, base+"/health/readiness"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	reply, status, err := cehttp.Post(ctx, client, base, tweet(t, "t1"))
+	if err != nil || status != 200 || reply.ID() != event.MetadataID("t1", "m") {
+		t.Fatalf("status %d err %v reply %v", status, err, reply)
+	}
+	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, `tweetflow_events_total{component="function",model="m",outcome="ok"} 1`) {
+		t.Fatalf("metrics %d:\n%s", code, body)
+	}
+	if inst.ReadyAfter() <= 0 {
+		t.Fatal("ReadyAfter not set")
+	}
+
+	<-inHandler // t1's
+
+	// Shutdown with an event in flight: it is answered, then Close runs.
+	got := make(chan int, 1)
+	go func() {
+		_, status, _ := cehttp.Post(context.Background(), client, base, tweet(t, "t2"))
+		got <- status
+	}()
+	<-inHandler
+	cancel()
+	if status := <-got; status != 200 {
+		t.Fatalf("in-flight event answered %d during shutdown, want 200", status)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !closed.Load() {
+		t.Fatal("Stop did not close the component")
+	}
+}
+
+func TestLoadFailureIsNotAlive(t *testing.T) {
+	inst := service.New(func(context.Context, map[string]string, *metrics.Metrics) (service.Component, error) {
+		return service.Component{}, errors.New("models/x/model.onnx: no such file")
+	}, metrics.New("function", "x"), nil)
+	if err := inst.Start(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "model.onnx") {
+		t.Fatalf("Start err = %v", err)
+	}
+	if ok, _ := inst.Alive(context.Background()); ok {
+		t.Fatal("alive after a failed load")
+	}
+	if ok, err := inst.Ready(context.Background()); ok || err == nil {
+		t.Fatal("ready after a failed load")
+	}
+}
