@@ -45,6 +45,9 @@ type Config struct {
 	// (with < and > boundary marks, as fastText does); CharMax 0 disables them.
 	CharMin int `json:"char_min"`
 	CharMax int `json:"char_max"`
+	// CharWeight scales the character n-grams against the words (their
+	// group norm); below 1 it lets words dominate.
+	CharWeight float64 `json:"char_weight"`
 	// Negation adds a "negated" copy of the words that follow a negator.
 	Negation bool `json:"negation"`
 	// VADER and Cuss name lexicon files inside the model folder (empty: not
@@ -64,6 +67,7 @@ func DefaultConfig() Config {
 		WordNgrams: 2,
 		CharMin:    3,
 		CharMax:    5,
+		CharWeight: 1,
 		Negation:   true,
 		MaxTokens:  160,
 	}
@@ -80,6 +84,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("featurizer.params.word_ngrams: %d is not 1 or 2", c.WordNgrams)
 	case c.CharMax != 0 && (c.CharMin < 1 || c.CharMax < c.CharMin || c.CharMax > maxCharN):
 		return fmt.Errorf("featurizer.params.char_min/char_max: [%d, %d] is not a range within [1, %d]", c.CharMin, c.CharMax, maxCharN)
+	case c.CharMax != 0 && !(c.CharWeight > 0 && c.CharWeight <= 10):
+		return fmt.Errorf("featurizer.params.char_weight: %g is not in (0, 10]", c.CharWeight)
 	case c.MaxTokens < 1 || c.MaxTokens > 10000:
 		return fmt.Errorf("featurizer.params.max_tokens: %d is not in [1, 10000]", c.MaxTokens)
 	}
@@ -118,8 +124,10 @@ func (c Config) Params() map[string]any {
 // Featurizer is immutable after New and safe for concurrent use; each
 // goroutine brings its own Scratch.
 type Featurizer struct {
-	cfg  Config
-	mask uint64
+	cfg Config
+	// shift turns a 64-bit hash into a bucket: (h * golden) >> shift keeps
+	// the best-mixed high bits (Fibonacci hashing), one multiply.
+	shift uint
 	// vader maps a token to its VADER mean valence (-4..4).
 	vader map[string]float32
 	// cuss maps a word or phrase to its sureness (0..2); cussPhrases marks
@@ -134,7 +142,7 @@ func New(cfg Config, lexiconDir string) (*Featurizer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	f := &Featurizer{cfg: cfg, mask: uint64(cfg.Buckets - 1)}
+	f := &Featurizer{cfg: cfg, shift: uint(64 - bits.TrailingZeros(uint(cfg.Buckets)))}
 	var err error
 	if cfg.VADER != "" {
 		if f.vader, err = LoadVADER(filepath.Join(lexiconDir, cfg.VADER)); err != nil {
@@ -179,7 +187,7 @@ const (
 )
 
 // hashBytes is FNV-1a over s, seeded by ns. FNV is a few instructions a
-// byte; mix fixes its weak low bits before masking.
+// byte; bucket mixes the result once more.
 func hashBytes(ns uint64, s []byte) uint64 {
 	h := uint64(fnvOffset) ^ nsSeed(ns)
 	for i := 0; i < len(s); i++ {
@@ -195,14 +203,10 @@ func nsSeed(ns uint64) uint64 {
 	return ns * golden
 }
 
-// mix spreads FNV's weak low bits before masking (the murmur3 finalizer).
-func mix(h uint64) uint64 {
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
+// bucket maps a hash to [0, 2^(64-shift)).
+func bucket(h uint64, shift uint) int64 {
+	golden := uint64(0x9E3779B97F4A7C15)
+	return int64((h * golden) >> shift)
 }
 
 // Feature weights of the non-n-gram features. The n-gram features of a text
@@ -228,10 +232,10 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 		t := &s.toks[i]
 		w := s.text(t)
 		h := hashBytes(nsWord, w)
-		idx = append(idx, int64(mix(h)&f.mask))
+		idx = append(idx, bucket(h, f.shift))
 		if f.cfg.WordNgrams >= 2 {
 			if havePrev {
-				idx = append(idx, int64(mix(prev*31^h^nsBigram)&f.mask))
+				idx = append(idx, bucket(prev*31^h^nsBigram, f.shift))
 			}
 			prev, havePrev = h, true
 		}
@@ -240,7 +244,7 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 			case t.kind == kindPunct:
 				negLeft = 0
 			case negLeft > 0 && t.kind == kindWord:
-				idx = append(idx, int64(mix(h^nsSeed(nsNeg))&f.mask))
+				idx = append(idx, bucket(h^nsSeed(nsNeg), f.shift))
 				t.negated = true
 				negLeft--
 			}
@@ -251,9 +255,9 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 	}
 	if f.cfg.WordNgrams >= 2 && havePrev && len(s.toks) > 0 {
 		// End-of-text marker bigram: the last word is often telling.
-		idx = append(idx, int64(mix(prev*31^0xE0F^nsBigram)&f.mask))
+		idx = append(idx, bucket(prev*31^0xE0F^nsBigram, f.shift))
 	}
-	val = appendNorm(val, len(idx)-wordStart)
+	val = appendNorm(val, len(idx)-wordStart, 1)
 
 	// Character n-grams of words.
 	if f.cfg.CharMax > 0 {
@@ -263,9 +267,9 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 			if t.kind != kindWord {
 				continue
 			}
-			idx = appendCharGrams(s.text(t), f.cfg.CharMin, f.cfg.CharMax, f.mask, idx)
+			idx = appendCharGrams(s.text(t), f.cfg.CharMin, f.cfg.CharMax, f.shift, idx)
 		}
-		val = appendNorm(val, len(idx)-charStart)
+		val = appendNorm(val, len(idx)-charStart, float32(f.cfg.CharWeight))
 	}
 
 	// Shape features: one-hot bins, fixed weight.
@@ -291,7 +295,7 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 
 // appendCharGrams appends the n-grams of "<w>" for n in [CharMin, CharMax],
 // taken on rune boundaries.
-func appendCharGrams(w []byte, lo, hi int, mask uint64, idx []int64) []int64 {
+func appendCharGrams(w []byte, lo, hi int, shift uint, idx []int64) []int64 {
 	// Rune start offsets of "<" + w + ">", in a fixed array: no allocation.
 	var offs [maxCharRunes + 3]int
 	n := 0
@@ -325,7 +329,7 @@ func appendCharGrams(w []byte, lo, hi int, mask uint64, idx []int64) []int64 {
 				}
 			}
 			if k >= lo {
-				idx = append(idx, int64(mix(h)&mask))
+				idx = append(idx, bucket(h, shift))
 			}
 		}
 	}
@@ -345,12 +349,12 @@ func runeLen(b byte) int {
 	}
 }
 
-// appendNorm appends n weights of 1/sqrt(n).
-func appendNorm(val []float32, n int) []float32 {
+// appendNorm appends n weights of scale/sqrt(n).
+func appendNorm(val []float32, n int, scale float32) []float32 {
 	if n == 0 {
 		return val
 	}
-	w := float32(1 / math.Sqrt(float64(n)))
+	w := scale / float32(math.Sqrt(float64(n)))
 	for range n {
 		val = append(val, w)
 	}
@@ -369,13 +373,13 @@ func bin(v int, bounds ...int) int {
 }
 
 func (f *Featurizer) shapeBin(idx []int64, val []float32, kind, b int) ([]int64, []float32) {
-	h := mix(uint64(kind)<<8 ^ uint64(b) ^ nsSeed(nsShape))
-	return append(idx, int64(h&f.mask)), append(val, shapeWeight)
+	h := hashBytes(nsShape, []byte{byte(kind), byte(b)})
+	return append(idx, bucket(h, f.shift)), append(val, shapeWeight)
 }
 
 func (f *Featurizer) lexFeature(idx []int64, val []float32, kind, b int, w float32) ([]int64, []float32) {
-	h := mix(uint64(kind)<<8 ^ uint64(b) ^ nsSeed(nsLex))
-	return append(idx, int64(h&f.mask)), append(val, w)
+	h := hashBytes(nsLex, []byte{byte(kind), byte(b)})
+	return append(idx, bucket(h, f.shift)), append(val, w)
 }
 
 // negators start a negation scope (the next three words), as in VADER's

@@ -57,26 +57,38 @@ const maxChunk = 512
 func (s *Scratch) tokenize(text string, maxTokens int) {
 	pos := 0
 	for pos < len(text) && len(s.toks) < maxTokens {
-		r, size := utf8.DecodeRuneInString(text[pos:])
-		if isSeparator(r, size) {
+		if size := separatorAt(text, pos); size > 0 {
 			pos += size
 			continue
 		}
 		end := pos
-		for end < len(text) && end-pos < maxChunk {
-			r, size := utf8.DecodeRuneInString(text[end:])
-			if isSeparator(r, size) {
-				break
+		for end < len(text) && end-pos < maxChunk && separatorAt(text, end) == 0 {
+			if text[end] < utf8.RuneSelf {
+				end++
+			} else {
+				_, size := utf8.DecodeRuneInString(text[end:])
+				end += size
 			}
-			end += size
 		}
 		s.chunk(text[pos:end], maxTokens)
 		pos = end
 	}
 }
 
-func isSeparator(r rune, size int) bool {
-	return (r == utf8.RuneError && size <= 1) || unicode.IsSpace(r) || unicode.IsControl(r)
+// separatorAt returns the byte size of the separator at text[pos] (space,
+// control character or invalid UTF-8), or 0 if there is none.
+func separatorAt(text string, pos int) int {
+	if b := text[pos]; b < utf8.RuneSelf {
+		if b <= ' ' || b == 0x7f {
+			return 1
+		}
+		return 0
+	}
+	r, size := utf8.DecodeRuneInString(text[pos:])
+	if (r == utf8.RuneError && size <= 1) || unicode.IsSpace(r) || unicode.IsControl(r) {
+		return size
+	}
+	return 0
 }
 
 func (s *Scratch) chunk(c string, maxTokens int) {
@@ -127,21 +139,33 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 		}
 	}
 	for i := 0; i < len(c); {
-		r, size := utf8.DecodeRuneInString(c[i:])
-		i += size
+		var r rune
+		if b := c[i]; b < utf8.RuneSelf {
+			r = rune(b)
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(c[i:])
+			i += size
+		}
 		switch {
 		case r == '’' || r == '\'':
 			if wordStart >= 0 {
 				s.buf = append(s.buf, '\'')
 				last, repeat = '\'', 1
 			}
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || r == '_' ||
-			((r == '#' || r == '@') && wordStart < 0):
+		case isWordRune(r) || ((r == '#' || r == '@') && wordStart < 0):
 			if wordStart < 0 {
 				wordStart = len(s.buf)
 				last, repeat, letters, upper = 0, 0, 0, 0
 			}
-			if unicode.IsLetter(r) {
+			switch {
+			case 'a' <= r && r <= 'z':
+				letters++
+			case 'A' <= r && r <= 'Z':
+				letters++
+				upper++
+			case r >= utf8.RuneSelf && unicode.IsLetter(r):
 				letters++
 				if unicode.IsUpper(r) {
 					upper++
@@ -229,6 +253,13 @@ func normalizeRune(r rune) rune {
 	}
 }
 
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
 func isEmoji(r rune) bool {
 	return (r >= 0x1F000 && r <= 0x1FAFF) || (r >= 0x2600 && r <= 0x27BF) || unicode.Is(unicode.So, r)
 }
@@ -268,4 +299,16 @@ func isEmoticon(c string) bool {
 		return true
 	}
 	return false
+}
+
+// Tokens returns the tokens Featurize reads from text, for tests and
+// debugging (it allocates; Featurize does not).
+func Tokens(text string, maxTokens int) []string {
+	var s Scratch
+	s.tokenize(text, maxTokens)
+	out := make([]string, len(s.toks))
+	for i := range s.toks {
+		out[i] = string(s.text(&s.toks[i]))
+	}
+	return out
 }

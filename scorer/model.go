@@ -52,9 +52,12 @@ type Model struct {
 	classes int
 	pos     int // label index of Value.Positive, -1 if none
 	neg     int
-	pool    sync.Pool // *scratch
-	once    sync.Once
-	mu      sync.RWMutex // guards session against Close during Score
+	// free holds idle scratches. Not a sync.Pool: a scratch owns ONNX
+	// Runtime tensors (C memory) that must be released, never dropped by GC.
+	freeMu sync.Mutex
+	free   []*scratch
+	once   sync.Once
+	mu     sync.RWMutex // guards session against Close during Score
 }
 
 // scratch is one Score call's reusable buffers.
@@ -63,10 +66,86 @@ type scratch struct {
 	idx []int64
 	val []float32
 	off []int
-	// Padded tensor data.
-	pidx []int64
-	pval []float32
-	out  []float32
+	// Padded tensor data and the tensors over it, kept while the next call
+	// has the same shape (batch-1 scoring mostly does, widths being rounded
+	// up): creating and destroying three tensors per call is a measurable
+	// part of a 20 µs call.
+	pidx     []int64
+	pval     []float32
+	out      []float32
+	n, width int
+	tiIdx    *ort.Tensor[int64]
+	tv, to   *ort.Tensor[float32]
+	inputs   [2]ort.Value
+	outputs  [1]ort.Value
+}
+
+// maxFree bounds the idle scratches kept (each is a few tens of KB).
+const maxFree = 64
+
+func (s *scratch) destroyTensors() {
+	if s.tiIdx != nil {
+		_ = s.tiIdx.Destroy()
+		_ = s.tv.Destroy()
+		_ = s.to.Destroy()
+		s.tiIdx, s.tv, s.to = nil, nil, nil
+	}
+	s.n, s.width = 0, 0
+}
+
+// tensors returns input and output tensors of shape [n, width] and
+// [n, classes], reusing the previous ones when the shape is unchanged.
+func (s *scratch) tensors(n, width, classes int) error {
+	if s.tiIdx != nil && s.n == n && s.width == width {
+		return nil
+	}
+	s.destroyTensors()
+	cells := n * width
+	// The old tensors are gone, so their memory can back the new ones.
+	s.pidx = grow(s.pidx, cells)
+	s.pval = grow(s.pval, cells)
+	s.out = grow(s.out, n*classes)
+	shape := ort.NewShape(int64(n), int64(width))
+	ti, err := ort.NewTensor(shape, s.pidx)
+	if err != nil {
+		return err
+	}
+	tv, err := ort.NewTensor(shape, s.pval)
+	if err != nil {
+		_ = ti.Destroy()
+		return err
+	}
+	to, err := ort.NewTensor(ort.NewShape(int64(n), int64(classes)), s.out)
+	if err != nil {
+		_ = ti.Destroy()
+		_ = tv.Destroy()
+		return err
+	}
+	s.tiIdx, s.tv, s.to, s.n, s.width = ti, tv, to, n, width
+	s.inputs = [2]ort.Value{ti, tv}
+	s.outputs = [1]ort.Value{to}
+	return nil
+}
+
+func (m *Model) getScratch() *scratch {
+	m.freeMu.Lock()
+	defer m.freeMu.Unlock()
+	if n := len(m.free); n > 0 {
+		s := m.free[n-1]
+		m.free = m.free[:n-1]
+		return s
+	}
+	return &scratch{}
+}
+
+func (m *Model) putScratch(s *scratch) {
+	m.freeMu.Lock()
+	defer m.freeMu.Unlock()
+	if len(m.free) < maxFree {
+		m.free = append(m.free, s)
+		return
+	}
+	s.destroyTensors()
 }
 
 // Load opens dir (model.yaml + model.onnx), checks the ONNX graph's inputs and
@@ -115,14 +194,14 @@ func (m *Model) open(onnxPath string, opts Options, cfg featurize.Config) error 
 	if err != nil {
 		return fmt.Errorf("model file: %w", err)
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	info, err := ReadGraphInfo(data)
 	if err != nil {
 		return fmt.Errorf("%s: not a valid ONNX model: %w", onnxPath, err)
 	}
-	if err := checkGraph(m.spec, ins, outs); err != nil {
+	if err := checkGraph(m.spec, info); err != nil {
 		return fmt.Errorf("%s: %w", onnxPath, err)
 	}
-	if err := checkMetadata(data, cfg); err != nil {
+	if err := checkMetadata(info.Metadata, cfg); err != nil {
 		return fmt.Errorf("%s: %w", onnxPath, err)
 	}
 	so, err := ort.NewSessionOptions()
@@ -152,16 +231,16 @@ func (m *Model) open(onnxPath string, opts Options, cfg featurize.Config) error 
 	return nil
 }
 
-// checkGraph compares the ONNX inputs and outputs with the spec.
-func checkGraph(spec *Spec, ins, outs []ort.InputOutputInfo) error {
-	names := func(infos []ort.InputOutputInfo) string {
+// checkGraph compares the ONNX inputs and output with the spec.
+func checkGraph(spec *Spec, info *GraphInfo) error {
+	names := func(infos []TensorInfo) string {
 		var s []string
 		for _, i := range infos {
 			s = append(s, strconv.Quote(i.Name))
 		}
 		return strings.Join(s, ", ")
 	}
-	find := func(infos []ort.InputOutputInfo, name string) *ort.InputOutputInfo {
+	find := func(infos []TensorInfo, name string) *TensorInfo {
 		for i := range infos {
 			if infos[i].Name == name {
 				return &infos[i]
@@ -169,35 +248,36 @@ func checkGraph(spec *Spec, ins, outs []ort.InputOutputInfo) error {
 		}
 		return nil
 	}
+	ins, outs := info.Inputs, info.Outputs
 	if len(ins) != 2 {
 		return fmt.Errorf("graph has %d inputs (%s), the spec's inputs.indices and inputs.values need exactly 2", len(ins), names(ins))
 	}
 	for _, want := range []struct {
 		field, name string
-		typ         ort.TensorElementDataType
+		typ         int
 	}{
-		{"inputs.indices", spec.Inputs.Indices, ort.TensorElementDataTypeInt64},
-		{"inputs.values", spec.Inputs.Values, ort.TensorElementDataTypeFloat},
+		{"inputs.indices", spec.Inputs.Indices, onnxInt64},
+		{"inputs.values", spec.Inputs.Values, onnxFloat},
 	} {
 		in := find(ins, want.name)
 		switch {
 		case in == nil:
 			return fmt.Errorf("model.yaml field %s: graph has no input %q (inputs: %s)", want.field, want.name, names(ins))
-		case in.OrtValueType != ort.ONNXTypeTensor || in.DataType != want.typ:
-			return fmt.Errorf("model.yaml field %s: input %q is %s, want a %s tensor", want.field, want.name, in, want.typ)
-		case len(in.Dimensions) != 2:
-			return fmt.Errorf("model.yaml field %s: input %q has shape %s, want [batch, features]", want.field, want.name, in.Dimensions)
+		case in.ElemType != want.typ:
+			return fmt.Errorf("model.yaml field %s: input %q is %s, want %s", want.field, want.name, elemTypeName(in.ElemType), elemTypeName(want.typ))
+		case len(in.Dims) != 2:
+			return fmt.Errorf("model.yaml field %s: input %q has %d dimensions %v, want [batch, features]", want.field, want.name, len(in.Dims), in.Dims)
 		}
 	}
 	out := find(outs, spec.Output)
 	switch {
 	case out == nil:
 		return fmt.Errorf("model.yaml field output: graph has no output %q (outputs: %s)", spec.Output, names(outs))
-	case out.OrtValueType != ort.ONNXTypeTensor || out.DataType != ort.TensorElementDataTypeFloat:
-		return fmt.Errorf("model.yaml field output: output %q is %s, want a float tensor", spec.Output, out)
-	case len(out.Dimensions) != 2 || out.Dimensions[1] != int64(len(spec.Labels)):
-		return fmt.Errorf("model.yaml field labels: output %q has shape %s, want [batch, %d] for %d labels",
-			spec.Output, out.Dimensions, len(spec.Labels), len(spec.Labels))
+	case out.ElemType != onnxFloat:
+		return fmt.Errorf("model.yaml field output: output %q is %s, want float", spec.Output, elemTypeName(out.ElemType))
+	case len(out.Dims) != 2 || out.Dims[1] != int64(len(spec.Labels)):
+		return fmt.Errorf("model.yaml field labels: output %q has shape %v, want [batch, %d] for %d labels",
+			spec.Output, out.Dims, len(spec.Labels), len(spec.Labels))
 	}
 	return nil
 }
@@ -205,20 +285,13 @@ func checkGraph(spec *Spec, ins, outs []ort.InputOutputInfo) error {
 // checkMetadata compares the featurizer recorded in the ONNX file, when there
 // is one, with the spec's: a table trained with other hashing would score
 // nonsense without any error.
-func checkMetadata(data []byte, cfg featurize.Config) error {
-	md, err := ort.GetModelMetadataWithONNXData(data)
-	if err != nil {
-		return fmt.Errorf("reading metadata: %w", err)
+func checkMetadata(md map[string]string, cfg featurize.Config) error {
+	if b, ok := md[MetaBuckets]; ok && b != strconv.Itoa(cfg.Buckets) {
+		return fmt.Errorf("metadata %s is %s but model.yaml featurizer.params.buckets is %d", MetaBuckets, b, cfg.Buckets)
 	}
-	defer md.Destroy()
-	if b, ok, err := md.LookupCustomMetadataMap(MetaBuckets); err == nil && ok {
-		if b != strconv.Itoa(cfg.Buckets) {
-			return fmt.Errorf("metadata %s is %s but model.yaml featurizer.params.buckets is %d", MetaBuckets, b, cfg.Buckets)
-		}
-	}
-	if f, ok, err := md.LookupCustomMetadataMap(MetaFeaturizer); err == nil && ok {
+	if f, ok := md[MetaFeaturizer]; ok {
 		if want := FeaturizerFingerprint(cfg); f != want {
-			return fmt.Errorf("metadata %s is %q but model.yaml's featurizer is %q: retrain or restore the matching model.yaml", MetaFeaturizer, f, want)
+			return fmt.Errorf("metadata %s is %q but model.yaml's featurizer is %q: retrain, or restore the matching model.yaml", MetaFeaturizer, f, want)
 		}
 	}
 	return nil
@@ -227,8 +300,8 @@ func checkMetadata(data []byte, cfg featurize.Config) error {
 // FeaturizerFingerprint is the featurizer identity the trainer records in
 // model.onnx.
 func FeaturizerFingerprint(cfg featurize.Config) string {
-	return fmt.Sprintf("%s/v%d buckets=%d words=%d chars=%d-%d neg=%t vader=%s cuss=%s max_tokens=%d",
-		featurize.Name, cfg.Version, cfg.Buckets, cfg.WordNgrams, cfg.CharMin, cfg.CharMax, cfg.Negation, cfg.VADER, cfg.Cuss, cfg.MaxTokens)
+	return fmt.Sprintf("%s/v%d buckets=%d words=%d chars=%d-%d*%g neg=%t vader=%s cuss=%s max_tokens=%d",
+		featurize.Name, cfg.Version, cfg.Buckets, cfg.WordNgrams, cfg.CharMin, cfg.CharMax, cfg.CharWeight, cfg.Negation, cfg.VADER, cfg.Cuss, cfg.MaxTokens)
 }
 
 // Spec returns the model's spec; callers must not modify it.
@@ -263,11 +336,8 @@ func (m *Model) Score(ctx context.Context, texts []string, out []Prediction) err
 	if m.session == nil {
 		return ErrClosed
 	}
-	s, _ := m.pool.Get().(*scratch)
-	if s == nil {
-		s = &scratch{}
-	}
-	defer m.pool.Put(s)
+	s := m.getScratch()
+	defer m.putScratch(s)
 	for start := 0; start < len(texts); {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -296,11 +366,16 @@ func (m *Model) Score(ctx context.Context, texts []string, out []Prediction) err
 	return nil
 }
 
+// widthQuantum rounds the padded width up, so consecutive calls often share
+// a shape and reuse their tensors; padding costs little (weight 0).
+const widthQuantum = 32
+
 // run pads rows into [n, width] tensors, runs the session and fills out.
 func (m *Model) run(s *scratch, n, width int, out []Prediction) error {
-	cells := n * width
-	s.pidx = grow(s.pidx, cells)
-	s.pval = grow(s.pval, cells)
+	width = (width + widthQuantum - 1) / widthQuantum * widthQuantum
+	if err := s.tensors(n, width, m.classes); err != nil {
+		return err
+	}
 	for r := range n {
 		row := s.off[r+1] - s.off[r]
 		copy(s.pidx[r*width:], s.idx[s.off[r]:s.off[r+1]])
@@ -308,24 +383,7 @@ func (m *Model) run(s *scratch, n, width int, out []Prediction) error {
 		clear(s.pidx[r*width+row : (r+1)*width])
 		clear(s.pval[r*width+row : (r+1)*width])
 	}
-	s.out = grow(s.out, n*m.classes)
-	shape := ort.NewShape(int64(n), int64(width))
-	ti, err := ort.NewTensor(shape, s.pidx[:cells])
-	if err != nil {
-		return err
-	}
-	defer ti.Destroy()
-	tv, err := ort.NewTensor(shape, s.pval[:cells])
-	if err != nil {
-		return err
-	}
-	defer tv.Destroy()
-	to, err := ort.NewTensor(ort.NewShape(int64(n), int64(m.classes)), s.out[:n*m.classes])
-	if err != nil {
-		return err
-	}
-	defer to.Destroy()
-	if err := m.session.Run([]ort.Value{ti, tv}, []ort.Value{to}); err != nil {
+	if err := m.session.Run(s.inputs[:], s.outputs[:]); err != nil {
 		return err
 	}
 	for r := range n {
@@ -381,6 +439,12 @@ func (m *Model) Close() error {
 			err = m.session.Destroy()
 			m.session = nil
 		}
+		m.freeMu.Lock()
+		for _, s := range m.free {
+			s.destroyTensors()
+		}
+		m.free = nil
+		m.freeMu.Unlock()
 		if rerr := ortRuntime.release(); err == nil {
 			err = rerr
 		}

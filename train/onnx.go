@@ -11,7 +11,12 @@ import (
 
 // Graph is the linear hashed-feature classifier as an ONNX graph:
 //
-//	probabilities = Softmax(ReduceSum(Gather(table, indices) * values[..., None], axis=1) + bias)
+//	probabilities = Softmax(Σ_f values[n, f] · table[indices[n, f]] + bias)
+//
+// The weighted sum over features is a batched MatMul of values as [batch, 1,
+// features] with the gathered rows [batch, features, classes]: the same sum as
+// Mul + ReduceSum, but ONNX Runtime runs it about twice as fast (measured at
+// batch 64: 176k vs 84k tweets per CPU-second for 250 features, 2^18 buckets).
 //
 // indices int64 [batch, features], values float32 [batch, features] (0 for
 // padding), table float32 [buckets, classes], probabilities [batch, classes].
@@ -53,9 +58,9 @@ func MarshalONNX(g Graph) ([]byte, error) {
 	var graph []byte
 	// Nodes.
 	graph = msg(graph, 1, node("gather", "Gather", []string{"table", g.Indices}, []string{"rows"}, intAttr("axis", 0)))
-	graph = msg(graph, 1, node("unsqueeze", "Unsqueeze", []string{g.Values, "axis2"}, []string{"weights"}))
-	graph = msg(graph, 1, node("mul", "Mul", []string{"rows", "weights"}, []string{"weighted"}))
-	graph = msg(graph, 1, node("sum", "ReduceSum", []string{"weighted", "axis1"}, []string{"summed"}, intAttr("keepdims", 0)))
+	graph = msg(graph, 1, node("unsqueeze", "Unsqueeze", []string{g.Values, "axis1"}, []string{"weights"}))
+	graph = msg(graph, 1, node("matmul", "MatMul", []string{"weights", "rows"}, []string{"summed3"}))
+	graph = msg(graph, 1, node("squeeze", "Squeeze", []string{"summed3", "axis1"}, []string{"summed"}))
 	graph = msg(graph, 1, node("bias", "Add", []string{"summed", "bias"}, []string{"logits"}))
 	graph = msg(graph, 1, node("softmax", "Softmax", []string{"logits"}, []string{g.Output}, intAttr("axis", -1)))
 	graph = protowire.AppendTag(graph, 2, protowire.BytesType)
@@ -64,7 +69,6 @@ func MarshalONNX(g Graph) ([]byte, error) {
 	graph = msg(graph, 5, floatTensor("table", []int64{int64(g.Buckets), int64(g.Classes)}, g.Table))
 	graph = msg(graph, 5, floatTensor("bias", []int64{int64(g.Classes)}, g.Bias))
 	graph = msg(graph, 5, int64Tensor("axis1", []int64{1}, []int64{1}))
-	graph = msg(graph, 5, int64Tensor("axis2", []int64{1}, []int64{2}))
 	// Inputs and output.
 	graph = msg(graph, 11, valueInfo(g.Indices, dtInt64, dimParam("batch"), dimParam("features")))
 	graph = msg(graph, 11, valueInfo(g.Values, dtFloat, dimParam("batch"), dimParam("features")))

@@ -37,7 +37,10 @@ type Recipe struct {
 func Recipes() map[string]Recipe {
 	sentimentFeat := featurize.DefaultConfig()
 	sentimentFeat.VADER = "vader_lexicon.txt"
+	// Character n-grams did not help offense on val (0.750 vs 0.746 macro-F1
+	// without them) and cost most of the featurizing time, so it goes without.
 	offenseFeat := featurize.DefaultConfig()
+	offenseFeat.CharMin, offenseFeat.CharMax, offenseFeat.CharWeight = 0, 0, 0
 	offenseFeat.Cuss = "cuss.json"
 	offenseFeat.VADER = "vader_lexicon.txt"
 	return map[string]Recipe{
@@ -47,7 +50,7 @@ func Recipes() map[string]Recipe {
 			DataSubdir:  "sentiment",
 			Labels:      []string{"negative", "neutral", "positive"},
 			Features:    sentimentFeat,
-			Hyper:       Hyper{Epochs: 5, LR: 0.1, L2: 1e-5, ClassWeightPower: 0.5, Seed: 1},
+			Hyper:       Hyper{Epochs: 5, LR: 0.05, ClassWeightPower: 1, Seed: 1},
 			Value: scorer.ValueSpec{Derive: scorer.DeriveDifference, Positive: "positive", Negative: "negative",
 				Type: scorer.TypeFloat, Min: -1, Max: 1},
 			Threshold: &scorer.ThresholdSpec{Value: -0.25, Direction: "below",
@@ -61,7 +64,7 @@ func Recipes() map[string]Recipe {
 			DataSubdir:  "offensive",
 			Labels:      []string{"not", "offensive"},
 			Features:    offenseFeat,
-			Hyper:       Hyper{Epochs: 5, LR: 0.1, L2: 1e-5, ClassWeightPower: 0.5, Seed: 1},
+			Hyper:       Hyper{Epochs: 3, LR: 0.05, ClassWeightPower: 1, Seed: 1, Ensemble: 5},
 			Value: scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "offensive",
 				Type: scorer.TypeFloat, Min: 0, Max: 1},
 			Threshold: &scorer.ThresholdSpec{Value: 0.5, Direction: "above",

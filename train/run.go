@@ -190,13 +190,14 @@ func writeCard(dir string, r Recipe, rep *Report, command string) error {
 	fmt.Fprintf(&b, "# Model card: %s (version %s)\n\n%s.\n\n", r.Name, rep.Version, r.Description)
 	fmt.Fprintf(&b, "A linear classifier over hashed features (featurizer `%s` v%d: word unigrams and bigrams, "+
 		"character %d-%d-grams of each word, negation scope, shape features%s), trained in Go with AdaGrad "+
-		"(multinomial logistic regression), exported as a 6-node ONNX graph (Gather, Mul, ReduceSum, Add, Softmax) "+
+		"(multinomial logistic regression), exported as a 6-node ONNX graph (Gather, Unsqueeze, MatMul, Squeeze, Add, Softmax) "+
 		"with a %d x %d table.\n\n",
 		featurize.Name, featurize.Version, r.Features.CharMin, r.Features.CharMax, lexiconNote(r.Features), r.Features.Buckets, len(r.Labels))
 	b.WriteString(r.Card)
 	fmt.Fprintf(&b, "\n## Training command\n\n```\n%s\n```\n\nSeeded (seed %d) and single-threaded: a rerun writes the same model.onnx (same version) "+
-		"and the same figures. Hyper-parameters: epochs %d, AdaGrad learning rate %g, L2 %g, class-weight power %g.\n",
-		command, r.Hyper.Seed, r.Hyper.Epochs, r.Hyper.LR, r.Hyper.L2, r.Hyper.ClassWeightPower)
+		"and the same figures. Hyper-parameters: epochs %d, AdaGrad learning rate %g, L2 %g, class-weight power %g "+
+		"(1 = classes weighted to balance), ensemble of %d seeds averaged into one table.\n",
+		command, r.Hyper.Seed, r.Hyper.Epochs, r.Hyper.LR, r.Hyper.L2, r.Hyper.ClassWeightPower, max(r.Hyper.Ensemble, 1))
 	fmt.Fprintf(&b, "\n## Validation metrics\n\nMeasured through ONNX Runtime on shared/data/%s/val.tsv (%d rows), "+
 		"by `tweetflow train` and reproducible with `tweetflow eval --model models/%s --data ../shared/data/%s/val.tsv`:\n\n",
 		r.DataSubdir, rep.Val.Rows, r.Name, r.DataSubdir)

@@ -50,6 +50,10 @@ type Hyper struct {
 	// the plain loss, 1 fully balances the classes.
 	ClassWeightPower float64 `json:"class_weight_power"`
 	Seed             uint64  `json:"seed"`
+	// Ensemble trains this many models (seeds Seed, Seed+1, ...) and
+	// averages their tables. The model is linear, so the average of K
+	// models' logits is itself one table: an ensemble at no inference cost.
+	Ensemble int `json:"ensemble,omitempty"`
 }
 
 // Linear is the trained model: one row of Classes logit contributions per
@@ -60,8 +64,37 @@ type Linear struct {
 	B                []float32
 }
 
-// Fit trains multinomial logistic regression with AdaGrad on d.
+// Fit trains multinomial logistic regression with AdaGrad on d; with
+// h.Ensemble > 1 it averages that many differently shuffled runs.
 func Fit(d *Dataset, buckets, classes int, h Hyper) *Linear {
+	k := max(h.Ensemble, 1)
+	var sumW, sumB []float64
+	for e := range k {
+		hh := h
+		hh.Seed = h.Seed + uint64(e)
+		w, b := fit(d, buckets, classes, hh)
+		if sumW == nil {
+			sumW, sumB = w, b
+			continue
+		}
+		for i, v := range w {
+			sumW[i] += v
+		}
+		for i, v := range b {
+			sumB[i] += v
+		}
+	}
+	m := &Linear{Buckets: buckets, Classes: classes, W: make([]float32, len(sumW)), B: make([]float32, classes)}
+	for i, v := range sumW {
+		m.W[i] = float32(v / float64(k))
+	}
+	for i, v := range sumB {
+		m.B[i] = float32(v / float64(k))
+	}
+	return m
+}
+
+func fit(d *Dataset, buckets, classes int, h Hyper) (weights, bias []float64) {
 	w := make([]float64, buckets*classes)
 	gw := make([]float64, buckets*classes)
 	b := make([]float64, classes)
@@ -118,14 +151,7 @@ func Fit(d *Dataset, buckets, classes int, h Hyper) *Linear {
 			}
 		}
 	}
-	m := &Linear{Buckets: buckets, Classes: classes, W: make([]float32, len(w)), B: make([]float32, classes)}
-	for i, v := range w {
-		m.W[i] = float32(v)
-	}
-	for i, v := range b {
-		m.B[i] = float32(v)
-	}
-	return m
+	return w, b
 }
 
 // Probs computes example i's class probabilities into p, in float32 like
