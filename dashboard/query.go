@@ -1,0 +1,405 @@
+package dashboard
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaxPoints bounds the points of a chart: the interval grows with the range
+// so that a year of tweets is still a few hundred points.
+const MaxPoints = 500
+
+// rawRowsLimit: below one minute per point the chart reads tweets, not the
+// rollup; it does so only when the range holds at most this many tweets.
+const rawRowsLimit = 50_000
+
+// niceIntervals returns the chart intervals, smallest first.
+func niceIntervals() []time.Duration {
+	const day = 24 * time.Hour
+	return []time.Duration{
+		time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+		day, 2 * day, 7 * day, 14 * day, 30 * day, 91 * day, 365 * day, 10 * 365 * day, 100 * 365 * day,
+	}
+}
+
+// Store answers the dashboard's queries from a tweetflow SQLite file. It
+// reads the tweets table written by aggregator/sink/sqlite and keeps its own
+// per-minute rollup (rollup.go).
+type Store struct {
+	db *sql.DB
+
+	mu     sync.Mutex // guards models
+	models []string
+}
+
+// NewStore prepares db for the dashboard: it builds or checks the rollup
+// (one pass over the tweets the first time: seconds for millions).
+func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
+	models, err := ensureRollup(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	return &Store{db: db, models: models}, nil
+}
+
+// Models returns the models the rollup covers.
+func (s *Store) Models() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.models...)
+}
+
+// refresh rebuilds the rollup when a writer added a model since: a new
+// model's values are then charted too.
+func (s *Store) refresh(ctx context.Context) error {
+	models, err := valueModels(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	same := strings.Join(models, ",") == strings.Join(s.models, ",")
+	s.mu.Unlock()
+	if same {
+		return nil
+	}
+	if models, err = ensureRollup(ctx, s.db); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.models = models
+	s.mu.Unlock()
+	return nil
+}
+
+// Extent returns the times of the oldest and newest stored tweets; ok is
+// false when there are none.
+func (s *Store) Extent(ctx context.Context) (first, last time.Time, ok bool, err error) {
+	var lo, hi sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT MIN(created_at), MAX(created_at) FROM tweets").Scan(&lo, &hi); err != nil {
+		return first, last, false, fmt.Errorf("dashboard: extent: %w", err)
+	}
+	if !lo.Valid {
+		return first, last, false, nil
+	}
+	return time.UnixMilli(lo.Int64).UTC(), time.UnixMilli(hi.Int64).UTC(), true, nil
+}
+
+// Count returns the exact number of tweets in [from, to): whole minutes
+// from the rollup, the partial minutes at either end from the tweets.
+func (s *Store) Count(ctx context.Context, from, to time.Time) (int64, error) {
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	if lo >= hi {
+		return 0, nil
+	}
+	// Whole minutes [b0, b1) inside the range.
+	b0 := (lo + minuteMillis - 1) / minuteMillis
+	b1 := hi / minuteMillis
+	if b0 >= b1 {
+		return s.rawCount(ctx, lo, hi)
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM "+rollupTable+" WHERE bucket >= ? AND bucket < ?",
+		b0, b1).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dashboard: count: %w", err)
+	}
+	head, err := s.rawCount(ctx, lo, b0*minuteMillis)
+	if err != nil {
+		return 0, err
+	}
+	tail, err := s.rawCount(ctx, b1*minuteMillis, hi)
+	if err != nil {
+		return 0, err
+	}
+	return n + head + tail, nil
+}
+
+func (s *Store) rawCount(ctx context.Context, lo, hi int64) (int64, error) {
+	if lo >= hi {
+		return 0, nil
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tweets WHERE created_at >= ? AND created_at < ?", lo, hi).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dashboard: count: %w", err)
+	}
+	return n, nil
+}
+
+// Point is one interval of the charts.
+type Point struct {
+	// T is the interval's start, Unix milliseconds.
+	T int64 `json:"t"`
+	// N is the number of tweets.
+	N int64 `json:"n"`
+	// Avg maps a model to its mean value; absent when no tweet had one.
+	Avg map[string]float64 `json:"avg,omitempty"`
+}
+
+// Series is the data of the time charts.
+type Series struct {
+	// From and To are the range actually covered: the requested one
+	// widened to whole intervals.
+	From     int64   `json:"from"`
+	To       int64   `json:"to"`
+	Interval int64   `json:"interval_ms"`
+	Source   string  `json:"source"` // "rollup" or "tweets"
+	Points   []Point `json:"points"`
+}
+
+// chooseInterval returns the smallest nice interval that keeps the points
+// of span at or under MaxPoints, never under min.
+func chooseInterval(span, min time.Duration) time.Duration {
+	ivs := niceIntervals()
+	for _, iv := range ivs {
+		if iv >= min && span/iv < MaxPoints {
+			return iv
+		}
+	}
+	return ivs[len(ivs)-1]
+}
+
+// Series returns tweets per interval and each model's mean per interval over
+// [from, to), at an interval chosen so there are at most MaxPoints points.
+func (s *Store) Series(ctx context.Context, from, to time.Time) (Series, error) {
+	if err := s.refresh(ctx); err != nil {
+		return Series{}, fmt.Errorf("dashboard: %w", err)
+	}
+	models := s.Models()
+	span := to.Sub(from)
+	iv := chooseInterval(span, 0)
+	if iv < time.Minute {
+		// Sub-minute points need the tweets themselves: only when few.
+		n, err := s.Count(ctx, from, to)
+		if err != nil {
+			return Series{}, err
+		}
+		if n > rawRowsLimit {
+			iv = chooseInterval(span, time.Minute)
+		}
+	}
+	ivMs := iv.Milliseconds()
+	lo := floorDiv(from.UnixMilli(), ivMs) * ivMs
+	hi := -floorDiv(-to.UnixMilli(), ivMs) * ivMs // ceil
+	out := Series{From: lo, To: hi, Interval: ivMs}
+	var q string
+	var args []any
+	var sel []string
+	if iv >= time.Minute {
+		out.Source = "rollup"
+		perMin := ivMs / minuteMillis
+		sel = append(sel, "(bucket / ?) * ?", "SUM(n)")
+		for _, m := range models {
+			sel = append(sel, fmt.Sprintf("SUM(s_%s)", m), fmt.Sprintf("SUM(c_%s)", m))
+		}
+		q = "SELECT " + strings.Join(sel, ", ") + " FROM " + rollupTable +
+			" WHERE bucket >= ? AND bucket < ? GROUP BY 1 ORDER BY 1"
+		args = []any{perMin, ivMs, lo / minuteMillis, hi / minuteMillis}
+	} else {
+		out.Source = "tweets"
+		sel = append(sel, "(created_at / ?) * ?", "COUNT(*)")
+		for _, m := range models {
+			sel = append(sel, fmt.Sprintf("COALESCE(SUM(%s_value), 0)", m), fmt.Sprintf("COUNT(%s_value)", m))
+		}
+		q = "SELECT " + strings.Join(sel, ", ") + " FROM tweets WHERE created_at >= ? AND created_at < ? GROUP BY 1 ORDER BY 1"
+		args = []any{ivMs, ivMs, lo, hi}
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return Series{}, fmt.Errorf("dashboard: series: %w", err)
+	}
+	defer rows.Close()
+	sums := make([]float64, len(models))
+	counts := make([]int64, len(models))
+	dest := make([]any, 0, 2+2*len(models))
+	var p Point
+	dest = append(dest, &p.T, &p.N)
+	for i := range models {
+		dest = append(dest, &sums[i], &counts[i])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return Series{}, fmt.Errorf("dashboard: series: %w", err)
+		}
+		if p.N == 0 {
+			continue // every tweet of these minutes was deleted
+		}
+		pt := Point{T: p.T, N: p.N}
+		for i, m := range models {
+			if counts[i] > 0 {
+				if pt.Avg == nil {
+					pt.Avg = map[string]float64{}
+				}
+				pt.Avg[m] = sums[i] / float64(counts[i])
+			}
+		}
+		out.Points = append(out.Points, pt)
+	}
+	if err := rows.Err(); err != nil {
+		return Series{}, fmt.Errorf("dashboard: series: %w", err)
+	}
+	return out, nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Tweet is a search result: a stored tweet with its scores.
+type Tweet struct {
+	ID     string           `json:"id"`
+	User   string           `json:"user"`
+	Text   string           `json:"text"`
+	Time   int64            `json:"time"`
+	Scores map[string]Score `json:"scores"`
+}
+
+// Score is one model's stored result.
+type Score struct {
+	Value float64 `json:"value"`
+	Label string  `json:"label"`
+}
+
+// SearchResult is a page of search hits and how far back the search looked.
+type SearchResult struct {
+	Tweets []Tweet `json:"tweets"`
+	// Complete is false when the time budget ran out before the whole range
+	// was searched; SearchedFrom then says where the search stopped (the
+	// hits are the newest ones in [SearchedFrom, to)).
+	Complete     bool  `json:"complete"`
+	SearchedFrom int64 `json:"searched_from"`
+}
+
+// SearchQuery selects tweets: Text is a case-insensitive (ASCII) substring
+// of the text, User an exact handle; empty fields match everything.
+type SearchQuery struct {
+	Text, User string
+	From, To   time.Time
+	Limit      int
+}
+
+// searchChunkRows is about how many tweets one step of a search scans.
+const searchChunkRows = 100_000
+
+// Search returns the newest tweets matching q, scanning back from q.To in
+// steps of about searchChunkRows tweets (sized from the rollup) until it has
+// q.Limit hits, reaches q.From, or spends budget. The budget bounds the
+// latency of a search for a rare word over millions of tweets; the result
+// says how far it got, so the page can offer to search further back.
+func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration) (SearchResult, error) {
+	start := time.Now()
+	models := s.Models()
+	cols := "id, user, text, created_at"
+	for _, m := range models {
+		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label", m)
+	}
+	var conds []string
+	var args []any
+	if q.Text != "" {
+		conds = append(conds, `text LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text)+"%")
+	}
+	if q.User != "" {
+		conds = append(conds, "user = ?")
+		args = append(args, q.User)
+	}
+	filter := ""
+	if len(conds) > 0 {
+		filter = " AND " + strings.Join(conds, " AND ")
+	}
+	stmt := "SELECT " + cols + " FROM tweets WHERE created_at >= ? AND created_at < ?" + filter +
+		" ORDER BY created_at DESC, id LIMIT ?"
+	res := SearchResult{Tweets: []Tweet{}}
+	lo, hi := q.From.UnixMilli(), q.To.UnixMilli()
+	for hi > lo {
+		chunkLo, err := s.chunkStart(ctx, lo, hi)
+		if err != nil {
+			return res, err
+		}
+		a := append([]any{chunkLo, hi}, args...)
+		a = append(a, q.Limit-len(res.Tweets))
+		got, err := s.scanTweets(ctx, models, stmt, a)
+		if err != nil {
+			return res, err
+		}
+		res.Tweets = append(res.Tweets, got...)
+		hi = chunkLo
+		res.SearchedFrom = chunkLo
+		if len(res.Tweets) >= q.Limit || time.Since(start) > budget {
+			break
+		}
+	}
+	res.Complete = hi <= lo || len(res.Tweets) >= q.Limit
+	if hi <= lo {
+		res.SearchedFrom = lo
+	}
+	return res, nil
+}
+
+// chunkStart returns the start of the next search step ending at hi: the
+// minute boundary that puts about searchChunkRows tweets in [start, hi),
+// or lo.
+func (s *Store) chunkStart(ctx context.Context, lo, hi int64) (int64, error) {
+	// Walk the rollup backwards from hi, summing counts.
+	rows, err := s.db.QueryContext(ctx, "SELECT bucket, n FROM "+rollupTable+
+		" WHERE bucket >= ? AND bucket < ? ORDER BY bucket DESC", lo/minuteMillis, (hi+minuteMillis-1)/minuteMillis)
+	if err != nil {
+		return 0, fmt.Errorf("dashboard: search: %w", err)
+	}
+	defer rows.Close()
+	var sum int64
+	for rows.Next() {
+		var b, n int64
+		if err := rows.Scan(&b, &n); err != nil {
+			return 0, fmt.Errorf("dashboard: search: %w", err)
+		}
+		sum += n
+		if sum >= searchChunkRows {
+			return max(b*minuteMillis, lo), nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("dashboard: search: %w", err)
+	}
+	return lo, nil
+}
+
+func (s *Store) scanTweets(ctx context.Context, models []string, stmt string, args []any) ([]Tweet, error) {
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: search: %w", err)
+	}
+	defer rows.Close()
+	var out []Tweet
+	vals := make([]sql.NullFloat64, len(models))
+	labels := make([]sql.NullString, len(models))
+	for rows.Next() {
+		var t Tweet
+		dest := []any{&t.ID, &t.User, &t.Text, &t.Time}
+		for i := range models {
+			dest = append(dest, &vals[i], &labels[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("dashboard: search: %w", err)
+		}
+		t.Scores = map[string]Score{}
+		for i, m := range models {
+			if labels[i].Valid {
+				t.Scores[m] = Score{Value: vals[i].Float64, Label: labels[i].String}
+			}
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dashboard: search: %w", err)
+	}
+	return out, nil
+}
