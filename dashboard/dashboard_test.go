@@ -327,4 +327,3 @@ func FuzzQueryParams(f *testing.F) {
 		}
 	})
 }
-
