@@ -35,3 +35,11 @@ bench: $(ORT_LIB)
 
 clean:
 	rm -rf bin
+
+# Retrain the shipped models from shared/data (seeded and single-threaded: a rerun writes the same
+# model.onnx and the same validation metrics). DATA_DIR overrides where shared/data is.
+DATA_DIR ?= ../shared/data
+.PHONY: models
+models: $(ORT_LIB)
+	$(GO) run ./cmd/tweetflow train --model sentiment --data-dir $(DATA_DIR)
+	$(GO) run ./cmd/tweetflow train --model offense --data-dir $(DATA_DIR)
