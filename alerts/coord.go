@@ -10,11 +10,13 @@ import (
 
 // LSH layout: numBands bands of bandRows MinHash values each. A pair of
 // texts with Jaccard similarity s shares at least one band with probability
-// 1-(1-s^2)^12: 0.9997 at s=0.7, 0.995 at s=0.6, 0.11 at s=0.1. The band only
-// proposes candidates; the exact Jaccard of the token sets decides.
+// 1-(1-s^2)^32: 0.9999 at s=0.5, 0.995 at s=0.4, 0.27 at s=0.1. (With 12
+// bands, 3% of the pairs at s=0.5 were never compared, which cost campaign
+// recall.) The band only proposes candidates; the exact Jaccard of the
+// token sets decides.
 const (
 	bandRows = 2
-	numBands = 12
+	numBands = 32
 	numHash  = bandRows * numBands
 )
 
@@ -34,21 +36,40 @@ type coordTweet struct {
 	bands          [numBands]uint64
 }
 
-// member is one tweet of a group.
+// member is one tweet of a group. The first maxRepCandidates members keep
+// their tokens and bands, to choose representatives from.
 type member struct {
 	id, user, text string
 	at             time.Time
+	tokens         []uint64
+	bands          [numBands]uint64
 }
 
-// group is a set of tweets similar to its seed (the first tweet that started
-// it). Members are compared with the seed only, never with each other, so
-// groups cannot chain ("a b c" ~ "b c d" ~ "c d e" ...) into one.
+// group is a set of tweets similar to one of its representatives: first its
+// seed (the tweet that started it), then up to maxReps-1 medoids, the member
+// most similar to the others, picked when the group reaches 3 and 6
+// members. A seed is itself a paraphrase; the medoid is closer to the text
+// every copy was made from, so later copies match it when they drift too far
+// from the seed. Members are never compared with ordinary members, so an
+// unrelated chain ("a b c" ~ "b c d" ~ "c d e" ...) cannot grow a group
+// beyond the few representatives.
 type group struct {
-	seed     coordTweet
-	members  []member
-	lastSeen time.Time
-	alerted  bool
+	seedID, seedText string
+	reps             [][]uint64 // token sets of the representatives
+	// vocab is the union of the tokens of the first members that matched a
+	// representative strictly (at least Similarity); a tweet whose tokens
+	// are nearly all in it also joins (see match).
+	vocab        map[uint64]struct{}
+	vocabSources int
+	members      []member
+	lastSeen     time.Time
+	alerted      bool
 }
+
+const (
+	maxReps          = 3
+	maxRepCandidates = 8
+)
 
 // trim keeps the members of a long-lived group (a text reposted all day)
 // that are within one window of its newest: older ones can no longer be in a
@@ -118,14 +139,12 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 		return nil
 	}
 	c.maybeSweep(watermark)
-	g := c.match(t)
+	g, strict := c.match(t)
 	if g == nil {
-		g = &group{seed: *t, lastSeen: t.at}
-		g.seed.tokens = slices.Clone(t.tokens)
+		strict = true
+		g = &group{seedID: t.id, seedText: t.text, lastSeen: t.at, reps: [][]uint64{slices.Clone(t.tokens)}}
 		c.groups++
-		for _, k := range t.bands {
-			c.buckets[k] = append(c.buckets[k], g)
-		}
+		c.index(g, t.bands)
 		c.inserts++
 	}
 	for _, m := range g.members {
@@ -133,7 +152,23 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 			return nil // a redelivered tweet: already counted
 		}
 	}
-	g.members = append(g.members, member{id: t.id, user: t.user, text: t.text, at: t.at})
+	m := member{id: t.id, user: t.user, text: t.text, at: t.at}
+	if len(g.members) < maxRepCandidates {
+		m.tokens, m.bands = slices.Clone(t.tokens), t.bands
+	}
+	g.members = append(g.members, m)
+	if strict && g.vocabSources < maxRepCandidates {
+		if g.vocab == nil {
+			g.vocab = map[uint64]struct{}{}
+		}
+		for _, tok := range t.tokens {
+			g.vocab[tok] = struct{}{}
+		}
+		g.vocabSources++
+	}
+	if n := len(g.members); (n == 3 || n == 6) && len(g.reps) < maxReps {
+		c.addMedoid(g)
+	}
 	if t.at.After(g.lastSeen) {
 		g.lastSeen = t.at
 	}
@@ -146,22 +181,86 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	return c.check(g)
 }
 
-// match returns the live group whose seed is most similar to t (at least
-// cfg.Similarity), or nil.
-func (c *coordinator) match(t *coordTweet) *group {
-	var best *group
-	bestSim := c.cfg.Similarity
+func (c *coordinator) index(g *group, bands [numBands]uint64) {
+	for _, k := range bands {
+		if gs := c.buckets[k]; len(gs) == 0 || gs[len(gs)-1] != g {
+			c.buckets[k] = append(gs, g)
+		}
+	}
+}
+
+// addMedoid makes the member most similar to the others (among those with
+// tokens) a representative, unless it already is one.
+func (c *coordinator) addMedoid(g *group) {
+	best, bestSum := -1, -1.0
+	for i, a := range g.members {
+		if a.tokens == nil {
+			continue
+		}
+		sum := 0.0
+		for j, b := range g.members {
+			if i != j && b.tokens != nil {
+				sum += jaccard(a.tokens, b.tokens)
+			}
+		}
+		if sum > bestSum {
+			best, bestSum = i, sum
+		}
+	}
+	if best < 0 {
+		return
+	}
+	m := g.members[best]
+	for _, r := range g.reps {
+		if slices.Equal(r, m.tokens) {
+			return
+		}
+	}
+	g.reps = append(g.reps, m.tokens)
+	c.index(g, m.bands)
+}
+
+// match returns the live group t joins, or nil. It prefers the group with
+// a representative most similar to t (at least cfg.Similarity: a strict
+// match). Failing that, t joins loosely a group whose vocabulary holds at
+// least cfg.Containment of t's tokens while one representative is still at
+// least cfg.LooseSimilarity similar: that is a copy whose words were swapped
+// for words other copies used. Loose members do not add to the vocabulary,
+// so a group cannot drift away from its strict core.
+func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
+	var best, loose *group
+	bestSim, looseScore := c.cfg.Similarity, 0.0
 	for _, k := range t.bands {
 		for _, g := range c.buckets[k] {
 			if g == best || !c.live(g, t.at) {
 				continue
 			}
-			if sim := jaccard(g.seed.tokens, t.tokens); sim >= bestSim {
-				best, bestSim = g, sim
+			repSim := 0.0
+			for _, r := range g.reps {
+				repSim = max(repSim, jaccard(r, t.tokens))
+			}
+			if repSim >= bestSim {
+				best, bestSim = g, repSim
+				continue
+			}
+			if best != nil || repSim < c.cfg.LooseSimilarity || g == loose {
+				continue
+			}
+			in := 0
+			for _, tok := range t.tokens {
+				if _, ok := g.vocab[tok]; ok {
+					in++
+				}
+			}
+			if score := float64(in) / float64(len(t.tokens)); score >= c.cfg.Containment && score > looseScore {
+				loose, looseScore = g, score
 			}
 		}
 	}
-	return best
+	if best != nil {
+		return best, true
+	}
+	return loose, false
 }
 
 // live reports whether g can still take a tweet at time at: its last member
@@ -203,7 +302,7 @@ func (c *coordinator) check(g *group) *event.Alert {
 
 func (c *coordinator) alert(g *group, span []member, accounts int) *event.Alert {
 	a := &event.Alert{
-		ID:          event.AlertID(event.AlertCoordination, MetricSimilarTexts, span[0].at, g.seed.id),
+		ID:          event.AlertID(event.AlertCoordination, MetricSimilarTexts, span[0].at, g.seedID),
 		Kind:        event.AlertCoordination,
 		Metric:      MetricSimilarTexts,
 		WindowStart: span[0].at,
@@ -229,7 +328,7 @@ func (c *coordinator) alert(g *group, span []member, accounts int) *event.Alert 
 		}
 	}
 	a.Message = fmt.Sprintf("%d near-identical tweets by %d accounts within %s: %q",
-		len(span), accounts, a.WindowEnd.Sub(a.WindowStart).Round(time.Second), clip(g.seed.text, 80))
+		len(span), accounts, a.WindowEnd.Sub(a.WindowStart).Round(time.Second), clip(g.seedText, 80))
 	return a
 }
 

@@ -175,13 +175,16 @@ func TestCoordinationNeedsKAccountsWithinWindow(t *testing.T) {
 	}
 }
 
-// Groups compare with their seed only: texts that overlap pairwise in a
-// chain must not add up to one group.
+// Groups compare with a few representatives, never with every member:
+// texts that overlap pairwise in a chain must not add up to one group.
 func TestCoordinationDoesNotChain(t *testing.T) {
-	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november")
+	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike " +
+		"november oscar papa quebec romeo sierra tango")
 	var recs []sink.Record
 	for i := range 8 {
-		text := strings.Join(words[i:i+6], " ") // consecutive texts share 5 of 7 words: Jaccard 0.71
+		// Consecutive texts share 4 of 8 words (Jaccard 0.5, a match); texts
+		// two apart share 2 of 10 (0.2).
+		text := strings.Join(words[2*i:2*i+6], " ")
 		recs = append(recs, rec(fmt.Sprint(i), fmt.Sprint("u", i), text, t0.Add(time.Duration(i)*time.Second)))
 	}
 	e := mustEngine(t, coordOnly())
@@ -361,6 +364,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"coordination.similarity":    {Coordination: CoordinationConfig{Similarity: 1.5}},
 		"lateness":                   {Lateness: -time.Second},
 		"coordination.min-tokens":    {Coordination: CoordinationConfig{MinTokens: -1}},
+		"coordination.containment":   {Coordination: CoordinationConfig{Containment: 2}},
+		"coordination.loose":         {Coordination: CoordinationConfig{LooseSimilarity: 0.9}},
 		"anomaly.bound":              {Anomaly: AnomalyConfig{Bound: -1}},
 		"coordination.window":        {Coordination: CoordinationConfig{Window: time.Millisecond}},
 		"models[0].threshold.direct": {Models: []ModelConfig{{Name: "a", Threshold: &Threshold{}}}},
@@ -377,20 +382,27 @@ func TestConcurrentObserve(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	recs := merge(organic(rng, 4000, t0, 50*time.Millisecond, "o"), campaign("x", 8, t0.Add(30*time.Second), 20*time.Second))
 	e := mustEngine(t, Default())
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var got []event.Alert
-	for w := range 4 {
-		wg.Go(func() {
-			for i := w * 50; i < len(recs); i += 200 {
-				a := e.Observe(recs[i:min(i+50, len(recs))])
+	// Four writers at a time, each with its own batch of 50, as the
+	// aggregator's flushers would; rounds keep their skew within the
+	// lateness (200 tweets = 10 s of event time).
+	for round := 0; round < len(recs); round += 200 {
+		var wg sync.WaitGroup
+		for w := range 4 {
+			lo := round + w*50
+			if lo >= len(recs) {
+				break
+			}
+			wg.Go(func() {
+				a := e.Observe(recs[lo:min(lo+50, len(recs))])
 				mu.Lock()
 				got = append(got, a...)
 				mu.Unlock()
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	got = append(got, e.Flush()...)
 	if !slices.Contains(kinds(got), "coordination:similar_texts") {
 		t.Errorf("alerts = %v, want the campaign", kinds(got))

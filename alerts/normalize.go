@@ -141,3 +141,9 @@ func jaccard(a, b []uint64) float64 {
 	}
 	return float64(inter) / float64(len(a)+len(b)-inter)
 }
+
+// Similarity is the Jaccard similarity of two texts' normalised content
+// tokens, as the coordination detector compares them.
+func Similarity(a, b string) float64 {
+	return jaccard(tokenHashes(nil, a), tokenHashes(nil, b))
+}

@@ -1,0 +1,129 @@
+package campaign
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Report scores coordination alerts against the ground truth.
+type Report struct {
+	Campaigns int `json:"campaigns"`
+	// Found campaigns have at least one alert whose tweets are mostly theirs.
+	Found  int     `json:"found"`
+	Recall float64 `json:"recall"`
+	// Alerts counts coordination alerts; TrueAlerts those matching a
+	// campaign, FalseAlerts the others (on organic tweets).
+	Alerts      int     `json:"alerts"`
+	TrueAlerts  int     `json:"true_alerts"`
+	FalseAlerts int     `json:"false_alerts"`
+	Precision   float64 `json:"precision"`
+	// OrganicTweets and FalsePer100k: false alerts per 100,000 organic tweets.
+	OrganicTweets int     `json:"organic_tweets"`
+	FalsePer100k  float64 `json:"false_per_100k"`
+	// Missed lists the campaigns not found; FalseSamples some false alerts,
+	// so a reader can judge them (a genuine spam wave in the organic data
+	// counts as false here).
+	Missed       []Campaign    `json:"missed,omitempty"`
+	FalseSamples []event.Alert `json:"false_samples,omitempty"`
+	// MedianDelay is the event time from a found campaign's first post to
+	// its first alert's last tweet (when the alert could be raised).
+	MedianDelay time.Duration `json:"median_delay_ns"`
+}
+
+// Evaluate matches alerts (coordination alerts only; others are ignored) to
+// the campaigns of truth. An alert matches a campaign when more than half of
+// its tweet ids are that campaign's.
+func Evaluate(truth Truth, alerts []event.Alert) Report {
+	owner := map[string]int{} // tweet id -> campaign index
+	for i, c := range truth.Campaigns {
+		for _, id := range c.TweetIDs {
+			owner[id] = i
+		}
+	}
+	r := Report{Campaigns: len(truth.Campaigns), OrganicTweets: truth.OrganicRows}
+	found := make([]bool, len(truth.Campaigns))
+	firstAlert := make([]time.Time, len(truth.Campaigns))
+	for _, a := range alerts {
+		if a.Kind != event.AlertCoordination {
+			continue
+		}
+		r.Alerts++
+		votes := map[int]int{}
+		for _, id := range a.TweetIDs {
+			if c, ok := owner[id]; ok {
+				votes[c]++
+			}
+		}
+		best, bestVotes := -1, 0
+		for c, v := range votes {
+			if v > bestVotes || (v == bestVotes && c < best) {
+				best, bestVotes = c, v
+			}
+		}
+		if best >= 0 && 2*bestVotes > len(a.TweetIDs) {
+			r.TrueAlerts++
+			found[best] = true
+			if firstAlert[best].IsZero() || a.WindowEnd.Before(firstAlert[best]) {
+				firstAlert[best] = a.WindowEnd
+			}
+			continue
+		}
+		r.FalseAlerts++
+		if len(r.FalseSamples) < 20 {
+			r.FalseSamples = append(r.FalseSamples, a)
+		}
+	}
+	var delays []time.Duration
+	for i, f := range found {
+		if f {
+			r.Found++
+			delays = append(delays, firstAlert[i].Sub(truth.Campaigns[i].Start))
+		} else {
+			r.Missed = append(r.Missed, truth.Campaigns[i])
+		}
+	}
+	if len(delays) > 0 {
+		slices.Sort(delays)
+		r.MedianDelay = delays[len(delays)/2]
+	}
+	if r.Campaigns > 0 {
+		r.Recall = float64(r.Found) / float64(r.Campaigns)
+	}
+	if r.Alerts > 0 {
+		r.Precision = float64(r.TrueAlerts) / float64(r.Alerts)
+	}
+	if r.OrganicTweets > 0 {
+		r.FalsePer100k = float64(r.FalseAlerts) / float64(r.OrganicTweets) * 100_000
+	}
+	return r
+}
+
+// Print writes the report for humans.
+func (r Report) Print(w io.Writer) error {
+	_, err := fmt.Fprintf(w, `campaigns:       %d injected, %d found (recall %.1f%%), median delay %s
+coordination:    %d alerts, %d true, %d false (precision %.1f%%)
+false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
+`, r.Campaigns, r.Found, 100*r.Recall, r.MedianDelay.Round(time.Second), r.Alerts, r.TrueAlerts, r.FalseAlerts,
+		100*r.Precision, r.FalsePer100k, r.OrganicTweets)
+	if err != nil {
+		return err
+	}
+	for i, c := range r.Missed {
+		if i == 5 {
+			fmt.Fprintf(w, "  … %d more missed\n", len(r.Missed)-5)
+			break
+		}
+		fmt.Fprintf(w, "  missed #%d (%s, %d accounts, %s): %q\n", c.ID, c.Kind, len(c.Accounts), c.End.Sub(c.Start), c.Message)
+	}
+	for i, a := range r.FalseSamples {
+		if i == 10 {
+			break
+		}
+		fmt.Fprintf(w, "  false alert %s: %s\n", a.WindowStart.Format(time.RFC3339), a.Message)
+	}
+	return nil
+}
