@@ -1,0 +1,459 @@
+// Package aggregator is the join core: it gathers the metadata of each tweet
+// from every configured model, by tweet id, and writes one record per tweet
+// to a sink.Driver when all models have answered or the join timeout passes.
+//
+// It knows nothing of transports. The embedded pipeline calls Add directly;
+// the Knative and Kafka services call it from their handlers and turn the
+// ack into an HTTP status or an offset commit. See docs/ARCHITECTURE.md,
+// "The join": memory is bounded (Add blocks at MaxPending), every input is
+// acknowledged only after the record holding it is durably written, and the
+// store merges, so duplicates and partial-then-late results are harmless.
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// ErrClosed is returned by Add after Close has begun.
+var ErrClosed = errors.New("aggregator: closed")
+
+// Options configure an Aggregator. Zero values take the defaults.
+type Options struct {
+	// Models are the configured models: a tweet is complete when each of
+	// them has answered. Required.
+	Models []string
+	// JoinTimeout is how long a tweet waits for its missing models before it
+	// is written as a partial record (TimedOut). Default 10s.
+	JoinTimeout time.Duration
+	// MaxPending caps the tweets held in memory (waiting for models, or
+	// waiting for their write). Add of a new tweet blocks at the cap.
+	// Default 10000.
+	MaxPending int
+	// BatchSize is the most records per WriteBatch. Default 512.
+	BatchSize int
+	// FlushInterval is the longest a ready record waits for its batch to
+	// fill. Default 50ms.
+	FlushInterval time.Duration
+	// MaxAttempts bounds the writes of a record that keeps failing with a
+	// transient error; then its inputs are acked with the error. Default 10.
+	MaxAttempts int
+	// RetryBackoff is the wait before the first retry, doubled each time up
+	// to 5s. Default 100ms.
+	RetryBackoff time.Duration
+	// OnStored, if set, is called from the writer after each durable write
+	// with the records written (not those that failed). It must return
+	// quickly and must not keep recs. Alerts and progress attach here.
+	OnStored func(recs []sink.Record)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() error {
+	if len(o.Models) == 0 {
+		return errors.New("aggregator: no models configured")
+	}
+	for _, m := range o.Models {
+		if !event.ValidModelName(m) {
+			return fmt.Errorf("aggregator: invalid model name %q", m)
+		}
+	}
+	if o.JoinTimeout <= 0 {
+		o.JoinTimeout = 10 * time.Second
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 10000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 512
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 50 * time.Millisecond
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 100 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Stats are counters since New.
+type Stats struct {
+	// Records written (each holds one tweet's results gathered since its
+	// last write), complete ones, and those written after the join timeout
+	// or at Close with models missing.
+	Written, Complete, TimedOut int64
+	// Duplicates are metadata whose (tweet, model) was already pending.
+	Duplicates int64
+	// Failed records: their inputs were acked with an error.
+	Failed int64
+	// Pending tweets now (in memory, waiting for models or the write).
+	Pending int
+}
+
+// Aggregator joins metadata by tweet id. It is safe for concurrent use.
+type Aggregator struct {
+	d    sink.Driver
+	opts Options
+
+	mu      sync.Mutex
+	pending map[string]*entry
+	head    *entry // oldest pending entry (earliest deadline)
+	tail    *entry
+	count   int           // pending + queued for the writer + being written
+	space   chan struct{} // closed when count drops while someone waits
+	waiting int
+	closed  bool
+	stats   Stats
+
+	ready      chan *entry // to the writer; cap MaxPending, so never full
+	stopExpiry chan struct{}
+	writerDone chan struct{}
+	expiryDone chan struct{}
+	cancel     context.CancelFunc // aborts the writer's retries at Close's deadline
+}
+
+type entry struct {
+	tweet    event.Tweet
+	results  []sink.Result
+	acks     []func(error)
+	deadline time.Time
+	timedOut bool
+	// links in the deadline list; entries are appended in creation order and
+	// JoinTimeout is fixed, so the list is sorted by deadline.
+	prev, next *entry
+}
+
+// New starts an aggregator writing to d.
+func New(d sink.Driver, opts Options) (*Aggregator, error) {
+	if d == nil {
+		return nil, errors.New("aggregator: nil sink driver")
+	}
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	opts.Models = slices.Clone(opts.Models)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &Aggregator{
+		d:          d,
+		opts:       opts,
+		pending:    make(map[string]*entry),
+		space:      make(chan struct{}),
+		ready:      make(chan *entry, opts.MaxPending),
+		stopExpiry: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		expiryDone: make(chan struct{}),
+		cancel:     cancel,
+	}
+	go a.writer(ctx)
+	go a.expiry()
+	return a, nil
+}
+
+// Add joins md into its tweet's pending record. ack is called exactly once:
+// with nil after the record holding md is durably written, or with the error
+// that prevented it. If Add returns an error, md was not accepted and ack is
+// not called: a *event.FieldError for invalid metadata, ErrClosed, or the
+// context's error when ctx ended while Add waited for room (backpressure).
+func (a *Aggregator) Add(ctx context.Context, md event.Metadata, ack func(error)) error {
+	if err := md.Validate(event.MetadataID(md.TweetID, md.Model)); err != nil {
+		return err
+	}
+	res := sink.Result{Model: md.Model, Version: md.ModelVersion, Value: md.Value, Label: md.Label}
+	a.mu.Lock()
+	for {
+		if a.closed {
+			a.mu.Unlock()
+			return ErrClosed
+		}
+		if e, ok := a.pending[md.TweetID]; ok {
+			a.join(e, md, res, ack)
+			a.mu.Unlock()
+			return nil
+		}
+		if a.count < a.opts.MaxPending {
+			break
+		}
+		// Full: wait for a write to make room. Existing tweets (above) never
+		// wait, so the models still due for a pending tweet always get in.
+		space := a.space
+		a.waiting++
+		a.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			a.mu.Lock()
+			a.waiting--
+			a.mu.Unlock()
+			return ctx.Err()
+		}
+		a.mu.Lock()
+		a.waiting--
+	}
+	e := &entry{tweet: md.Tweet, deadline: time.Now().Add(a.opts.JoinTimeout)}
+	if e.tweet.ID == "" {
+		e.tweet.ID = md.TweetID
+	}
+	a.pending[md.TweetID] = e
+	a.count++
+	a.link(e)
+	a.join(e, md, res, ack)
+	a.mu.Unlock()
+	return nil
+}
+
+// join adds one result to a pending entry. Caller holds a.mu.
+func (a *Aggregator) join(e *entry, md event.Metadata, res sink.Result, ack func(error)) {
+	if ack != nil {
+		e.acks = append(e.acks, ack)
+	}
+	if e.tweet.Text == "" && md.Tweet.Text != "" {
+		e.tweet = md.Tweet
+	}
+	if slices.ContainsFunc(e.results, func(r sink.Result) bool { return r.Model == res.Model }) {
+		a.stats.Duplicates++ // at-least-once delivery: the first result stands
+		return
+	}
+	e.results = append(e.results, res)
+	for _, m := range a.opts.Models {
+		if !slices.ContainsFunc(e.results, func(r sink.Result) bool { return r.Model == m }) {
+			return
+		}
+	}
+	a.toWriter(e)
+}
+
+// toWriter moves a pending entry to the writer. Caller holds a.mu.
+func (a *Aggregator) toWriter(e *entry) {
+	delete(a.pending, e.tweet.ID)
+	a.unlink(e)
+	a.ready <- e // never blocks: len(ready) <= count <= MaxPending = cap
+}
+
+func (a *Aggregator) link(e *entry) {
+	e.prev = a.tail
+	if a.tail != nil {
+		a.tail.next = e
+	} else {
+		a.head = e
+	}
+	a.tail = e
+}
+
+func (a *Aggregator) unlink(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		a.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		a.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+// expiry writes entries whose join timeout passed as partial records.
+func (a *Aggregator) expiry() {
+	defer close(a.expiryDone)
+	tick := min(max(a.opts.JoinTimeout/10, 5*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stopExpiry:
+			return
+		case now := <-t.C:
+			a.mu.Lock()
+			for a.head != nil && !a.head.deadline.After(now) {
+				e := a.head
+				e.timedOut = true
+				a.toWriter(e)
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+// writer batches ready entries into WriteBatch calls and acks their inputs.
+func (a *Aggregator) writer(ctx context.Context) {
+	defer close(a.writerDone)
+	batch := make([]*entry, 0, a.opts.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		e, ok := <-a.ready
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], e)
+		timer.Reset(a.opts.FlushInterval)
+	fill:
+		for len(batch) < a.opts.BatchSize {
+			select {
+			case e, ok := <-a.ready:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		a.write(ctx, batch)
+	}
+}
+
+func (a *Aggregator) write(ctx context.Context, batch []*entry) {
+	recs := make([]sink.Record, len(batch))
+	for i, e := range batch {
+		recs[i] = sink.Record{Tweet: e.tweet, Results: e.results, TimedOut: e.timedOut}
+	}
+	errs := a.writeRetrying(ctx, recs)
+	var stored []sink.Record
+	var complete, timedOut, failed int64
+	for i, e := range batch {
+		err := errs[i]
+		if err != nil {
+			failed++
+			a.opts.Logger.Error("aggregator: record not stored", "tweet", e.tweet.ID, "err", err)
+		} else {
+			stored = append(stored, recs[i])
+			if e.timedOut {
+				timedOut++
+			} else {
+				complete++
+			}
+		}
+		for _, ack := range e.acks {
+			ack(err)
+		}
+	}
+	if a.opts.OnStored != nil && len(stored) > 0 {
+		a.opts.OnStored(stored)
+	}
+	a.mu.Lock()
+	a.stats.Written += int64(len(stored))
+	a.stats.Complete += complete
+	a.stats.TimedOut += timedOut
+	a.stats.Failed += failed
+	a.count -= len(batch)
+	if a.waiting > 0 {
+		close(a.space)
+		a.space = make(chan struct{})
+	}
+	a.mu.Unlock()
+}
+
+// writeRetrying writes recs, retrying transient failures with backoff. It
+// returns one error per record (nil = stored).
+func (a *Aggregator) writeRetrying(ctx context.Context, recs []sink.Record) []error {
+	errs := make([]error, len(recs))
+	todo := make([]int, len(recs)) // indexes into recs still to write
+	for i := range todo {
+		todo[i] = i
+	}
+	backoff := a.opts.RetryBackoff
+	for attempt := 1; ; attempt++ {
+		sub := make([]sink.Record, len(todo))
+		for k, i := range todo {
+			sub[k] = recs[i]
+		}
+		err := a.d.WriteBatch(ctx, sub)
+		var again []int
+		var be *sink.BatchError
+		switch {
+		case err == nil:
+			for _, i := range todo {
+				errs[i] = nil
+			}
+		case errors.As(err, &be):
+			for k, i := range todo {
+				ferr := be.Failed[k] // nil: stored
+				errs[i] = ferr
+				if ferr != nil && sink.ErrorCode(ferr) != sink.Permanent {
+					again = append(again, i)
+				}
+			}
+		default:
+			for _, i := range todo {
+				errs[i] = err
+			}
+			if sink.ErrorCode(err) != sink.Permanent {
+				again = todo
+			}
+		}
+		if len(again) == 0 || attempt >= a.opts.MaxAttempts || ctx.Err() != nil {
+			return errs
+		}
+		a.opts.Logger.Warn("aggregator: write failed, retrying", "records", len(again), "attempt", attempt, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return errs
+		}
+		backoff = min(backoff*2, 5*time.Second)
+		todo = again
+	}
+}
+
+// Stats returns the counters.
+func (a *Aggregator) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.stats
+	s.Pending = a.count
+	return s
+}
+
+// Close stops accepting metadata, writes every pending tweet (incomplete
+// ones as partial records) and waits for the writes. If ctx ends first,
+// retries stop and the remaining inputs are acked with an error. Close does
+// not close the sink driver.
+func (a *Aggregator) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return ErrClosed
+	}
+	a.closed = true
+	close(a.space) // wake blocked Adds: they see closed
+	a.space = make(chan struct{})
+	a.mu.Unlock()
+
+	close(a.stopExpiry)
+	<-a.expiryDone
+	a.mu.Lock()
+	for a.head != nil {
+		e := a.head
+		e.timedOut = true
+		a.toWriter(e)
+	}
+	close(a.ready)
+	a.mu.Unlock()
+
+	select {
+	case <-a.writerDone:
+		a.cancel()
+		return nil
+	case <-ctx.Done():
+		a.cancel()
+		<-a.writerDone
+		return fmt.Errorf("aggregator: close: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,432 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/mem"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+var models = []string{"offense", "sentiment"}
+
+func md(i int, model string) event.Metadata {
+	id := fmt.Sprintf("t%d", i)
+	return event.Metadata{
+		TweetID: id, Model: model, ModelVersion: "1", Value: float64(i%10) / 10, Label: "l",
+		Tweet: event.Tweet{ID: id, User: "u", Text: "text " + id, CreatedAt: time.Unix(1239000000+int64(i), 0).UTC()},
+	}
+}
+
+// acks records every ack call per key, to check each is called exactly once.
+type acks struct {
+	mu    sync.Mutex
+	calls map[string][]error
+	n     atomic.Int64
+}
+
+func newAcks() *acks { return &acks{calls: map[string][]error{}} }
+
+func (a *acks) fn(key string) func(error) {
+	return func(err error) {
+		a.mu.Lock()
+		a.calls[key] = append(a.calls[key], err)
+		a.mu.Unlock()
+		a.n.Add(1)
+	}
+}
+
+func (a *acks) get(key string) []error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]error(nil), a.calls[key]...)
+}
+
+func newAgg(t *testing.T, d sink.Driver, opts Options) *Aggregator {
+	t.Helper()
+	if opts.Models == nil {
+		opts.Models = models
+	}
+	a, err := New(d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return a
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestCompleteJoin(t *testing.T) {
+	st := mem.NewStore()
+	var observed atomic.Int64
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, OnStored: func(recs []sink.Record) { observed.Add(int64(len(recs))) }})
+	ak := newAcks()
+	ctx := context.Background()
+	if err := a.Add(ctx, md(1, "sentiment"), ak.fn("s")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if len(ak.get("s")) != 0 || st.Len() != 0 {
+		t.Fatal("acked or written before the join completed")
+	}
+	if err := a.Add(ctx, md(1, "offense"), ak.fn("o")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "acks", func() bool { return ak.n.Load() == 2 })
+	if e := ak.get("s"); len(e) != 1 || e[0] != nil {
+		t.Fatalf("sentiment ack %v", e)
+	}
+	doc, ok := st.Get("t1")
+	if !ok || !doc.Complete || doc.Writes != 1 || doc.Tweet.Text != "text t1" || doc.Results["offense"].Value != 0.1 {
+		t.Fatalf("doc %+v", doc)
+	}
+	if s := a.Stats(); s.Written != 1 || s.Complete != 1 || s.Pending != 0 || observed.Load() != 1 {
+		t.Fatalf("stats %+v observed %d", s, observed.Load())
+	}
+}
+
+func TestJoinTimeoutWritesPartial(t *testing.T) {
+	st := mem.NewStore()
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: 30 * time.Millisecond, FlushInterval: time.Millisecond})
+	ak := newAcks()
+	ctx := context.Background()
+	if err := a.Add(ctx, md(2, "sentiment"), ak.fn("s")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "timeout write", func() bool { return ak.n.Load() == 1 })
+	doc, _ := st.Get("t2")
+	if doc.Complete || !doc.Partial || len(doc.Missing) != 1 || doc.Missing[0] != "offense" {
+		t.Fatalf("doc %+v, want partial missing offense", doc)
+	}
+	if s := a.Stats(); s.TimedOut != 1 || s.Complete != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// The late result completes the stored document.
+	if err := a.Add(ctx, md(2, "offense"), ak.fn("o")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "late write", func() bool { return ak.n.Load() == 2 })
+	doc, _ = st.Get("t2")
+	if !doc.Complete || doc.Partial || len(doc.Results) != 2 {
+		t.Fatalf("doc %+v, want complete", doc)
+	}
+}
+
+func TestDuplicateMetadata(t *testing.T) {
+	st := mem.NewStore()
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
+	ak := newAcks()
+	ctx := context.Background()
+	first := md(3, "sentiment")
+	dup := first
+	dup.Value = 0.9 // a redelivery must not change what the first delivery set
+	for k, m := range []event.Metadata{first, dup, first, md(3, "offense")} {
+		if err := a.Add(ctx, m, ak.fn(fmt.Sprint(k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "acks", func() bool { return ak.n.Load() == 4 })
+	for k := range 4 {
+		if e := ak.get(fmt.Sprint(k)); len(e) != 1 || e[0] != nil {
+			t.Fatalf("ack %d: %v", k, e)
+		}
+	}
+	doc, _ := st.Get("t3")
+	if doc.Writes != 1 || doc.Results["sentiment"].Value != first.Value || !doc.Complete {
+		t.Fatalf("doc %+v", doc)
+	}
+	if s := a.Stats(); s.Duplicates != 2 || s.Written != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestBackpressure(t *testing.T) {
+	st := mem.NewStore()
+	release := st.Block()
+	defer release()
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, MaxPending: 4, FlushInterval: time.Millisecond})
+	ak := newAcks()
+	ctx := context.Background()
+	// Four tweets fill the table (one complete and stuck in the blocked write, three pending).
+	for i := range 4 {
+		if err := a.Add(ctx, md(i, "sentiment"), ak.fn(fmt.Sprint("s", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Add(ctx, md(0, "offense"), ak.fn("o0")); err != nil {
+		t.Fatal("a model of a pending tweet must never block:", err)
+	}
+	// A fifth tweet waits for room.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := a.Add(short, md(4, "sentiment"), ak.fn("lost")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Add at the cap = %v, want it to block until the deadline", err)
+	}
+	if a.Stats().Pending != 4 {
+		t.Fatalf("pending %d, want 4", a.Stats().Pending)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Add(ctx, md(4, "sentiment"), ak.fn("s4")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Add returned %v while the store was blocked", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ak.get("lost")) != 0 {
+		t.Fatal("an Add that returned an error had its ack called")
+	}
+	if n := ak.n.Load(); n != 6 {
+		t.Fatalf("%d acks, want 6", n)
+	}
+	if st.Len() != 5 {
+		t.Fatalf("%d docs, want 5", st.Len())
+	}
+}
+
+func TestTransientRetry(t *testing.T) {
+	st := mem.NewStore()
+	st.FailNext(2)
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, RetryBackoff: time.Millisecond})
+	ak := newAcks()
+	for _, m := range models {
+		if err := a.Add(context.Background(), md(5, m), ak.fn(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "acks", func() bool { return ak.n.Load() == 2 })
+	if e := ak.get("offense"); e[0] != nil {
+		t.Fatalf("ack %v after retries", e[0])
+	}
+	if doc, ok := st.Get("t5"); !ok || !doc.Complete {
+		t.Fatalf("doc %+v", doc)
+	}
+}
+
+// failOne is a driver that rejects one tweet permanently.
+type failOne struct {
+	sink.Driver
+	bad string
+}
+
+func (f failOne) WriteBatch(ctx context.Context, recs []sink.Record) error {
+	var keep []sink.Record
+	failed := map[int]error{}
+	for i, r := range recs {
+		if r.Tweet.ID == f.bad {
+			failed[i] = &sink.Error{Code: sink.Permanent, Err: errors.New("rejected " + r.Tweet.ID)}
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if err := f.Driver.WriteBatch(ctx, keep); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return &sink.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+func TestPermanentFailureAckedWithError(t *testing.T) {
+	st := mem.NewStore()
+	a := newAgg(t, failOne{st.Open(models), "t7"}, Options{JoinTimeout: time.Hour, FlushInterval: 20 * time.Millisecond})
+	ak := newAcks()
+	for i := 6; i <= 8; i++ {
+		for _, m := range models {
+			if err := a.Add(context.Background(), md(i, m), ak.fn(fmt.Sprint(i, m))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, "acks", func() bool { return ak.n.Load() == 6 })
+	if e := ak.get("7sentiment"); len(e) != 1 || e[0] == nil {
+		t.Fatalf("ack of the rejected tweet: %v", e)
+	}
+	if e := ak.get("8offense"); len(e) != 1 || e[0] != nil {
+		t.Fatalf("ack of a stored tweet: %v", e)
+	}
+	if st.Len() != 2 || a.Stats().Failed != 1 {
+		t.Fatalf("docs %d stats %+v", st.Len(), a.Stats())
+	}
+}
+
+func TestCloseFlushesPending(t *testing.T) {
+	st := mem.NewStore()
+	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak := newAcks()
+	ctx := context.Background()
+	for i := range 10 {
+		if err := a.Add(ctx, md(i, "sentiment"), ak.fn(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ak.n.Load() != 10 || st.Len() != 10 {
+		t.Fatalf("acks %d docs %d after Close", ak.n.Load(), st.Len())
+	}
+	if doc, _ := st.Get("t3"); !doc.Partial {
+		t.Fatalf("incomplete tweet flushed at Close not partial: %+v", doc)
+	}
+	if err := a.Add(ctx, md(11, "sentiment"), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close = %v", err)
+	}
+}
+
+func TestCloseWakesBlockedAdd(t *testing.T) {
+	st := mem.NewStore()
+	release := st.Block()
+	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour, MaxPending: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := a.Add(ctx, md(1, "sentiment"), nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Add(ctx, md(2, "sentiment"), nil) }()
+	time.Sleep(20 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close(ctx) }()
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("blocked Add = %v, want ErrClosed", err)
+	}
+	release()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if st.Len() != 1 {
+		t.Fatalf("%d docs", st.Len())
+	}
+}
+
+func TestCloseDeadlineAcksWithError(t *testing.T) {
+	st := mem.NewStore()
+	release := st.Block()
+	defer release()
+	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak := newAcks()
+	if err := a.Add(context.Background(), md(1, "sentiment"), ak.fn("s")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := a.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v", err)
+	}
+	if e := ak.get("s"); len(e) != 1 || e[0] == nil {
+		t.Fatalf("ack %v, want one error", e)
+	}
+}
+
+func TestInvalidMetadata(t *testing.T) {
+	a := newAgg(t, mem.NewStore().Open(models), Options{})
+	bad := md(1, "sentiment")
+	bad.Label = ""
+	var fe *event.FieldError
+	if err := a.Add(context.Background(), bad, func(error) { t.Error("ack called for rejected metadata") }); !errors.As(err, &fe) || fe.Field != "data.label" {
+		t.Fatalf("Add = %v, want a FieldError on data.label", err)
+	}
+	if _, err := New(mem.NewStore().Open(nil), Options{}); err == nil {
+		t.Fatal("New without models accepted")
+	}
+}
+
+// Many goroutines deliver both models of many tweets in opposite orders
+// through a small table. The table fills with tweets waiting for a model
+// whose sender is blocked on a new tweet: only the join timeout frees it, by
+// writing partial records that the late results complete in the store. So
+// every ack is called once and every tweet ends complete.
+func TestConcurrentAdds(t *testing.T) {
+	st := mem.NewStore()
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: 5 * time.Millisecond, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond})
+	ak := newAcks()
+	const tweets = 2000
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for k := range tweets {
+				i := k
+				if w%2 == 1 {
+					i = tweets - 1 - k
+				}
+				if err := a.Add(context.Background(), md(i, models[w/2]), ak.fn(fmt.Sprint(w, "/", i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := ak.n.Load(); n != 4*tweets {
+		t.Fatalf("%d acks, want %d", n, 4*tweets)
+	}
+	for key, calls := range ak.calls {
+		if len(calls) != 1 || calls[0] != nil {
+			t.Fatalf("ack %s: %v", key, calls)
+		}
+	}
+	if st.Len() != tweets {
+		t.Fatalf("%d docs", st.Len())
+	}
+	for i := range tweets {
+		if doc, _ := st.Get(fmt.Sprintf("t%d", i)); !doc.Complete {
+			t.Fatalf("t%d incomplete: %+v", i, doc)
+		}
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	st := mem.NewStore()
+	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	mds := make([]event.Metadata, 0, 2*b.N)
+	for i := range b.N {
+		mds = append(mds, md(i, "sentiment"), md(i, "offense"))
+	}
+	b.ResetTimer()
+	for _, m := range mds {
+		if err := a.Add(ctx, m, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a.Close(ctx)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
