@@ -36,6 +36,8 @@ func newRootCmd() *cobra.Command {
 		newTrainCmd(),
 		newEvalCmd(),
 		newScoreCmd(),
+		newServeCmd(),
+		newAlertsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/alerts"
+	"github.com/tweetflow/tweetflow/alerts/campaign"
+	alertstore "github.com/tweetflow/tweetflow/alerts/store"
+	"github.com/tweetflow/tweetflow/event"
+	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+func newAlertsCmd() *cobra.Command {
+	var dbPath, kind, from, to string
+	var asJSON bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "alerts --db FILE [--json]",
+		Short: "List the alerts stored by 'tweetflow run' (threshold, anomaly, coordination)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			f := alertstore.Filter{Kind: kind, Limit: limit}
+			var err error
+			if f.From, err = parseFlagTime("from", from); err != nil {
+				return err
+			}
+			if f.To, err = parseFlagTime("to", to); err != nil {
+				return err
+			}
+			if _, err := os.Stat(dbPath); err != nil {
+				return fmt.Errorf("--db: %w", err)
+			}
+			st, err := sqlite.Open(ctx, dbPath, nil)
+			if err != nil {
+				return err
+			}
+			defer st.Close(context.Background())
+			as, err := alertstore.Open(ctx, st.DB())
+			if err != nil {
+				return err
+			}
+			list, err := as.List(ctx, f)
+			if err != nil {
+				return err
+			}
+			return printAlerts(cmd, list, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&dbPath, "db", "tweetflow.db", "SQLite store written by 'tweetflow run'")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line (the alert event's data)")
+	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: threshold, anomaly or coordination")
+	cmd.Flags().StringVar(&from, "from", "", "only windows starting at or after this time (RFC 3339)")
+	cmd.Flags().StringVar(&to, "to", "", "only windows starting before this time (RFC 3339)")
+	cmd.Flags().IntVar(&limit, "limit", 1000, "at most this many alerts, newest first")
+	cmd.AddCommand(newAlertsBenchCmd())
+	return cmd
+}
+
+func parseFlagTime(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("--%s: %w", name, err)
+	}
+	return t, nil
+}
+
+func printAlerts(cmd *cobra.Command, list []event.Alert, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		for _, a := range list {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WINDOW START (UTC)\tKIND\tWHAT\tMESSAGE")
+	for _, a := range list {
+		what := a.Metric
+		if a.Model != "" {
+			what = a.Model + " " + a.Metric
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.WindowStart.UTC().Format("2006-01-02 15:04:05"), a.Kind, what, a.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%d alert(s)\n", len(list))
+	return err
+}
+
+// alertFlags are the alert engine's settings on 'tweetflow run'.
+type alertFlags struct {
+	off         bool
+	window      time.Duration
+	lateness    time.Duration
+	minCount    int
+	z           float64
+	coordWindow time.Duration
+	k           int
+	similarity  float64
+	minTokens   int
+}
+
+// addAlertFlags registers the engine's flags on fs (used by run and by
+// 'alerts bench').
+func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
+	d := alerts.Default()
+	f := &alertFlags{}
+	fs.BoolVar(&f.off, "no-alerts", false, "do not run the streaming alert engine")
+	fs.DurationVar(&f.window, "alert-window", d.Window, "tumbling event-time window of threshold and anomaly alerts")
+	fs.DurationVar(&f.lateness, "alert-lateness", d.Lateness, "how late (event time) a tweet may arrive and still count in its window")
+	fs.IntVar(&f.minCount, "alert-min-count", d.MinCount, "fewest tweets a window needs before its averages are checked")
+	fs.Float64Var(&f.z, "anomaly-z", d.Anomaly.Bound, "EWMA z-score bound of anomaly alerts")
+	fs.DurationVar(&f.coordWindow, "coord-window", d.Coordination.Window, "window of coordination alerts")
+	fs.IntVar(&f.k, "coord-k", d.Coordination.K, "distinct accounts posting near-identical texts that make a coordination alert")
+	fs.Float64Var(&f.similarity, "coord-similarity", d.Coordination.Similarity, "least Jaccard similarity of normalised texts")
+	fs.IntVar(&f.minTokens, "coord-min-tokens", d.Coordination.MinTokens, "fewest content words a text needs to be compared")
+	return f
+}
+
+func (f *alertFlags) config(models []alerts.ModelConfig) alerts.Config {
+	c := alerts.Default()
+	c.Window, c.Lateness, c.MinCount, c.Models = f.window, f.lateness, f.minCount, models
+	c.Anomaly.Bound = f.z
+	c.Coordination.Window, c.Coordination.K = f.coordWindow, f.k
+	c.Coordination.Similarity, c.Coordination.MinTokens = f.similarity, f.minTokens
+	return c
+}
+
+// wrapSink is the run command's hook: it returns the driver the aggregator
+// writes to. With alerts on, that is an alerts.Tee over next whose alerts
+// go to the alerts table of db (and to extra writers, e.g. the Elasticsearch
+// alerts index in cluster mode). The engine is returned for its stats (nil
+// when alerts are off).
+func (f *alertFlags) wrapSink(ctx context.Context, next sink.Driver, db *sql.DB, modelsDir string,
+	log *slog.Logger, extra ...alerts.Writer) (sink.Driver, *alerts.Engine, error) {
+	if f.off {
+		return next, nil, nil
+	}
+	_, models, err := modelConfigs(modelsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := alerts.New(f.config(models))
+	if err != nil {
+		return nil, nil, err
+	}
+	var out alerts.Writers
+	if db != nil {
+		as, err := alertstore.Open(ctx, db)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, as)
+	}
+	out = append(out, extra...)
+	return alerts.NewTee(next, eng, out, log), eng, nil
+}
+
+func newAlertsBenchCmd() *cobra.Command {
+	var data, truthPath, dbPath, jsonOut string
+	var campaigns int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "bench --data FILE (--truth FILE | --campaigns N) [--db FILE]",
+		Short: "Measure the coordination alerts' precision and recall on injected campaigns",
+		Long: `Measure how well coordination alerts find injected campaigns.
+
+With --truth (the sidecar of 'tweetflow gen --inject-campaign'), the replay
+in --data already holds the campaigns. With --campaigns N, N campaigns are
+injected into --data in memory (seeded). The engine then reads the replay
+in event-time order, as the pipeline's sink would, unless --db names the
+store of a 'tweetflow run' over the same replay: then the alerts that run
+stored are scored instead.
+
+Every coordination alert whose tweets are not mostly one campaign's counts
+as false, including alerts on genuine repeated texts of the organic data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (truthPath == "") == (campaigns == 0) {
+				return fmt.Errorf("give either --truth or --campaigns")
+			}
+			start := time.Now()
+			var truth campaign.Truth
+			var tweets []event.Tweet
+			var err error
+			if truthPath != "" {
+				if truth, err = readTruth(truthPath); err != nil {
+					return err
+				}
+			}
+			if dbPath == "" || campaigns > 0 {
+				if tweets, err = readTweets(ctx, data); err != nil {
+					return err
+				}
+			}
+			if campaigns > 0 {
+				cfg := campaign.Default()
+				cfg.Campaigns, cfg.Seed = campaigns, seed
+				if tweets, truth, err = injectTweets(tweets, cfg); err != nil {
+					return err
+				}
+			}
+			var got []event.Alert
+			if dbPath != "" {
+				st, err := sqlite.Open(ctx, dbPath, nil)
+				if err != nil {
+					return err
+				}
+				defer st.Close(context.Background())
+				as, err := alertstore.Open(ctx, st.DB())
+				if err != nil {
+					return err
+				}
+				if got, err = as.List(ctx, alertstore.Filter{Kind: event.AlertCoordination, Limit: 10_000}); err != nil {
+					return err
+				}
+			} else {
+				eng, err := alerts.New(alerts.Config{})
+				if err != nil {
+					return err
+				}
+				i := 0
+				got, err = campaign.Replay(ctx, eng, func(context.Context) (event.Tweet, error) {
+					if i == len(tweets) {
+						return event.Tweet{}, io.EOF
+					}
+					i++
+					return tweets[i-1], nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			rep := campaign.Evaluate(truth, got)
+			if err := rep.Print(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "seconds:         %.1f\n", time.Since(start).Seconds())
+			if jsonOut != "" {
+				b, err := json.MarshalIndent(rep, "", "  ")
+				if err != nil {
+					return err
+				}
+				return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "data/sample.csv", "replay CSV (sentiment140 layout)")
+	cmd.Flags().StringVar(&truthPath, "truth", "", "ground-truth sidecar written by 'gen --inject-campaign'")
+	cmd.Flags().IntVar(&campaigns, "campaigns", 0, "inject this many campaigns into --data in memory")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the in-memory injection")
+	cmd.Flags().StringVar(&dbPath, "db", "", "score the alerts stored by a run instead of running the engine")
+	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	return cmd
+}
+
+func readTruth(path string) (campaign.Truth, error) {
+	var t campaign.Truth
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return t, fmt.Errorf("--truth: %w", err)
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("--truth %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// readTweets reads a replay CSV; a bad row stops with its file:line.
+func readTweets(ctx context.Context, path string) ([]event.Tweet, error) {
+	rd, err := csvsource.Open(path, csvsource.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var out []event.Tweet
+	for {
+		r, err := rd.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.Tweet)
+	}
+}
+
+// injectTweets merges campaigns into tweets (time-ordered) as
+// 'gen --inject-campaign' would.
+func injectTweets(tweets []event.Tweet, cfg campaign.Config) ([]event.Tweet, campaign.Truth, error) {
+	n := 0
+	in, err := campaign.NewInjector(cfg, len(tweets), func() string { n++; return fmt.Sprintf("c%d", n) })
+	if err != nil {
+		return nil, campaign.Truth{}, err
+	}
+	out := make([]event.Tweet, 0, len(tweets)+len(tweets)/100)
+	add := func(rows []campaign.Row) {
+		for _, r := range rows {
+			out = append(out, event.Tweet{ID: r.ID, User: r.User, Text: r.Text, CreatedAt: r.Time})
+		}
+	}
+	for _, t := range tweets {
+		add(in.Add(campaign.Row{ID: t.ID, User: t.User, Text: t.Text, Time: t.CreatedAt}))
+	}
+	add(in.Flush())
+	return out, in.Truth(), nil
+}
