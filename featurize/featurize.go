@@ -45,6 +45,10 @@ type Config struct {
 	// (with < and > boundary marks, as fastText does); CharMax 0 disables them.
 	CharMin int `json:"char_min"`
 	CharMax int `json:"char_max"`
+	// CharMinWord skips the character n-grams of words shorter than this
+	// many bytes: short words are mostly stop words, whose n-grams only
+	// repeat the word feature, at a cost in features per tweet.
+	CharMinWord int `json:"char_min_word,omitempty"`
 	// CharWeight scales the character n-grams against the words (their
 	// group norm); below 1 it lets words dominate.
 	CharWeight float64 `json:"char_weight"`
@@ -128,12 +132,9 @@ type Featurizer struct {
 	// shift turns a 64-bit hash into a bucket: (h * golden) >> shift keeps
 	// the best-mixed high bits (Fibonacci hashing), one multiply.
 	shift uint
-	// vader maps a token to its VADER mean valence (-4..4).
-	vader map[string]float32
-	// cuss maps a word or phrase to its sureness (0..2); cussPhrases marks
-	// first words of multi-word entries.
-	cuss        map[string]int8
-	cussPhrases map[string]bool
+	// lex holds both lexicons in one map, so each token costs one lookup.
+	lex               map[string]lexEntry
+	hasVADER, hasCuss bool
 }
 
 // New builds a featurizer. lexiconDir holds cfg.LexiconFile (the model
@@ -143,22 +144,40 @@ func New(cfg Config, lexiconDir string) (*Featurizer, error) {
 		return nil, err
 	}
 	f := &Featurizer{cfg: cfg, shift: uint(64 - bits.TrailingZeros(uint(cfg.Buckets)))}
-	var err error
+	// Sized for VADER (7.5k) plus cuss (1.8k): growing it costs more than
+	// reading the files.
+	f.lex = make(map[string]lexEntry, 10000)
 	if cfg.VADER != "" {
-		if f.vader, err = LoadVADER(filepath.Join(lexiconDir, cfg.VADER)); err != nil {
+		err := readVADER(filepath.Join(lexiconDir, cfg.VADER), func(k string, v float32) {
+			f.lex[k] = lexEntry{valence: v, sure: -1}
+		})
+		if err != nil {
 			return nil, err
 		}
+		f.hasVADER = true
 	}
 	if cfg.Cuss != "" {
-		if f.cuss, err = LoadCuss(filepath.Join(lexiconDir, cfg.Cuss)); err != nil {
+		cuss, err := LoadCuss(filepath.Join(lexiconDir, cfg.Cuss))
+		if err != nil {
 			return nil, err
 		}
-		f.cussPhrases = map[string]bool{}
-		for k := range f.cuss {
+		get := func(k string) lexEntry {
+			if e, ok := f.lex[k]; ok {
+				return e
+			}
+			return lexEntry{sure: -1}
+		}
+		for k, v := range cuss {
+			e := get(k)
+			e.sure = v
+			f.lex[k] = e
 			if i := strings.IndexByte(k, ' '); i > 0 {
-				f.cussPhrases[k[:i]] = true
+				e := get(k[:i])
+				e.phrase = true
+				f.lex[k[:i]] = e
 			}
 		}
+		f.hasCuss = true
 	}
 	return f, nil
 }
@@ -264,7 +283,7 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 		charStart := len(idx)
 		for i := range s.toks {
 			t := &s.toks[i]
-			if t.kind != kindWord {
+			if t.kind != kindWord || int(t.end-t.start) < f.cfg.CharMinWord {
 				continue
 			}
 			idx = appendCharGrams(s.text(t), f.cfg.CharMin, f.cfg.CharMax, f.shift, idx)
@@ -284,10 +303,10 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 	idx, val = f.shapeBin(idx, val, 8, bin(sh.emoji, 1, 2, 4))
 	idx, val = f.shapeBin(idx, val, 9, bin(sh.elongated, 1, 2))
 
-	if f.vader != nil {
+	if f.hasVADER {
 		idx, val = f.vaderFeatures(s, idx, val)
 	}
-	if f.cuss != nil {
+	if f.hasCuss {
 		idx, val = f.cussFeatures(s, idx, val)
 	}
 	return idx, val

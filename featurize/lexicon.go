@@ -1,7 +1,6 @@
 package featurize
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,37 +12,39 @@ import (
 // LoadVADER reads a VADER lexicon: lines token<TAB>mean<TAB>std<TAB>ratings,
 // mean in [-4, 4]. Errors name file:line.
 func LoadVADER(path string) (map[string]float32, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("vader lexicon: %w", err)
-	}
-	defer f.Close()
 	m := make(map[string]float32, 8000)
-	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
+	err := readVADER(path, func(token string, v float32) { m[token] = v })
+	return m, err
+}
+
+// readVADER calls fn for each entry of a VADER lexicon file.
+func readVADER(path string, fn func(token string, v float32)) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("vader lexicon: %w", err)
+	}
+	n := 0
+	for line, text := range strings.Split(string(b), "\n") {
+		text = strings.TrimSuffix(text, "\r")
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		fields := strings.Split(text, "\t")
-		if len(fields) < 2 {
-			return nil, fmt.Errorf("%s:%d: want token<TAB>mean, got %d fields", path, line, len(fields))
+		token, rest, ok := strings.Cut(text, "\t")
+		if !ok {
+			return fmt.Errorf("%s:%d: want token<TAB>mean, found no TAB", path, line+1)
 		}
-		v, err := strconv.ParseFloat(fields[1], 32)
+		mean, _, _ := strings.Cut(rest, "\t")
+		v, err := strconv.ParseFloat(mean, 32)
 		if err != nil || v < -4 || v > 4 || math.IsNaN(v) {
-			return nil, fmt.Errorf("%s:%d: mean %q is not a number in [-4, 4]", path, line, fields[1])
+			return fmt.Errorf("%s:%d: mean %q is not a number in [-4, 4]", path, line+1, mean)
 		}
-		m[fields[0]] = float32(v)
+		fn(token, float32(v))
+		n++
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+	if n == 0 {
+		return fmt.Errorf("%s: empty lexicon", path)
 	}
-	if len(m) == 0 {
-		return nil, fmt.Errorf("%s: empty lexicon", path)
-	}
-	return m, nil
+	return nil
 }
 
 // LoadCuss reads the cuss list: a JSON object from word or phrase to its
@@ -68,6 +69,13 @@ func LoadCuss(path string) (map[string]int8, error) {
 		m[strings.ToLower(k)] = int8(v)
 	}
 	return m, nil
+}
+
+// lexEntry is a token's entry in the merged lexicons.
+type lexEntry struct {
+	valence float32 // VADER mean valence (-4..4), 0 if not in VADER
+	sure    int8    // cuss sureness 0..2, -1 if not a cuss entry
+	phrase  bool    // first word of a multi-word cuss entry
 }
 
 // VADER constants (Hutto & Gilbert 2014, vaderSentiment): a negated word's
@@ -97,11 +105,11 @@ func (f *Featurizer) vaderFeatures(s *Scratch, idx []int64, val []float32) ([]in
 		if t.kind == kindPunct || t.kind == kindURL {
 			continue
 		}
-		v, ok := f.vader[string(s.text(t))]
-		if !ok || v == 0 {
+		e, ok := f.lex[string(s.text(t))]
+		if !ok || e.valence == 0 {
 			continue
 		}
-		x := float64(v)
+		x := float64(e.valence)
 		if t.caps {
 			x += math.Copysign(vaderCapsIncr, x)
 		}
@@ -153,18 +161,19 @@ func (f *Featurizer) cussFeatures(s *Scratch, idx []int64, val []float32) ([]int
 			continue
 		}
 		w := s.text(t)
-		if sure, ok := f.cuss[string(w)]; ok {
-			hit(sure, t)
+		e, ok := f.lex[string(w)]
+		if ok && e.sure >= 0 {
+			hit(e.sure, t)
 		} else if len(w) > 4 && w[len(w)-1] == 's' {
 			// Plural forms the list does not carry.
-			if sure, ok := f.cuss[string(w[:len(w)-1])]; ok {
-				hit(sure, t)
+			if e, ok := f.lex[string(w[:len(w)-1])]; ok && e.sure >= 0 {
+				hit(e.sure, t)
 			}
 		}
-		if i+1 < len(s.toks) && f.cussPhrases[string(w)] {
+		if e.phrase && i+1 < len(s.toks) {
 			s.phrase = append(append(append(s.phrase[:0], w...), ' '), s.text(&s.toks[i+1])...)
-			if sure, ok := f.cuss[string(s.phrase)]; ok {
-				hit(sure, t)
+			if e, ok := f.lex[string(s.phrase)]; ok && e.sure >= 0 {
+				hit(e.sure, t)
 			}
 		}
 	}

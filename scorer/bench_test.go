@@ -90,6 +90,7 @@ func BenchmarkLoad(b *testing.B) {
 	defer keep.Close()
 	for _, name := range []string{"sentiment", "offense"} {
 		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				m, err := scorer.Load("../models/"+name, scorer.Options{})
 				if err != nil {
@@ -99,6 +100,7 @@ func BenchmarkLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(b.N), "cpu-ms/load")
 		})
 	}
 }

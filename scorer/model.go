@@ -2,6 +2,7 @@ package scorer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -298,10 +299,11 @@ func checkMetadata(md map[string]string, cfg featurize.Config) error {
 }
 
 // FeaturizerFingerprint is the featurizer identity the trainer records in
-// model.onnx.
+// model.onnx: its name and parameters as canonical JSON (zero-valued optional
+// parameters are omitted, so adding one keeps old fingerprints valid).
 func FeaturizerFingerprint(cfg featurize.Config) string {
-	return fmt.Sprintf("%s/v%d buckets=%d words=%d chars=%d-%d*%g neg=%t vader=%s cuss=%s max_tokens=%d",
-		featurize.Name, cfg.Version, cfg.Buckets, cfg.WordNgrams, cfg.CharMin, cfg.CharMax, cfg.CharWeight, cfg.Negation, cfg.VADER, cfg.Cuss, cfg.MaxTokens)
+	b, _ := json.Marshal(cfg) // plain fields: cannot fail
+	return featurize.Name + " " + string(b)
 }
 
 // Spec returns the model's spec; callers must not modify it.

@@ -23,11 +23,13 @@ type Recipe struct {
 	// DataSubdir holds train.tsv and val.tsv under the data folder.
 	DataSubdir string
 	Labels     []string
-	Features   featurize.Config
-	Hyper      Hyper
-	Value      scorer.ValueSpec
-	Threshold  *scorer.ThresholdSpec
-	Lexicons   []LexiconFile
+	// Metric is the figure the model is tuned for: macro_recall or macro_f1.
+	Metric    string
+	Features  featurize.Config
+	Hyper     Hyper
+	Value     scorer.ValueSpec
+	Threshold *scorer.ThresholdSpec
+	Lexicons  []LexiconFile
 	// Card is the model-specific part of MODEL_CARD.md (data and terms,
 	// limits); the trainer adds the command, metrics and speed.
 	Card string
@@ -35,7 +37,10 @@ type Recipe struct {
 
 // Recipes lists the models tweetflow ships, by name.
 func Recipes() map[string]Recipe {
+	// Character n-grams of words of 4+ bytes: as good on val as all words
+	// (0.701 vs 0.702 macro-recall) with a third fewer features per tweet.
 	sentimentFeat := featurize.DefaultConfig()
+	sentimentFeat.CharMinWord = 4
 	sentimentFeat.VADER = "vader_lexicon.txt"
 	// Character n-grams did not help offense on val (0.750 vs 0.746 macro-F1
 	// without them) and cost most of the featurizing time, so it goes without.
@@ -49,8 +54,9 @@ func Recipes() map[string]Recipe {
 			Description: "Tweet sentiment: P(positive) - P(negative), in [-1, 1]",
 			DataSubdir:  "sentiment",
 			Labels:      []string{"negative", "neutral", "positive"},
+			Metric:      MetricMacroRecall,
 			Features:    sentimentFeat,
-			Hyper:       Hyper{Epochs: 5, LR: 0.05, ClassWeightPower: 1, Seed: 1},
+			Hyper:       Hyper{Epochs: 5, LR: 0.04, ClassWeightPower: 1, Seed: 1},
 			Value: scorer.ValueSpec{Derive: scorer.DeriveDifference, Positive: "positive", Negative: "negative",
 				Type: scorer.TypeFloat, Min: -1, Max: 1},
 			Threshold: &scorer.ThresholdSpec{Value: -0.25, Direction: "below",
@@ -63,6 +69,7 @@ func Recipes() map[string]Recipe {
 			Description: "Offensive language: P(offensive), in [0, 1]",
 			DataSubdir:  "offensive",
 			Labels:      []string{"not", "offensive"},
+			Metric:      MetricMacroF1,
 			Features:    offenseFeat,
 			Hyper:       Hyper{Epochs: 3, LR: 0.05, ClassWeightPower: 1, Seed: 1, Ensemble: 5},
 			Value: scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "offensive",
@@ -77,6 +84,12 @@ func Recipes() map[string]Recipe {
 		},
 	}
 }
+
+// Recipe metrics.
+const (
+	MetricMacroRecall = "macro_recall"
+	MetricMacroF1     = "macro_f1"
+)
 
 // RecipeNames returns the recipe names, sorted.
 func RecipeNames() []string {

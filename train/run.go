@@ -196,8 +196,9 @@ func writeCard(dir string, r Recipe, rep *Report, command string) error {
 	b.WriteString(r.Card)
 	fmt.Fprintf(&b, "\n## Training command\n\n```\n%s\n```\n\nSeeded (seed %d) and single-threaded: a rerun writes the same model.onnx (same version) "+
 		"and the same figures. Hyper-parameters: epochs %d, AdaGrad learning rate %g, L2 %g, class-weight power %g "+
-		"(1 = classes weighted to balance), ensemble of %d seeds averaged into one table.\n",
-		command, r.Hyper.Seed, r.Hyper.Epochs, r.Hyper.LR, r.Hyper.L2, r.Hyper.ClassWeightPower, max(r.Hyper.Ensemble, 1))
+		"(1 = classes weighted to balance), ensemble of %d seeds averaged into one table. The validation set was only "+
+		"used to compare recipes (by %s) and to report the figures below.\n",
+		command, r.Hyper.Seed, r.Hyper.Epochs, r.Hyper.LR, r.Hyper.L2, r.Hyper.ClassWeightPower, max(r.Hyper.Ensemble, 1), r.Metric)
 	fmt.Fprintf(&b, "\n## Validation metrics\n\nMeasured through ONNX Runtime on shared/data/%s/val.tsv (%d rows), "+
 		"by `tweetflow train` and reproducible with `tweetflow eval --model models/%s --data ../shared/data/%s/val.tsv`:\n\n",
 		r.DataSubdir, rep.Val.Rows, r.Name, r.DataSubdir)
