@@ -63,10 +63,11 @@ type Model struct {
 
 // scratch is one Score call's reusable buffers.
 type scratch struct {
-	fs  featurize.Scratch
-	idx []int64
-	val []float32
-	off []int
+	fs   featurize.Scratch
+	idx  []int64
+	val  []float32
+	off  []int
+	rows []int // the chunk's rows in run order
 	// Padded tensor data and the tensors over it, kept while the next call
 	// has the same shape (batch-1 scoring mostly does, widths being rounded
 	// up): creating and destroying three tensors per call is a measurable
@@ -346,7 +347,7 @@ func (m *Model) Score(ctx context.Context, texts []string, out []Prediction) err
 		}
 		// Featurize rows until the chunk is full.
 		s.idx, s.val, s.off = s.idx[:0], s.val[:0], append(s.off[:0], 0)
-		width := 1
+		width := 1 // widest row so far
 		end := start
 		for end < len(texts) && end-start < maxChunkRows {
 			before := len(s.idx)
@@ -360,42 +361,68 @@ func (m *Model) Score(ctx context.Context, texts []string, out []Prediction) err
 			s.off = append(s.off, len(s.idx))
 			end++
 		}
-		if err := m.run(s, end-start, width, out[start:end]); err != nil {
-			return fmt.Errorf("scorer %s: %w", m.spec.Name, err)
+		// Rows are padded to the widest of their run. A big chunk is sorted
+		// by width and run in groups, so a few long tweets do not widen
+		// every row: on real tweets this cuts the padded cells at batch 64
+		// from 1.57x to 1.29x the real ones, for one more ONNX Runtime call.
+		n := end - start
+		s.rows = s.rows[:0]
+		for r := range n {
+			s.rows = append(s.rows, r)
+		}
+		if n > groupRows {
+			slices.SortStableFunc(s.rows, func(a, b int) int {
+				return (s.off[a+1] - s.off[a]) - (s.off[b+1] - s.off[b])
+			})
+		}
+		for g := 0; g < n; g += groupRows {
+			grp := s.rows[g:min(g+groupRows, n)]
+			w := 1
+			for _, r := range grp {
+				w = max(w, s.off[r+1]-s.off[r])
+			}
+			if err := m.run(s, grp, w, out[start:end]); err != nil {
+				return fmt.Errorf("scorer %s: %w", m.spec.Name, err)
+			}
 		}
 		start = end
 	}
 	return nil
 }
 
+// groupRows is the most rows padded together in one ONNX Runtime call.
+const groupRows = 32
+
 // widthQuantum rounds the padded width up, so consecutive calls often share
 // a shape and reuse their tensors; padding costs little (weight 0).
 const widthQuantum = 32
 
-// run pads rows into [n, width] tensors, runs the session and fills out.
-func (m *Model) run(s *scratch, n, width int, out []Prediction) error {
+// run pads the given rows of the chunk into [len(rows), width] tensors, runs
+// the session and fills out[row] for each.
+func (m *Model) run(s *scratch, rows []int, width int, out []Prediction) error {
+	n := len(rows)
 	width = (width + widthQuantum - 1) / widthQuantum * widthQuantum
 	if err := s.tensors(n, width, m.classes); err != nil {
 		return err
 	}
-	for r := range n {
+	for k, r := range rows {
 		row := s.off[r+1] - s.off[r]
-		copy(s.pidx[r*width:], s.idx[s.off[r]:s.off[r+1]])
-		copy(s.pval[r*width:], s.val[s.off[r]:s.off[r+1]])
-		clear(s.pidx[r*width+row : (r+1)*width])
-		clear(s.pval[r*width+row : (r+1)*width])
+		copy(s.pidx[k*width:], s.idx[s.off[r]:s.off[r+1]])
+		copy(s.pval[k*width:], s.val[s.off[r]:s.off[r+1]])
+		clear(s.pidx[k*width+row : (k+1)*width])
+		clear(s.pval[k*width+row : (k+1)*width])
 	}
 	if err := m.session.Run(s.inputs[:], s.outputs[:]); err != nil {
 		return err
 	}
-	for r := range n {
+	for k, r := range rows {
 		p := &out[r]
 		if cap(p.Probs) >= m.classes {
 			p.Probs = p.Probs[:m.classes]
 		} else {
 			p.Probs = make([]float32, m.classes)
 		}
-		copy(p.Probs, s.out[r*m.classes:(r+1)*m.classes])
+		copy(p.Probs, s.out[k*m.classes:(k+1)*m.classes])
 		m.derive(p)
 	}
 	return nil
