@@ -84,7 +84,9 @@ func (h *dupHook) Add(r Row) []Row {
 	}
 	return []Row{r}
 }
-func (h *dupHook) Flush() []Row { return []Row{{Target: "0", ID: "last", Time: time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC), User: "u", Text: "end"}} }
+func (h *dupHook) Flush() []Row {
+	return []Row{{Target: "0", ID: "last", Time: time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC), User: "u", Text: "end"}}
+}
 
 func TestHook(t *testing.T) {
 	sample := []Row{{Target: "0", ID: "1", User: "u", Text: "t"}}
