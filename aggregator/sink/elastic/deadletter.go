@@ -1,0 +1,75 @@
+package elastic
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+)
+
+// Letter is one record that Elasticsearch rejected for good, with why.
+type Letter struct {
+	Time      time.Time   `json:"time"`
+	Index     string      `json:"index"`
+	TweetID   string      `json:"tweet_id"`
+	Status    int         `json:"status,omitempty"`
+	ErrorType string      `json:"error_type,omitempty"`
+	Reason    string      `json:"reason"`
+	Record    sink.Record `json:"record"`
+}
+
+// DeadLetter stores records that can never be written. Put returns when
+// the letters are durable; a file is one implementation, a Kafka topic
+// could be another.
+type DeadLetter interface {
+	Put(ctx context.Context, letters []Letter) error
+}
+
+// FileDeadLetter appends letters to a file as NDJSON (one Letter per line)
+// and syncs it before Put returns.
+type FileDeadLetter struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+}
+
+// OpenDeadLetterFile opens (creating or appending to) an NDJSON file.
+func OpenDeadLetterFile(path string) (*FileDeadLetter, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter file: %w", err)
+	}
+	return &FileDeadLetter{f: f, path: path}, nil
+}
+
+// Put implements DeadLetter.
+func (d *FileDeadLetter) Put(_ context.Context, letters []Letter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := bufio.NewWriter(d.f)
+	enc := json.NewEncoder(w)
+	for _, l := range letters {
+		if err := enc.Encode(l); err != nil {
+			return fmt.Errorf("dead-letter %s: tweet %s: %w", d.path, l.TweetID, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.path, err)
+	}
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("dead-letter %s: sync: %w", d.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (d *FileDeadLetter) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.f.Close()
+}
