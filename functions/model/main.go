@@ -1,0 +1,33 @@
+// Command model is the Knative function of every model: one binary, the
+// model chosen at run time by MODEL_DIR (or MODEL under MODELS_DIR), so
+// adding a model is adding its folder under models/ and a func.yaml, with no
+// Go code. It answers a tweet event (dev.tweetflow.tweet.v1) with 200 and the
+// model's metadata event; see service.NewService for every status it uses.
+//
+// Configuration (environment): MODEL_DIR, MAX_BATCH, MAX_DELAY, MAX_QUEUE,
+// WORKERS, ORT_THREADS, ONNXRUNTIME_LIB, LISTEN_ADDRESS.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/service"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	name := os.Getenv("MODEL")
+	if name == "" {
+		name = filepath.Base(os.Getenv("MODEL_DIR"))
+	}
+	inst := service.New(service.FunctionLoader(log), metrics.New("function", name), log)
+	if err := service.Run(context.Background(), inst, service.Options{Logger: log}); err != nil {
+		fmt.Fprintln(os.Stderr, "function:", err)
+		os.Exit(1)
+	}
+}
