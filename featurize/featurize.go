@@ -315,6 +315,9 @@ func (f *Featurizer) Featurize(s *Scratch, text string, idx []int64, val []float
 // appendCharGrams appends the n-grams of "<w>" for n in [CharMin, CharMax],
 // taken on rune boundaries.
 func appendCharGrams(w []byte, lo, hi int, shift uint, idx []int64) []int64 {
+	if isASCII(w) {
+		return appendASCIICharGrams(w, lo, hi, shift, idx)
+	}
 	// Rune start offsets of "<" + w + ">", in a fixed array: no allocation.
 	var offs [maxCharRunes + 3]int
 	n := 0
@@ -353,6 +356,38 @@ func appendCharGrams(w []byte, lo, hi int, shift uint, idx []int64) []int64 {
 		}
 	}
 	return idx
+}
+
+// appendASCIICharGrams is appendCharGrams for ASCII words (most tweets):
+// runes are bytes, so the n-grams are plain byte windows of "<w>", hashed
+// byte by byte exactly as the general path does.
+func appendASCIICharGrams(w []byte, lo, hi int, shift uint, idx []int64) []int64 {
+	var buf [maxCharRunes + 2]byte
+	buf[0] = '<'
+	n := 1 + copy(buf[1:maxCharRunes+1], w)
+	buf[n] = '>'
+	n++
+	seed := uint64(fnvOffset) ^ nsSeed(nsChar)
+	for start := 0; start < n; start++ {
+		h := seed
+		for k := 0; k < hi && start+k < n; k++ {
+			h ^= uint64(buf[start+k])
+			h *= fnvPrime
+			if k+1 >= lo {
+				idx = append(idx, bucket(h, shift))
+			}
+		}
+	}
+	return idx
+}
+
+func isASCII(w []byte) bool {
+	for _, b := range w {
+		if b >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func runeLen(b byte) int {

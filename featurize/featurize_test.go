@@ -87,6 +87,7 @@ func TestFeaturizeGolden(t *testing.T) {
 		{"I love this so much :)", 63, "c0f2da6b872d5cbf"},
 		{"@user you are a fucking idiot", 88, "a62320a3b83d22e4"},
 		{"not good at all!!!", 57, "6696de50189472e7"},
+		{"Ünïcödé ÇAPS مرحبا 😀 #Straße", 104, "3e19593306b8ac64"}, // non-ASCII paths
 	}
 	var s featurize.Scratch
 	for _, c := range cases {

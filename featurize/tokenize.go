@@ -141,8 +141,39 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 	for i := 0; i < len(c); {
 		var r rune
 		if b := c[i]; b < utf8.RuneSelf {
-			r = rune(b)
 			i++
+			// Fast path for the ASCII word bytes that make up most tweets;
+			// same result as the general path below.
+			if cls := asciiClass[b]; cls >= clsLower {
+				if wordStart < 0 {
+					wordStart = len(s.buf)
+					last, repeat, letters, upper = 0, 0, 0, 0
+				}
+				switch cls {
+				case clsLower:
+					letters++
+				case clsUpper:
+					letters++
+					upper++
+					b += 'a' - 'A'
+				case clsDigit:
+					b = '0'
+				}
+				if rune(b) == last {
+					repeat++
+					if repeat == 4 {
+						s.shape.elongated++
+					}
+					if repeat > 3 {
+						continue
+					}
+				} else {
+					last, repeat = rune(b), 1
+				}
+				s.buf = append(s.buf, b)
+				continue
+			}
+			r = rune(b)
 		} else {
 			var size int
 			r, size = utf8.DecodeRuneInString(c[i:])
@@ -201,11 +232,7 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 				} else {
 					s.shape.question += n
 				}
-				run := 0
-				if r == '?' {
-					run = 1
-				}
-				s.push(punctRuns[run][min(n, 3)-1], kindPunct, false)
+				s.push(punctRun(r == '?', n), kindPunct, false)
 			case r == '.' || r == ',' || r == ';' || r == ':':
 				for i < len(c) && c[i] == byte(r) {
 					i++
@@ -220,7 +247,34 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 	endWord()
 }
 
-var punctRuns = [2][3]string{{"!", "!!", "!!!"}, {"?", "??", "???"}}
+// ASCII byte classes, as a string constant so the table is immutable.
+// Classes >= clsLower are word bytes.
+const (
+	clsOther byte = iota
+	clsLower
+	clsUpper
+	clsDigit
+	clsUnderscore
+)
+
+const asciiClass = "" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // 0x00
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // 0x10
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // 0x20 space..'/'
+	"\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x00\x00\x00\x00\x00\x00" + // 0x30 digits
+	"\x00\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02" + // 0x40 @ A-O
+	"\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x00\x00\x00\x00\x04" + // 0x50 P-Z _
+	"\x00\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" + // 0x60 ` a-o
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x00\x00\x00\x00" //   0x70 p-z
+
+// punctRun is the token for a run of n '!' or '?' (capped at three).
+func punctRun(question bool, n int) string {
+	const bangs, marks = "!!!", "???"
+	if question {
+		return marks[:min(n, 3)]
+	}
+	return bangs[:min(n, 3)]
+}
 
 func (s *Scratch) push(text string, kind uint8, caps bool) {
 	start := len(s.buf)

@@ -15,11 +15,10 @@ import (
 // Runtime shared library is.
 const LibraryEnv = "ONNXRUNTIME_LIB"
 
-// libraryDir is where `make ort` installs the library, relative to the
+// libraryNames are where `make ort` installs the library, relative to the
 // repository root (or to the folder holding bin/).
-var libraryNames = []string{
-	"lib/onnxruntime/libonnxruntime.so.1.24.1",
-	"lib/onnxruntime/libonnxruntime.so",
+func libraryNames() []string {
+	return []string{"lib/onnxruntime/libonnxruntime.so.1.24.1", "lib/onnxruntime/libonnxruntime.so"}
 }
 
 // installHint ends every "library missing" error: it says exactly how to fix it.
@@ -58,7 +57,7 @@ func FindLibrary(explicit string) (string, error) {
 		}
 	}
 	for _, d := range dirs {
-		for _, name := range libraryNames {
+		for _, name := range libraryNames() {
 			p := filepath.Join(d, name)
 			if _, err := os.Stat(p); err == nil {
 				return p, nil
@@ -67,7 +66,7 @@ func FindLibrary(explicit string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("ONNX Runtime library not found (looked for %s in %d folders, first %s); %s",
-		strings.Join(libraryNames, ", "), len(dirs), firstOr(tried, "none"), installHint)
+		strings.Join(libraryNames(), ", "), len(dirs), firstOr(tried, "none"), installHint)
 }
 
 func firstOr(s []string, def string) string {
