@@ -6,7 +6,12 @@ export CGO_ENABLED := 1
 ORT_LIB := lib/onnxruntime/libonnxruntime.so.1.24.1
 export ONNXRUNTIME_LIB ?= $(CURDIR)/$(ORT_LIB)
 
-.PHONY: all build run test test-short race vet fmt bench ort clean
+.PHONY: all build run test test-short race vet fmt bench ort clean kubeconform validate deploy-model
+
+# kubeconform checks the cluster manifests offline against k8s/schemas (package deploy/validate).
+# Installed per version into bin/, so a fresh clone (CI) gets the pinned one.
+KUBECONFORM_VERSION := v0.8.0
+export KUBECONFORM := $(CURDIR)/bin/kubeconform-$(KUBECONFORM_VERSION)
 
 all: build
 
@@ -27,11 +32,27 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: $(ORT_LIB) fmt vet
+test: $(ORT_LIB) $(KUBECONFORM) fmt vet
 	$(GO) test -race -count=1 ./...
 
 bench: $(ORT_LIB)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+$(KUBECONFORM):
+	@mkdir -p bin/.kubeconform-$(KUBECONFORM_VERSION)
+	GOBIN=$(CURDIR)/bin/.kubeconform-$(KUBECONFORM_VERSION) CGO_ENABLED=0 $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+	mv bin/.kubeconform-$(KUBECONFORM_VERSION)/kubeconform $@ && rmdir bin/.kubeconform-$(KUBECONFORM_VERSION)
+
+kubeconform: $(KUBECONFORM)
+
+# Every manifest (eventing/, k8s/), func.yaml and deploy template, checked offline: Knative kinds
+# through the upstream Go types' Validate, the rest through kubeconform. `make test` runs it too.
+validate: $(KUBECONFORM)
+	$(GO) test -count=1 ./deploy/validate/
+
+# Add a model to a cluster: make deploy-model MODEL=name REGISTRY=registry.example.com/tweetflow
+deploy-model:
+	./scripts/deploy-model.sh $(MODEL)
 
 clean:
 	rm -rf bin

@@ -1,0 +1,474 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// Repository layout, relative to the root.
+const (
+	EventingDir    = "eventing"
+	K8sDir         = "k8s"
+	SchemaDir      = "k8s/schemas"
+	SecretsDir     = "k8s/secrets"
+	FunctionsDir   = "functions"
+	TemplatesDir   = "deploy/templates"
+	FeaturesFile   = "k8s/knative/config-features.yaml"
+	AggregatorFunc = "func.yaml"
+)
+
+// Options says where the repository is and which kubeconform to run.
+type Options struct {
+	Root        string // repository root
+	Kubeconform string // kubeconform binary
+}
+
+// Manifests holds what CheckRepo read, for the cross-checks.
+type Manifests struct {
+	Docs      []Document
+	Files     []string // repository-relative manifest files
+	Functions map[string]*Function
+}
+
+// CheckRepo validates every manifest under eventing/ and k8s/, the kustomizations, the
+// func.yaml files and the templates deploy-model.sh renders, and the agreement between them.
+// The error is for failures to run the checks (unreadable files, kubeconform missing); the
+// problems are what is wrong with the manifests.
+func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
+	m, probs, err := loadManifests(opt.Root)
+	if err != nil {
+		return nil, err
+	}
+	fctx, err := featureContextFrom(ctx, m.Docs)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Docs {
+		kp, ok := CheckKnative(fctx, d)
+		probs = append(probs, kp...)
+		if !ok && isKnativeGroup(d.APIVersion) && !hasSchema(opt.Root, d) {
+			probs = append(probs, d.problem("apiVersion", "no Go type and no schema in %s for %s", SchemaDir, d.APIVersion))
+		}
+	}
+	abs := make([]string, len(m.Files))
+	for i, f := range m.Files {
+		abs[i] = filepath.Join(opt.Root, f)
+	}
+	kp, err := Kubeconform(ctx, opt.Kubeconform, opt.Root, filepath.Join(opt.Root, SchemaDir), abs, m.Docs)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, kp...)
+	kz, err := checkKustomizations(opt.Root, m.Files)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, kz...)
+	probs = append(probs, checkTriggerTypes(m.Docs)...)
+
+	fps, err := checkFunctions(fctx, opt.Root, m)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, fps...)
+
+	tps, err := checkTemplates(fctx, opt, m)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, tps...)
+	sortProblems(probs)
+	return probs, nil
+}
+
+func sortProblems(p []Problem) {
+	sort.SliceStable(p, func(i, j int) bool {
+		if p[i].File != p[j].File {
+			return p[i].File < p[j].File
+		}
+		return p[i].Line < p[j].Line
+	})
+}
+
+// loadManifests reads every YAML file under eventing/ and k8s/ except the schemas and the
+// kustomization files, and every func.yaml.
+func loadManifests(root string) (*Manifests, []Problem, error) {
+	m := &Manifests{Functions: map[string]*Function{}}
+	var probs []Problem
+	for _, dir := range []string{EventingDir, K8sDir} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, de fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel := relTo(root, path)
+			if de.IsDir() {
+				if rel == SchemaDir {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !isYAML(rel) || isKustomization(rel) {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			docs, ps := SplitDocuments(rel, data)
+			m.Files = append(m.Files, rel)
+			m.Docs = append(m.Docs, docs...)
+			probs = append(probs, ps...)
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+	}
+	funcFiles, err := filepath.Glob(filepath.Join(root, FunctionsDir, "*", "func.yaml"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(filepath.Join(root, AggregatorFunc)); err == nil {
+		funcFiles = append(funcFiles, filepath.Join(root, AggregatorFunc))
+	}
+	for _, path := range funcFiles {
+		rel := relTo(root, path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		f, ps := ParseFunction(rel, data)
+		probs = append(probs, ps...)
+		if f != nil {
+			m.Functions[rel] = f
+		}
+	}
+	return m, probs, nil
+}
+
+func isYAML(p string) bool { return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") }
+
+func isKustomization(p string) bool {
+	b := filepath.Base(p)
+	return b == "kustomization.yaml" || b == "kustomization.yml"
+}
+
+func hasSchema(root string, d Document) bool {
+	_, version, _ := strings.Cut(d.APIVersion, "/")
+	name := strings.ToLower(d.Kind) + "_" + version + ".json"
+	_, err := os.Stat(filepath.Join(root, SchemaDir, name))
+	return err == nil
+}
+
+// featureContextFrom finds the committed knative-eventing config-features ConfigMap and
+// returns a context with its flags (the v0.50.0 defaults when there is none).
+func featureContextFrom(ctx context.Context, docs []Document) (context.Context, error) {
+	for _, d := range docs {
+		if d.APIVersion == "v1" && d.Kind == "ConfigMap" && d.Name == "config-features" && d.Namespace == "knative-eventing" {
+			var cm corev1.ConfigMap
+			if err := yaml.Unmarshal(d.Raw, &cm); err != nil {
+				return nil, fmt.Errorf("%s:%d: config-features: %w", d.File, d.Line, err)
+			}
+			return FeatureContext(ctx, &cm)
+		}
+	}
+	return FeatureContext(ctx, nil)
+}
+
+// kustomization is the part of a kustomization.yaml that is checked: the resources it lists.
+type kustomization struct {
+	Resources []string `json:"resources"`
+}
+
+// checkKustomizations checks that every resource a kustomization.yaml lists exists, and that
+// every manifest (except the secret templates) is reachable from some kustomization, since
+// `kubectl apply -k` silently skips a file nobody lists.
+func checkKustomizations(root string, files []string) ([]Problem, error) {
+	var probs []Problem
+	listed := map[string]bool{}
+	for _, dir := range []string{EventingDir, K8sDir} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, de fs.DirEntry, err error) error {
+			if err != nil || de.IsDir() || !isKustomization(path) {
+				return err
+			}
+			rel := relTo(root, path)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			var k kustomization
+			if err := yaml.Unmarshal(data, &k); err != nil {
+				probs = append(probs, Problem{File: rel, Msg: "not a kustomization: " + err.Error()})
+				return nil
+			}
+			base := filepath.Dir(rel)
+			for i, r := range k.Resources {
+				target := filepath.ToSlash(filepath.Join(base, r))
+				st, err := os.Stat(filepath.Join(root, target))
+				switch {
+				case err != nil:
+					probs = append(probs, Problem{File: rel, Field: fmt.Sprintf("resources[%d]", i), Msg: fmt.Sprintf("%q does not exist", r)})
+				case st.IsDir():
+					if _, err := os.Stat(filepath.Join(root, target, "kustomization.yaml")); err != nil {
+						probs = append(probs, Problem{File: rel, Field: fmt.Sprintf("resources[%d]", i), Msg: fmt.Sprintf("directory %q has no kustomization.yaml", r)})
+					}
+				default:
+					listed[target] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read kustomizations: %w", err)
+		}
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f, SecretsDir+"/") {
+			continue // templates, applied by hand on purpose
+		}
+		if !listed[f] {
+			probs = append(probs, Problem{File: f, Msg: "not listed in the resources of its folder's kustomization.yaml: `kubectl apply -k` would skip it"})
+		}
+	}
+	return probs, nil
+}
+
+// knownTypes are the CloudEvents types of the event contract.
+func knownTypes() []string {
+	return []string{event.TypeTweet, event.TypeMetadata, event.TypeAlertThreshold, event.TypeAlertAnomaly, event.TypeAlertCoordination}
+}
+
+// checkTriggerTypes checks that every Trigger filters on a type of the event contract: a typo
+// in a type filter matches nothing, silently.
+func checkTriggerTypes(docs []Document) []Problem {
+	var probs []Problem
+	for _, d := range docs {
+		if d.Kind != "Trigger" || d.APIVersion != "eventing.knative.dev/v1" {
+			continue
+		}
+		var t eventingv1.Trigger
+		if err := yaml.Unmarshal(d.Raw, &t); err != nil {
+			continue // CheckKnative reports it
+		}
+		if t.Spec.Filter == nil || t.Spec.Filter.Attributes["type"] == "" {
+			probs = append(probs, d.problem("spec.filter.attributes.type", "missing: every tweetflow Trigger filters on an event type (package event)"))
+			continue
+		}
+		if typ := t.Spec.Filter.Attributes["type"]; !slices.Contains(knownTypes(), typ) {
+			probs = append(probs, d.problem("spec.filter.attributes.type", "%q is not a type of the event contract (%s)", typ, strings.Join(knownTypes(), ", ")))
+		}
+	}
+	return probs
+}
+
+// triggers returns the Triggers of the manifests by name.
+func triggers(docs []Document) map[string]triggerDoc {
+	out := map[string]triggerDoc{}
+	for _, d := range docs {
+		if d.Kind != "Trigger" || d.APIVersion != "eventing.knative.dev/v1" {
+			continue
+		}
+		var t eventingv1.Trigger
+		if err := yaml.Unmarshal(d.Raw, &t); err == nil {
+			out[t.Name] = triggerDoc{d, &t}
+		}
+	}
+	return out
+}
+
+type triggerDoc struct {
+	Document
+	T *eventingv1.Trigger
+}
+
+func brokers(docs []Document) []string {
+	var out []string
+	for _, d := range docs {
+		if d.Kind == "Broker" && d.APIVersion == "eventing.knative.dev/v1" {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// FuncTriggerName is the name func v0.44 gives the Trigger of subscription i
+// (pkg/knative/deployer.go, createTriggers).
+func FuncTriggerName(function string, i int) string {
+	return fmt.Sprintf("%s-function-trigger-%d", function, i)
+}
+
+// checkFunctions applies tweetflow's rules to every func.yaml: Go, CloudEvents, scale options
+// present, subscriptions on an existing Broker filtered on the right event type, a committed
+// Trigger that is exactly the one func would create, and a Knative Service (as func would
+// create it) that passes serving's validation.
+func checkFunctions(ctx context.Context, root string, m *Manifests) ([]Problem, error) {
+	var probs []Problem
+	trs := triggers(m.Docs)
+	brs := brokers(m.Docs)
+	claimed := map[string]bool{}
+	for _, file := range slices.Sorted(maps.Keys(m.Functions)) {
+		f := m.Functions[file]
+		want := event.TypeTweet
+		if file == AggregatorFunc {
+			want = event.TypeMetadata
+		}
+		probs = append(probs, CheckFunction(file, f, want, brs)...)
+		for i, s := range f.Deploy.Subscriptions {
+			name := FuncTriggerName(f.Name, i)
+			claimed[name] = true
+			probs = append(probs, compareTrigger(file, i, f, s, trs[name])...)
+		}
+		probs = append(probs, validateFuncService(ctx, file, f)...)
+		if file != AggregatorFunc {
+			probs = append(probs, checkModelDir(root, file, f)...)
+		}
+	}
+	for name, t := range trs {
+		if strings.Contains(name, "-function-trigger-") && !claimed[name] {
+			probs = append(probs, t.problem("metadata.name", "named like a func Trigger, but no func.yaml has that subscription: a stale Trigger for a removed function"))
+		}
+	}
+	return probs, nil
+}
+
+// CheckFunction applies tweetflow's rules to a parsed func.yaml. wantType is the event type
+// its subscriptions must filter on; brokers are the Broker names defined in eventing/.
+func CheckFunction(file string, f *Function, wantType string, brokers []string) []Problem {
+	d := Document{File: file, Line: 1, Kind: "func.yaml", Name: f.Name}
+	var out []Problem
+	p := func(field, format string, args ...any) { out = append(out, d.problem(field, format, args...)) }
+	if f.Runtime != "go" {
+		p("runtime", "is %q, want go", f.Runtime)
+	}
+	if f.Invoke != "cloudevent" {
+		p("invoke", "is %q, want cloudevent (the function receives and replies with CloudEvents)", f.Invoke)
+	}
+	if f.Namespace == "" {
+		p("namespace", "required: the namespace of the Broker (tweetflow)")
+	}
+	if f.Deploy.HealthEndpoints.Readiness == "" || f.Deploy.HealthEndpoints.Liveness == "" {
+		p("deploy.healthEndpoints", "set readiness and liveness (func-go serves /health/readiness and /health/liveness), so no event reaches a pod before its model is loaded")
+	}
+	if v, ok := f.Env("LISTEN_ADDRESS"); !ok || v != "[::]:8080" {
+		p("run.envs", "LISTEN_ADDRESS must be '[::]:8080' (func-go listens on 127.0.0.1 when only PORT is set)")
+	}
+	s := f.Deploy.Options.Scale
+	switch {
+	case s == nil:
+		p("deploy.options.scale", "required: min, max, metric and target")
+	default:
+		if s.Min == nil {
+			p("deploy.options.scale.min", "required")
+		}
+		if s.Max == nil || *s.Max == 0 {
+			p("deploy.options.scale.max", "required and > 0: an unbounded function can exhaust the cluster")
+		}
+		if s.Metric == nil {
+			p("deploy.options.scale.metric", "required (concurrency or rps)")
+		}
+		if s.Target == nil {
+			p("deploy.options.scale.target", "required")
+		}
+	}
+	if len(f.Deploy.Subscriptions) == 0 {
+		p("deploy.subscriptions", "required: without one no event reaches the function")
+	}
+	for i, sub := range f.Deploy.Subscriptions {
+		at := fmt.Sprintf("deploy.subscriptions[%d]", i)
+		if sub.Source != "" && !slices.Contains(brokers, sub.Source) {
+			p(at+".source", "Broker %q is not defined in %s/ (have %s)", sub.Source, EventingDir, strings.Join(brokers, ", "))
+		}
+		typ, ok := sub.Filters["type"]
+		switch {
+		case !ok:
+			p(at+".filters.type", "missing: want %q", wantType)
+		case typ != wantType:
+			p(at+".filters.type", "is %q, want %q (package event)", typ, wantType)
+		}
+		for k := range sub.Filters {
+			if !ceAttrName(k) {
+				p(at+".filters."+k, "not a CloudEvents attribute name (lowercase letters and digits)")
+			}
+		}
+	}
+	return out
+}
+
+func ceAttrName(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// compareTrigger checks that the committed Trigger for subscription i is the one func deploy
+// would create: same broker, same filter attributes, same subscriber.
+func compareTrigger(file string, i int, f *Function, s FuncSubscription, t triggerDoc) []Problem {
+	at := fmt.Sprintf("deploy.subscriptions[%d]", i)
+	name := FuncTriggerName(f.Name, i)
+	if t.T == nil {
+		return []Problem{{File: file, Line: 1, Object: "func.yaml " + f.Name, Field: at,
+			Msg: fmt.Sprintf("no Trigger %q in %s/: func deploy would create one without the delivery and KEDA settings", name, EventingDir)}}
+	}
+	var out []Problem
+	if t.T.Spec.Broker != s.Source {
+		out = append(out, t.problem("spec.broker", "is %q but %s %s.source is %q", t.T.Spec.Broker, file, at, s.Source))
+	}
+	var attrs map[string]string
+	if t.T.Spec.Filter != nil {
+		attrs = t.T.Spec.Filter.Attributes
+	}
+	if !maps.Equal(map[string]string(attrs), s.Filters) {
+		out = append(out, t.problem("spec.filter.attributes", "%v differs from %s %s.filters %v", attrs, file, at, s.Filters))
+	}
+	ref := t.T.Spec.Subscriber.Ref
+	if ref == nil || ref.Kind != "Service" || ref.APIVersion != "serving.knative.dev/v1" || ref.Name != f.Name {
+		out = append(out, t.problem("spec.subscriber.ref", "must be the Knative Service %q that func deploy creates from %s", f.Name, file))
+	}
+	return out
+}
+
+// checkModelDir checks that a model function's MODEL_DIR names a model folder whose name
+// maps to the function name (model names may hold "_", Kubernetes names may not).
+func checkModelDir(root, file string, f *Function) []Problem {
+	d := Document{File: file, Line: 1, Kind: "func.yaml", Name: f.Name}
+	dir, ok := f.Env("MODEL_DIR")
+	if !ok {
+		return []Problem{d.problem("run.envs", "MODEL_DIR must name the model folder in the image (/models/<model>)")}
+	}
+	model := strings.TrimPrefix(dir, "/models/")
+	if model == dir || !event.ValidModelName(model) {
+		return []Problem{d.problem("run.envs", "MODEL_DIR %q is not /models/<model name>", dir)}
+	}
+	if _, err := os.Stat(filepath.Join(root, "models", model, "model.yaml")); err != nil {
+		return []Problem{d.problem("run.envs", "MODEL_DIR names model %q, but models/%s/model.yaml does not exist", model, model)}
+	}
+	if FunctionName(model) != f.Name {
+		return []Problem{d.problem("name", "is %q; model %q gives function name %q", f.Name, model, FunctionName(model))}
+	}
+	if want := filepath.ToSlash(filepath.Join(FunctionsDir, f.Name, "func.yaml")); want != file {
+		return []Problem{d.problem("name", "function %q lives in %s, not %s", f.Name, file, want)}
+	}
+	return nil
+}
+
+// FunctionName is the Knative name of a model's function: the model name with "_" as "-".
+func FunctionName(model string) string { return strings.ReplaceAll(model, "_", "-") }

@@ -1,0 +1,371 @@
+package validate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the repository root, seen from this package's directory.
+const repoRoot = "../.."
+
+func kubeconform(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := FindKubeconform(root)
+	if err != nil {
+		// Not a skip: CI installs it through `make test`, and an unchecked manifest is the
+		// failure this package exists to prevent.
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestRepository is `make validate`: every committed manifest, func.yaml and template.
+func TestRepository(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs, err := CheckRepo(context.Background(), Options{Root: root, Kubeconform: kubeconform(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probs {
+		t.Error(p)
+	}
+}
+
+// copyRepo copies what CheckRepo reads into a temporary directory (the schemas are linked,
+// not copied), so a test can break one file.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	copyTree := func(rel string) {
+		err := filepath.WalkDir(filepath.Join(src, rel), func(path string, de os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			r, _ := filepath.Rel(src, path)
+			if de.IsDir() {
+				if filepath.ToSlash(r) == SchemaDir {
+					if err := os.Symlink(path, filepath.Join(dst, r)); err != nil {
+						return err
+					}
+					return filepath.SkipDir
+				}
+				return os.MkdirAll(filepath.Join(dst, r), 0o755)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dst, r), data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{EventingDir, K8sDir, FunctionsDir, TemplatesDir, AggregatorFunc} {
+		copyTree(rel)
+	}
+	// Model folders: only the spec matters here, and the ONNX files are large.
+	specs, err := filepath.Glob(filepath.Join(src, "models", "*", "model.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
+		r, _ := filepath.Rel(src, spec)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, r)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, r), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// TestBrokenManifests breaks one committed file at a time and checks that CheckRepo names the
+// file and the field.
+func TestBrokenManifests(t *testing.T) {
+	bin := kubeconform(t)
+	cases := []struct {
+		name     string
+		file     string
+		old, new string
+		want     []string // all in one problem's string
+	}{
+		{
+			// Any key under Trigger spec passes the CRD schema: only the Go type catches it.
+			name: "trigger unknown field", file: "eventing/triggers.yaml",
+			old:  "  broker: tweetflow\n  filter:\n    attributes:\n      type: dev.tweetflow.tweet.v1\n  subscriber:\n    ref:\n      apiVersion: serving.knative.dev/v1\n      kind: Service\n      name: sentiment",
+			new:  "  brokr: tweetflow\n  filter:\n    attributes:\n      type: dev.tweetflow.tweet.v1\n  subscriber:\n    ref:\n      apiVersion: serving.knative.dev/v1\n      kind: Service\n      name: sentiment",
+			want: []string{"eventing/triggers.yaml:12", "Trigger sentiment-function-trigger-0", "spec.brokr", "unknown field"},
+		},
+		{
+			name: "trigger type not in the contract", file: "eventing/triggers.yaml",
+			old: "      type: dev.tweetflow.metadata.v1", new: "      type: dev.tweetflow.metadata.v2",
+			want: []string{"eventing/triggers.yaml", "Trigger aggregator-function-trigger-0", "spec.filter.attributes.type", "not a type of the event contract"},
+		},
+		{
+			name: "broker backoff policy", file: "eventing/broker.yaml",
+			old: "backoffPolicy: exponential", new: "backoffPolicy: exponentail",
+			want: []string{"eventing/broker.yaml", "Broker tweetflow", "spec.delivery.backoffPolicy", "invalid value"},
+		},
+		{
+			name: "trigger backoff delay not ISO-8601", file: "eventing/triggers.yaml",
+			old: "backoffDelay: PT1S", new: "backoffDelay: 1s",
+			want: []string{"eventing/triggers.yaml", "Trigger aggregator-function-trigger-0", "spec.delivery.backoffDelay"},
+		},
+		{
+			// The webhook rejects delivery.timeout when the feature is off: the validator must
+			// read the committed flags, not assume the defaults.
+			name: "delivery timeout with the feature disabled", file: "k8s/knative/config-features.yaml",
+			old: "delivery-timeout: enabled", new: "delivery-timeout: disabled",
+			want: []string{"eventing/broker.yaml", "Broker tweetflow", "spec.delivery.timeout", "must not set"},
+		},
+		{
+			name: "sinkbinding without subject kind", file: "eventing/sinkbinding.yaml",
+			old: "    kind: Job\n", new: "",
+			want: []string{"eventing/sinkbinding.yaml", "SinkBinding producer-to-broker", "spec.subject.kind"},
+		},
+		{
+			name: "kafkasource typo (kubeconform)", file: "eventing/kafkasource.yaml",
+			old: "  bootstrapServers:", new: "  bootstrapServer:",
+			want: []string{"eventing/kafkasource.yaml:4", "KafkaSource tweets", "spec", "bootstrapServer"},
+		},
+		{
+			name: "kafkatopic partitions as string (kubeconform)", file: "k8s/kafka/topics.yaml",
+			old:  "  partitions: 12\n  replicas: 3\n  config:\n    retention.ms: 604800000\n    min.insync.replicas: 2\n---\n# Kafka-only",
+			new:  "  partitions: \"12\"\n  replicas: 3\n  config:\n    retention.ms: 604800000\n    min.insync.replicas: 2\n---\n# Kafka-only",
+			want: []string{"k8s/kafka/topics.yaml", "KafkaTopic tweets", "spec.partitions"},
+		},
+		{
+			name: "strimzi v1beta2 has no schema (kubeconform)", file: "k8s/kafka/kafka.yaml",
+			old: "apiVersion: kafka.strimzi.io/v1\nkind: Kafka\n", new: "apiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka\n",
+			want: []string{"k8s/kafka/kafka.yaml", "Kafka tweetflow", "could not find schema"},
+		},
+		{
+			name: "elasticsearch typo (kubeconform)", file: "k8s/elastic/elasticsearch.yaml",
+			old: "  nodeSets:", new: "  nodeSet:",
+			want: []string{"k8s/elastic/elasticsearch.yaml", "Elasticsearch tweetflow", "nodeSet"},
+		},
+		{
+			name: "manifest left out of the kustomization", file: "eventing/kustomization.yaml",
+			old: "  - sinkbinding.yaml\n", new: "",
+			want: []string{"eventing/sinkbinding.yaml", "not listed"},
+		},
+		{
+			name: "kustomization lists a missing file", file: "k8s/kustomization.yaml",
+			old: "  - namespaces.yaml", new: "  - namespace.yaml",
+			want: []string{"k8s/kustomization.yaml", "resources[0]", "does not exist"},
+		},
+		{
+			name: "func.yaml unknown field", file: "functions/sentiment/func.yaml",
+			old: "invoke: cloudevent", new: "invok: cloudevent",
+			want: []string{"functions/sentiment/func.yaml", "invok", "unknown field"},
+		},
+		{
+			name: "func.yaml subscribed to the wrong type", file: "functions/offense/func.yaml",
+			old: "type: dev.tweetflow.tweet.v1", new: "type: dev.tweetflow.metadata.v1",
+			want: []string{"functions/offense/func.yaml", "deploy.subscriptions[0].filters.type", `want "dev.tweetflow.tweet.v1"`},
+		},
+		{
+			name: "aggregator subscribed to tweets", file: "func.yaml",
+			old: "type: dev.tweetflow.metadata.v1", new: "type: dev.tweetflow.tweet.v1",
+			want: []string{"func.yaml", "func.yaml aggregator", "deploy.subscriptions[0].filters.type", `want "dev.tweetflow.metadata.v1"`},
+		},
+		{
+			name: "func.yaml subscription and trigger disagree", file: "functions/sentiment/func.yaml",
+			old: "- source: tweetflow", new: "- source: tweetflow-dead-letter",
+			want: []string{"eventing/triggers.yaml", "Trigger sentiment-function-trigger-0", "spec.broker"},
+		},
+		{
+			name: "func.yaml scale target below func's minimum", file: "functions/sentiment/func.yaml",
+			old: "target: 64", new: "target: 0.001",
+			want: []string{"functions/sentiment/func.yaml", "deploy.options.scale.target"},
+		},
+		{
+			// Only serving's validation of the Service func would create catches this.
+			name: "func.yaml concurrency above serving's limit", file: "functions/offense/func.yaml",
+			old: "concurrency: 256", new: "concurrency: 5000",
+			want: []string{"functions/offense/func.yaml", "Service (as func deploy creates it from func.yaml) offense", "containerConcurrency"},
+		},
+		{
+			name: "func.yaml without its model dir", file: "functions/offense/func.yaml",
+			old: "value: /models/offense", new: "value: /models/sentiment",
+			want: []string{"functions/offense/func.yaml", "name", `model "sentiment" gives function name "sentiment"`},
+		},
+		{
+			name: "func.yaml for a model that does not exist", file: "functions/offense/func.yaml",
+			old: "value: /models/offense", new: "value: /models/toxicity",
+			want: []string{"functions/offense/func.yaml", "run.envs", "models/toxicity/model.yaml does not exist"},
+		},
+		{
+			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
+			old: "metric: concurrency", new: "metric: cpu",
+			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},
+		},
+		{
+			name: "template trigger name differs from func's", file: "deploy/templates/trigger.yaml.tmpl",
+			old: "name: ${FUNCTION}-function-trigger-0", new: "name: ${MODEL}-trigger",
+			want: []string{"deploy/templates/trigger.yaml.tmpl (rendered for model sample_model)", "deploy.subscriptions[0]", `no Trigger "sample-model-function-trigger-0"`},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			root := copyRepo(t)
+			path := filepath.Join(root, tc.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), tc.old) {
+				t.Fatalf("%s does not contain %q: update the test with the manifest", tc.file, tc.old)
+			}
+			broken := strings.Replace(string(data), tc.old, tc.new, 1)
+			if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			probs, err := CheckRepo(context.Background(), Options{Root: root, Kubeconform: bin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range probs {
+				if containsAll(p.String(), tc.want) {
+					return
+				}
+			}
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.String())
+			}
+			t.Errorf("no problem contains all of %q; got:\n%s", tc.want, strings.Join(got, "\n"))
+		})
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSplitDocumentsLines(t *testing.T) {
+	in := "# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: ns1}\n"
+	docs, probs := SplitDocuments("x.yaml", []byte(in))
+	if len(probs) != 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	if len(docs) != 2 {
+		t.Fatalf("got %d documents, want 2", len(docs))
+	}
+	if docs[0].Line != 3 || docs[0].Kind != "ConfigMap" || docs[0].Name != "a" {
+		t.Errorf("doc 0 = line %d %s %s", docs[0].Line, docs[0].Kind, docs[0].Name)
+	}
+	if docs[1].Line != 10 || docs[1].Kind != "Secret" || docs[1].Name != "b" || docs[1].Namespace != "ns1" {
+		t.Errorf("doc 1 = line %d %s %s/%s", docs[1].Line, docs[1].Kind, docs[1].Namespace, docs[1].Name)
+	}
+	_, probs = SplitDocuments("y.yaml", []byte("apiVersion: v1\n---\n- a list\n"))
+	if len(probs) != 1 || probs[0].Line != 3 || !strings.Contains(probs[0].String(), "y.yaml:3") {
+		t.Errorf("a list document: got %v, want one problem at y.yaml:3", probs)
+	}
+}
+
+func TestPointerToPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                           "",
+		"/spec":                      "spec",
+		"/spec/containers/0/image":   "spec.containers[0].image",
+		"/metadata/annotations/a~1b": "metadata.annotations.a/b",
+		"/spec/nodeSets/10/count":    "spec.nodeSets[10].count",
+	} {
+		if got := pointerToPath(in); got != want {
+			t.Errorf("pointerToPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStrictDecodeNamesNestedUnknownFields(t *testing.T) {
+	var f Function
+	unknown, err := strictDecode([]byte("specVersion: 0.36.0\ncreated: 2026-11-27T00:00:00Z\ndeploy:\n  options:\n    scale: {min: 0, maxx: 3}\n  subscriptions:\n    - source: b\n      filter: {type: x}\n"), &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deploy.options.scale.maxx", "deploy.subscriptions[0].filter"}
+	if strings.Join(unknown, ",") != strings.Join(want, ",") {
+		t.Errorf("unknown = %v, want %v", unknown, want)
+	}
+	_, err = strictDecode([]byte("name: a\nname: b\n"), &f)
+	if err == nil || !strings.Contains(err.Error(), "name") {
+		t.Errorf("duplicate key: err = %v, want an error naming the key", err)
+	}
+}
+
+// FuzzSplitDocuments: whatever the bytes, splitting never panics and every document or
+// problem points at a line inside the input.
+func FuzzSplitDocuments(f *testing.F) {
+	for _, s := range []string{
+		"", "---", "a: b\n---\nc: d", "- x\n---\n{", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+		"\xff\xfe---\n\x00", "a: &x [*x]\n", "--- \n---\t\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := strings.Count(string(data), "\n") + 1
+		docs, probs := SplitDocuments("f.yaml", data)
+		for _, d := range docs {
+			if d.Line < 1 || d.Line > lines {
+				t.Fatalf("document line %d outside 1..%d", d.Line, lines)
+			}
+		}
+		for _, p := range probs {
+			if p.Line < 1 || p.Line > lines {
+				t.Fatalf("problem line %d outside 1..%d", p.Line, lines)
+			}
+		}
+	})
+}
+
+// FuzzParseFunction: a func.yaml parser that never panics, and that either returns a
+// function or says why not.
+func FuzzParseFunction(f *testing.F) {
+	seed, err := os.ReadFile(filepath.Join(repoRoot, "functions", "sentiment", "func.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte("specVersion: 0.36.0\n"))
+	f.Add([]byte("deploy: {options: {scale: {min: -1, max: -2, target: 0}}}\nrun: {volumes: [{}], envs: [{}]}\n"))
+	f.Add([]byte("- not a map"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fn, probs := ParseFunction("func.yaml", data)
+		if fn == nil && len(probs) == 0 {
+			t.Fatal("no function and no problem")
+		}
+		if fn != nil {
+			_ = CheckFunction("func.yaml", fn, "dev.tweetflow.tweet.v1", []string{"tweetflow"})
+			if _, err := FuncService(fn); err != nil && len(probs) == 0 {
+				t.Fatalf("FuncService failed (%v) on a func.yaml ParseFunction accepted", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Adds a model to a running tweetflow cluster: a folder under models/ plus this one command
+# (or `make deploy-model MODEL=name`).
+#
+#   REGISTRY=registry.example.com/tweetflow scripts/deploy-model.sh <model>
+#
+# 1. Generates functions/<function>/func.yaml from deploy/templates/func.yaml.tmpl when it is
+#    missing, and appends the model's Trigger (deploy/templates/trigger.yaml.tmpl) to
+#    eventing/triggers.yaml when it is not there, so the repository stays the full description
+#    of the cluster (commit both).
+# 2. Checks every manifest offline (make validate).
+# 3. Builds the function image from functions/Dockerfile (func's builders cannot build cgo) and
+#    pushes it, reading back its digest.
+# 4. Applies the Trigger (with the KEDA settings func does not set), then runs
+#    func deploy --path functions/<function> --image REGISTRY/tweetflow-<function>@sha256:...
+#    which skips func's build and push because the image is given by digest.
+#
+# <function> is the model name with "_" replaced by "-" (Kubernetes names allow no "_").
+# Environment: REGISTRY (required unless DRY_RUN=1), NAMESPACE (default tweetflow),
+# CONTAINER_TOOL (default docker), FUNC (default func), KUBECTL (default kubectl),
+# FUNCTION_PKG (Go main package of the function; default ./functions/<function>),
+# DRY_RUN=1 (generate and validate, print the build/deploy commands instead of running them).
+set -euo pipefail
+
+usage() { echo "usage: REGISTRY=host/path $0 <model>   (a folder models/<model>/ with model.yaml and model.onnx)" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+model=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# Same rule as event.ValidModelName: the name becomes a CloudEvents extension value, a SQL
+# column prefix and an Elasticsearch field.
+if ! [[ $model =~ ^[a-z][a-z0-9_]{0,39}$ ]]; then
+  echo "deploy-model: model name '$model' must match ^[a-z][a-z0-9_]{0,39}\$" >&2; exit 2
+fi
+for f in model.yaml model.onnx; do
+  [ -f "models/$model/$f" ] || { echo "deploy-model: models/$model/$f is missing" >&2; exit 1; }
+done
+
+fn=${model//_/-}
+namespace=${NAMESPACE:-tweetflow}
+tool=${CONTAINER_TOOL:-docker}
+func=${FUNC:-func}
+kubectl=${KUBECTL:-kubectl}
+dry=${DRY_RUN:-}
+run() { if [ -n "$dry" ]; then printf 'would run:'; printf ' %q' "$@"; echo; else "$@"; fi; }
+render() { sed -e "s/\${MODEL}/$model/g" -e "s/\${FUNCTION}/$fn/g" "$1"; }
+
+funcdir=functions/$fn
+if [ ! -f "$funcdir/func.yaml" ]; then
+  mkdir -p "$funcdir"
+  render deploy/templates/func.yaml.tmpl > "$funcdir/func.yaml"
+  echo "deploy-model: wrote $funcdir/func.yaml (commit it)" >&2
+fi
+trigger=$(render deploy/templates/trigger.yaml.tmpl)
+if ! grep -q "^  name: $fn-function-trigger-0\$" eventing/triggers.yaml; then
+  printf -- '---\n%s\n' "$trigger" >> eventing/triggers.yaml
+  echo "deploy-model: added Trigger $fn-function-trigger-0 to eventing/triggers.yaml (commit it)" >&2
+fi
+
+make --no-print-directory validate
+
+pkg=${FUNCTION_PKG:-./$funcdir}
+if [ -z "$dry" ] && ! ls "$pkg"/*.go >/dev/null 2>&1; then
+  echo "deploy-model: no Go entry point in $pkg; set FUNCTION_PKG to the function's main package" >&2; exit 1
+fi
+
+if [ -n "$dry" ]; then
+  registry=${REGISTRY:-registry.invalid/tweetflow}
+else
+  registry=${REGISTRY:?set REGISTRY, e.g. REGISTRY=registry.example.com/tweetflow}
+fi
+tag=$(git describe --always --dirty 2>/dev/null || echo dev)
+image=$registry/tweetflow-$fn:$tag
+run "$tool" build -f functions/Dockerfile --build-arg "MODEL=$model" --build-arg "FUNCTION_PKG=$pkg" -t "$image" .
+run "$tool" push "$image"
+if [ -n "$dry" ]; then
+  ref=$registry/tweetflow-$fn@sha256:0000000000000000000000000000000000000000000000000000000000000000
+else
+  ref=$("$tool" image inspect --format '{{index .RepoDigests 0}}' "$image")
+  [[ $ref == *@sha256:* ]] || { echo "deploy-model: no digest for $image after push (got '$ref')" >&2; exit 1; }
+fi
+
+# The Trigger first: func deploy then finds it (AlreadyExists) and leaves the KEDA settings.
+if [ -n "$dry" ]; then
+  echo "would apply to namespace $namespace:"; echo "$trigger"
+else
+  printf '%s\n' "$trigger" | "$kubectl" apply -n "$namespace" -f -
+fi
+run "$func" deploy --path "$funcdir" --image "$ref" --namespace "$namespace"
+if [ -n "$dry" ]; then echo "deploy-model: dry run, nothing built or deployed" >&2; else echo "deploy-model: $model deployed as $fn ($ref)" >&2; fi
