@@ -64,3 +64,14 @@ DATA_DIR ?= ../shared/data
 models: $(ORT_LIB)
 	$(GO) run ./cmd/tweetflow train --model sentiment --data-dir $(DATA_DIR)
 	$(GO) run ./cmd/tweetflow train --model offense --data-dir $(DATA_DIR)
+
+# The dashboard's browser test (dashboard/browser_test.go) drives Debian's chromium headless;
+# `make test` installs it once (skipped when /usr/bin/chromium exists).
+.PHONY: browser screenshot
+test: browser
+browser:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# Refresh docs/dashboard.png (shown in the README) from the browser test.
+screenshot: $(ORT_LIB) browser
+	TWEETFLOW_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run '^TestBrowser$$' ./dashboard/

@@ -116,14 +116,14 @@ func TestSeriesAndCountMatchTheTweets(t *testing.T) {
 		t.Fatalf("extent = %v %v %v %v", first, last, ok, err)
 	}
 	// Whole range: minute-multiple intervals from the rollup.
-	s := checkSeries(t, sk, st, first, last.Add(time.Millisecond), "rollup")
+	s := checkSeries(t, sk, st, first, last.Add(time.Millisecond), "dash_rollup_minute")
 	if s.Interval != (2 * time.Minute).Milliseconds() {
 		t.Errorf("interval = %d ms, want 2 min for 9.7 h", s.Interval)
 	}
 	// A short range with few tweets: seconds from the tweets.
 	checkSeries(t, sk, st, t0.Add(time.Hour), t0.Add(time.Hour+5*time.Minute), "tweets")
 	// A huge range is still bounded.
-	checkSeries(t, sk, st, time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2199, 1, 1, 0, 0, 0, 0, time.UTC), "rollup")
+	checkSeries(t, sk, st, time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2199, 1, 1, 0, 0, 0, 0, time.UTC), "dash_rollup_hour")
 	// Counts at unaligned edges are exact.
 	for _, r := range [][2]time.Time{
 		{t0.Add(13 * time.Second), t0.Add(3*time.Hour + 17*time.Second)},
@@ -156,7 +156,7 @@ func TestRollupStaysExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := all()
-	checkSeries(t, sk, st, from, to, "rollup")
+	checkSeries(t, sk, st, from, to, "dash_rollup_minute")
 	if got, _ := st.Count(ctx, from, to); got != 2497 {
 		t.Errorf("count = %d, want 2497", got)
 	}

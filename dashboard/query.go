@@ -78,41 +78,52 @@ func (s *Store) refresh(ctx context.Context) error {
 }
 
 // Extent returns the times of the oldest and newest stored tweets; ok is
-// false when there are none.
+// false when there are none. (Two queries: SQLite answers MIN or MAX alone
+// from the index, but not both in one query.)
 func (s *Store) Extent(ctx context.Context) (first, last time.Time, ok bool, err error) {
 	var lo, hi sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT MIN(created_at), MAX(created_at) FROM tweets").Scan(&lo, &hi); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT MIN(created_at) FROM tweets").Scan(&lo); err != nil {
 		return first, last, false, fmt.Errorf("dashboard: extent: %w", err)
 	}
-	if !lo.Valid {
+	if err := s.db.QueryRowContext(ctx, "SELECT MAX(created_at) FROM tweets").Scan(&hi); err != nil {
+		return first, last, false, fmt.Errorf("dashboard: extent: %w", err)
+	}
+	if !lo.Valid || !hi.Valid {
 		return first, last, false, nil
 	}
 	return time.UnixMilli(lo.Int64).UTC(), time.UnixMilli(hi.Int64).UTC(), true, nil
 }
 
-// Count returns the exact number of tweets in [from, to): whole minutes
-// from the rollup, the partial minutes at either end from the tweets.
+// Count returns the exact number of tweets in [from, to): whole hours from
+// the hour rollup, whole minutes at the ends from the minute rollup, and
+// the partial minutes at either end from the tweets.
 func (s *Store) Count(ctx context.Context, from, to time.Time) (int64, error) {
-	lo, hi := from.UnixMilli(), to.UnixMilli()
+	return s.countLevel(ctx, len(levels())-1, from.UnixMilli(), to.UnixMilli())
+}
+
+func (s *Store) countLevel(ctx context.Context, li int, lo, hi int64) (int64, error) {
 	if lo >= hi {
 		return 0, nil
 	}
-	// Whole minutes [b0, b1) inside the range.
-	b0 := (lo + minuteMillis - 1) / minuteMillis
-	b1 := hi / minuteMillis
-	if b0 >= b1 {
+	if li < 0 {
 		return s.rawCount(ctx, lo, hi)
 	}
+	l := levels()[li]
+	b0 := -floorDiv(-lo, l.millis) // whole buckets [b0, b1) inside the range
+	b1 := floorDiv(hi, l.millis)
+	if b0 >= b1 {
+		return s.countLevel(ctx, li-1, lo, hi)
+	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM "+rollupTable+" WHERE bucket >= ? AND bucket < ?",
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM "+l.table+" WHERE bucket >= ? AND bucket < ?",
 		b0, b1).Scan(&n); err != nil {
 		return 0, fmt.Errorf("dashboard: count: %w", err)
 	}
-	head, err := s.rawCount(ctx, lo, b0*minuteMillis)
+	head, err := s.countLevel(ctx, li-1, lo, b0*l.millis)
 	if err != nil {
 		return 0, err
 	}
-	tail, err := s.rawCount(ctx, b1*minuteMillis, hi)
+	tail, err := s.countLevel(ctx, li-1, b1*l.millis, hi)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +158,7 @@ type Series struct {
 	From     int64   `json:"from"`
 	To       int64   `json:"to"`
 	Interval int64   `json:"interval_ms"`
-	Source   string  `json:"source"` // "rollup" or "tweets"
+	Source   string  `json:"source"` // the table read: a rollup or "tweets"
 	Points   []Point `json:"points"`
 }
 
@@ -190,15 +201,21 @@ func (s *Store) Series(ctx context.Context, from, to time.Time) (Series, error) 
 	var args []any
 	var sel []string
 	if iv >= time.Minute {
-		out.Source = "rollup"
-		perMin := ivMs / minuteMillis
+		// The coarsest rollup whose bucket divides the interval.
+		var l level
+		for _, c := range levels() {
+			if ivMs%c.millis == 0 {
+				l = c
+			}
+		}
+		out.Source = l.table
 		sel = append(sel, "(bucket / ?) * ?", "SUM(n)")
 		for _, m := range models {
 			sel = append(sel, fmt.Sprintf("SUM(s_%s)", m), fmt.Sprintf("SUM(c_%s)", m))
 		}
-		q = "SELECT " + strings.Join(sel, ", ") + " FROM " + rollupTable +
+		q = "SELECT " + strings.Join(sel, ", ") + " FROM " + l.table +
 			" WHERE bucket >= ? AND bucket < ? GROUP BY 1 ORDER BY 1"
-		args = []any{perMin, ivMs, lo / minuteMillis, hi / minuteMillis}
+		args = []any{ivMs / l.millis, ivMs, lo / l.millis, hi / l.millis}
 	} else {
 		out.Source = "tweets"
 		sel = append(sel, "(created_at / ?) * ?", "COUNT(*)")
@@ -287,7 +304,7 @@ type SearchQuery struct {
 }
 
 // searchChunkRows is about how many tweets one step of a search scans.
-const searchChunkRows = 100_000
+const searchChunkRows = 20_000
 
 // Search returns the newest tweets matching q, scanning back from q.To in
 // steps of about searchChunkRows tweets (sized from the rollup) until it has
@@ -349,7 +366,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 // or lo.
 func (s *Store) chunkStart(ctx context.Context, lo, hi int64) (int64, error) {
 	// Walk the rollup backwards from hi, summing counts.
-	rows, err := s.db.QueryContext(ctx, "SELECT bucket, n FROM "+rollupTable+
+	rows, err := s.db.QueryContext(ctx, "SELECT bucket, n FROM "+levels()[0].table+
 		" WHERE bucket >= ? AND bucket < ? ORDER BY bucket DESC", lo/minuteMillis, (hi+minuteMillis-1)/minuteMillis)
 	if err != nil {
 		return 0, fmt.Errorf("dashboard: search: %w", err)

@@ -23,10 +23,23 @@ import (
 // tweet, paid only on databases a dashboard has been opened on (see
 // docs/BENCHMARKS.md).
 const (
-	rollupTable  = "dash_rollup_minute"
 	metaTable    = "dash_meta"
 	minuteMillis = 60_000
+	hourMillis   = 3_600_000
 )
+
+// level is one rollup table: rows per bucket of millis of tweet time.
+type level struct {
+	table  string
+	millis int64
+}
+
+// levels are the rollups, finest first. Charts read the coarsest level
+// whose bucket divides their interval: a year at 1-day points reads hours
+// (8,760 rows), not minutes (525,600).
+func levels() []level {
+	return []level{{"dash_rollup_minute", minuteMillis}, {"dash_rollup_hour", hourMillis}}
+}
 
 // The triggers that keep the rollup current.
 const (
@@ -131,50 +144,67 @@ func rollupCurrent(ctx context.Context, db *sql.DB, models []string) (bool, erro
 	if err != nil || built != strings.Join(models, ",") {
 		return false, nil //nolint:nilerr // no meta table or row yet: rebuild
 	}
-	var rolled, tweets int64
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM "+rollupTable).Scan(&rolled); err != nil {
-		return false, nil //nolint:nilerr // no rollup table: rebuild
-	}
+	var tweets int64
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tweets").Scan(&tweets); err != nil {
 		return false, fmt.Errorf("rollup: count tweets: %w", err)
 	}
-	return rolled == tweets, nil
+	for _, l := range levels() {
+		var rolled int64
+		if err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM "+l.table).Scan(&rolled); err != nil {
+			return false, nil //nolint:nilerr // no rollup table: rebuild
+		}
+		if rolled != tweets {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
-// rebuildSQL returns the statements that recreate the rollup for models.
+// rebuildSQL returns the statements that recreate the rollups for models.
 // Model names are validated identifiers ([a-z][a-z0-9_]*): safe in SQL text.
 func rebuildSQL(models []string) []string {
 	cols := []string{"bucket INTEGER PRIMARY KEY", "n INTEGER NOT NULL"}
-	names, sel := []string{"bucket", "n"}, []string{"created_at / 60000", "COUNT(*)"}
+	names := []string{"bucket", "n"}
 	upd := []string{"n = n + excluded.n"}
 	for _, m := range models {
 		cols = append(cols, fmt.Sprintf("s_%s REAL NOT NULL", m), fmt.Sprintf("c_%s INTEGER NOT NULL", m))
 		names = append(names, "s_"+m, "c_"+m)
-		sel = append(sel, fmt.Sprintf("COALESCE(SUM(%s_value), 0)", m), fmt.Sprintf("COUNT(%s_value)", m))
 		upd = append(upd, fmt.Sprintf("s_%[1]s = s_%[1]s + excluded.s_%[1]s", m), fmt.Sprintf("c_%[1]s = c_%[1]s + excluded.c_%[1]s", m))
 	}
-	// row returns the VALUES of one tweet row (new or old), signed.
-	row := func(ref, sign string) string {
-		vals := []string{ref + ".created_at / 60000", sign + "1"}
-		for _, m := range models {
-			vals = append(vals, fmt.Sprintf("%sCOALESCE(%s.%s_value, 0)", sign, ref, m),
-				fmt.Sprintf("%s(%s.%s_value IS NOT NULL)", sign, ref, m))
+	// rows returns, for every level, the upsert of one tweet row (new or
+	// old), signed.
+	rows := func(ref, sign string) string {
+		var b strings.Builder
+		for _, l := range levels() {
+			vals := []string{fmt.Sprintf("%s.created_at / %d", ref, l.millis), sign + "1"}
+			for _, m := range models {
+				vals = append(vals, fmt.Sprintf("%sCOALESCE(%s.%s_value, 0)", sign, ref, m),
+					fmt.Sprintf("%s(%s.%s_value IS NOT NULL)", sign, ref, m))
+			}
+			b.WriteString("INSERT INTO " + l.table + " (" + strings.Join(names, ", ") + ") VALUES (" +
+				strings.Join(vals, ", ") + ") ON CONFLICT(bucket) DO UPDATE SET " + strings.Join(upd, ", ") + "; ")
 		}
-		return "INSERT INTO " + rollupTable + " (" + strings.Join(names, ", ") + ") VALUES (" +
-			strings.Join(vals, ", ") + ") ON CONFLICT(bucket) DO UPDATE SET " + strings.Join(upd, ", ") + ";"
+		return b.String()
 	}
 	var out []string
 	for _, t := range []string{triggerInsert, triggerUpdate, triggerDelete} {
 		out = append(out, "DROP TRIGGER IF EXISTS "+t)
 	}
+	for _, l := range levels() {
+		sel := []string{fmt.Sprintf("created_at / %d", l.millis), "COUNT(*)"}
+		for _, m := range models {
+			sel = append(sel, fmt.Sprintf("COALESCE(SUM(%s_value), 0)", m), fmt.Sprintf("COUNT(%s_value)", m))
+		}
+		out = append(out,
+			"DROP TABLE IF EXISTS "+l.table,
+			"CREATE TABLE "+l.table+" ("+strings.Join(cols, ", ")+")",
+			"INSERT INTO "+l.table+" ("+strings.Join(names, ", ")+") SELECT "+strings.Join(sel, ", ")+
+				" FROM tweets GROUP BY 1")
+	}
 	out = append(out,
-		"DROP TABLE IF EXISTS "+rollupTable,
-		"CREATE TABLE "+rollupTable+" ("+strings.Join(cols, ", ")+")",
-		"INSERT INTO "+rollupTable+" ("+strings.Join(names, ", ")+") SELECT "+strings.Join(sel, ", ")+
-			" FROM tweets GROUP BY 1",
-		"CREATE TRIGGER "+triggerInsert+" AFTER INSERT ON tweets BEGIN "+row("new", "")+" END",
-		"CREATE TRIGGER "+triggerDelete+" AFTER DELETE ON tweets BEGIN "+row("old", "-")+" END",
-		"CREATE TRIGGER "+triggerUpdate+" AFTER UPDATE ON tweets BEGIN "+row("old", "-")+" "+row("new", "")+" END",
+		"CREATE TRIGGER "+triggerInsert+" AFTER INSERT ON tweets BEGIN "+rows("new", "")+"END",
+		"CREATE TRIGGER "+triggerDelete+" AFTER DELETE ON tweets BEGIN "+rows("old", "-")+"END",
+		"CREATE TRIGGER "+triggerUpdate+" AFTER UPDATE ON tweets BEGIN "+rows("old", "-")+rows("new", "")+"END",
 		"CREATE TABLE IF NOT EXISTS "+metaTable+" (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 		"INSERT INTO "+metaTable+" (key, value) VALUES ('rollup_models', '"+strings.Join(models, ",")+
 			"') ON CONFLICT(key) DO UPDATE SET value = excluded.value",

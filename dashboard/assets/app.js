@@ -162,7 +162,8 @@ function render(ov, alerts) {
   $('extent').textContent = ov.first !== undefined ? `stored ${fmtTime(ov.first)} – ${fmtTime(ov.last)} UTC` : 'no tweets stored yet';
   $('alert-count').textContent = ov.alerts.toLocaleString();
   $('interval').textContent = fmtInterval(ov.series.interval_ms);
-  $('points').textContent = `${ov.series.points.length} points, from the ${ov.series.source}`;
+  const src = { dash_rollup_minute: 'per-minute rollup', dash_rollup_hour: 'per-hour rollup' }[ov.series.source] || 'tweets';
+  $('points').textContent = `${ov.series.points.length} points, read from the ${src}`;
   if (state.range !== 'custom') {
     $('from').value = toInput(ov.from);
     $('to').value = toInput(ov.to);

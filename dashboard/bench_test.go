@@ -1,0 +1,166 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// The benchmarks run over a store of TWEETFLOW_BENCH_ROWS tweets (default
+// 1,600,000, the size of sentiment140), built once at
+// $TWEETFLOW_BENCH_DB (default $TMPDIR/tweetflow-dashboard-bench.db) through
+// the real SQLite sink: texts and users of data/sample.csv, one tweet every
+// 4 s (1.6M tweets span 74 days, as the real 1.6M span about 80), and
+// sentiment and offense values.
+func benchStore(b *testing.B) (*sqlite.Store, *Store) {
+	b.Helper()
+	ctx := context.Background()
+	rows := 1_600_000
+	if s := os.Getenv("TWEETFLOW_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("TWEETFLOW_BENCH_ROWS: %v", err)
+		}
+		rows = n
+	}
+	path := os.Getenv("TWEETFLOW_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(os.TempDir(), fmt.Sprintf("tweetflow-dashboard-bench-%d.db", rows))
+	}
+	_, statErr := os.Stat(path)
+	sk, err := sqlite.Open(ctx, path, []string{"offense", "sentiment"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sk.Close(ctx) })
+	if statErr != nil {
+		start := time.Now()
+		fillBench(b, sk, rows)
+		b.Logf("built %d tweets in %s", rows, time.Since(start))
+	}
+	start := time.Now()
+	st, err := NewStore(ctx, sk.DB())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("rollup ready in %s", time.Since(start))
+	return sk, st
+}
+
+func fillBench(b *testing.B, sk *sqlite.Store, rows int) {
+	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var texts, users []string
+	for {
+		r, err := rd.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts, users = append(texts, r.Tweet.Text), append(users, r.Tweet.User)
+	}
+	rd.Close()
+	t0 := time.Date(2009, 4, 6, 22, 19, 45, 0, time.UTC)
+	recs := make([]sink.Record, 0, 2000)
+	for i := range rows {
+		k := i % len(texts)
+		r := sink.Record{}
+		r.Tweet.ID = strconv.Itoa(1_000_000_000 + i)
+		r.Tweet.User = users[(i*7919)%len(users)]
+		r.Tweet.Text = texts[k]
+		r.Tweet.CreatedAt = t0.Add(time.Duration(i) * 4 * time.Second)
+		s := float64(k%200)/100 - 1
+		r.Results = []sink.Result{
+			{Model: "sentiment", Version: "1", Value: s, Label: "neutral"},
+			{Model: "offense", Version: "1", Value: float64(k%97) / 97, Label: "not"},
+		}
+		recs = append(recs, r)
+		if len(recs) == cap(recs) || i == rows-1 {
+			if err := sk.WriteBatch(context.Background(), recs); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+}
+
+func BenchmarkDashboard(b *testing.B) {
+	ctx := context.Background()
+	_, st := benchStore(b)
+	first, last, _, err := st.Extent(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := last.Add(time.Millisecond)
+	mid := first.Add(last.Sub(first) / 2)
+	overview := func(from, to time.Time) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				if _, err := st.Series(ctx, from, to); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := st.Count(ctx, from, to); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.Run("overview/all", overview(first, end))
+	b.Run("overview/7d", overview(mid, mid.Add(7*24*time.Hour)))
+	b.Run("overview/1d", overview(mid, mid.Add(24*time.Hour)))
+	b.Run("overview/1h-raw", overview(mid, mid.Add(time.Hour)))
+	b.Run("overview/unaligned", overview(first.Add(1234567*time.Millisecond), end.Add(-7654321*time.Millisecond)))
+	b.Run("extent", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := st.Extent(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	search := func(q SearchQuery) func(b *testing.B) {
+		q.From, q.To, q.Limit = first, end, 50
+		return func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				res, err := st.Search(ctx, q, 80*time.Millisecond)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(res.Tweets)
+			}
+			b.ReportMetric(float64(n), "hits")
+		}
+	}
+	b.Run("search/common-word", search(SearchQuery{Text: "love"}))
+	b.Run("search/rare-word", search(SearchQuery{Text: "zzqxj"}))
+	b.Run("search/user", search(SearchQuery{User: "scotthamilton"}))
+}
+
+// BenchmarkRollupRebuild measures the one-off build of the rollup on an
+// existing store (the first 'tweetflow serve' on a database).
+func BenchmarkRollupRebuild(b *testing.B) {
+	ctx := context.Background()
+	sk, _ := benchStore(b)
+	for b.Loop() {
+		if _, err := sk.DB().Exec("DROP TABLE " + levels()[0].table); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := NewStore(ctx, sk.DB()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

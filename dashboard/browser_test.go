@@ -1,0 +1,290 @@
+package dashboard_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/alerts"
+	"github.com/tweetflow/tweetflow/alerts/campaign"
+	alertstore "github.com/tweetflow/tweetflow/alerts/store"
+	"github.com/tweetflow/tweetflow/dashboard"
+	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+// chromium is Debian's package, installed by `make browser` (a dependency
+// of `make test`).
+const chromium = "/usr/bin/chromium"
+
+// finishedRun stores what a run over data/sample.csv stores: every tweet
+// (plus six injected campaigns) scored by the real models with ONNX
+// Runtime, written through the SQLite sink behind the alert engine's Tee.
+func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
+	t.Helper()
+	ctx := context.Background()
+	specs, err := scorer.ListSpecs("../models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := scorer.LoadAll("../models", nil, scorer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, m := range models {
+			m.Close()
+		}
+	}()
+	var names []string
+	var infos []dashboard.ModelInfo
+	var cfgs []alerts.ModelConfig
+	for _, s := range specs {
+		names = append(names, s.Name)
+		info := dashboard.ModelInfo{Name: s.Name, Description: s.Description, Min: s.Value.Min, Max: s.Value.Max}
+		cfg := alerts.ModelConfig{Name: s.Name}
+		if th := s.Threshold; th != nil {
+			v := th.Value
+			info.Threshold, info.Direction = &v, th.Direction
+			cfg.Threshold = &alerts.Threshold{Value: v, Direction: th.Direction}
+		}
+		if s.Value.Derive == scorer.DeriveProbability {
+			cfg.ShareLabel = s.Value.Positive
+		}
+		infos, cfgs = append(infos, info), append(cfgs, cfg)
+	}
+
+	dbPath := filepath.Join(t.TempDir(), "run.db")
+	sk, err := sqlite.Open(ctx, dbPath, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := alertstore.Open(ctx, sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := alerts.New(alerts.Config{Models: cfgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tee := alerts.NewTee(sk, eng, as, nil)
+
+	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	cc := campaign.Default()
+	cc.Campaigns = 6
+	n := 0
+	in, err := campaign.NewInjector(cc, 20_000, func() string { n++; return strconv.Itoa(9_000_000_000 + n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []campaign.Row
+	flush := func() {
+		texts := make([]string, len(batch))
+		for i, r := range batch {
+			texts[i] = r.Text
+		}
+		recs := make([]sink.Record, len(batch))
+		for i, r := range batch {
+			recs[i].Tweet.ID, recs[i].Tweet.User, recs[i].Tweet.Text, recs[i].Tweet.CreatedAt = r.ID, r.User, r.Text, r.Time
+		}
+		preds := make([]scorer.Prediction, len(batch))
+		for _, m := range models {
+			if err := m.Score(ctx, texts, preds); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range preds {
+				recs[i].Results = append(recs[i].Results, sink.Result{Model: m.Name(), Version: m.Version(), Value: p.Value, Label: p.Label})
+			}
+		}
+		if err := tee.WriteBatch(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		r, err := rd.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, in.Add(campaign.Row{ID: r.Tweet.ID, User: r.Tweet.User, Text: r.Tweet.Text, Time: r.Tweet.CreatedAt})...)
+		if len(batch) >= 512 {
+			flush()
+		}
+	}
+	batch = append(batch, in.Flush()...)
+	flush()
+	if err := tee.Close(ctx); err != nil { // flushes the engine; closes sk (reopened below)
+		t.Fatal(err)
+	}
+	reopened, err := sqlite.Open(ctx, dbPath, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reopened.Close(context.Background()) })
+	return reopened, infos
+}
+
+// TestBrowser loads the dashboard of a finished run in headless Chromium,
+// checks that every panel renders with data and that search finds tweets,
+// and saves a screenshot ($TWEETFLOW_SCREENSHOT, e.g. docs/dashboard.png).
+func TestBrowser(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("%s: %v (run `make browser` to install Debian's chromium)", chromium, err)
+	}
+	sk, infos := finishedRun(t)
+	ctx := context.Background()
+	st, err := dashboard.NewStore(ctx, sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := alertstore.Open(ctx, sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dashboard.New(st, as, dashboard.Options{Models: infos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1600),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	// Any uncaught exception in the page fails the test.
+	var mu sync.Mutex
+	var jsErrors []string
+	if err := chromedp.Listen(bctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			mu.Lock()
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			jsErrors = append(jsErrors, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, msg))
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The first action starts the browser: no timeout on it (chromedp.Run).
+	if err := chromedp.Do(bctx, chromedp.Navigate(hs.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelTimeout()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		must(err)
+		return v
+	}
+	countOf := func(sel string) int {
+		t.Helper()
+		n, err := chromedp.Run(tctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+		must(err)
+		return n
+	}
+	must(chromedp.Do(tctx,
+		chromedp.WaitVisible(chromedp.CSS(`#chart-rate svg rect.bar`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chart-sentiment svg path.line`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chart-offense svg path.line`)),
+	))
+	count, interval := text("#count"), text("#interval")
+	bars, lines := countOf("#chart-rate rect.bar"), countOf("#model-charts path.line")
+	thresholds, alertItems := countOf("#model-charts line.threshold"), countOf("#alerts .alert")
+	want, err := sk.Count(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(count, ",", ""); got != strconv.FormatInt(want, 10) {
+		t.Errorf("total count shows %q, want %d", count, want)
+	}
+	// The sample is two bursts (April, June): a few bars at 6 h per bar.
+	if bars < 3 || lines != 2 || thresholds != 2 || alertItems == 0 || interval == "–" {
+		t.Errorf("panels: %d bars, %d model lines, %d threshold lines, %d alerts, interval %q", bars, lines, thresholds, alertItems, interval)
+	}
+
+	// The last 6 hours of data: the dense June part of the sample, with
+	// injected campaigns; then a search.
+	must(chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.CSS(`#preset`), "21600000"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('preset').dispatchEvent(new Event('change'))`),
+		chromedp.WaitVisible(chromedp.CSS(`#alerts .alert.coordination`)),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "love"),
+		chromedp.Click(chromedp.CSS(`#search button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#results tbody tr.hit`)),
+	))
+	if bars := countOf("#chart-rate rect.bar"); bars < 30 {
+		t.Errorf("last 6 hours: %d bars", bars)
+	}
+	hits, firstHit, status := countOf("#results tbody tr.hit"), text("#results tbody tr.hit td:nth-child(3)"), text("#search-status")
+	if hits == 0 || !strings.Contains(strings.ToLower(firstHit), "love") {
+		t.Errorf("search: %d hits, first %q, status %q", hits, firstHit, status)
+	}
+	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	must(err)
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 1000 {
+		t.Errorf("screenshot %v is too small", b)
+	}
+	if path := os.Getenv("TWEETFLOW_SCREENSHOT"); path != "" {
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(jsErrors) > 0 {
+		t.Errorf("JavaScript errors: %s", fmt.Sprint(jsErrors))
+	}
+}
