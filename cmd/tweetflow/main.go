@@ -38,6 +38,8 @@ func newRootCmd() *cobra.Command {
 		newScoreCmd(),
 		newServeCmd(),
 		newAlertsCmd(),
+		newRunCmd(),
+		newGenCmd(),
 	)
 	return root
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tweetflow/tweetflow/producer/gen"
+)
+
+func newGenCmd() *cobra.Command {
+	var (
+		sample string
+		out    string
+		opts   gen.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "gen --rows N --out FILE",
+		Short: "Write a larger sentiment140-format CSV from the sample (for benchmarks)",
+		Long: `gen writes N rows in the sentiment140 layout: texts and users drawn from the
+sample, new unique ids, strictly increasing dates. The same --seed gives the
+same file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			rows, err := gen.LoadSample(cmd.Context(), sample)
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("gen: %w", err)
+			}
+			n, err := gen.Generate(cmd.Context(), f, rows, opts)
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("gen: %w", cerr)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows to %s\n", n, out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Rows, "rows", 1600000, "rows to generate")
+	f.StringVar(&out, "out", "", "output CSV file")
+	f.Uint64Var(&opts.Seed, "seed", 1, "random seed")
+	f.StringVar(&sample, "sample", "data/sample.csv", "sentiment140-format sample to draw texts and users from")
+	f.Int64Var(&opts.FirstID, "first-id", 3000000000, "first tweet id")
+	return cmd
+}
