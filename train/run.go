@@ -188,15 +188,14 @@ func copyFile(src, dst string) error {
 func writeCard(dir string, r Recipe, rep *Report, command string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Model card: %s (version %s)\n\n%s.\n\n", r.Name, rep.Version, r.Description)
-	fmt.Fprintf(&b, "A linear classifier over hashed features (featurizer `%s` v%d: word unigrams and bigrams, "+
-		"character %d-%d-grams of each word, negation scope, shape features%s), trained in Go with AdaGrad "+
+	fmt.Fprintf(&b, "A linear classifier over hashed features (featurizer `%s` v%d: %s), trained in Go with AdaGrad "+
 		"(multinomial logistic regression), exported as a 6-node ONNX graph (Gather, Unsqueeze, MatMul, Squeeze, Add, Softmax) "+
 		"with a %d x %d table.\n\n",
-		featurize.Name, featurize.Version, r.Features.CharMin, r.Features.CharMax, lexiconNote(r.Features), r.Features.Buckets, len(r.Labels))
+		featurize.Name, featurize.Version, featureNote(r.Features), r.Features.Buckets, len(r.Labels))
 	b.WriteString(r.Card)
 	fmt.Fprintf(&b, "\n## Training command\n\n```\n%s\n```\n\nSeeded (seed %d) and single-threaded: a rerun writes the same model.onnx (same version) "+
 		"and the same figures. Hyper-parameters: epochs %d, AdaGrad learning rate %g, L2 %g, class-weight power %g "+
-		"(1 = classes weighted to balance), ensemble of %d seeds averaged into one table. The validation set was only "+
+		"(1 = classes weighted to balance), ensemble size %d (seeds averaged into one table). The validation set was only "+
 		"used to compare recipes (by %s) and to report the figures below.\n",
 		command, r.Hyper.Seed, r.Hyper.Epochs, r.Hyper.LR, r.Hyper.L2, r.Hyper.ClassWeightPower, max(r.Hyper.Ensemble, 1), r.Metric)
 	fmt.Fprintf(&b, "\n## Validation metrics\n\nMeasured through ONNX Runtime on shared/data/%s/val.tsv (%d rows), "+
@@ -210,21 +209,33 @@ func writeCard(dir string, r Recipe, rep *Report, command string) error {
 		fmt.Fprintf(&b, "| %s | %.4f | %.4f | %.4f | %d |\n", l, c.Precision, c.Recall, c.F1, c.Support)
 	}
 	b.WriteString("\nThe test splits are withheld from this project; expect test figures to be lower.\n")
-	b.WriteString("\n## Speed\n\nSee docs/BENCHMARKS.md (section \"Models\") for featurize+score throughput at GOMAXPROCS=1 with one " +
-		"ONNX Runtime thread and the session load time, with the command that reproduces them.\n")
+	fmt.Fprintf(&b, "\n## Speed\n\n%s Measured 2026-11-27 on a shared 2-core AMD EPYC VM (Go 1.26.8, ONNX Runtime 1.24.1); "+
+		"docs/BENCHMARKS.md (section \"Models\") has the command, the wall-clock figures and the conditions.\n", r.Speed)
 	return os.WriteFile(filepath.Join(dir, scorer.CardFile), []byte(b.String()), 0o644)
 }
 
-func lexiconNote(c featurize.Config) string {
-	var parts []string
+// featureNote describes the features of c in words, for the model card.
+func featureNote(c featurize.Config) string {
+	parts := []string{"word unigrams"}
+	if c.WordNgrams >= 2 {
+		parts[0] = "word unigrams and bigrams"
+	}
+	if c.CharMax > 0 {
+		chars := fmt.Sprintf("character %d-%d-grams of each word", c.CharMin, c.CharMax)
+		if c.CharMinWord > 0 {
+			chars = fmt.Sprintf("character %d-%d-grams of words of %d+ bytes", c.CharMin, c.CharMax, c.CharMinWord)
+		}
+		parts = append(parts, chars)
+	}
+	if c.Negation {
+		parts = append(parts, "negation scope")
+	}
+	parts = append(parts, "shape features (length, punctuation, capitals, mentions, hashtags, URLs, emoji, elongation)")
 	if c.VADER != "" {
 		parts = append(parts, "VADER valence")
 	}
 	if c.Cuss != "" {
 		parts = append(parts, "cuss-list hits")
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return ", " + strings.Join(parts, " and ")
+	return strings.Join(parts, ", ")
 }
