@@ -40,6 +40,10 @@ func newRootCmd() *cobra.Command {
 		newAlertsCmd(),
 		newRunCmd(),
 		newGenCmd(),
+		newProduceCmd(),
+		newFunctionCmd(),
+		newAggregateCmd(),
+		newKafkaCmd(),
 	)
 	return root
 }

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/spf13/cobra"
+
+	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/transport/kafka"
+)
+
+// kafkaFlags are the flags both Kafka-only services share.
+type kafkaFlags struct {
+	cfg         kafka.Config
+	group       string
+	inFlight    int
+	deadLetter  string
+	metricsAddr string
+}
+
+func (k *kafkaFlags) bind(cmd *cobra.Command, defaultGroup string) {
+	f := cmd.Flags()
+	k.cfg.BindFlags(f, os.Getenv)
+	f.StringVar(&k.group, "group", defaultGroup, "consumer group (one per model for functions)")
+	f.IntVar(&k.inFlight, "in-flight", 512, "events in flight per partition (lets the core micro-batch)")
+	f.StringVar(&k.deadLetter, "dead-letter-topic", "", "topic for records that can never be handled (default: log and skip)")
+	f.StringVar(&k.metricsAddr, "metrics-addr", ":9090", "serve /metrics here (empty: off)")
+}
+
+func (k *kafkaFlags) consumer(topic string, m *metrics.Metrics, log *slog.Logger) (*kafka.Consumer, func(), error) {
+	opts := kafka.ConsumerOptions{MaxInFlight: k.inFlight, Observer: m, Logger: log}
+	cleanup := func() {}
+	if k.deadLetter != "" {
+		base, err := k.cfg.Sarama()
+		if err != nil {
+			return nil, nil, err
+		}
+		client, err := sarama.NewClient(k.cfg.Brokers, kafka.ProducerConfig(base))
+		if err != nil {
+			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
+		}
+		sp, err := sarama.NewSyncProducerFromClient(client)
+		if err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
+		}
+		opts.DeadLetter = &kafka.TopicDeadLetter{Topic: k.deadLetter, Producer: sp}
+		cleanup = func() { sp.Close(); client.Close() }
+	}
+	c, err := kafka.NewConsumer(k.cfg, k.group, []string{topic}, opts)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return c, cleanup, nil
+}
+
+// serveMetrics serves m at addr until ctx ends.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "addr", addr, "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+}
+
+func newKafkaCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kafka",
+		Short: "Run the pipeline on Kafka alone, without Knative (functions and aggregator as consumer groups)",
+		Long: `Kafka-only mode, like the original docker-compose setup: 'tweetflow produce'
+writes tweets to a topic; 'tweetflow kafka function' (one per model, each its
+own consumer group) scores them and produces metadata events to a second
+topic; 'tweetflow kafka aggregate' consumes that topic into the store. Offsets
+are committed only after the result is produced (functions) or stored
+(aggregator), and only the contiguous prefix of finished records.`,
+	}
+	cmd.AddCommand(newKafkaFunctionCmd(), newKafkaAggregateCmd())
+	return cmd
+}
+
+func newKafkaFunctionCmd() *cobra.Command {
+	var (
+		k           kafkaFlags
+		modelDir    string
+		in, out     string
+		partitions  int32
+		replication int16
+	)
+	cmd := &cobra.Command{
+		Use:   "function --model-dir models/NAME",
+		Short: "Score the tweets topic with one model and produce metadata events",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			cfg := envMap()
+			cfg["MODEL_DIR"] = modelDir
+			fc, err := service.FunctionConfigFrom(cfg)
+			if err != nil {
+				return err
+			}
+			name := lastPathElem(fc.ModelDir)
+			m := metrics.New("function", name)
+			fn, closeFn, err := service.NewFunction(fc, m)
+			if err != nil {
+				return err
+			}
+			if k.group == "" {
+				k.group = "tweetflow-" + fn.Name()
+			}
+			if err := kafka.EnsureTopic(ctx, k.cfg, out, partitions, replication); err != nil {
+				return err
+			}
+			prod, err := kafka.NewProducer(k.cfg, out)
+			if err != nil {
+				return err
+			}
+			c, cleanup, err := k.consumer(in, m, log)
+			if err != nil {
+				prod.Close(ctx)
+				return err
+			}
+			defer cleanup()
+			serveMetrics(ctx, k.metricsAddr, m, log)
+			log.Info("kafka function", "model", fn.Name(), "in", in, "out", out, "group", k.group)
+			runErr := service.KafkaFunction(ctx, c, prod, service.FunctionHandler(fn), k.inFlight)
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return errors.Join(runErr, closeFn(sctx), prod.Close(sctx))
+		},
+	}
+	k.bind(cmd, "")
+	f := cmd.Flags()
+	f.StringVar(&modelDir, "model-dir", os.Getenv("MODEL_DIR"), "model folder [$MODEL_DIR]")
+	f.StringVar(&in, "in", "tweets", "topic of tweet events")
+	f.StringVar(&out, "out", "metadata", "topic of metadata events")
+	f.Int32Var(&partitions, "partitions", 6, "partitions of --out when it is created")
+	f.Int16Var(&replication, "replication", 1, "replication factor of --out when it is created")
+	return cmd
+}
+
+func newKafkaAggregateCmd() *cobra.Command {
+	var (
+		k     kafkaFlags
+		topic string
+	)
+	cmd := &cobra.Command{
+		Use:   "aggregate",
+		Short: "Consume the metadata topic into the store (SQLite, or Elasticsearch with ES_URL)",
+		Long: `Consume metadata events, join them by tweet id and store them; each offset is
+committed only after its record is stored. The store and join settings come
+from the same environment variables as 'tweetflow aggregate' (SQLITE_PATH,
+ES_URL..., MODELS_DIR, MODELS, JOIN_TIMEOUT, MAX_PENDING).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			m := metrics.New("aggregator", "")
+			cfg := envMap()
+			if cfg["MODELS_DIR"] == "" {
+				cfg["MODELS_DIR"] = "models"
+			}
+			if cfg["JOIN_TIMEOUT"] == "" {
+				cfg["JOIN_TIMEOUT"] = "10s" // one group sees every model's result: wait for them
+			}
+			agg, closeAll, err := service.NewAggregator(ctx, cfg, m, log)
+			if err != nil {
+				return err
+			}
+			c, cleanup, err := k.consumer(topic, m, log)
+			if err != nil {
+				closeAll(ctx)
+				return err
+			}
+			defer cleanup()
+			serveMetrics(ctx, k.metricsAddr, m, log)
+			return service.KafkaAggregator(ctx, c, agg, closeAll)
+		},
+	}
+	k.bind(cmd, "tweetflow-aggregator")
+	cmd.Flags().StringVar(&topic, "topic", "metadata", "topic of metadata events")
+	return cmd
+}
+
+func envMap() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func lastPathElem(p string) string {
+	p = strings.TrimRight(p, "/")
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
