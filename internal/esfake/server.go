@@ -313,7 +313,9 @@ func (s *Server) authenticate(r *http.Request) *esError {
 		return nil
 	}
 	h := r.Header.Get("Authorization")
-	if s.opts.APIKey != "" && h == "ApiKey "+s.opts.APIKey {
+	// HTTP authentication schemes are case-insensitive (RFC 9110 §11.1);
+	// the Go client sends "APIKey".
+	if scheme, cred, ok := strings.Cut(h, " "); ok && s.opts.APIKey != "" && strings.EqualFold(scheme, "ApiKey") && cred == s.opts.APIKey {
 		return nil
 	}
 	if s.opts.Username != "" {

@@ -47,8 +47,22 @@ func (c Config) String() string {
 	case c.Username != "":
 		auth = "basic(" + c.Username + ", password redacted)"
 	}
+	addrs := make([]string, len(c.Addresses))
+	for i, a := range c.Addresses {
+		addrs[i] = redactURL(a)
+	}
 	return fmt.Sprintf("elastic.Config{Addresses:%v Index:%q Auth:%s CACert:%d bytes InsecureSkipVerify:%v}",
-		c.Addresses, c.Index, auth, len(c.CACert), c.InsecureSkipVerify)
+		addrs, c.Index, auth, len(c.CACert), c.InsecureSkipVerify)
+}
+
+// redactURL hides a URL's password; an address that does not parse is not
+// printed at all (it could hold one).
+func redactURL(a string) string {
+	u, err := url.Parse(a)
+	if err != nil {
+		return "(unparseable address)"
+	}
+	return u.Redacted()
 }
 
 // GoString keeps %#v from printing the secrets.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,6 +23,38 @@ type Letter struct {
 	ErrorType string      `json:"error_type,omitempty"`
 	Reason    string      `json:"reason"`
 	Record    sink.Record `json:"record"`
+}
+
+// MarshalJSON writes the letter; a result value that JSON cannot hold
+// (NaN, ±Inf: often the very reason for the rejection) is written as a
+// string, so the letter itself is never lost.
+func (l Letter) MarshalJSON() ([]byte, error) {
+	type result struct {
+		Model   string `json:"model"`
+		Version string `json:"version"`
+		Value   any    `json:"value"`
+		Label   string `json:"label"`
+	}
+	type record struct {
+		Tweet    any      `json:"tweet"`
+		Results  []result `json:"results"`
+		TimedOut bool     `json:"timed_out,omitempty"`
+	}
+	type letter Letter
+	out := struct {
+		letter
+		Record record `json:"record"`
+	}{letter: letter(l)}
+	out.Record.Tweet = l.Record.Tweet
+	out.Record.TimedOut = l.Record.TimedOut
+	for _, r := range l.Record.Results {
+		var v any = r.Value
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			v = strconv.FormatFloat(r.Value, 'g', -1, 64)
+		}
+		out.Record.Results = append(out.Record.Results, result{r.Model, r.Version, v, r.Label})
+	}
+	return json.Marshal(out)
 }
 
 // DeadLetter stores records that can never be written. Put returns when

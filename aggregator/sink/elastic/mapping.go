@@ -133,6 +133,7 @@ func Mappings(models []Model) (map[string]any, error) {
 	for _, m := range models {
 		vt, _ := esValueType(m.ValueType)
 		props[m.Name] = map[string]any{
+			"type":    "object",
 			"dynamic": "strict",
 			"properties": map[string]any{
 				"value":   map[string]any{"type": vt},
