@@ -30,6 +30,10 @@ type Config struct {
 	// MinCount is the fewest tweets a window needs before its model averages
 	// are checked, so one tweet cannot cross a threshold alone.
 	MinCount int
+	// Rearm is how many checked windows in a row must be back on the normal
+	// side of a threshold before crossing it again raises a new alert, so
+	// an average that hovers at the line does not alert every minute.
+	Rearm int
 	// Models lists the models to watch, with their thresholds. Results of
 	// other models are still averaged and checked for anomalies.
 	Models       []ModelConfig
@@ -93,7 +97,7 @@ type CoordinationConfig struct {
 }
 
 // Default returns the defaults: 1-minute windows, 10 s lateness, 20 tweets
-// per window, z-bound 5 with alpha 0.1 after 10 windows, and coordination
+// per window, thresholds re-armed after 10 calm windows, z-bound 5 with alpha 0.1 after 10 windows, and coordination
 // at K = 5 accounts within 60 s (the window public coordination-detection
 // tools use), similarity 0.5 (containment 0.8 above 0.3), at least 4
 // content tokens. The similarity was chosen on campaigns injected into the
@@ -103,6 +107,7 @@ func Default() Config {
 		Window:   time.Minute,
 		Lateness: 10 * time.Second,
 		MinCount: 20,
+		Rearm:    10,
 		Anomaly:  AnomalyConfig{Bound: 5, Alpha: 0.1, Warmup: 10, GapReset: 10},
 		Coordination: CoordinationConfig{
 			Window: 60 * time.Second, K: 5, Similarity: 0.5, MinTokens: 4, Containment: 0.8, LooseSimilarity: 0.3,
@@ -121,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinCount == 0 {
 		c.MinCount = d.MinCount
+	}
+	if c.Rearm == 0 {
+		c.Rearm = d.Rearm
 	}
 	a := &c.Anomaly
 	if a.Bound == 0 {
@@ -169,6 +177,8 @@ func (c Config) validate() error {
 		return bad("lateness", "negative (%s)", c.Lateness)
 	case c.MinCount < 1:
 		return bad("min-count", "%d < 1", c.MinCount)
+	case c.Rearm < 1:
+		return bad("rearm", "%d < 1", c.Rearm)
 	case c.Anomaly.Bound <= 0:
 		return bad("anomaly.bound", "%v <= 0", c.Anomaly.Bound)
 	case c.Anomaly.Alpha <= 0 || c.Anomaly.Alpha > 1:

@@ -271,9 +271,11 @@ func TestThresholdAlertsOnCrossingOnly(t *testing.T) {
 	cfg.Anomaly.Disabled = true
 	cfg.Coordination.Disabled = true
 	cfg.Models = []ModelConfig{{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}}}
+	cfg.Rearm = 2
 	e := mustEngine(t, cfg)
-	// Minutes 0-2 at +0.1, 3-6 at -0.5, 7 at +0.1, 8 at -0.5; 30 tweets each.
-	level := []float64{0.1, 0.1, 0.1, -0.5, -0.5, -0.5, -0.5, 0.1, -0.5}
+	// Minutes 0-2 at +0.1, 3-6 at -0.5, 7 at +0.1 (one calm window: not
+	// re-armed), 8 at -0.5 (no alert), 9-10 at +0.1 (re-armed), 11 at -0.5.
+	level := []float64{0.1, 0.1, 0.1, -0.5, -0.5, -0.5, -0.5, 0.1, -0.5, 0.1, 0.1, -0.5}
 	var recs []sink.Record
 	for m, v := range level {
 		for i := range 30 {
@@ -287,9 +289,9 @@ func TestThresholdAlertsOnCrossingOnly(t *testing.T) {
 	}
 	got := append(e.Observe(recs), e.Flush()...)
 	if len(got) != 2 {
-		t.Fatalf("alerts = %+v, want 2 (minutes 3 and 8)", got)
+		t.Fatalf("alerts = %+v, want 2 (minutes 3 and 11)", got)
 	}
-	for i, m := range []int{3, 8} {
+	for i, m := range []int{3, 11} {
 		if !got[i].WindowStart.Equal(t0.Add(time.Duration(m)*time.Minute)) || got[i].Model != "sentiment" ||
 			got[i].Observed != -0.5 || got[i].Direction != "below" || got[i].Count != 30 {
 			t.Errorf("alert %d = %+v, want minute %d", i, got[i], m)
@@ -363,6 +365,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"models[0].threshold":        {Models: []ModelConfig{{Name: "a", Threshold: &Threshold{Direction: "up"}}}},
 		"coordination.similarity":    {Coordination: CoordinationConfig{Similarity: 1.5}},
 		"lateness":                   {Lateness: -time.Second},
+		"rearm":                      {Rearm: -1},
 		"coordination.min-tokens":    {Coordination: CoordinationConfig{MinTokens: -1}},
 		"coordination.containment":   {Coordination: CoordinationConfig{Containment: 2}},
 		"coordination.loose":         {Coordination: CoordinationConfig{LooseSimilarity: 0.9}},

@@ -41,9 +41,12 @@ type baseline struct {
 // modelState is what the windower knows of a model.
 type modelState struct {
 	ModelConfig
-	lastBeyond bool // the last checked window was beyond the threshold
-	mean       baseline
-	share      baseline
+	// alerted: a threshold alert was raised; calm counts the checked
+	// windows on the normal side since the last window beyond.
+	alerted bool
+	calm    int
+	mean    baseline
+	share   baseline
 }
 
 // windower runs the tumbling-window checks: thresholds and anomalies.
@@ -190,7 +193,7 @@ func (w *windower) check(win *window) []event.Alert {
 		mean := agg.sum / n
 		if t := m.Threshold; t != nil {
 			beyond := (t.Direction == "above" && mean > t.Value) || (t.Direction == "below" && mean < t.Value)
-			if beyond && !m.lastBeyond {
+			if beyond && (!m.alerted || m.calm >= w.cfg.Rearm) {
 				out = append(out, event.Alert{
 					ID:   event.AlertID(event.AlertThreshold, MetricMean, win.start, m.Name),
 					Kind: event.AlertThreshold, Model: m.Name, Metric: MetricMean,
@@ -200,7 +203,11 @@ func (w *windower) check(win *window) []event.Alert {
 						m.Name, mean, agg.n, t.Direction, t.Value),
 				})
 			}
-			m.lastBeyond = beyond
+			if beyond {
+				m.alerted, m.calm = true, 0
+			} else {
+				m.calm++
+			}
 		}
 		if w.cfg.Anomaly.Disabled {
 			continue

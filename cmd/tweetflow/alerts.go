@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/campaign"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/gen"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -330,4 +332,79 @@ func injectTweets(tweets []event.Tweet, cfg campaign.Config) ([]event.Tweet, cam
 	}
 	add(in.Flush())
 	return out, in.Truth(), nil
+}
+
+// campaignFlags are `tweetflow gen --inject-campaign N` and its settings.
+type campaignFlags struct {
+	cfg     campaign.Config
+	truth   string
+	firstID int64
+	in      *campaign.Injector
+}
+
+// addCampaignFlags registers the campaign injection flags on gen.
+func addCampaignFlags(fs *pflag.FlagSet) *campaignFlags {
+	d := campaign.Default()
+	c := &campaignFlags{cfg: d}
+	fs.IntVar(&c.cfg.Campaigns, "inject-campaign", 0, "inject this many coordinated campaigns (K accounts posting paraphrased negative or offensive copies)")
+	fs.IntVar(&c.cfg.MinAccounts, "campaign-min-accounts", d.MinAccounts, "fewest accounts per campaign")
+	fs.IntVar(&c.cfg.MaxAccounts, "campaign-max-accounts", d.MaxAccounts, "most accounts per campaign")
+	fs.IntVar(&c.cfg.MaxPosts, "campaign-max-posts", d.MaxPosts, "most posts per account and campaign")
+	fs.DurationVar(&c.cfg.Span, "campaign-span", d.Span, "longest a campaign lasts, first post to last")
+	fs.StringVar(&c.truth, "truth", "", "ground-truth file of the injected campaigns (default: OUT with .truth.json)")
+	fs.Int64Var(&c.firstID, "campaign-first-id", 9_000_000_000, "first tweet id of injected rows (must not collide with generated ids)")
+	return c
+}
+
+// hook returns gen's hook injecting the campaigns over rows generated rows,
+// or nil when no campaign is asked for. seed is gen's seed.
+func (c *campaignFlags) hook(rows int, seed uint64) (gen.Hook, error) {
+	if c.cfg.Campaigns == 0 {
+		return nil, nil
+	}
+	c.cfg.Seed = seed
+	next := c.firstID
+	in, err := campaign.NewInjector(c.cfg, rows, func() string { next++; return fmt.Sprint(next - 1) })
+	if err != nil {
+		return nil, err
+	}
+	c.in = in
+	return genHook{in}, nil
+}
+
+// writeTruth writes the ground truth beside out (when campaigns were
+// injected) and returns its path.
+func (c *campaignFlags) writeTruth(out string) (string, error) {
+	if c.in == nil {
+		return "", nil
+	}
+	path := c.truth
+	if path == "" {
+		path = strings.TrimSuffix(out, ".csv") + ".truth.json"
+	}
+	b, err := json.MarshalIndent(c.in.Truth(), "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("truth: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("truth: %w", err)
+	}
+	return path, nil
+}
+
+// genHook adapts the injector to gen.Hook.
+type genHook struct{ in *campaign.Injector }
+
+func (h genHook) Add(r gen.Row) []gen.Row {
+	return toGenRows(h.in.Add(campaign.Row{Target: r.Target, ID: r.ID, Time: r.Time, User: r.User, Text: r.Text}), r.Query)
+}
+
+func (h genHook) Flush() []gen.Row { return toGenRows(h.in.Flush(), "NO_QUERY") }
+
+func toGenRows(rs []campaign.Row, query string) []gen.Row {
+	out := make([]gen.Row, len(rs))
+	for i, r := range rs {
+		out[i] = gen.Row{Target: r.Target, ID: r.ID, Time: r.Time, Query: query, User: r.User, Text: r.Text}
+	}
+	return out
 }

@@ -14,6 +14,7 @@ func newGenCmd() *cobra.Command {
 		sample string
 		out    string
 		opts   gen.Options
+		inject *campaignFlags // --inject-campaign (alerts.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "gen --rows N --out FILE",
@@ -30,6 +31,9 @@ same file.`,
 			if err != nil {
 				return err
 			}
+			if opts.Hook, err = inject.hook(opts.Rows, opts.Seed); err != nil {
+				return err
+			}
 			f, err := os.Create(out)
 			if err != nil {
 				return fmt.Errorf("gen: %w", err)
@@ -42,6 +46,11 @@ same file.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows to %s\n", n, out)
+			if path, err := inject.writeTruth(out); err != nil {
+				return err
+			} else if path != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote the campaigns' ground truth to %s\n", path)
+			}
 			return nil
 		},
 	}
@@ -51,5 +60,6 @@ same file.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed")
 	f.StringVar(&sample, "sample", "data/sample.csv", "sentiment140-format sample to draw texts and users from")
 	f.Int64Var(&opts.FirstID, "first-id", 3000000000, "first tweet id")
+	inject = addCampaignFlags(f)
 	return cmd
 }

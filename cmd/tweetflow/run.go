@@ -34,7 +34,9 @@ func newRunCmd() *cobra.Command {
 		keep        []string
 		noProgress  bool
 		verbose     bool
+		parseOnly   bool
 		af          *alertFlags // the alert engine's flags (alerts.go)
+		dash        runDashboard // --serve (serve.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -71,7 +73,11 @@ scored and stored. Running again into the same database is idempotent.`,
 			if cfg.Producer.Speed < 0 || cfg.Producer.MaxRate < 0 || cfg.Producer.Limit < 0 {
 				return fmt.Errorf("--speed, --max-rate and --limit must not be negative")
 			}
+			dash.out, dash.log = cmd.OutOrStdout(), log
 			cfg.WrapSink = func(ctx context.Context, st *sqlite.Store) (sink.Driver, error) {
+				if err := dash.start(ctx, cfg.DB, cfg.ModelsDir); err != nil {
+					return nil, err
+				}
 				drv, _, err := af.wrapSink(ctx, st, st.DB(), cfg.ModelsDir, log)
 				return drv, err
 			}
@@ -81,7 +87,11 @@ scored and stored. Running again into the same database is idempotent.`,
 				cfg.Producer.OnBatch = func(s producer.Stats) { _ = bar.Set64(s.RowsRead) }
 				defer bar.Finish()
 			}
-			sum, err := pipeline.Run(ctx, cfg)
+			run := pipeline.Run
+			if parseOnly {
+				run = pipeline.ReadOnly
+			}
+			sum, err := run(ctx, cfg)
 			if sum.Seconds > 0 || sum.RowsRead > 0 {
 				printSummary(cmd.OutOrStdout(), sum)
 				if summaryPath != "" {
@@ -89,6 +99,9 @@ scored and stored. Running again into the same database is idempotent.`,
 						err = werr
 					}
 				}
+			}
+			if derr := dash.wait(ctx); derr != nil && err == nil {
+				err = derr
 			}
 			return err
 		},
@@ -120,7 +133,9 @@ scored and stored. Running again into the same database is idempotent.`,
 	f.IntVar(&cfg.Workers, "workers", 0, "concurrent scoring calls (default: number of CPUs)")
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at info level")
+	f.BoolVar(&parseOnly, "parse-only", false, "only read and parse the CSV (no models, no store): the baseline for benchmarks")
 	af = addAlertFlags(f)
+	f.StringVar(&dash.addr, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C")
 	// --start-row is 1-based for people; the reader skips N-1 rows.
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
 		if cfg.CSV.SkipRows < 1 {

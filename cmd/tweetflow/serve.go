@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -42,7 +43,7 @@ tweets); from then on triggers keep it current.`,
 			defer st.Close(context.Background())
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			return serveDashboard(ctx, st.DB(), addr, modelsDir, log, func(a net.Addr) {
-				fmt.Fprintf(cmd.OutOrStdout(), "dashboard: http://%s/\n", a)
+				fmt.Fprintf(cmd.OutOrStdout(), "dashboard: %s\n", dashboardURL(a))
 			})
 		},
 	}
@@ -72,6 +73,65 @@ func serveDashboard(ctx context.Context, db *sql.DB, addr, modelsDir string, log
 		return err
 	}
 	return dashboard.ListenAndServe(ctx, addr, srv, ready)
+}
+
+// dashboardURL is the address to open in a browser.
+func dashboardURL(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
+		return fmt.Sprintf("http://localhost:%d/", t.Port)
+	}
+	return "http://" + a.String() + "/"
+}
+
+// runDashboard is 'tweetflow run --serve ADDR': the dashboard on its own
+// handle of the run's database. It starts before the first write (from the
+// run's sink hook), so its rollup triggers see every tweet and the page
+// updates live, and it keeps serving after the run until Ctrl-C.
+type runDashboard struct {
+	addr string
+	out  io.Writer
+	log  *slog.Logger
+	st   *sqlite.Store
+	done chan error
+}
+
+// start opens dbPath and serves; it returns once the address is bound.
+func (d *runDashboard) start(ctx context.Context, dbPath, modelsDir string) error {
+	if d.addr == "" {
+		return nil
+	}
+	st, err := sqlite.Open(ctx, dbPath, nil)
+	if err != nil {
+		return fmt.Errorf("--serve: %w", err)
+	}
+	d.st, d.done = st, make(chan error, 1)
+	bound := make(chan struct{})
+	go func() {
+		d.done <- serveDashboard(ctx, st.DB(), d.addr, modelsDir, d.log, func(a net.Addr) {
+			fmt.Fprintf(d.out, "dashboard: %s\n", dashboardURL(a))
+			close(bound)
+		})
+	}()
+	select {
+	case <-bound:
+		return nil
+	case err := <-d.done:
+		st.Close(context.Background())
+		d.st = nil
+		return fmt.Errorf("--serve: %w", err)
+	}
+}
+
+// wait keeps serving until ctx ends (Ctrl-C), then closes the handle.
+func (d *runDashboard) wait(ctx context.Context) error {
+	if d.st == nil {
+		return nil
+	}
+	defer d.st.Close(context.Background())
+	if ctx.Err() == nil {
+		fmt.Fprintln(d.out, "the dashboard keeps serving; Ctrl-C to stop")
+	}
+	return <-d.done
 }
 
 // modelConfigs reads the model specs under dir (a missing dir gives none)
