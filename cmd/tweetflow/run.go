@@ -35,7 +35,7 @@ func newRunCmd() *cobra.Command {
 		noProgress  bool
 		verbose     bool
 		parseOnly   bool
-		af          *alertFlags // the alert engine's flags (alerts.go)
+		af          *alertFlags  // the alert engine's flags (alerts.go)
 		dash        runDashboard // --serve (serve.go)
 	)
 	cmd := &cobra.Command{
