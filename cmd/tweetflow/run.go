@@ -34,7 +34,6 @@ func newRunCmd() *cobra.Command {
 		keep        []string
 		noProgress  bool
 		verbose     bool
-		parseOnly   bool
 		af          *alertFlags  // the alert engine's flags (alerts.go)
 		dash        runDashboard // --serve (serve.go)
 	)
@@ -87,11 +86,7 @@ scored and stored. Running again into the same database is idempotent.`,
 				cfg.Producer.OnBatch = func(s producer.Stats) { _ = bar.Set64(s.RowsRead) }
 				defer bar.Finish()
 			}
-			run := pipeline.Run
-			if parseOnly {
-				run = pipeline.ReadOnly
-			}
-			sum, err := run(ctx, cfg)
+			sum, err := pipeline.Run(ctx, cfg)
 			if sum.Seconds > 0 || sum.RowsRead > 0 {
 				printSummary(cmd.OutOrStdout(), sum)
 				if summaryPath != "" {
@@ -133,7 +128,6 @@ scored and stored. Running again into the same database is idempotent.`,
 	f.IntVar(&cfg.Workers, "workers", 0, "concurrent scoring calls (default: number of CPUs)")
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at info level")
-	f.BoolVar(&parseOnly, "parse-only", false, "only read and parse the CSV (no models, no store): the baseline for benchmarks")
 	af = addAlertFlags(f)
 	f.StringVar(&dash.addr, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C")
 	// --start-row is 1-based for people; the reader skips N-1 rows.
