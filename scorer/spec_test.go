@@ -43,7 +43,9 @@ func TestSpecCheck(t *testing.T) {
 		{"value.derive", func(s *scorer.Spec) { s.Value.Derive = "median" }},
 		{"value.type", func(s *scorer.Spec) { s.Value.Type = "double" }},
 		{"threshold.direction", func(s *scorer.Spec) { s.Threshold.Direction = "sideways" }},
-		{"value.positive", func(s *scorer.Spec) { s.Value = scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "x", Type: scorer.TypeFloat} }},
+		{"value.positive", func(s *scorer.Spec) {
+			s.Value = scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "x", Type: scorer.TypeFloat}
+		}},
 	}
 	for _, c := range cases {
 		s := validSpec()
