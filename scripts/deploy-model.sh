@@ -14,11 +14,15 @@
 # 4. Applies the Trigger (with the KEDA settings func does not set), then runs
 #    func deploy --path functions/<function> --image REGISTRY/tweetflow-<function>@sha256:...
 #    which skips func's build and push because the image is given by digest.
+# 5. Rebuilds and redeploys the aggregator (top-level func.yaml), whose image carries every
+#    models/*/model.yaml: that is how it knows which models a complete record has.
+#    SKIP_AGGREGATOR=1 skips this step.
 #
 # <function> is the model name with "_" replaced by "-" (Kubernetes names allow no "_").
 # Environment: REGISTRY (required unless DRY_RUN=1), NAMESPACE (default tweetflow),
 # CONTAINER_TOOL (default docker), FUNC (default func), KUBECTL (default kubectl),
-# FUNCTION_PKG (Go main package of the function; default ./functions/<function>),
+# FUNCTION_PKG (Go main package of the function; default ./functions/model, which serves any
+# model chosen by MODEL_DIR),
 # DRY_RUN=1 (generate and validate, print the build/deploy commands instead of running them).
 set -euo pipefail
 
@@ -43,6 +47,7 @@ tool=${CONTAINER_TOOL:-docker}
 func=${FUNC:-func}
 kubectl=${KUBECTL:-kubectl}
 dry=${DRY_RUN:-}
+skip_aggregator=${SKIP_AGGREGATOR:-}
 run() { if [ -n "$dry" ]; then printf 'would run:'; printf ' %q' "$@"; echo; else "$@"; fi; }
 render() { sed -e "s/\${MODEL}/$model/g" -e "s/\${FUNCTION}/$fn/g" "$1"; }
 
@@ -60,7 +65,7 @@ fi
 
 make --no-print-directory validate
 
-pkg=${FUNCTION_PKG:-./$funcdir}
+pkg=${FUNCTION_PKG:-./functions/model}
 if [ -z "$dry" ] && ! ls "$pkg"/*.go >/dev/null 2>&1; then
   echo "deploy-model: no Go entry point in $pkg; set FUNCTION_PKG to the function's main package" >&2; exit 1
 fi
@@ -71,15 +76,21 @@ else
   registry=${REGISTRY:?set REGISTRY, e.g. REGISTRY=registry.example.com/tweetflow}
 fi
 tag=$(git describe --always --dirty 2>/dev/null || echo dev)
-image=$registry/tweetflow-$fn:$tag
-run "$tool" build -f functions/Dockerfile --build-arg "MODEL=$model" --build-arg "FUNCTION_PKG=$pkg" -t "$image" .
-run "$tool" push "$image"
-if [ -n "$dry" ]; then
-  ref=$registry/tweetflow-$fn@sha256:0000000000000000000000000000000000000000000000000000000000000000
-else
+# build_push IMAGE DOCKER_BUILD_ARGS... builds and pushes, then prints IMAGE@sha256:...
+build_push() {
+  local image=$1; shift
+  run "$tool" build -f functions/Dockerfile "$@" -t "$image" . >&2
+  run "$tool" push "$image" >&2
+  if [ -n "$dry" ]; then
+    echo "${image%:*}@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    return
+  fi
+  local ref
   ref=$("$tool" image inspect --format '{{index .RepoDigests 0}}' "$image")
   [[ $ref == *@sha256:* ]] || { echo "deploy-model: no digest for $image after push (got '$ref')" >&2; exit 1; }
-fi
+  echo "$ref"
+}
+ref=$(build_push "$registry/tweetflow-$fn:$tag" --build-arg "MODEL=$model" --build-arg "FUNCTION_PKG=$pkg")
 
 # The Trigger first: func deploy then finds it (AlreadyExists) and leaves the KEDA settings.
 if [ -n "$dry" ]; then
@@ -88,4 +99,9 @@ else
   printf '%s\n' "$trigger" | "$kubectl" apply -n "$namespace" -f -
 fi
 run "$func" deploy --path "$funcdir" --image "$ref" --namespace "$namespace"
+
+if [ -z "$skip_aggregator" ]; then
+  aggref=$(build_push "$registry/tweetflow-aggregator:$tag" --target aggregator)
+  run "$func" deploy --path . --image "$aggref" --namespace "$namespace"
+fi
 if [ -n "$dry" ]; then echo "deploy-model: dry run, nothing built or deployed" >&2; else echo "deploy-model: $model deployed as $fn ($ref)" >&2; fi

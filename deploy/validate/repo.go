@@ -458,8 +458,18 @@ func checkModelDir(root, file string, f *Function) []Problem {
 	if model == dir || !event.ValidModelName(model) {
 		return []Problem{d.problem("run.envs", "MODEL_DIR %q is not /models/<model name>", dir)}
 	}
-	if _, err := os.Stat(filepath.Join(root, "models", model, "model.yaml")); err != nil {
+	spec, err := os.ReadFile(filepath.Join(root, "models", model, "model.yaml"))
+	if err != nil {
 		return []Problem{d.problem("run.envs", "MODEL_DIR names model %q, but models/%s/model.yaml does not exist", model, model)}
+	}
+	// The function labels its events with the spec's name; the aggregator and the store know the
+	// model by it. A folder copied without renaming the spec would answer as another model.
+	var named struct {
+		Name string `json:"name"`
+	}
+	if err := yaml.Unmarshal(spec, &named); err != nil || named.Name != model {
+		return []Problem{{File: "models/" + model + "/model.yaml", Line: topLevelKeyLine(spec, "name"), Field: "name",
+			Msg: fmt.Sprintf("is %q, want %q (the folder name, which %s's MODEL_DIR uses)", named.Name, model, file)}}
 	}
 	if FunctionName(model) != f.Name {
 		return []Problem{d.problem("name", "is %q; model %q gives function name %q", f.Name, model, FunctionName(model))}
@@ -472,3 +482,13 @@ func checkModelDir(root, file string, f *Function) []Problem {
 
 // FunctionName is the Knative name of a model's function: the model name with "_" as "-".
 func FunctionName(model string) string { return strings.ReplaceAll(model, "_", "-") }
+
+// topLevelKeyLine returns the 1-based line of a top-level key in a YAML file, or 0.
+func topLevelKeyLine(data []byte, key string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, key+":") {
+			return i + 1
+		}
+	}
+	return 0
+}

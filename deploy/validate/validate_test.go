@@ -216,6 +216,11 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"functions/offense/func.yaml", "run.envs", "models/toxicity/model.yaml does not exist"},
 		},
 		{
+			name: "model spec named after another model", file: "models/offense/model.yaml",
+			old: "name: offense", new: "name: sentiment",
+			want: []string{"models/offense/model.yaml:", "name", `is "sentiment", want "offense"`},
+		},
+		{
 			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
 			old: "metric: concurrency", new: "metric: cpu",
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},
