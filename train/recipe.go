@@ -78,7 +78,9 @@ func Recipes() map[string]Recipe {
 			Labels:      []string{"not", "offensive"},
 			Metric:      MetricMacroF1,
 			Features:    offenseFeat,
-			Hyper:       Hyper{Epochs: 3, LR: 0.05, ClassWeightPower: 1, Seed: 1, Ensemble: 5},
+			// A 10-seed ensemble: single runs vary by ±0.005 macro-F1 on val
+			// with the shuffle; the average is steadier across learning rates.
+			Hyper: Hyper{Epochs: 3, LR: 0.08, ClassWeightPower: 1, Seed: 1, Ensemble: 10},
 			Value: scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "offensive",
 				Type: scorer.TypeFloat, Min: 0, Max: 1},
 			Threshold: &scorer.ThresholdSpec{Value: 0.5, Direction: "above",
