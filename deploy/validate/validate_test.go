@@ -374,3 +374,72 @@ func FuzzParseFunction(f *testing.F) {
 		}
 	})
 }
+
+// TestDockerfileReferences checks what functions/Dockerfile builds and copies against the
+// repository, since no image can be built here: the Go main packages of its build args, the
+// files it copies, and the ONNX Runtime version pinned by scripts/install-onnxruntime.sh.
+func TestDockerfileReferences(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "functions", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(data)
+	mainPkg := func(pkg string) {
+		t.Helper()
+		dir := filepath.Join(repoRoot, filepath.FromSlash(strings.TrimPrefix(pkg, "./")))
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err == nil && strings.Contains(string(src), "package main") {
+				return
+			}
+		}
+		t.Errorf("functions/Dockerfile builds %s, which is not a main package", pkg)
+	}
+	for _, arg := range []string{"FUNCTION_PKG", "AGGREGATOR_PKG"} {
+		i := strings.Index(df, "ARG "+arg+"=")
+		if i < 0 {
+			t.Errorf("functions/Dockerfile: no default for ARG %s", arg)
+			continue
+		}
+		line, _, _ := strings.Cut(df[i+len("ARG "+arg+"="):], "\n")
+		mainPkg(strings.TrimSpace(line))
+	}
+	mainPkg("./cmd/tweetflow")
+	for copyLine, paths := range map[string][]string{
+		"COPY scripts/install-onnxruntime.sh": {"scripts/install-onnxruntime.sh"},
+		"COPY go.mod go.sum":                  {"go.mod", "go.sum"},
+		"COPY data/":                          {"data/sample.csv"},
+		"COPY models/":                        {"models"},
+	} {
+		if !strings.Contains(df, copyLine) {
+			t.Errorf("functions/Dockerfile no longer has %q: update this test", copyLine)
+		}
+		for _, p := range paths {
+			if _, err := os.Stat(filepath.Join(repoRoot, p)); err != nil {
+				t.Errorf("functions/Dockerfile copies %s: %v", p, err)
+			}
+		}
+	}
+	script, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "install-onnxruntime.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version string
+	for _, l := range strings.Split(string(script), "\n") {
+		if v, ok := strings.CutPrefix(l, "VERSION="); ok {
+			version = strings.TrimSpace(v)
+		}
+	}
+	if version == "" {
+		t.Fatal("scripts/install-onnxruntime.sh: no VERSION= line")
+	}
+	if want := "libonnxruntime.so." + version; strings.Count(df, want) < 3 {
+		t.Errorf("functions/Dockerfile must copy and point ONNXRUNTIME_LIB at %s (the version the install script pins)", want)
+	}
+	for _, must := range []string{"CGO_ENABLED=1", "USER 65532:65532", "LISTEN_ADDRESS=[::]:8080", "ENV MODEL_DIR=/models/${MODEL}"} {
+		if !strings.Contains(df, must) {
+			t.Errorf("functions/Dockerfile lacks %q", must)
+		}
+	}
+}
