@@ -1,0 +1,470 @@
+// Package kibana generates tweetflow's Kibana saved objects (a data view, the
+// visualizations, one dashboard) and alerting rules from the model
+// registry, checks them structurally, and imports them into a Kibana.
+//
+// Format choice: the panels are aggregation-based ("legacy") visualization
+// saved objects written in the Kibana 7.10 export format (migrationVersion
+// 7.10.0). That format has been stable since 7.10, every 7.10+ and 8.x
+// Kibana imports it and migrates it forward with its own saved-object
+// migrations, its JSON is small enough to check field by field, and the line
+// chart's thresholdLine draws the reference line. Lens documents change shape
+// between minor versions, and TSVB panels name their index by string rather
+// than by a data-view reference, so neither is used.
+package kibana
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+// Threshold is a reference line and an alert bound on a per-interval value.
+type Threshold struct {
+	Value float64 `json:"value"`
+	// Direction is "above" or "below": the side that is worth a look.
+	Direction string `json:"direction"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// Model is one model's panel configuration.
+type Model struct {
+	Name        string
+	Description string
+	// ValueType is float, integer or keyword (keyword models get a
+	// label-count panel and no threshold).
+	ValueType string
+	Min, Max  float64
+	// Threshold is nil when the model has none: no line, no rule.
+	Threshold *Threshold
+}
+
+// Options configures the generated objects.
+type Options struct {
+	// Index is the Elasticsearch index the data view points at.
+	Index string
+	// Models in display order; sentiment and offense first by convention.
+	Models []Model
+	// Interval is the date histogram bucket (default 10m).
+	Interval string
+	// RateThreshold is the tweets-per-interval reference line and alert
+	// bound (above).
+	RateThreshold float64
+	// TimeFrom/TimeTo is the dashboard's stored time range (Kibana date
+	// math or ISO dates); a replay of 2009 tweets needs its own range.
+	TimeFrom, TimeTo string
+}
+
+// DefaultRateThreshold is the default tweets-per-10-minutes reference line:
+// data/sample.csv (sentiment140) has 202 tweets in an average non-empty
+// 10-minute bucket and 566 in its busiest one, so 1000 marks a burst of
+// about twice the busiest organic peak of that data; tune it to the stream
+// you watch (--threshold rate=N).
+const DefaultRateThreshold = 1000
+
+// FromSpecs builds Options from the model registry: each model's panel and
+// rule default to its spec's threshold. overrides (model name → value)
+// replace a threshold value; "rate" overrides RateThreshold.
+func FromSpecs(specs []*scorer.Spec, index string, overrides map[string]float64) (Options, error) {
+	o := Options{Index: index, Interval: "10m", RateThreshold: DefaultRateThreshold, TimeFrom: "now-24h", TimeTo: "now"}
+	known := map[string]bool{"rate": true}
+	for _, s := range specs {
+		m := Model{Name: s.Name, Description: s.Description, ValueType: s.Value.Type, Min: s.Value.Min, Max: s.Value.Max}
+		if s.Threshold != nil {
+			m.Threshold = &Threshold{Value: s.Threshold.Value, Direction: s.Threshold.Direction, Reason: s.Threshold.Reason}
+		}
+		o.Models = append(o.Models, m)
+		known[s.Name] = true
+	}
+	// sentiment and offense lead the dashboard; other models follow by name.
+	rank := func(n string) int {
+		switch n {
+		case "sentiment":
+			return 0
+		case "offense":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(o.Models, func(a, b Model) int {
+		if r := rank(a.Name) - rank(b.Name); r != 0 {
+			return r
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for name, v := range overrides {
+		if !known[name] {
+			return o, fmt.Errorf("threshold override for %q: no such model (known: rate and the registry's models)", name)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return o, fmt.Errorf("threshold override for %q: %v is not a number", name, v)
+		}
+		if name == "rate" {
+			o.RateThreshold = v
+			continue
+		}
+		for i := range o.Models {
+			if o.Models[i].Name == name {
+				if o.Models[i].Threshold == nil {
+					o.Models[i].Threshold = &Threshold{Direction: "above"}
+				}
+				o.Models[i].Threshold.Value = v
+				o.Models[i].Threshold.Reason = "configured"
+			}
+		}
+	}
+	return o, nil
+}
+
+// ElasticModels returns the index models of the options (for the mapping).
+func (o Options) ElasticModels() []elastic.Model {
+	var ms []elastic.Model
+	for _, m := range o.Models {
+		ms = append(ms, elastic.Model{Name: m.Name, ValueType: m.ValueType})
+	}
+	return ms
+}
+
+// Object is one saved object as the import API reads it, one per NDJSON
+// line.
+type Object struct {
+	Type             string            `json:"type"`
+	ID               string            `json:"id"`
+	Attributes       map[string]any    `json:"attributes"`
+	References       []Reference       `json:"references"`
+	MigrationVersion map[string]string `json:"migrationVersion,omitempty"`
+}
+
+// Reference links a saved object to another by id.
+type Reference struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// IDs of the fixed objects. They are stable, so importing with overwrite
+// replaces the previous version instead of adding a copy.
+const (
+	DataViewID  = "tweetflow-data-view"
+	DashboardID = "tweetflow-dashboard"
+	searchRef   = "kibanaSavedObjectMeta.searchSourceJSON.index"
+)
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only maps of strings, numbers and bools reach here
+	}
+	return string(b)
+}
+
+func searchSource(query string) map[string]any {
+	return map[string]any{"searchSourceJSON": mustJSON(map[string]any{
+		"query":        map[string]any{"query": query, "language": "kuery"},
+		"filter":       []any{},
+		"indexRefName": searchRef,
+	})}
+}
+
+func visObject(id, title, description string, visState map[string]any, query string, index string) Object {
+	visState["title"] = title
+	return Object{
+		Type: "visualization",
+		ID:   id,
+		Attributes: map[string]any{
+			"title":                 title,
+			"description":           description,
+			"visState":              mustJSON(visState),
+			"uiStateJSON":           "{}",
+			"version":               1,
+			"kibanaSavedObjectMeta": searchSource(query),
+		},
+		References:       []Reference{{Name: searchRef, Type: "index-pattern", ID: DataViewID}},
+		MigrationVersion: map[string]string{"visualization": "7.10.0"},
+	}
+}
+
+func dateHistogram(interval string) map[string]any {
+	return map[string]any{"id": "2", "enabled": true, "type": "date_histogram", "schema": "segment",
+		"params": map[string]any{"field": elastic.FieldTimestamp, "interval": interval, "min_doc_count": 1, "extended_bounds": map[string]any{}, "drop_partials": false}}
+}
+
+// lineParams are the vislib line chart params; a threshold becomes the
+// dashed reference line, and the value axis is pinned to the model's range
+// so the line is drawn even when the data stays on one side of it.
+func lineParams(label string, th *Threshold, min, max *float64) map[string]any {
+	scale := map[string]any{"type": "linear", "mode": "normal"}
+	if min != nil && max != nil {
+		scale["setYExtents"] = true
+		scale["min"], scale["max"] = *min, *max
+	}
+	p := map[string]any{
+		"type":           "line",
+		"grid":           map[string]any{"categoryLines": false},
+		"categoryAxes":   []any{map[string]any{"id": "CategoryAxis-1", "type": "category", "position": "bottom", "show": true, "scale": map[string]any{"type": "linear"}, "labels": map[string]any{"show": true, "filter": true, "truncate": 100}, "title": map[string]any{}}},
+		"valueAxes":      []any{map[string]any{"id": "ValueAxis-1", "name": "LeftAxis-1", "type": "value", "position": "left", "show": true, "scale": scale, "labels": map[string]any{"show": true, "rotate": 0, "filter": false, "truncate": 100}, "title": map[string]any{"text": label}}},
+		"seriesParams":   []any{map[string]any{"show": true, "type": "line", "mode": "normal", "data": map[string]any{"label": label, "id": "1"}, "valueAxis": "ValueAxis-1", "drawLinesBetweenPoints": true, "lineWidth": 2, "showCircles": true, "interpolate": "linear"}},
+		"addTooltip":     true,
+		"addLegend":      true,
+		"legendPosition": "right",
+		"times":          []any{},
+		"addTimeMarker":  false,
+		"thresholdLine":  map[string]any{"show": false, "value": 0, "width": 2, "style": "dashed", "color": "#E7664C"},
+	}
+	if th != nil {
+		p["thresholdLine"] = map[string]any{"show": true, "value": th.Value, "width": 2, "style": "dashed", "color": "#E7664C"}
+	}
+	return p
+}
+
+// SavedObjects returns the data view, the visualizations and the dashboard.
+func SavedObjects(o Options) ([]Object, error) {
+	if err := elastic.ValidateIndexName(o.Index); err != nil {
+		return nil, fmt.Errorf("kibana: index %q: %w", o.Index, err)
+	}
+	if _, err := elastic.Mappings(o.ElasticModels()); err != nil {
+		return nil, fmt.Errorf("kibana: %w", err)
+	}
+	if o.Interval == "" {
+		o.Interval = "10m"
+	}
+	objs := []Object{{
+		Type: "index-pattern",
+		ID:   DataViewID,
+		Attributes: map[string]any{
+			"title":         o.Index,
+			"name":          "tweetflow (" + o.Index + ")",
+			"timeFieldName": elastic.FieldTimestamp,
+		},
+		References:       []Reference{},
+		MigrationVersion: map[string]string{"index-pattern": "7.11.0"},
+	}}
+	objs = append(objs,
+		visObject("tweetflow-total", "Tweets (total)", "Number of tweets stored in the selected time range.",
+			map[string]any{"type": "metric", "aggs": []any{map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}}},
+				"params": map[string]any{"addTooltip": true, "addLegend": false, "type": "metric", "metric": map[string]any{"percentageMode": false, "useRanges": false, "colorSchema": "Green to Red", "metricColorMode": "None", "colorsRange": []any{map[string]any{"from": 0, "to": 10000}}, "labels": map[string]any{"show": true}, "invertColors": false, "style": map[string]any{"bgFill": "#000", "bgColor": false, "labelColor": false, "subText": "", "fontSize": 60}}}},
+			"", o.Index),
+		visObject("tweetflow-partial", "Tweets stored partial (join timed out)", "Tweets whose join timed out with models still missing (runtime field partial).",
+			map[string]any{"type": "metric", "aggs": []any{map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}}},
+				"params": map[string]any{"addTooltip": true, "addLegend": false, "type": "metric", "metric": map[string]any{"percentageMode": false, "useRanges": false, "colorSchema": "Green to Red", "metricColorMode": "None", "colorsRange": []any{map[string]any{"from": 0, "to": 10000}}, "labels": map[string]any{"show": true}, "invertColors": false, "style": map[string]any{"bgFill": "#000", "bgColor": false, "labelColor": false, "subText": "", "fontSize": 60}}}},
+			elastic.FieldPartial+" : true", o.Index),
+		visObject("tweetflow-rate", "Tweets per "+o.Interval, fmt.Sprintf("Tweets per %s; the dashed line is the burst threshold (%g).", o.Interval, o.RateThreshold),
+			map[string]any{"type": "line", "aggs": []any{
+				map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{"customLabel": "tweets"}},
+				dateHistogram(o.Interval)},
+				"params": lineParams("tweets", &Threshold{Value: o.RateThreshold, Direction: "above"}, nil, nil)},
+			"", o.Index),
+	)
+	for _, m := range o.Models {
+		objs = append(objs, modelVis(o, m))
+	}
+	objs = append(objs, dashboard(o, objs[1:]))
+	return objs, nil
+}
+
+func modelVis(o Options, m Model) Object {
+	id := "tweetflow-model-" + m.Name
+	if m.ValueType == scorer.TypeKeyword {
+		// A keyword value has no average: count tweets per label instead.
+		return visObject(id, m.Name+" labels per "+o.Interval, m.Description,
+			map[string]any{"type": "histogram", "aggs": []any{
+				map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}},
+				dateHistogram(o.Interval),
+				map[string]any{"id": "3", "enabled": true, "type": "terms", "schema": "group", "params": map[string]any{"field": m.Name + ".label", "size": 10, "order": "desc", "orderBy": "1"}}},
+				"params": map[string]any{"type": "histogram", "addTooltip": true, "addLegend": true, "legendPosition": "right", "times": []any{}, "addTimeMarker": false}},
+			"", o.Index)
+	}
+	desc := m.Description
+	if m.Threshold != nil {
+		desc += fmt.Sprintf(" Dashed line: %g (%s is worth a look", m.Threshold.Value, m.Threshold.Direction)
+		if m.Threshold.Reason != "" {
+			desc += ": " + m.Threshold.Reason
+		}
+		desc += ")."
+	}
+	var lo, hi *float64
+	if m.Max > m.Min {
+		lo, hi = &m.Min, &m.Max
+	}
+	return visObject(id, "Average "+m.Name+" per "+o.Interval, strings.TrimSpace(desc),
+		map[string]any{"type": "line", "aggs": []any{
+			map[string]any{"id": "1", "enabled": true, "type": "avg", "schema": "metric", "params": map[string]any{"field": m.Name + ".value", "customLabel": "average " + m.Name}},
+			dateHistogram(o.Interval)},
+			"params": lineParams("average "+m.Name, m.Threshold, lo, hi)},
+		"", o.Index)
+}
+
+func dashboard(o Options, vis []Object) Object {
+	var panels []any
+	var refs []Reference
+	x, y := 0, 0
+	for i, v := range vis {
+		w, h := 24, 15
+		if v.ID == "tweetflow-total" || v.ID == "tweetflow-partial" {
+			h = 8
+		}
+		if x+w > 48 {
+			x, y = 0, y+15
+		}
+		idx := fmt.Sprint(i + 1)
+		ref := fmt.Sprintf("panel_%d", i)
+		panels = append(panels, map[string]any{
+			"version":          "7.10.0",
+			"panelIndex":       idx,
+			"gridData":         map[string]any{"x": x, "y": y, "w": w, "h": h, "i": idx},
+			"embeddableConfig": map[string]any{},
+			"panelRefName":     ref,
+		})
+		refs = append(refs, Reference{Name: ref, Type: "visualization", ID: v.ID})
+		x += w
+	}
+	return Object{
+		Type: "dashboard",
+		ID:   DashboardID,
+		Attributes: map[string]any{
+			"title":           "tweetflow",
+			"description":     "Tweets and their model metadata (" + o.Index + "), with the models' thresholds as reference lines.",
+			"panelsJSON":      mustJSON(panels),
+			"optionsJSON":     mustJSON(map[string]any{"useMargins": true, "hidePanelTitles": false}),
+			"timeRestore":     true,
+			"timeFrom":        o.TimeFrom,
+			"timeTo":          o.TimeTo,
+			"refreshInterval": map[string]any{"pause": false, "value": 30000},
+			"version":         1,
+			"kibanaSavedObjectMeta": map[string]any{"searchSourceJSON": mustJSON(map[string]any{
+				"query": map[string]any{"query": "", "language": "kuery"}, "filter": []any{}})},
+		},
+		References:       refs,
+		MigrationVersion: map[string]string{"dashboard": "7.9.3"},
+	}
+}
+
+// NDJSON encodes objects one per line, in order, as the import API reads
+// them and the export API writes them.
+func NDJSON(objs []Object) []byte {
+	var b bytes.Buffer
+	for _, o := range objs {
+		b.WriteString(mustJSON(o))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// Rule is a Kibana alerting rule, as the create rule API reads it
+// (POST /api/alerting/rule/{id}).
+type Rule struct {
+	ID         string         `json:"-"`
+	Name       string         `json:"name"`
+	RuleTypeID string         `json:"rule_type_id"`
+	Consumer   string         `json:"consumer"`
+	Schedule   map[string]any `json:"schedule"`
+	Tags       []string       `json:"tags"`
+	Enabled    bool           `json:"enabled"`
+	Params     map[string]any `json:"params"`
+	Actions    []any          `json:"actions"`
+}
+
+// Rules returns one index-threshold rule per threshold: each model's
+// average per interval against its threshold, and the tweet count per
+// interval against the rate threshold. The .index-threshold rule type
+// (stack rules) computes exactly the dashboards' aggregation (avg of a
+// field, or count, over a time window), checked every minute.
+func Rules(o Options) []Rule {
+	size, unit := splitInterval(o.Interval)
+	base := func(agg, field, cmp string, value float64) map[string]any {
+		p := map[string]any{
+			"index": []string{o.Index}, "timeField": elastic.FieldTimestamp,
+			"aggType": agg, "groupBy": "all",
+			"timeWindowSize": size, "timeWindowUnit": unit,
+			"thresholdComparator": cmp, "threshold": []float64{value},
+		}
+		if field != "" {
+			p["aggField"] = field
+		}
+		return p
+	}
+	mk := func(name string, params map[string]any) Rule {
+		return Rule{ID: RuleID(name), Name: name, RuleTypeID: ".index-threshold", Consumer: "alerts",
+			Schedule: map[string]any{"interval": "1m"}, Tags: []string{"tweetflow"}, Enabled: true, Params: params, Actions: []any{}}
+	}
+	rules := []Rule{mk(fmt.Sprintf("tweetflow: more than %g tweets per %s", o.RateThreshold, o.Interval), base("count", "", ">", o.RateThreshold))}
+	for _, m := range o.Models {
+		if m.Threshold == nil || m.ValueType == scorer.TypeKeyword {
+			continue
+		}
+		cmp := ">"
+		if m.Threshold.Direction == "below" {
+			cmp = "<"
+		}
+		rules = append(rules, mk(fmt.Sprintf("tweetflow: average %s %s %g per %s", m.Name, m.Threshold.Direction, m.Threshold.Value, o.Interval), base("avg", m.Name+".value", cmp, m.Threshold.Value)))
+	}
+	return rules
+}
+
+// RuleID derives a stable UUID (version 4 layout) from a rule name, so a
+// re-import updates the rule instead of creating a duplicate. The create
+// rule API accepts a v1 or v4 UUID as id.
+func RuleID(name string) string {
+	h := sha256.Sum256([]byte("tweetflow-rule:" + name))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// splitInterval turns "10m" into (10, "m"), the rule's time window.
+func splitInterval(iv string) (int, string) {
+	if iv == "" {
+		return 10, "m"
+	}
+	n := 0
+	i := 0
+	for i < len(iv) && iv[i] >= '0' && iv[i] <= '9' {
+		n = n*10 + int(iv[i]-'0')
+		i++
+	}
+	unit := iv[i:]
+	if n == 0 || (unit != "s" && unit != "m" && unit != "h" && unit != "d") {
+		return 10, "m"
+	}
+	return n, unit
+}
+
+// RulesJSON encodes rules with their ids, for the committed rules file.
+func RulesJSON(rules []Rule) []byte {
+	type withID struct {
+		ID string `json:"id"`
+		Rule
+	}
+	var out []withID
+	for _, r := range rules {
+		out = append(out, withID{r.ID, r})
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	return append(b, '\n')
+}
+
+// ParseRules decodes a rules file written by RulesJSON.
+func ParseRules(b []byte) ([]Rule, error) {
+	var raw []struct {
+		ID string `json:"id"`
+		Rule
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	var out []Rule
+	for i, r := range raw {
+		if r.ID == "" || r.Name == "" || r.RuleTypeID == "" {
+			return nil, fmt.Errorf("rules[%d]: missing id, name or rule_type_id", i)
+		}
+		r.Rule.ID = r.ID
+		out = append(out, r.Rule)
+	}
+	return out, nil
+}

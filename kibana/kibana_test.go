@@ -1,0 +1,251 @@
+package kibana_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+func specs() []*scorer.Spec {
+	return []*scorer.Spec{
+		{Name: "offense", Description: "P(offensive)", Value: scorer.ValueSpec{Type: "float", Min: 0, Max: 1}, Threshold: &scorer.ThresholdSpec{Value: 0.5, Direction: "above"}},
+		{Name: "sentiment", Description: "P(pos)-P(neg)", Value: scorer.ValueSpec{Type: "float", Min: -1, Max: 1}, Threshold: &scorer.ThresholdSpec{Value: -0.25, Direction: "below"}},
+		{Name: "irony", Value: scorer.ValueSpec{Type: "float", Min: 0, Max: 1}},
+		{Name: "topic", Value: scorer.ValueSpec{Type: "keyword"}},
+	}
+}
+
+func generate(t *testing.T, overrides map[string]float64) (kibana.Options, []byte, map[string]string) {
+	t.Helper()
+	o, err := kibana.FromSpecs(specs(), "tweetflow", overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := kibana.SavedObjects(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := elastic.MappedFields(o.ElasticModels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, kibana.NDJSON(objs), fields
+}
+
+func TestGeneratedObjectsCheck(t *testing.T) {
+	_, nd, fields := generate(t, nil)
+	if err := kibana.Check(nd, fields); err != nil {
+		t.Fatal(err)
+	}
+	s := string(nd)
+	for _, want := range []string{
+		`"timeFieldName":"timestamp"`,
+		`\"field\":\"sentiment.value\"`, `\"field\":\"offense.value\"`, `\"field\":\"irony.value\"`, `\"field\":\"topic.label\"`,
+		`\"thresholdLine\":{\"color\":\"#E7664C\",\"show\":true,\"style\":\"dashed\",\"value\":-0.25`,
+		`\"thresholdLine\":{\"color\":\"#E7664C\",\"show\":true,\"style\":\"dashed\",\"value\":0.5`,
+		`\"thresholdLine\":{\"color\":\"#E7664C\",\"show\":true,\"style\":\"dashed\",\"value\":1000`,
+		`\"interval\":\"10m\"`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("generated objects lack %s", want)
+		}
+	}
+	// One panel per model plus total, partial and rate; one dashboard, one data view.
+	if n := strings.Count(s, "\n"); n != 4+3+2 {
+		t.Errorf("%d objects, want 9", n)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	o, nd, _ := generate(t, map[string]float64{"sentiment": -0.5, "rate": 50, "irony": 0.7})
+	if !strings.Contains(string(nd), `\"value\":-0.5`) || o.RateThreshold != 50 {
+		t.Error("overrides not applied")
+	}
+	rules := kibana.Rules(o)
+	if len(rules) != 4 { // rate, sentiment, offense, irony (override gave it a threshold)
+		t.Fatalf("%d rules", len(rules))
+	}
+	if _, err := kibana.FromSpecs(specs(), "tweetflow", map[string]float64{"nosuch": 1}); err == nil {
+		t.Error("override of an unknown model accepted")
+	}
+}
+
+// TestCheckCatches: the structural check is not vacuous.
+func TestCheckCatches(t *testing.T) {
+	_, nd, fields := generate(t, nil)
+	for name, mutate := range map[string]func(string) string{
+		"dangling reference": func(s string) string {
+			return strings.Replace(s, `"id":"tweetflow-model-irony"`, `"id":"renamed"`, 1)
+		},
+		"unknown field": func(s string) string { return strings.Replace(s, `irony.value`, `ironyy.value`, 1) },
+		"average of a keyword": func(s string) string {
+			return strings.Replace(s, `\"field\":\"irony.value\"`, `\"field\":\"irony.label\"`, 1)
+		},
+		"broken visState":   func(s string) string { return strings.Replace(s, `"visState":"{`, `"visState":"{{`, 1) },
+		"broken panelsJSON": func(s string) string { return strings.Replace(s, `"panelsJSON":"[`, `"panelsJSON":"[[`, 1) },
+		"query field":       func(s string) string { return strings.Replace(s, `partial : true`, `partiall : true`, 1) },
+		"time field": func(s string) string {
+			return strings.Replace(s, `"timeFieldName":"timestamp"`, `"timeFieldName":"user"`, 1)
+		},
+		"not JSON": func(s string) string { return s + "{\n" },
+	} {
+		bad := mutate(string(nd))
+		if bad == string(nd) {
+			t.Fatalf("%s: mutation did not apply", name)
+		}
+		if err := kibana.Check([]byte(bad), fields); err == nil {
+			t.Errorf("%s: Check passed", name)
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	o, _, fields := generate(t, nil)
+	rules := kibana.Rules(o)
+	if len(rules) != 3 {
+		t.Fatalf("%d rules, want rate+sentiment+offense", len(rules))
+	}
+	byField := map[string]kibana.Rule{}
+	for _, r := range rules {
+		if r.RuleTypeID != ".index-threshold" || r.Params["timeWindowSize"] != 10 || r.Params["timeWindowUnit"] != "m" || r.Params["timeField"] != "timestamp" {
+			t.Errorf("rule %+v", r)
+		}
+		f, _ := r.Params["aggField"].(string)
+		if f != "" && fields[f] != "float" {
+			t.Errorf("rule %s: aggField %q not a float field", r.Name, f)
+		}
+		byField[f] = r
+	}
+	if s := byField["sentiment.value"]; s.Params["thresholdComparator"] != "<" || s.Params["threshold"].([]float64)[0] != -0.25 {
+		t.Errorf("sentiment rule %+v", s.Params)
+	}
+	if s := byField["offense.value"]; s.Params["thresholdComparator"] != ">" || s.Params["threshold"].([]float64)[0] != 0.5 {
+		t.Errorf("offense rule %+v", s.Params)
+	}
+	parsed, err := kibana.ParseRules(kibana.RulesJSON(rules))
+	if err != nil || len(parsed) != len(rules) || parsed[0].ID != rules[0].ID {
+		t.Fatalf("rules round trip: %v", err)
+	}
+	if id := kibana.RuleID("x"); len(id) != 36 || id[14] != '4' || id != kibana.RuleID("x") {
+		t.Errorf("RuleID = %q", id)
+	}
+}
+
+// fakeKibana implements the two APIs as their documentation describes:
+// multipart import with kbn-xsrf, and rule create (409 when the id exists)
+// and update (which refuses rule_type_id, consumer and enabled).
+type fakeKibana struct {
+	mu       sync.Mutex
+	imported [][]byte
+	paths    []string
+	rules    map[string]map[string]any
+	fields   map[string]string
+}
+
+func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
+	if r.Header.Get("kbn-xsrf") == "" {
+		http.Error(w, `{"statusCode":400,"error":"Bad Request","message":"Request must contain a kbn-xsrf header."}`, 400)
+		return
+	}
+	if u, p, ok := r.BasicAuth(); !ok || u != "elastic" || p != "pw" {
+		http.Error(w, `{"statusCode":401}`, 401)
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/s/analysts")
+	switch {
+	case r.Method == "POST" && path == "/api/saved_objects/_import":
+		if r.URL.Query().Get("overwrite") != "true" {
+			http.Error(w, "want overwrite", 400)
+			return
+		}
+		file, hdr, err := r.FormFile("file")
+		if err != nil || !strings.HasSuffix(hdr.Filename, ".ndjson") {
+			http.Error(w, `{"statusCode":415,"message":"Unsupported file extension"}`, 415)
+			return
+		}
+		b, _ := io.ReadAll(file)
+		if err := kibana.Check(b, f.fields); err != nil {
+			w.Write([]byte(`{"success":false,"successCount":0,"errors":[{"id":"x","type":"visualization","error":{"type":"missing_references"}}]}`))
+			return
+		}
+		f.imported = append(f.imported, b)
+		n := bytes.Count(b, []byte("\n"))
+		json.NewEncoder(w).Encode(map[string]any{"success": true, "successCount": n})
+	case strings.HasPrefix(path, "/api/alerting/rule/"):
+		id := strings.TrimPrefix(path, "/api/alerting/rule/")
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "bad json", 400)
+			return
+		}
+		switch r.Method {
+		case "POST":
+			if f.rules[id] != nil {
+				http.Error(w, `{"statusCode":409,"error":"Conflict"}`, 409)
+				return
+			}
+			f.rules[id] = body
+		case "PUT":
+			for _, k := range []string{"rule_type_id", "consumer", "enabled"} {
+				if _, ok := body[k]; ok {
+					http.Error(w, `{"statusCode":400,"message":"[request body.`+k+`]: definition for this key is missing"}`, 400)
+					return
+				}
+			}
+			if f.rules[id] == nil {
+				http.Error(w, "not found", 404)
+				return
+			}
+			for k, v := range body {
+				f.rules[id][k] = v
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": id})
+	default:
+		http.Error(w, "no route", 404)
+	}
+}
+
+func TestImportAndRules(t *testing.T) {
+	o, nd, fields := generate(t, nil)
+	fk := &fakeKibana{rules: map[string]map[string]any{}, fields: fields}
+	srv := httptest.NewServer(fk)
+	defer srv.Close()
+	c, err := kibana.NewClient(strings.Replace(srv.URL, "http://", "http://elastic:pw@", 1), "analysts", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 { // a second import overwrites, a second rule put updates
+		res, err := c.Import(ctx, nd)
+		if err != nil || res.SuccessCount != 9 {
+			t.Fatalf("import = %+v, %v", res, err)
+		}
+		if err := c.PutRules(ctx, kibana.Rules(o)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fk.rules) != 3 || len(fk.imported) != 2 || !strings.HasPrefix(fk.paths[0], "POST /s/analysts/api/saved_objects/_import") {
+		t.Errorf("rules %d, imports %d, paths %v", len(fk.rules), len(fk.imported), fk.paths)
+	}
+	// A rejected import is an error naming the objects.
+	if _, err := c.Import(ctx, []byte(strings.Replace(string(nd), "sentiment.value", "nope.value", 1))); err == nil || !strings.Contains(err.Error(), "missing_references") {
+		t.Errorf("bad import = %v", err)
+	}
+	if _, err := kibana.NewClient(srv.URL, "Bad Space", nil, false); err == nil {
+		t.Error("bad space accepted")
+	}
+}
