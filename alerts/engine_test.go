@@ -347,6 +347,18 @@ func TestAnomalyShareAndLateness(t *testing.T) {
 	}
 }
 
+// The stream ending mid-window is not a drop in the tweet rate.
+func TestFlushDoesNotAlertOnTheCutWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	recs := organic(rng, 3010, t0, 500*time.Millisecond, "o") // 25 minutes and 5 s
+	cfg := Default()
+	cfg.Coordination.Disabled = true
+	e := mustEngine(t, cfg)
+	if got := append(e.Observe(recs), e.Flush()...); len(got) != 0 {
+		t.Errorf("alerts = %v, want none", got)
+	}
+}
+
 func TestInvalidRecordsAreCounted(t *testing.T) {
 	e := mustEngine(t, Default())
 	e.Observe([]sink.Record{{}, rec("", "u", "t", t0), rec("x", "u", "t", time.Time{})})

@@ -28,6 +28,9 @@ type window struct {
 	n      int
 	seen   map[string]uint64 // tweet id -> models counted, so redeliveries count once
 	models []modelAgg
+	// cut: the stream ended inside this window (Flush), so its tweet count
+	// is not a rate and is not checked for anomalies.
+	cut bool
 }
 
 // baseline is an EWMA of a metric over past windows.
@@ -149,6 +152,9 @@ func (w *windower) flush() []event.Alert {
 	for n := range w.open {
 		due = append(due, n)
 	}
+	if len(due) > 0 {
+		w.open[slices.Max(due)].cut = true
+	}
 	return w.close(due)
 }
 
@@ -178,7 +184,7 @@ func (w *windower) resetBaselines() {
 func (w *windower) check(win *window) []event.Alert {
 	var out []event.Alert
 	end := win.start.Add(w.cfg.Window)
-	if !w.cfg.Anomaly.Disabled {
+	if !w.cfg.Anomaly.Disabled && !win.cut {
 		// Tweet counts are roughly Poisson: their sampling variance is the mean.
 		if a := w.anomaly(&w.rate, float64(win.n), -1, win, "", MetricRate); a != nil {
 			out = append(out, *a)
