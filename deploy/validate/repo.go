@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"sigs.k8s.io/yaml"
@@ -78,6 +79,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	}
 	probs = append(probs, kz...)
 	probs = append(probs, checkTriggerTypes(m.Docs)...)
+	probs = append(probs, checkScaledObjects(m.Docs)...)
 
 	fps, err := checkFunctions(fctx, opt.Root, m)
 	if err != nil {
@@ -491,4 +493,79 @@ func topLevelKeyLine(data []byte, key string) int {
 		}
 	}
 	return 0
+}
+
+// scaledObject is the part of a KEDA ScaledObject that is cross-checked.
+type scaledObject struct {
+	Spec struct {
+		ScaleTargetRef struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+		} `json:"scaleTargetRef"`
+		Triggers []struct {
+			Type     string            `json:"type"`
+			Metadata map[string]string `json:"metadata"`
+		} `json:"triggers"`
+	} `json:"spec"`
+}
+
+// checkScaledObjects checks that every KEDA ScaledObject scales a Deployment defined in the
+// manifests, and that its Kafka triggers watch the consumer group and topic that Deployment's
+// `tweetflow kafka` command actually uses: a mismatch scales on a lag nobody consumes.
+func checkScaledObjects(docs []Document) []Problem {
+	deployments := map[string]appsv1.Deployment{}
+	for _, d := range docs {
+		if d.Kind == "Deployment" && d.APIVersion == "apps/v1" {
+			var dep appsv1.Deployment
+			if err := yaml.Unmarshal(d.Raw, &dep); err == nil {
+				deployments[d.Namespace+"/"+d.Name] = dep
+			}
+		}
+	}
+	var probs []Problem
+	for _, d := range docs {
+		if d.Kind != "ScaledObject" {
+			continue
+		}
+		var so scaledObject
+		if err := yaml.Unmarshal(d.Raw, &so); err != nil {
+			continue // kubeconform reports it
+		}
+		ref := so.Spec.ScaleTargetRef
+		if ref.Kind != "" && ref.Kind != "Deployment" {
+			continue
+		}
+		dep, ok := deployments[d.Namespace+"/"+ref.Name]
+		if !ok {
+			probs = append(probs, d.problem("spec.scaleTargetRef.name", "no Deployment %q in namespace %q", ref.Name, d.Namespace))
+			continue
+		}
+		var args []string
+		for _, c := range dep.Spec.Template.Spec.Containers {
+			args = append(args, c.Args...)
+		}
+		flag := func(names ...string) string {
+			for _, a := range args {
+				for _, n := range names {
+					if v, ok := strings.CutPrefix(a, "--"+n+"="); ok {
+						return v
+					}
+				}
+			}
+			return ""
+		}
+		for i, tr := range so.Spec.Triggers {
+			if tr.Type != "kafka" {
+				continue
+			}
+			at := fmt.Sprintf("spec.triggers[%d].metadata", i)
+			if g := flag("group"); tr.Metadata["consumerGroup"] != g {
+				probs = append(probs, d.problem(at+".consumerGroup", "is %q but Deployment %s consumes as group %q (--group)", tr.Metadata["consumerGroup"], ref.Name, g))
+			}
+			if topic := flag("in", "topic"); tr.Metadata["topic"] != topic {
+				probs = append(probs, d.problem(at+".topic", "is %q but Deployment %s consumes topic %q (--in/--topic)", tr.Metadata["topic"], ref.Name, topic))
+			}
+		}
+	}
+	return probs
 }

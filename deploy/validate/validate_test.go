@@ -165,6 +165,16 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"k8s/elastic/elasticsearch.yaml", "Elasticsearch tweetflow", "nodeSet"},
 		},
 		{
+			name: "ScaledObject watching another consumer group", file: "k8s/kafka-only/scaling.yaml",
+			old: "consumerGroup: tweetflow-offense", new: "consumerGroup: tweetflow-offence",
+			want: []string{"k8s/kafka-only/scaling.yaml", "ScaledObject kafka-function-offense", "spec.triggers[0].metadata.consumerGroup", `group "tweetflow-offense"`},
+		},
+		{
+			name: "ScaledObject lagThreshold unquoted (kubeconform)", file: "k8s/kafka-only/scaling.yaml",
+			old: `lagThreshold: "10000"`, new: `lagThreshold: 10000`,
+			want: []string{"k8s/kafka-only/scaling.yaml", "ScaledObject kafka-aggregator", "spec.triggers[0].metadata.lagThreshold"},
+		},
+		{
 			name: "manifest left out of the kustomization", file: "eventing/kustomization.yaml",
 			old: "  - sinkbinding.yaml\n", new: "",
 			want: []string{"eventing/sinkbinding.yaml", "not listed"},
