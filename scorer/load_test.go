@@ -326,3 +326,46 @@ func FuzzReadGraphInfo(f *testing.F) {
 		_, _ = scorer.ReadGraphInfo(data) // must not panic
 	})
 }
+
+// TestRuntimeSharedAcrossModels: models share ONNX Runtime's one
+// environment; closing one leaves the others working, and after the last
+// Close a new Load initializes it again.
+func TestRuntimeSharedAcrossModels(t *testing.T) {
+	score := func(m *scorer.Model) {
+		t.Helper()
+		out := make([]scorer.Prediction, 1)
+		if err := m.Score(context.Background(), []string{"hello"}, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := scorer.Load("../models/sentiment", scorer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := scorer.Load("../models/offense", scorer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	score(b)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := scorer.Load("../models/sentiment", scorer.Options{})
+	if err != nil {
+		t.Fatalf("Load after every model closed: %v", err)
+	}
+	defer c.Close()
+	score(c)
+	// A second library path while the environment is up is refused
+	// clearly rather than silently ignored.
+	other := filepath.Join(t.TempDir(), "libonnxruntime.so")
+	if err := os.WriteFile(other, []byte("not a library"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scorer.Load("../models/offense", scorer.Options{LibraryPath: other}); err == nil || !strings.Contains(err.Error(), "already initialized") {
+		t.Errorf("Load with another library = %v", err)
+	}
+}

@@ -95,6 +95,14 @@ var ortRuntime runtimeHandle
 // acquire initializes the environment on first use with library lib; later
 // users must ask for the same library.
 func (r *runtimeHandle) acquire(lib string) error {
+	// The same file named two ways (relative, absolute, through the
+	// libonnxruntime.so symlink) is the same library.
+	if abs, err := filepath.Abs(lib); err == nil {
+		lib = abs
+	}
+	if real, err := filepath.EvalSymlinks(lib); err == nil {
+		lib = real
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refs > 0 {
