@@ -10,6 +10,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator"
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
@@ -186,4 +187,24 @@ func Run(ctx context.Context, cfg RunConfig) (sum Summary, err error) {
 		return sum, fmt.Errorf("%d record(s) could not be stored (see the log)", as.Failed)
 	}
 	return sum, nil
+}
+
+// ReadOnly reads and parses cfg.Data as Run would, and discards the tweets:
+// the baseline that Run's end-to-end time is compared with.
+func ReadOnly(ctx context.Context, cfg RunConfig) (Summary, error) {
+	start := time.Now()
+	src, err := csv.Open(cfg.Data, cfg.CSV)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	popts := cfg.Producer
+	popts.Logger = cfg.Logger
+	pst, err := producer.Run(ctx, src, producer.SenderFunc(func(context.Context, []event.Tweet) error { return nil }), popts)
+	sum := Summary{RowsRead: pst.RowsRead, RowsRejected: pst.RejectedTotal(), RejectedByReason: pst.Rejected, LastLine: pst.LastLine}
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.TweetsPerSecond = float64(pst.Sent) / sum.Seconds
+	}
+	return sum, err
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -34,7 +35,10 @@ func newRunCmd() *cobra.Command {
 		keep        []string
 		noProgress  bool
 		verbose     bool
+		parseOnly   bool
+		cpuProfile  string
 		af          *alertFlags  // the alert engine's flags (alerts.go)
+		ef          *esFlags     // --es: Elasticsearch instead of SQLite (es.go)
 		dash        runDashboard // --serve (serve.go)
 	)
 	cmd := &cobra.Command{
@@ -77,7 +81,11 @@ scored and stored. Running again into the same database is idempotent.`,
 				if err := dash.start(ctx, cfg.DB, cfg.ModelsDir); err != nil {
 					return nil, err
 				}
-				drv, _, err := af.wrapSink(ctx, st, st.DB(), cfg.ModelsDir, log)
+				next, extra, err := ef.esSink(ctx, st, cfg.ModelsDir, cfg.Models, log)
+				if err != nil {
+					return nil, err
+				}
+				drv, _, err := af.wrapSink(ctx, next, st.DB(), cfg.ModelsDir, log, extra...)
 				return drv, err
 			}
 			errOut := cmd.ErrOrStderr()
@@ -86,7 +94,21 @@ scored and stored. Running again into the same database is idempotent.`,
 				cfg.Producer.OnBatch = func(s producer.Stats) { _ = bar.Set64(s.RowsRead) }
 				defer bar.Finish()
 			}
-			sum, err := pipeline.Run(ctx, cfg)
+			if cpuProfile != "" {
+				pf, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer func() { pprof.StopCPUProfile(); pf.Close() }()
+			}
+			run := pipeline.Run
+			if parseOnly {
+				run = pipeline.ReadOnly
+			}
+			sum, err := run(ctx, cfg)
 			if sum.Seconds > 0 || sum.RowsRead > 0 {
 				printSummary(cmd.OutOrStdout(), sum)
 				if summaryPath != "" {
@@ -128,7 +150,10 @@ scored and stored. Running again into the same database is idempotent.`,
 	f.IntVar(&cfg.Workers, "workers", 0, "concurrent scoring calls (default: number of CPUs)")
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at info level")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	f.BoolVar(&parseOnly, "parse-only", false, "only read and parse the CSV (no models, no store): the baseline for benchmarks")
 	af = addAlertFlags(f)
+	ef = addESFlags(f)
 	f.StringVar(&dash.addr, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C")
 	// --start-row is 1-based for people; the reader skips N-1 rows.
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func Generate(ctx context.Context, w io.Writer, sample []Row, opts Options) (int
 		tmpl := sample[rng.IntN(len(sample))]
 		r := Row{
 			Target: tmpl.Target,
-			ID:     fmt.Sprint(opts.FirstID + int64(i)),
+			ID:     strconv.FormatInt(opts.FirstID+int64(i), 10),
 			Time:   t,
 			Query:  tmpl.Query,
 			User:   sample[rng.IntN(len(sample))].User,
@@ -168,7 +169,9 @@ func appendRow(b []byte, r Row) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		f = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(f)
+		if strings.ContainsAny(f, "\r\n") {
+			f = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(f)
+		}
 		for j := 0; j < len(f); j++ {
 			if f[j] == '"' {
 				b = append(b, '"')

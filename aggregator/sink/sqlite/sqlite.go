@@ -42,7 +42,8 @@ type Store struct {
 
 	mu     sync.Mutex // guards writes and the fields below
 	known  []string   // models with columns, sorted
-	upsert *sql.Stmt  // built for known
+	upsert *sql.Stmt  // one row, built for known
+	many   *sql.Stmt  // chunkRows rows in one statement
 }
 
 var _ sink.Driver = (*Store)(nil)
@@ -146,15 +147,34 @@ func (s *Store) ensureModels(ctx context.Context, models []string) error {
 	if s.upsert != nil && slices.Equal(known, s.known) {
 		return nil
 	}
-	st, err := s.db.PrepareContext(ctx, s.upsertSQL(known))
+	st, err := s.db.PrepareContext(ctx, s.upsertSQL(known, 1))
 	if err != nil {
 		return fmt.Errorf("prepare upsert: %w", err)
 	}
+	many, err := s.db.PrepareContext(ctx, s.upsertSQL(known, chunkRows))
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("prepare upsert: %w", err)
+	}
+	s.closeStatements()
+	s.known, s.upsert, s.many = known, st, many
+	return nil
+}
+
+// chunkRows is the number of rows per multi-row upsert: one statement
+// execution per row cost more in database/sql and the driver than SQLite's
+// own work (about half of the write time at 1 row per statement).
+const chunkRows = 64
+
+// closeStatements closes the prepared upserts. Caller holds s.mu.
+func (s *Store) closeStatements() {
 	if s.upsert != nil {
 		s.upsert.Close()
 	}
-	s.known, s.upsert = known, st
-	return nil
+	if s.many != nil {
+		s.many.Close()
+	}
+	s.upsert, s.many = nil, nil
 }
 
 func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
@@ -177,15 +197,18 @@ func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
 // upsertSQL builds the merge statement for the known models. Model names
 // are validated identifiers ([a-z][a-z0-9_]*), so they are safe in SQL text;
 // every value is a parameter.
-func (s *Store) upsertSQL(known []string) string {
+func (s *Store) upsertSQL(known []string, rows int) string {
 	cols := []string{"id", "created_at", "user", "text", "fields", "timed_out", "complete", "missing"}
 	for _, m := range known {
 		cols = append(cols, m+"_value", m+"_label", m+"_version")
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO tweets (" + strings.Join(cols, ", ") + ") VALUES (")
-	b.WriteString(strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
-	b.WriteString(") ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, user = excluded.user, text = excluded.text, fields = excluded.fields")
+	b.WriteString("INSERT INTO tweets (" + strings.Join(cols, ", ") + ") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	b.WriteString(strings.TrimSuffix(strings.Repeat(row+", ", rows), ", "))
+	// Rows of one statement are inserted in order, so a tweet twice in a
+	// batch merges like two statements would.
+	b.WriteString(" ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, user = excluded.user, text = excluded.text, fields = excluded.fields")
 	for _, m := range known {
 		for _, suf := range []string{"_value", "_label", "_version"} {
 			c := m + suf
@@ -275,17 +298,36 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	st := tx.StmtContext(ctx, s.upsert)
-	defer st.Close()
-	nk := len(s.known)
-	args := make([]any, 8+3*nk)
-	for i, rec := range recs {
+	one := tx.StmtContext(ctx, s.upsert)
+	defer one.Close()
+	many := tx.StmtContext(ctx, s.many)
+	defer many.Close()
+	width := 8 + 3*len(s.known)
+	args := make([]any, width*chunkRows)
+	var chunk []int // indexes of recs in the current chunk
+	exec := func(st *sql.Stmt, idx []int) error {
+		for k, i := range idx {
+			s.fillArgs(args[k*width:(k+1)*width], recs[i])
+		}
+		if _, err := st.ExecContext(ctx, args[:len(idx)*width]...); err != nil {
+			return fmt.Errorf("tweets %s…: %w", recs[idx[0]].Tweet.ID, err)
+		}
+		return nil
+	}
+	for i := range recs {
 		if failed[i] != nil {
 			continue
 		}
-		s.fillArgs(args, rec)
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("tweet %s: %w", rec.Tweet.ID, err)
+		if chunk = append(chunk, i); len(chunk) == chunkRows {
+			if err := exec(many, chunk); err != nil {
+				return err
+			}
+			chunk = chunk[:0]
+		}
+	}
+	for _, i := range chunk {
+		if err := exec(one, []int{i}); err != nil {
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -333,10 +375,7 @@ func (s *Store) fillArgs(args []any, rec sink.Record) {
 func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.upsert != nil {
-		s.upsert.Close()
-		s.upsert = nil
-	}
+	s.closeStatements()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite %s: close: %w", s.path, err)
 	}

@@ -38,8 +38,8 @@ func (h *harness) reader(ctx context.Context) (*Store, error) {
 	rd := h.rd
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	rd.upsert.Close()
-	rd.upsert, rd.known = nil, nil
+	rd.closeStatements()
+	rd.known = nil
 	return rd, rd.ensureModels(ctx, nil)
 }
 
@@ -243,4 +243,31 @@ func BenchmarkWriteBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// The same tweet twice inside one multi-row statement merges in order.
+func TestSameTweetInOneChunk(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"offense", "sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var recs []sink.Record
+	for i := range 2*chunkRows + 5 {
+		recs = append(recs, rec(i, "offense", "sentiment"))
+	}
+	recs[3] = rec(7, "offense")
+	recs[3].TimedOut = true
+	recs[9] = rec(7, "sentiment")
+	if err := s.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := s.Get(ctx, sinktest.Tweet(7).ID)
+	if !got.Complete || got.TimedOut || len(got.Results) != 2 || got.Results["sentiment"] != sinktest.Result("sentiment", 7) {
+		t.Fatalf("merged %+v", got)
+	}
+	if n, _ := s.Count(ctx, time.Time{}, time.Time{}); n != int64(len(recs)-1) {
+		t.Fatalf("count %d", n)
+	}
 }
