@@ -445,8 +445,12 @@ func RulesJSON(rules []Rule) []byte {
 	for _, r := range rules {
 		out = append(out, withID{r.ID, r})
 	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	return append(b, '\n')
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep ">" and "<" readable in the committed file
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out) // plain maps, slices and numbers
+	return b.Bytes()
 }
 
 // ParseRules decodes a rules file written by RulesJSON.

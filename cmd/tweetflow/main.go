@@ -44,6 +44,8 @@ func newRootCmd() *cobra.Command {
 		newFunctionCmd(),
 		newAggregateCmd(),
 		newKafkaCmd(),
+		newESCmd(),
+		newKibanaCmd(),
 	)
 	return root
 }

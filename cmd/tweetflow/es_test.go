@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/internal/esfake"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestESTemplateAndReset(t *testing.T) {
+	out, err := runCLI(t, "es", "template", "--print", "--models-dir", "../../models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl map[string]any
+	if err := json.Unmarshal([]byte(out), &tpl); err != nil || tpl["index_patterns"] == nil {
+		t.Fatalf("template --print: %v\n%s", err, out)
+	}
+
+	fake, url := elastictest.NewFake(t, esfake.Options{})
+	if _, err := runCLI(t, "es", "template", "--es", url, "--models-dir", "../../models"); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := fake.Mapping(elastic.DefaultIndex)
+	if !ok || m["properties"].(map[string]any)["sentiment"] == nil {
+		t.Fatalf("index not created with the registry's mapping: %v", m)
+	}
+	// Some data, then reset without --confirm: refused, nothing deleted.
+	resp, err := http.Post(url+"/"+elastic.DefaultIndex+"/_bulk", "application/json", strings.NewReader(`{"index":{"_id":"1"}}`+"\n"+`{"tweet_id":"1"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := runCLI(t, "es", "reset", "--es", url, "--models-dir", "../../models"); err == nil || !strings.Contains(err.Error(), "--confirm") {
+		t.Fatalf("reset without --confirm = %v", err)
+	}
+	if fake.DocCount(elastic.DefaultIndex) != 1 {
+		t.Fatal("reset without --confirm deleted data")
+	}
+	if _, err := runCLI(t, "es", "reset", "--es", url, "--models-dir", "../../models", "--confirm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fake.Mapping(elastic.DefaultIndex); !ok || fake.DocCount(elastic.DefaultIndex) != 0 {
+		t.Error("reset --confirm did not leave an empty index")
+	}
+	if _, err := runCLI(t, "es", "template", "--es", url, "--es-index", "Bad*Name", "--models-dir", "../../models"); err == nil {
+		t.Error("a bad index name was accepted")
+	}
+}
+
+// TestRunWithES replays real tweets through the real models (ONNX Runtime)
+// into the Elasticsearch fake: every tweet becomes one complete document.
+func TestRunWithES(t *testing.T) {
+	if os.Getenv("ONNXRUNTIME_LIB") == "" {
+		t.Setenv("ONNXRUNTIME_LIB", "../../lib/onnxruntime/libonnxruntime.so.1.24.1")
+	}
+	fake, url := elastictest.NewFake(t, esfake.Options{})
+	dir := t.TempDir()
+	out, err := runCLI(t, "run", "--es", url, "--data", "../../data/sample.csv", "--models-dir", "../../models",
+		"--limit", "300", "--db", filepath.Join(dir, "t.db"), "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson"))
+	if err != nil {
+		t.Fatalf("run --es: %v\n%s", err, out)
+	}
+	if n := fake.DocCount(elastic.DefaultIndex); n != 300 {
+		t.Fatalf("documents = %d, want 300\n%s", n, out)
+	}
+	es, err := elastic.NewClient(elastic.Config{Addresses: []string{url}}, elastic.RetryPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := elastictest.Search(context.Background(), es, elastic.DefaultIndex, map[string]any{"term": map[string]any{"complete": true}}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 300 {
+		t.Errorf("complete documents = %d, want 300", len(docs))
+	}
+	for _, d := range docs[:5] {
+		if d.Text == "" || d.Results["sentiment"].Label == "" || d.Results["offense"].Version == "" {
+			t.Errorf("document %+v lacks fields", d)
+		}
+	}
+	// Running again changes nothing (idempotent merge).
+	if _, err := runCLI(t, "run", "--es", url, "--data", "../../data/sample.csv", "--models-dir", "../../models",
+		"--limit", "300", "--db", filepath.Join(dir, "t.db"), "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.DocCount(elastic.DefaultIndex); n != 300 {
+		t.Errorf("documents after a rerun = %d, want 300", n)
+	}
+}
+
+type fakeKibana struct {
+	mu      sync.Mutex
+	imports int
+	rules   int
+}
+
+func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Header.Get("kbn-xsrf") == "" {
+		http.Error(w, "no kbn-xsrf", 400)
+		return
+	}
+	switch {
+	case r.URL.Path == "/s/team/api/saved_objects/_import":
+		file, _, err := r.FormFile("file")
+		if err != nil {
+			http.Error(w, err.Error(), 415)
+			return
+		}
+		b, _ := io.ReadAll(file)
+		f.imports++
+		json.NewEncoder(w).Encode(map[string]any{"success": true, "successCount": bytes.Count(b, []byte("\n"))})
+	case strings.HasPrefix(r.URL.Path, "/s/team/api/alerting/rule/") && r.Method == "POST":
+		f.rules++
+		w.Write([]byte(`{}`))
+	default:
+		http.Error(w, "no route "+r.URL.Path, 404)
+	}
+}
+
+func TestKibanaExportImport(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCLI(t, "kibana", "export", "--models-dir", "../../models", "--out-dir", dir, "--threshold", "sentiment=-0.4", "--from", "2009-04-01"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "tweetflow.ndjson"))
+	if !strings.Contains(string(b), `\"value\":-0.4`) || !strings.Contains(string(b), `"timeFrom":"2009-04-01"`) {
+		t.Error("export ignored --threshold or --from")
+	}
+	if _, err := runCLI(t, "kibana", "export", "--models-dir", "../../models", "--threshold", "nosuch=1"); err == nil {
+		t.Error("an unknown model's threshold was accepted")
+	}
+	fk := &fakeKibana{}
+	srv := httptest.NewServer(fk)
+	defer srv.Close()
+	out, err := runCLI(t, "kibana", "import", "--url", srv.URL, "--space", "team")
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if fk.imports != 1 || fk.rules != 3 {
+		t.Errorf("imports %d, rules %d", fk.imports, fk.rules)
+	}
+}
+
+// TestKibanaImportJobArgs: the cluster's import Job
+// (k8s/jobs/kibana-import.yaml) calls flags this command has.
+func TestKibanaImportJobArgs(t *testing.T) {
+	b, err := os.ReadFile("../../k8s/jobs/kibana-import.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Args []string `json:"args"`
+						Env  []struct {
+							Name string `json:"name"`
+						} `json:"env"`
+					} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	cmd, rest, err := newRootCmd().Find(c.Args)
+	if err != nil || cmd.Name() != "import" {
+		t.Fatalf("job args %v: %v", c.Args, err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Errorf("job args %v: %v", c.Args, err)
+	}
+	known := map[string]bool{envKibanaCACert: true, envKibanaURL: true, elastic.EnvURL: true, elastic.EnvUsername: true, elastic.EnvPassword: true,
+		elastic.EnvPasswordFile: true, elastic.EnvAPIKey: true, elastic.EnvAPIKeyFile: true, elastic.EnvCACertFile: true, elastic.EnvIndex: true,
+		envKibanaAPIKey: true, envKibanaUsername: true, envKibanaPassword: true}
+	for _, e := range c.Env {
+		if !known[e.Name] {
+			t.Errorf("job sets %s, which the command does not read", e.Name)
+		}
+	}
+}

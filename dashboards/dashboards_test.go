@@ -1,0 +1,56 @@
+package dashboards_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/dashboards"
+	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+// TestUpToDate regenerates the saved objects and rules from the model
+// registry (../models) with the export defaults and compares them with the
+// committed files. On failure: go run ./cmd/tweetflow kibana export --out-dir dashboards
+func TestUpToDate(t *testing.T) {
+	specs, err := scorer.ListSpecs("../models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := kibana.FromSpecs(specs, elastic.DefaultIndex, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := kibana.SavedObjects(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(kibana.NDJSON(objs), dashboards.SavedObjects()) {
+		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir dashboards", dashboards.SavedObjectsFile)
+	}
+	if !bytes.Equal(kibana.RulesJSON(kibana.Rules(o)), dashboards.Rules()) {
+		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir dashboards", dashboards.RulesFile)
+	}
+	// The committed file passes the structural check against the mapping
+	// generated from the same registry.
+	fields, err := elastic.MappedFields(elastic.ModelsFromSpecs(specs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kibana.Check(dashboards.SavedObjects(), fields); err != nil {
+		t.Error(err)
+	}
+	rules, err := kibana.ParseRules(dashboards.Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if f, ok := r.Params["aggField"].(string); ok && fields[f] == "" {
+			t.Errorf("rule %q: aggField %q not in the mapping", r.Name, f)
+		}
+	}
+	if len(rules) < 3 {
+		t.Errorf("%d rules, want at least rate, sentiment and offense", len(rules))
+	}
+}
