@@ -175,6 +175,26 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"k8s/kafka-only/scaling.yaml", "ScaledObject kafka-aggregator", "spec.triggers[0].metadata.lagThreshold"},
 		},
 		{
+			name: "KafkaSource reads a topic nobody defines", file: "eventing/kafkasource.yaml",
+			old: "    - tweets\n", new: "    - tweet\n",
+			want: []string{"eventing/kafkasource.yaml:", "KafkaSource tweets", "spec.topics[0]", `topic "tweet" is not a KafkaTopic`},
+		},
+		{
+			name: "producer Job pointed at a wrong bootstrap port", file: "k8s/jobs/producer-options.yaml",
+			old: "KAFKA_BROKERS: tweetflow-kafka-bootstrap.kafka.svc:9092", new: "KAFKA_BROKERS: tweetflow-kafka-bootstrap.kafka.svc:9029",
+			want: []string{"k8s/jobs/producer-options.yaml", "ConfigMap producer-options", "data.KAFKA_BROKERS", `"tweetflow-kafka-bootstrap.kafka.svc:9029"`},
+		},
+		{
+			name: "dead-letter Broker's external topic missing", file: "eventing/broker.yaml",
+			old: "external.topic: tweetflow-dead-letter", new: "external.topic: tweetflow-deadletter",
+			want: []string{"eventing/broker.yaml", "Broker tweetflow-dead-letter", "external.topic", `"tweetflow-deadletter"`},
+		},
+		{
+			name: "kafka-only function produces to an undefined topic", file: "k8s/kafka-only/functions.yaml",
+			old: "--out=metadata", new: "--out=metadatas",
+			want: []string{"k8s/kafka-only/functions.yaml", "Deployment kafka-function-sentiment", "spec.template.spec.containers[0].args[5]", `"metadatas"`},
+		},
+		{
 			name: "manifest left out of the kustomization", file: "eventing/kustomization.yaml",
 			old: "  - sinkbinding.yaml\n", new: "",
 			want: []string{"eventing/sinkbinding.yaml", "not listed"},
