@@ -49,9 +49,15 @@ type Options struct {
 	// RetryBackoff is the wait before the first retry, doubled each time up
 	// to 5s. Default 100ms.
 	RetryBackoff time.Duration
+	// Writers is the number of concurrent WriteBatch calls. Default 1. More
+	// let a driver's CPU work outside its lock (e.g. an alert engine
+	// observing one batch while SQLite writes the next) overlap; batches may
+	// then be stored out of order, which the merge makes harmless.
+	Writers int
 	// OnStored, if set, is called from the writer after each durable write
 	// with the records written (not those that failed). It must return
-	// quickly and must not keep recs. Alerts and progress attach here.
+	// quickly and must not keep recs; with Writers > 1 it is called
+	// concurrently. Alerts and progress attach here.
 	OnStored func(recs []sink.Record)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -83,6 +89,9 @@ func (o *Options) defaults() error {
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 100 * time.Millisecond
+	}
+	if o.Writers <= 0 {
+		o.Writers = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -158,7 +167,11 @@ func New(d sink.Driver, opts Options) (*Aggregator, error) {
 		expiryDone: make(chan struct{}),
 		cancel:     cancel,
 	}
-	go a.writer(ctx)
+	var wg sync.WaitGroup
+	for range opts.Writers {
+		wg.Go(func() { a.writer(ctx) })
+	}
+	go func() { wg.Wait(); close(a.writerDone) }()
 	go a.expiry()
 	return a, nil
 }
@@ -291,7 +304,6 @@ func (a *Aggregator) expiry() {
 
 // writer batches ready entries into WriteBatch calls and acks their inputs.
 func (a *Aggregator) writer(ctx context.Context) {
-	defer close(a.writerDone)
 	batch := make([]*entry, 0, a.opts.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()

@@ -370,7 +370,7 @@ func TestInvalidMetadata(t *testing.T) {
 // every ack is called once and every tweet ends complete.
 func TestConcurrentAdds(t *testing.T) {
 	st := mem.NewStore()
-	a := newAgg(t, st.Open(models), Options{JoinTimeout: 5 * time.Millisecond, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond})
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: 5 * time.Millisecond, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond, Writers: 3})
 	ak := newAcks()
 	const tweets = 2000
 	var wg sync.WaitGroup

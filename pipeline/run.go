@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg RunConfig) (sum Summary, err error) {
 	maxPending := max(cfg.MaxPending, 16384, MinPending(pcfg, batch))
 	agg, err := aggregator.New(drv, aggregator.Options{
 		Models: names, JoinTimeout: cfg.JoinTimeout, MaxPending: maxPending,
-		OnStored: cfg.OnStored, Logger: log,
+		OnStored: cfg.OnStored, Logger: log, Writers: 2,
 	})
 	if err != nil {
 		return sum, err
