@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// buildFunction builds the model function's binary (functions/model) once.
+func buildFunction(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "function")
+	cmd := exec.Command("go", "build", "-o", bin, "../functions/model")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startFunction execs the function on one core (GOMAXPROCS=1, pinned to CPU
+// 0 with taskset when it exists) and returns the time from exec to the first
+// 200 from /health/readiness.
+func startFunction(b *testing.B, bin, model, addr string) (time.Duration, func()) {
+	b.Helper()
+	modelDir, _ := filepath.Abs(filepath.Join(modelsDir, model))
+	args := []string{bin}
+	if ts, err := exec.LookPath("taskset"); err == nil {
+		args = append([]string{ts, "-c", "0"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "LISTEN_ADDRESS="+addr, "MODEL_DIR="+modelDir)
+	cmd.Stderr = io.Discard
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get("http://" + addr + "/health/readiness")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return time.Since(start), stop
+			}
+		}
+		if time.Since(start) > 20*time.Second {
+			stop()
+			b.Fatalf("function not ready after 20s (last err %v)", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkFunctionStartToReady: process exec → readiness 200 (model loaded).
+func BenchmarkFunctionStartToReady(b *testing.B) {
+	bin := buildFunction(b)
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		d, stop := startFunction(b, bin, "sentiment", freePort(b))
+		total += d
+		b.StopTimer()
+		stop()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-ready")
+}
+
+// BenchmarkFunctionHTTP: one model function process on one core, 64
+// concurrent clients POSTing binary-mode tweet events; reports events/s and
+// latency percentiles. The request bodies and headers are prepared up front
+// so the client side costs as little of the other core as possible.
+func BenchmarkFunctionHTTP(b *testing.B) {
+	const clients = 64
+	bin := buildFunction(b)
+	addr := freePort(b)
+	_, stop := startFunction(b, bin, "sentiment", addr)
+	defer stop()
+	url := "http://" + addr + "/"
+
+	events := syntheticTweets(b, 1024, "h")
+	type req struct {
+		body []byte
+		hdr  http.Header
+	}
+	reqs := make([]req, len(events))
+	for i, e := range events {
+		h := http.Header{}
+		h.Set("ce-specversion", "1.0")
+		h.Set("ce-id", e.ID())
+		h.Set("ce-source", e.Source())
+		h.Set("ce-type", event.TypeTweet)
+		h.Set("ce-time", e.Time().Format(time.RFC3339))
+		h.Set("ce-partitionkey", e.ID())
+		h.Set("Content-Type", "application/json")
+		reqs[i] = req{body: e.Data(), hdr: h}
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	post := func(r req) (int, error) {
+		hr, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(r.body))
+		hr.Header = r.hdr.Clone()
+		resp, err := client.Do(hr)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// Warm up connections and the model.
+	for i := range clients {
+		if s, err := post(reqs[i]); err != nil || s != 200 {
+			b.Fatalf("warm-up: %d %v", s, err)
+		}
+	}
+
+	lat := make([][]time.Duration, clients)
+	var failed sync.Map
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := c; i < b.N; i += clients {
+				t0 := time.Now()
+				s, err := post(reqs[i%len(reqs)])
+				lat[c] = append(lat[c], time.Since(t0))
+				if err != nil || s != 200 {
+					failed.Store(i, fmt.Sprint(s, err))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	n := 0
+	failed.Range(func(k, v any) bool {
+		if n++; n <= 3 {
+			b.Errorf("request %v: %v", k, v)
+		}
+		return true
+	})
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
+	b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(0.999), "p99.9-ms")
+}
+
+// BenchmarkKafkaOnlyEndToEnd: tweets produced into kfake, scored by both
+// model functions' consumer groups, their metadata produced back into kfake,
+// consumed by the aggregator's group and stored complete in SQLite, all in
+// this process on this machine. Reports tweets/s from the first produce to
+// the last complete record.
+func BenchmarkKafkaOnlyEndToEnd(b *testing.B) {
+	const perIter = 20000
+	k := newKafkaOnly(b, 6)
+	k.startFunctions()
+	k.startAggregator()
+	defer k.stopAll()
+	// Warm-up: groups joined, models loaded.
+	k.produce(syntheticTweets(b, 100, "warm"))
+	k.waitStored(100, time.Minute)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		k.produce(syntheticTweets(b, perIter, fmt.Sprintf("b%d-", i)))
+		k.waitStored(int64(100+perIter*(i+1)), 5*time.Minute)
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(perIter*b.N)/el.Seconds(), "tweets/s")
+}
