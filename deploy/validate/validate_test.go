@@ -473,3 +473,28 @@ func TestDockerfileReferences(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckRepo measures `make validate`'s work once compiled: every manifest, func.yaml
+// and template, kubeconform included.
+func BenchmarkCheckRepo(b *testing.B) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin, err := FindKubeconform(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := Options{Root: root, Kubeconform: bin}
+	m, _, err := loadManifests(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		probs, err := CheckRepo(context.Background(), opt)
+		if err != nil || len(probs) > 0 {
+			b.Fatalf("CheckRepo: %v %v", err, probs)
+		}
+	}
+	b.ReportMetric(float64(len(m.Docs)+len(m.Functions)), "objects")
+}
