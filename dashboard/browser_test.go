@@ -83,7 +83,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tee := alerts.NewTee(sk, eng, as, nil)
+	tee := alerts.NewTee(sk, eng, as, alerts.TeeOptions{})
 
 	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
 	if err != nil {

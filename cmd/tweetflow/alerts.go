@@ -123,6 +123,7 @@ type alertFlags struct {
 	k           int
 	similarity  float64
 	minTokens   int
+	hold        time.Duration
 }
 
 // addAlertFlags registers the engine's flags on fs (used by run and by
@@ -139,6 +140,7 @@ func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
 	fs.IntVar(&f.k, "coord-k", d.Coordination.K, "distinct accounts posting near-identical texts that make a coordination alert")
 	fs.Float64Var(&f.similarity, "coord-similarity", d.Coordination.Similarity, "least Jaccard similarity of normalised texts")
 	fs.IntVar(&f.minTokens, "coord-min-tokens", d.Coordination.MinTokens, "fewest content words a text needs to be compared")
+	fs.DurationVar(&f.hold, "alert-hold", alerts.DefaultHold, "wall time stored tweets wait to reach the alert engine in event-time order")
 	return f
 }
 
@@ -178,7 +180,7 @@ func (f *alertFlags) wrapSink(ctx context.Context, next sink.Driver, db *sql.DB,
 		out = append(out, as)
 	}
 	out = append(out, extra...)
-	return alerts.NewTee(next, eng, out, log), eng, nil
+	return alerts.NewTee(next, eng, out, alerts.TeeOptions{Log: log, Hold: f.hold}), eng, nil
 }
 
 func newAlertsBenchCmd() *cobra.Command {

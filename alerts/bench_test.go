@@ -1,0 +1,60 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// BenchmarkObserve measures the engine's cost per stored tweet: the real
+// sample's texts and users, one tweet every 1.5 s of event time (gen's
+// rate), two model results each, batches of 256 as the aggregator writes.
+func BenchmarkObserve(b *testing.B) {
+	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var base []sink.Record
+	for {
+		r, err := rd.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		base = append(base, sink.Record{Tweet: r.Tweet})
+	}
+	rd.Close()
+	e, err := New(Config{Models: []ModelConfig{
+		{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}},
+		{Name: "offense", Threshold: &Threshold{Value: 0.5, Direction: "above"}, ShareLabel: "offensive"},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 256
+	recs := make([]sink.Record, batch)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range recs {
+			src := base[n%len(base)]
+			recs[i] = sink.Record{Tweet: src.Tweet, Results: []sink.Result{
+				{Model: "sentiment", Value: float64(n%200)/100 - 1, Label: "neutral"},
+				{Model: "offense", Value: float64(n%97) / 97, Label: "not"},
+			}}
+			recs[i].Tweet.ID = strconv.Itoa(n)
+			recs[i].Tweet.CreatedAt = t0.Add(time.Duration(n) * 1500 * time.Millisecond)
+			n++
+		}
+		e.Observe(recs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
+}
