@@ -105,3 +105,4 @@ if [ -z "$skip_aggregator" ]; then
   run "$func" deploy --path . --image "$aggref" --namespace "$namespace"
 fi
 if [ -n "$dry" ]; then echo "deploy-model: dry run, nothing built or deployed" >&2; else echo "deploy-model: $model deployed as $fn ($ref)" >&2; fi
+echo "deploy-model: for its Kibana panels, rebuild the CLI image (--target cli) and re-run the Kibana import Job (k8s/jobs/kibana-import.yaml)" >&2
