@@ -15,7 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
 // buildFunction builds the model function's binary (functions/model) once.
@@ -42,7 +48,7 @@ func freePort(b *testing.B) string {
 // startFunction execs the function on one core (GOMAXPROCS=1, pinned to CPU
 // 0 with taskset when it exists) and returns the time from exec to the first
 // 200 from /health/readiness.
-func startFunction(b *testing.B, bin, model, addr string) (time.Duration, func()) {
+func startFunction(b *testing.B, bin, model, addr string) (time.Duration, func(), int) {
 	b.Helper()
 	modelDir, _ := filepath.Abs(filepath.Join(modelsDir, model))
 	args := []string{bin}
@@ -63,7 +69,7 @@ func startFunction(b *testing.B, bin, model, addr string) (time.Duration, func()
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return time.Since(start), stop
+				return time.Since(start), stop, cmd.Process.Pid
 			}
 		}
 		if time.Since(start) > 20*time.Second {
@@ -80,7 +86,7 @@ func BenchmarkFunctionStartToReady(b *testing.B) {
 	var total time.Duration
 	b.ResetTimer()
 	for range b.N {
-		d, stop := startFunction(b, bin, "sentiment", freePort(b))
+		d, stop, _ := startFunction(b, bin, "sentiment", freePort(b))
 		total += d
 		b.StopTimer()
 		stop()
@@ -97,7 +103,7 @@ func BenchmarkFunctionHTTP(b *testing.B) {
 	const clients = 64
 	bin := buildFunction(b)
 	addr := freePort(b)
-	_, stop := startFunction(b, bin, "sentiment", addr)
+	_, stop, pid := startFunction(b, bin, "sentiment", addr)
 	defer stop()
 	url := "http://" + addr + "/"
 
@@ -140,6 +146,10 @@ func BenchmarkFunctionHTTP(b *testing.B) {
 
 	lat := make([][]time.Duration, clients)
 	var failed sync.Map
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -158,6 +168,7 @@ func BenchmarkFunctionHTTP(b *testing.B) {
 	wg.Wait()
 	el := time.Since(start)
 	b.StopTimer()
+	cpu1, _ := procCPU(pid)
 	n := 0
 	failed.Range(func(k, v any) bool {
 		if n++; n <= 3 {
@@ -172,6 +183,7 @@ func BenchmarkFunctionHTTP(b *testing.B) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(0.999), "p99.9-ms")
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "server-cpu-µs/event")
 }
 
 // BenchmarkKafkaOnlyEndToEnd: tweets produced into kfake, scored by both
@@ -189,11 +201,55 @@ func BenchmarkKafkaOnlyEndToEnd(b *testing.B) {
 	k.produce(syntheticTweets(b, 100, "warm"))
 	k.waitStored(100, time.Minute)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), selfCPU()
 	for i := range b.N {
 		k.produce(syntheticTweets(b, perIter, fmt.Sprintf("b%d-", i)))
 		k.waitStored(int64(100+perIter*(i+1)), 5*time.Minute)
 	}
-	el := time.Since(start)
+	el, cpu := time.Since(start), selfCPU()-cpu0
 	b.ReportMetric(float64(perIter*b.N)/el.Seconds(), "tweets/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(perIter*b.N), "cpu-µs/tweet")
+}
+
+// BenchmarkProducerToKafka: the producer Job's path, CSV rows → tweet
+// CloudEvents → idempotent acks=all sarama producer → kfake, in batches.
+// Reports tweets/s; each iteration replays the 19,999-row sample.
+func BenchmarkProducerToKafka(b *testing.B) {
+	for _, batch := range []int{512, 2048} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchProducer(b, batch) })
+	}
+}
+
+func benchProducer(b *testing.B, batch int) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cluster.Close()
+	kcfg := kafka.Config{Brokers: cluster.ListenAddrs()}
+	if err := kafka.EnsureTopic(context.Background(), kcfg, "tweets", 6, 1); err != nil {
+		b.Fatal(err)
+	}
+	p, err := kafka.NewProducer(kcfg, "tweets")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	var sent int64
+	b.ResetTimer()
+	start, cpu0 := time.Now(), selfCPU()
+	for range b.N {
+		src, err := csv.Open(sampleCSV, csv.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := producer.Run(context.Background(), src, service.EventSender(p), producer.Options{BatchSize: batch, Logger: quiet()})
+		src.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sent += st.Sent
+	}
+	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "tweets/s")
+	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(sent), "cpu-µs/tweet")
 }
