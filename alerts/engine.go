@@ -6,8 +6,8 @@
 //     model's threshold (the reference line of the dashboards);
 //   - anomaly: a window's tweet rate, a model's mean or a label's share
 //     departs from its EWMA baseline by more than a z-score bound;
-//   - coordination: near-identical texts (MinHash/LSH candidates, exact
-//     Jaccard on normalised token sets) posted by at least K distinct
+//   - coordination: near-identical texts (prefix-filtering candidates,
+//     exact Jaccard on normalised token sets) posted by at least K distinct
 //     accounts within a window (defaults 60 s and K = 5).
 //
 // Every window is on event time (the tweets' own timestamps), never the
@@ -105,7 +105,6 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 			t := &recs[i].Tweet
 			ct := coordTweet{id: t.ID, user: t.User, text: t.Text, at: t.CreatedAt}
 			ct.tokens = buf[offsets[i]:offsets[i+1]:offsets[i+1]]
-			bands(&ct)
 			tweets = append(tweets, ct)
 		}
 	}

@@ -452,8 +452,10 @@ func FuzzTokenHashes(f *testing.F) {
 		if !reflect.DeepEqual(h, tokenHashes(nil, s)) {
 			t.Fatal("not deterministic")
 		}
-		ct := coordTweet{tokens: h}
-		bands(&ct)
+		c := newCoordinator(Default().Coordination)
+		if p := c.prefix(h); len(h) > 0 && (len(p) == 0 || len(p) > len(h)) {
+			t.Fatalf("prefix of %d tokens has %d", len(h), len(p))
+		}
 		if jaccard(h, h) != 1 {
 			t.Fatal("jaccard(x, x) != 1")
 		}
