@@ -68,8 +68,8 @@ func Recipes() map[string]Recipe {
 				Reason: "the average tweet is clearly negative"},
 			Lexicons: []LexiconFile{{Name: "vader_lexicon.txt", Notices: []string{"vader_lexicon.LICENSE", "vader_lexicon.NOTICE"}}},
 			Card:     sentimentCard,
-			Speed: "57,237 tweets per CPU-second at batch 64 and 26,279 at batch 1 (featurize + score, one core, " +
-				"one ONNX Runtime thread); session load 7.5 CPU-ms.",
+			Speed: "50,000-55,000 tweets per CPU-second at batch 64 and 24,000-28,000 at batch 1 (featurize + score, " +
+				"one core, one ONNX Runtime thread); session load 7 CPU-ms.",
 		},
 		"offense": {
 			Name:        "offense",
@@ -90,8 +90,8 @@ func Recipes() map[string]Recipe {
 				{Name: "vader_lexicon.txt", Notices: []string{"vader_lexicon.LICENSE", "vader_lexicon.NOTICE"}},
 			},
 			Card: offenseCard,
-			Speed: "87,968 tweets per CPU-second at batch 64 and 32,466 at batch 1 (featurize + score, one core, " +
-				"one ONNX Runtime thread); session load 9.1 CPU-ms.",
+			Speed: "89,000-95,000 tweets per CPU-second at batch 64 and 33,000-34,000 at batch 1 (featurize + score, " +
+				"one core, one ONNX Runtime thread); session load 8-9 CPU-ms.",
 		},
 	}
 }
