@@ -26,6 +26,16 @@ build: $(ORT_LIB)
 run: build
 	./bin/tweetflow run
 
+# The embedded pipeline's benchmark (docs/BENCHMARKS.md, "Embedded pipeline"): 1.6M generated rows,
+# parse-only baseline, then both models + SQLite under /usr/bin/time -v (peak RSS).
+.PHONY: bench-pipeline
+BENCH_CSV ?= /tmp/tweetflow-1.6m.csv
+bench-pipeline: build
+	test -f $(BENCH_CSV) || ./bin/tweetflow gen --rows 1600000 --seed 1 --out $(BENCH_CSV)
+	./bin/tweetflow run --parse-only --data $(BENCH_CSV)
+	rm -f /tmp/tweetflow-bench.db*
+	/usr/bin/time -v ./bin/tweetflow run --no-progress --data $(BENCH_CSV) --db /tmp/tweetflow-bench.db 2>&1 | grep -Ev '^\s+(Average|Socket|Signals|Swaps|File system|Page size|Exit|Minor|Major|Voluntary|Involuntary)'
+
 vet:
 	$(GO) vet ./...
 

@@ -161,6 +161,16 @@ func TestInterrupt(t *testing.T) {
 	if sum.TweetsStored != sum.RowsRead || sum.StoreTweets != sum.RowsRead || sum.Partial != 0 {
 		t.Fatalf("read %d, stored %d (store %d, partial %d): accepted tweets lost", sum.RowsRead, sum.TweetsStored, sum.StoreTweets, sum.Partial)
 	}
+	// Resuming from next_start_row stores the rest, and nothing twice.
+	cfg.CSV.SkipRows = sum.NextStartRow - 1
+	cfg.Producer.OnBatch = nil
+	rest, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest.RowsRead != 20000-sum.RowsRead || rest.StoreTweets != 20000 {
+		t.Fatalf("resumed run read %d (want %d), store has %d", rest.RowsRead, 20000-sum.RowsRead, rest.StoreTweets)
+	}
 }
 
 // fakeScorer scores by text length, after an optional delay per batch.

@@ -65,8 +65,11 @@ type Summary struct {
 	TweetsPerSecond  float64                 `json:"tweets_per_second"`
 	// NotStored counts tweets accepted whose records could not be written.
 	NotStored int64 `json:"not_stored"`
-	// LastLine is the file line of the last tweet sent (resume after it).
+	// LastLine is the file line of the last tweet sent.
 	LastLine int `json:"last_line"`
+	// NextStartRow is the --start-row (1-based data row) that resumes after
+	// this run: the rows before it were all read and sent or rejected.
+	NextStartRow int `json:"next_start_row"`
 	// Interrupted is set when the run was stopped (Ctrl-C) before the end.
 	Interrupted bool `json:"interrupted"`
 	// StoreTweets is the number of tweets in the database after the run
@@ -165,6 +168,7 @@ func Run(ctx context.Context, cfg RunConfig) (sum Summary, err error) {
 	sum.RowsRejected = pst.RejectedTotal()
 	sum.RejectedByReason = pst.Rejected
 	sum.LastLine = pst.LastLine
+	sum.NextStartRow = cfg.CSV.SkipRows + int(pst.RowsRead) + 1
 	sum.Complete, sum.Partial = as.Complete, as.TimedOut
 	sum.TweetsStored = as.Complete + as.TimedOut
 	sum.NotStored = as.Failed

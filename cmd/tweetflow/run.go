@@ -109,6 +109,11 @@ scored and stored. Running again into the same database is idempotent.`,
 				run = pipeline.ReadOnly
 			}
 			sum, err := run(ctx, cfg)
+			if parseOnly {
+				fmt.Fprintf(cmd.OutOrStdout(), "parse only: %d rows read, %d rejected, %.2fs, %.0f rows/s\n",
+					sum.RowsRead, sum.RowsRejected, sum.Seconds, float64(sum.RowsRead)/max(sum.Seconds, 1e-9))
+				return err
+			}
 			if sum.Seconds > 0 || sum.RowsRead > 0 {
 				printSummary(cmd.OutOrStdout(), sum)
 				if summaryPath != "" {
@@ -132,7 +137,7 @@ scored and stored. Running again into the same database is idempotent.`,
 	f.Float64Var(&cfg.Producer.Speed, "speed", 0, "replay speed: gaps between tweet timestamps are divided by this; 0 = as fast as possible")
 	f.Float64Var(&cfg.Producer.MaxRate, "max-rate", 0, "at most this many tweets per second (0 = no cap)")
 	f.Int64Var(&cfg.Producer.Limit, "limit", 0, "stop after this many tweets (0 = all)")
-	f.IntVar(&cfg.CSV.SkipRows, "start-row", 1, "first data row to replay, 1-based (to resume: last_line of the summary + 1, less a header)")
+	f.IntVar(&cfg.CSV.SkipRows, "start-row", 1, "first data row to replay, 1-based, after any header (to resume: next_start_row of the summary)")
 	f.IntVar(&cfg.Producer.BatchSize, "batch-size", 256, "tweets per scoring batch")
 	f.StringVar(&onError, "on-error", "skip", "bad rows: skip (count by reason and go on) or stop")
 	f.StringVar(&summaryPath, "summary-json", "", "write the summary as JSON to this file")
@@ -238,7 +243,7 @@ func printSummary(w io.Writer, s pipeline.Summary) {
 	fmt.Fprintf(w, "time             %.2fs, %.0f tweets/s\n", s.Seconds, s.TweetsPerSecond)
 	fmt.Fprintf(w, "database         %d tweets\n", s.StoreTweets)
 	if s.Interrupted {
-		fmt.Fprintf(w, "interrupted      resume with --start-row %d (last line %d)\n", s.LastLine+1, s.LastLine)
+		fmt.Fprintf(w, "interrupted      resume with --start-row %d (last line sent: %d)\n", s.NextStartRow, s.LastLine)
 	}
 }
 
