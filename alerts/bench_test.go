@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func BenchmarkObserve(b *testing.B) {
 	const batch = 256
 	recs := make([]sink.Record, batch)
 	n := 0
-	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for i := range recs {
 			src := base[n%len(base)]
@@ -57,4 +58,16 @@ func BenchmarkObserve(b *testing.B) {
 		e.Observe(recs)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
+	// The machine is shared: the process's own CPU time per tweet is what a
+	// dedicated core would spend.
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

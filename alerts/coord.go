@@ -84,9 +84,9 @@ func (g *group) trim(window time.Duration) {
 // coordinator finds groups of near-identical texts posted by at least K
 // distinct accounts within Window of event time.
 type coordinator struct {
-	cfg     CoordinationConfig
+	cfg      CoordinationConfig
 	postings map[uint64][]*group // prefix token -> groups with a representative indexed under it
-	groups  int                 // live groups, for stats
+	groups   int                 // live groups, for stats
 	// inserts counts seeds since the last sweep of expired groups.
 	inserts int
 }

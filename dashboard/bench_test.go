@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,6 +110,7 @@ func BenchmarkDashboard(b *testing.B) {
 	mid := first.Add(last.Sub(first) / 2)
 	overview := func(from, to time.Time) func(b *testing.B) {
 		return func(b *testing.B) {
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := st.Series(ctx, from, to); err != nil {
 					b.Fatal(err)
@@ -125,6 +127,7 @@ func BenchmarkDashboard(b *testing.B) {
 	b.Run("overview/1h-raw", overview(mid, mid.Add(time.Hour)))
 	b.Run("overview/unaligned", overview(first.Add(1234567*time.Millisecond), end.Add(-7654321*time.Millisecond)))
 	b.Run("extent", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, _, _, err := st.Extent(ctx); err != nil {
 				b.Fatal(err)
@@ -134,6 +137,7 @@ func BenchmarkDashboard(b *testing.B) {
 	search := func(q SearchQuery) func(b *testing.B) {
 		q.From, q.To, q.Limit = first, end, 50
 		return func(b *testing.B) {
+			defer reportCPU(b)()
 			var n int
 			for b.Loop() {
 				res, err := st.Search(ctx, q, 80*time.Millisecond)
@@ -163,4 +167,68 @@ func BenchmarkRollupRebuild(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSinkWrite is what the rollup triggers cost the pipeline: the
+// SQLite sink's writes (batches of 512, two models) without and with them.
+func BenchmarkSinkWrite(b *testing.B) {
+	for _, withRollup := range []bool{false, true} {
+		name := "plain"
+		if withRollup {
+			name = "with-rollup"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			sk, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "w.db"), []string{"offense", "sentiment"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sk.Close(ctx)
+			if withRollup {
+				if _, err := NewStore(ctx, sk.DB()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			t0 := time.Date(2009, 4, 6, 22, 19, 45, 0, time.UTC)
+			recs := make([]sink.Record, 512)
+			n := 0
+			cpu0 := cpuTime()
+			for b.Loop() {
+				for i := range recs {
+					recs[i] = sink.Record{Results: []sink.Result{
+						{Model: "sentiment", Version: "1", Value: 0.3, Label: "positive"},
+						{Model: "offense", Version: "1", Value: 0.1, Label: "not"},
+					}}
+					recs[i].Tweet.ID = strconv.Itoa(n)
+					recs[i].Tweet.User = "someone"
+					recs[i].Tweet.Text = "a tweet of about the usual length, with a few words in it"
+					recs[i].Tweet.CreatedAt = t0.Add(time.Duration(n) * 1500 * time.Millisecond)
+					n++
+				}
+				if err := sk.WriteBatch(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+		})
+	}
+}
+
+// reportCPU reports the process's CPU milliseconds per operation: the
+// machine is shared, so wall time overstates what a query costs.
+func reportCPU(b *testing.B) func() {
+	cpu0 := cpuTime()
+	return func() {
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
