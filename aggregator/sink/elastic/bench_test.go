@@ -1,0 +1,181 @@
+package elastic_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
+	"github.com/tweetflow/tweetflow/internal/esfake"
+)
+
+const benchBatch = 1000
+
+func benchRecords(n int) []sink.Record {
+	recs := make([]sink.Record, n)
+	for i := range recs {
+		recs[i] = sinktest.Full(i)
+		recs[i].Tweet.Text = fmt.Sprintf("@user%d this is tweet %d, about the length of a real one: sentiment140 averages 74 characters", i%500, i)
+	}
+	return recs
+}
+
+// cpuTime is the process's user+system CPU time: with the machine shared,
+// CPU per document is the stable figure; docs/s depends on the load.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// heapPeak samples the live heap while a benchmark runs.
+func heapPeak(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+func runWriters(b *testing.B, url string, writers int) {
+	d, err := elastic.Open(context.Background(), elastic.Options{
+		Config: elastic.Config{Addresses: []string{url}, Index: "bench"},
+		Models: elastictest.Models(models), Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	recs := benchRecords(writers * benchBatch)
+	stop := make(chan struct{})
+	peak := heapPeak(stop)
+	var next atomic.Int64
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			mine := recs[w*benchBatch : (w+1)*benchBatch]
+			for next.Add(benchBatch) <= int64(b.N) {
+				if err := d.WriteBatch(context.Background(), mine); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	close(stop)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "docs/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/doc")
+	b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkBulkIntoFake: the whole bulk path (encode, BulkIndexer, HTTP)
+// into the fake, which parses and merges every document. b.N is documents.
+func BenchmarkBulkIntoFake(b *testing.B) {
+	for _, writers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			_, url := elastictest.NewFake(b, esfake.Options{})
+			runWriters(b, url, writers)
+		})
+	}
+}
+
+// nullES answers every bulk request with one success item per action
+// without parsing documents: what is left is the client's own cost.
+func nullES() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.HasSuffix(r.URL.Path, "/_bulk") {
+			io.WriteString(w, `{"acknowledged":true,"version":{"number":"8.19.7"}}`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		n := bytes.Count(body, []byte("\n")) / 2
+		var out bytes.Buffer
+		out.WriteString(`{"errors":false,"items":[`)
+		for i := range n {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			out.WriteString(`{"update":{"status":200}}`)
+		}
+		out.WriteString("]}")
+		w.Write(out.Bytes())
+	})
+}
+
+// BenchmarkBulkClientOnly: the client side alone, against a server that
+// does no work per document.
+func BenchmarkBulkClientOnly(b *testing.B) {
+	srv := httptest.NewServer(nullES())
+	defer srv.Close()
+	runWriters(b, srv.URL, 4)
+}
+
+// BenchmarkFakeBulk: the fake's own cost for the same bulk bodies, called
+// in process (no HTTP, no client).
+func BenchmarkFakeBulk(b *testing.B) {
+	fake := esfake.New(esfake.Options{})
+	elastictest.RegisterScripts(fake)
+	tpl, _ := elastic.IndexTemplate("bench", elastictest.Models(models))
+	_ = tpl
+	m, _ := elastic.Mappings(elastictest.Models(models))
+	mb, _ := jsonBytes(map[string]any{"mappings": m})
+	rec := httptest.NewRecorder()
+	fake.ServeHTTP(rec, httptest.NewRequest("PUT", "/bench", bytes.NewReader(mb)))
+	// Encode one batch body the way the driver does (update + doc_as_upsert).
+	var body bytes.Buffer
+	for i, r := range benchRecords(benchBatch) {
+		fmt.Fprintf(&body, `{"update":{"_id":"t%06d","retry_on_conflict":5}}`+"\n", i)
+		fmt.Fprintf(&body, `{"doc":{"tweet_id":"t%06d","timestamp":"%s","user":%q,"text":%q,"offense":{"value":%g,"label":%q,"version":"1.0.0"},"sentiment":{"value":%g,"label":%q,"version":"1.0.0"}},"doc_as_upsert":true}`+"\n",
+			i, r.Tweet.CreatedAt.Format(time.RFC3339Nano), r.Tweet.User, r.Tweet.Text, r.Results[0].Value, r.Results[0].Label, r.Results[1].Value, r.Results[1].Label)
+	}
+	raw := body.Bytes()
+	b.SetBytes(int64(len(raw)) / benchBatch)
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for done := 0; done < b.N; done += benchBatch {
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, httptest.NewRequest("POST", "/bench/_bulk", bytes.NewReader(raw)))
+		if rec.Code != 200 || strings.Contains(rec.Body.String()[:40], `"errors":true`) {
+			b.Fatalf("bulk: %d %s", rec.Code, rec.Body.String()[:200])
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/doc")
+}
+
+func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
