@@ -93,23 +93,29 @@ func parseBulk(defaultIndex string, body []byte) ([]bulkOp, *esError) {
 		if line == nil {
 			break
 		}
-		var action map[string]json.RawMessage
-		if err := json.Unmarshal(line, &action); err != nil || len(action) != 1 {
-			return nil, errf(400, "illegal_argument_exception", "Malformed action/metadata line [%d], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]", lineNo)
+		// One decode per action line; unknown actions and unknown metadata
+		// parameters are refused, as Elasticsearch does.
+		var action struct {
+			Index, Create, Update, Delete *bulkMeta
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&action); err != nil {
+			return nil, errf(400, "illegal_argument_exception", "Malformed action/metadata line [%d], expected one of [create], [delete], [index] or [update] with known parameters: %v", lineNo, err)
 		}
 		var op bulkOp
-		for k, v := range action {
-			op.action = k
-			dec := json.NewDecoder(bytes.NewReader(v))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&op.meta); err != nil {
-				return nil, errf(400, "illegal_argument_exception", "Action/metadata line [%d] contains an unknown parameter or a bad value: %v", lineNo, err)
+		n := 0
+		for _, a := range [...]struct {
+			name string
+			m    *bulkMeta
+		}{{"index", action.Index}, {"create", action.Create}, {"update", action.Update}, {"delete", action.Delete}} {
+			if a.m != nil {
+				op.action, op.meta = a.name, *a.m
+				n++
 			}
 		}
-		switch op.action {
-		case "index", "create", "update", "delete":
-		default:
-			return nil, errf(400, "illegal_argument_exception", "Malformed action/metadata line [%d], expected field [create], [delete], [index] or [update] but found [%s]", lineNo, op.action)
+		if n != 1 {
+			return nil, errf(400, "illegal_argument_exception", "Malformed action/metadata line [%d], expected exactly one action", lineNo)
 		}
 		if op.meta.Index == "" {
 			op.meta.Index = defaultIndex
@@ -316,16 +322,14 @@ func (s *Server) applyOp(op *bulkOp) *bulkItem {
 		// merged into the existing one (objects recursively, other values
 		// replaced); with detect_noop (the default) an update that changes
 		// nothing is a noop.
+		if (u.DetectNoop == nil || *u.DetectNoop) && !changes(cur.source, u.Doc) {
+			seq := cur.seqNo
+			it.Version, it.Result, it.Status, it.SeqNo, it.PrimaryTerm = cur.version, "noop", 200, &seq, primaryTerm
+			it.Shards = &shards{}
+			return it
+		}
 		merged := deepCopy(cur.source).(map[string]any)
 		mergeDoc(merged, u.Doc)
-		if u.DetectNoop == nil || *u.DetectNoop {
-			if reflect.DeepEqual(merged, cur.source) {
-				seq := cur.seqNo
-				it.Version, it.Result, it.Status, it.SeqNo, it.PrimaryTerm = cur.version, "noop", 200, &seq, primaryTerm
-				it.Shards = &shards{}
-				return it
-			}
-		}
 		return s.store(ix, it, cur, merged)
 	}
 	return itemError(it, errf(400, "illegal_argument_exception", "unknown action %s", op.action))
@@ -350,6 +354,28 @@ func (s *Server) store(ix *index, it *bulkItem, cur *doc, src map[string]any) *b
 	it.Version, it.SeqNo, it.PrimaryTerm = d.version, &seq, primaryTerm
 	it.Shards = &shards{Total: 2, Successful: 1}
 	return it
+}
+
+// changes reports whether merging partial into src would change it: the
+// noop detection of docs-update.html#_detect_noop_updates, without copying.
+func changes(src, partial map[string]any) bool {
+	for k, v := range partial {
+		cur, ok := src[k]
+		if !ok {
+			return true
+		}
+		if pm, isMap := v.(map[string]any); isMap {
+			cm, curIsMap := cur.(map[string]any)
+			if !curIsMap || changes(cm, pm) {
+				return true
+			}
+			continue
+		}
+		if !reflect.DeepEqual(cur, v) {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeDoc(dst, src map[string]any) {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +67,7 @@ func heapPeak(stop <-chan struct{}) <-chan uint64 {
 	return out
 }
 
-func runWriters(b *testing.B, url string, writers int) {
+func runWriters(b *testing.B, url string, writers int, fresh bool) {
 	d, err := elastic.Open(context.Background(), elastic.Options{
 		Config: elastic.Config{Addresses: []string{url}, Index: "bench"},
 		Models: elastictest.Models(models), Logger: slog.New(slog.DiscardHandler),
@@ -83,8 +85,19 @@ func runWriters(b *testing.B, url string, writers int) {
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
-			mine := recs[w*benchBatch : (w+1)*benchBatch]
-			for next.Add(benchBatch) <= int64(b.N) {
+			mine := slices.Clone(recs[w*benchBatch : (w+1)*benchBatch])
+			for {
+				round := next.Add(benchBatch)
+				if round > int64(b.N) {
+					return
+				}
+				if fresh {
+					// New tweet ids each round: every update creates a
+					// document, as a live stream does.
+					for i := range mine {
+						mine[i].Tweet.ID = strconv.FormatInt(round+int64(i), 36)
+					}
+				}
 				if err := d.WriteBatch(context.Background(), mine); err != nil {
 					b.Error(err)
 					return
@@ -102,13 +115,17 @@ func runWriters(b *testing.B, url string, writers int) {
 }
 
 // BenchmarkBulkIntoFake: the whole bulk path (encode, BulkIndexer, HTTP)
-// into the fake, which parses and merges every document. b.N is documents.
+// into the fake, which parses, checks and stores every document. b.N is
+// documents; new=true writes new tweets (creates), new=false rewrites the
+// same ones (merges that change nothing: the redelivery path).
 func BenchmarkBulkIntoFake(b *testing.B) {
-	for _, writers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			_, url := elastictest.NewFake(b, esfake.Options{})
-			runWriters(b, url, writers)
-		})
+	for _, fresh := range []bool{true, false} {
+		for _, writers := range []int{1, 4} {
+			b.Run(fmt.Sprintf("new=%v/writers=%d", fresh, writers), func(b *testing.B) {
+				_, url := elastictest.NewFake(b, esfake.Options{})
+				runWriters(b, url, writers, fresh)
+			})
+		}
 	}
 }
 
@@ -142,7 +159,7 @@ func nullES() http.Handler {
 func BenchmarkBulkClientOnly(b *testing.B) {
 	srv := httptest.NewServer(nullES())
 	defer srv.Close()
-	runWriters(b, srv.URL, 4)
+	runWriters(b, srv.URL, 4, true)
 }
 
 // BenchmarkFakeBulk: the fake's own cost for the same bulk bodies, called
