@@ -61,11 +61,42 @@ type group struct {
 	// vocab is the union of the tokens of the first members that matched a
 	// representative strictly (at least Similarity); a tweet whose tokens
 	// are nearly all in it also joins (see match).
-	vocab        map[uint64]struct{}
+	// It is nil while there is one strict member: the seed's tokens are the
+	// vocabulary then (most groups never get a second tweet).
+	vocab        []uint64 // sorted
 	vocabSources int
 	members      []member
 	lastSeen     time.Time
 	alerted      bool
+}
+
+// vocabulary returns the group's vocabulary (sorted).
+func (g *group) vocabulary() []uint64 {
+	if g.vocab != nil {
+		return g.vocab
+	}
+	return g.reps[0]
+}
+
+// union merges two sorted, duplicate-free sets into a new one.
+func union(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 const (
@@ -116,6 +147,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	if g == nil {
 		strict = true
 		g = &group{seedID: t.id, seedText: t.text, lastSeen: t.at, reps: [][]uint64{slices.Clone(t.tokens)}}
+		g.members = make([]member, 0, 1)
 		c.groups++
 		c.index(g, t.tokens)
 		c.inserts++
@@ -126,16 +158,16 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 		}
 	}
 	m := member{id: t.id, user: t.user, text: t.text, at: t.at}
-	if len(g.members) < maxRepCandidates {
+	switch {
+	case len(g.members) == 0:
+		m.tokens = g.reps[0] // the seed: share its copy
+	case len(g.members) < maxRepCandidates:
 		m.tokens = slices.Clone(t.tokens)
 	}
 	g.members = append(g.members, m)
 	if strict && g.vocabSources < maxRepCandidates {
-		if g.vocab == nil {
-			g.vocab = map[uint64]struct{}{}
-		}
-		for _, tok := range t.tokens {
-			g.vocab[tok] = struct{}{}
+		if g.vocabSources > 0 {
+			g.vocab = union(g.vocabulary(), t.tokens)
 		}
 		g.vocabSources++
 	}
@@ -223,12 +255,7 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 			if best != nil || repSim < c.cfg.LooseSimilarity || g == loose {
 				continue
 			}
-			in := 0
-			for _, tok := range t.tokens {
-				if _, ok := g.vocab[tok]; ok {
-					in++
-				}
-			}
+			in := intersection(t.tokens, g.vocabulary())
 			if score := float64(in) / float64(len(t.tokens)); score >= c.cfg.Containment && score > looseScore {
 				loose, looseScore = g, score
 			}

@@ -126,6 +126,12 @@ func jaccard(a, b []uint64) float64 {
 	if len(a) == 0 && len(b) == 0 {
 		return 1
 	}
+	inter := intersection(a, b)
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+// intersection is |a∩b| of two sorted, duplicate-free sets.
+func intersection(a, b []uint64) int {
 	inter, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
 		switch {
@@ -139,7 +145,7 @@ func jaccard(a, b []uint64) float64 {
 			j++
 		}
 	}
-	return float64(inter) / float64(len(a)+len(b)-inter)
+	return inter
 }
 
 // Similarity is the Jaccard similarity of two texts' normalised content
