@@ -160,7 +160,7 @@ func (e *env) checkAll(t *testing.T, recs []sink.Record, skip map[string]error) 
 
 func TestFaultPerItem429(t *testing.T) {
 	e := newEnv(t)
-	// Each id fails its first two attempts with 429; one in three ids.
+	// One id in three fails its first two attempts.
 	var mu sync.Mutex
 	seen := map[string]int{}
 	e.fake.SetItemFault(func(action, _, id string) int {
@@ -168,7 +168,9 @@ func TestFaultPerItem429(t *testing.T) {
 		defer mu.Unlock()
 		seen[id]++
 		if len(id) > 0 && id[len(id)-1]%3 == 0 && seen[id] <= 2 {
-			return 429
+			// Mostly 429 (queue full); some 409 (a version conflict left
+			// after retry_on_conflict, as with concurrent replicas) and 503.
+			return [...]int{429, 429, 409, 503}[id[len(id)-2]%4]
 		}
 		return 0
 	})
