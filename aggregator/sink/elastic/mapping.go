@@ -95,11 +95,11 @@ func esValueType(t string) (string, error) {
 //   - complete emits true when missing would emit nothing;
 //   - partial emits true when timed_out is true and complete is false.
 const (
-	ScriptMissing = `for (String m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { emit(m); } }`
+	ScriptMissing = `for (def m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { emit(m); } }`
 
-	ScriptComplete = `boolean c = true; for (String m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { c = false; break; } } emit(c);`
+	ScriptComplete = `boolean c = true; for (def m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { c = false; break; } } emit(c);`
 
-	ScriptPartial = `boolean c = true; for (String m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { c = false; break; } } emit(!c && doc.containsKey('timed_out') && doc['timed_out'].size() > 0 && doc['timed_out'].value);`
+	ScriptPartial = `boolean c = true; for (def m : params.models) { String f = m + '.label'; if (!doc.containsKey(f) || doc[f].size() == 0) { c = false; break; } } emit(!c && doc.containsKey('timed_out') && doc['timed_out'].size() > 0 && doc['timed_out'].value);`
 )
 
 // Mappings returns the index mappings for models: the tweet fields, one
