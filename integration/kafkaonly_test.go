@@ -30,6 +30,8 @@ type kafkaOnly struct {
 	dbPath string
 	models []string
 
+	aggMetrics *metrics.Metrics // the current aggregator's
+
 	wg     sync.WaitGroup
 	cancel []context.CancelFunc
 	errs   chan error
@@ -88,12 +90,16 @@ func (k *kafkaOnly) startFunctions() {
 // startAggregator starts the aggregator group; its returned stop ends it
 // (gracefully: pending tweets are written and committed).
 func (k *kafkaOnly) startAggregator() (stop func()) {
-	cfg := map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": k.dbPath, "JOIN_TIMEOUT": "10s"}
-	agg, closeAll, err := service.NewAggregator(context.Background(), cfg, metrics.New("aggregator", ""), quiet())
+	cfg := map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": k.dbPath, "JOIN_TIMEOUT": "10s", "MAX_PENDING": "100000"}
+	k.aggMetrics = metrics.New("aggregator", "")
+	agg, closeAll, err := service.NewAggregator(context.Background(), cfg, k.aggMetrics, quiet())
 	if err != nil {
 		k.tb.Fatal(err)
 	}
-	c, err := kafka.NewConsumer(k.kcfg, "tweetflow-aggregator", []string{"metadata"}, k.consumerOpts())
+	opts := k.consumerOpts()
+	opts.Observer = k.aggMetrics
+	opts.MaxInFlight = 10000 // read ahead to the other models' results (see 'tweetflow kafka aggregate')
+	c, err := kafka.NewConsumer(k.kcfg, "tweetflow-aggregator", []string{"metadata"}, opts)
 	if err != nil {
 		k.tb.Fatal(err)
 	}
@@ -137,6 +143,43 @@ func (k *kafkaOnly) produce(events []cloudevents.Event) {
 	}
 }
 
+// waitAcked waits until the current aggregator has acked n metadata events
+// (each acked only once its record is stored). Cheap enough to poll while
+// measuring, unlike a query over the whole store.
+func (k *kafkaOnly) waitAcked(n int64, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := okEvents(k.tb, k.aggMetrics)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			k.tb.Fatalf("after %v: %d metadata events stored, want %d", timeout, got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func okEvents(tb testing.TB, m *metrics.Metrics) int64 {
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "tweetflow_events_total" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "ok" {
+					return int64(mt.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return 0
+}
+
 // waitStored waits until the store holds n complete tweets.
 func (k *kafkaOnly) waitStored(n int64, timeout time.Duration) {
 	st, err := sqlite.Open(context.Background(), k.dbPath, k.models)
@@ -153,7 +196,7 @@ func (k *kafkaOnly) waitStored(n int64, timeout time.Duration) {
 		if time.Now().After(deadline) {
 			k.tb.Fatalf("after %v: %+v, want %d complete (err %v)", timeout, s, n, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -28,11 +28,11 @@ type kafkaFlags struct {
 	metricsAddr string
 }
 
-func (k *kafkaFlags) bind(cmd *cobra.Command, defaultGroup string) {
+func (k *kafkaFlags) bind(cmd *cobra.Command, defaultGroup string, defaultInFlight int) {
 	f := cmd.Flags()
 	k.cfg.BindFlags(f, os.Getenv)
 	f.StringVar(&k.group, "group", defaultGroup, "consumer group (one per model for functions)")
-	f.IntVar(&k.inFlight, "in-flight", 512, "events in flight per partition (lets the core micro-batch)")
+	f.IntVar(&k.inFlight, "in-flight", defaultInFlight, "events in flight (delivered, not yet acked) per partition")
 	f.StringVar(&k.deadLetter, "dead-letter-topic", "", "topic for records that can never be handled (default: log and skip)")
 	f.StringVar(&k.metricsAddr, "metrics-addr", ":9090", "serve /metrics here (empty: off)")
 }
@@ -152,7 +152,7 @@ func newKafkaFunctionCmd() *cobra.Command {
 			return errors.Join(runErr, closeFn(sctx), prod.Close(sctx))
 		},
 	}
-	k.bind(cmd, "")
+	k.bind(cmd, "", 512) // enough for the core to fill its micro-batches
 	f := cmd.Flags()
 	f.StringVar(&modelDir, "model-dir", os.Getenv("MODEL_DIR"), "model folder [$MODEL_DIR]")
 	f.StringVar(&in, "in", "tweets", "topic of tweet events")
@@ -186,6 +186,12 @@ ES_URL..., MODELS_DIR, MODELS, JOIN_TIMEOUT, MAX_PENDING).`,
 			if cfg["JOIN_TIMEOUT"] == "" {
 				cfg["JOIN_TIMEOUT"] = "10s" // one group sees every model's result: wait for them
 			}
+			if cfg["MAX_PENDING"] == "" {
+				// Room for every partition's read-ahead (--in-flight), so Add
+				// never blocks a claim whose later records would complete
+				// the pending tweets.
+				cfg["MAX_PENDING"] = "100000"
+			}
 			agg, closeAll, err := service.NewAggregator(ctx, cfg, m, log)
 			if err != nil {
 				return err
@@ -200,7 +206,10 @@ ES_URL..., MODELS_DIR, MODELS, JOIN_TIMEOUT, MAX_PENDING).`,
 			return service.KafkaAggregator(ctx, c, agg, closeAll)
 		},
 	}
-	k.bind(cmd, "tweetflow-aggregator")
+	// A tweet's results from different models sit apart in its partition
+	// (the models run at different speeds); the aggregator must read far
+	// enough ahead to join them, or each claim stalls until the join timeout.
+	k.bind(cmd, "tweetflow-aggregator", 10000)
 	cmd.Flags().StringVar(&topic, "topic", "metadata", "topic of metadata events")
 	return cmd
 }
