@@ -75,10 +75,15 @@ type Tee struct {
 	out  Writer
 	opts TeeOptions
 
-	mu      sync.Mutex // guards the fields below; serialises the engine's input and out
+	// engMu serialises releases (popping held records, the engine, the
+	// alert writes) so records reach the engine in order; it is taken
+	// before mu.
+	engMu   sync.Mutex
+	pending []event.Alert // alerts not written yet; guarded by engMu
+
+	mu      sync.Mutex // guards held and seq: the sink's writers only push
 	held    heldHeap
 	seq     uint64
-	pending []event.Alert
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -88,10 +93,12 @@ type TeeOptions struct {
 	// Log receives alert and write-failure lines; nil discards.
 	Log *slog.Logger
 	// Hold is how long a stored record waits before the engine sees it
-	// (default DefaultHold; negative: no wait).
+	// (default DefaultHold; negative: no wait, the engine runs inside
+	// WriteBatch).
 	Hold time.Duration
-	// MaxHeld bounds the waiting records (default 1,000,000); past it the
-	// oldest go to the engine at once.
+	// MaxHeld bounds the waiting records (default 1,000,000); past it
+	// WriteBatch passes the oldest to the engine itself, which slows the
+	// sink's writer down to the engine's pace (backpressure).
 	MaxHeld int
 	// Now is the wall clock (tests set it).
 	Now func() time.Time
@@ -102,7 +109,9 @@ const DefaultHold = 3 * time.Second
 
 var _ sink.Driver = (*Tee)(nil)
 
-// NewTee returns a driver writing to next and observing into eng.
+// NewTee returns a driver writing to next and observing into eng. With a
+// hold, the engine runs in a goroutine of its own, off the sink's write
+// path; Close stops it.
 func NewTee(next sink.Driver, eng *Engine, out Writer, opts TeeOptions) *Tee {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -124,10 +133,10 @@ func NewTee(next sink.Driver, eng *Engine, out Writer, opts TeeOptions) *Tee {
 	return t
 }
 
-// tick releases held records when no new batch arrives (a slow live replay).
+// tick passes held records to the engine once they have waited Hold.
 func (t *Tee) tick() {
 	defer close(t.stopped)
-	tk := time.NewTicker(max(t.opts.Hold/4, 10*time.Millisecond))
+	tk := time.NewTicker(max(t.opts.Hold/8, 10*time.Millisecond))
 	defer tk.Stop()
 	for {
 		select {
@@ -135,9 +144,7 @@ func (t *Tee) tick() {
 			return
 		case <-tk.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			t.mu.Lock()
 			t.release(ctx, false)
-			t.mu.Unlock()
 			cancel()
 		}
 	}
@@ -153,7 +160,6 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 	}
 	now := t.opts.Now()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	for i, r := range recs {
 		if be != nil && be.Failed[i] != nil {
 			continue
@@ -163,16 +169,23 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 		t.seq++
 		heap.Push(&t.held, heldRecord{rec: r, arrived: now, seq: t.seq})
 	}
-	t.release(ctx, false)
+	over := t.held.Len() > t.opts.MaxHeld
+	t.mu.Unlock()
+	if over || t.opts.Hold < 0 {
+		t.release(ctx, false)
+	}
 	return err
 }
 
 // release passes to the engine, oldest event first, the held records that
-// waited Hold (all of them when all is set, or as many as exceed MaxHeld),
-// and writes the alerts. Caller holds t.mu.
+// waited Hold (all of them when all is set, and as many as exceed MaxHeld),
+// and writes the alerts.
 func (t *Tee) release(ctx context.Context, all bool) {
+	t.engMu.Lock()
+	defer t.engMu.Unlock()
 	due := t.opts.Now().Add(-t.opts.Hold)
 	var batch []sink.Record
+	t.mu.Lock()
 	for t.held.Len() > 0 {
 		top := t.held[0]
 		if !all && t.held.Len() <= t.opts.MaxHeld && top.arrived.After(due) {
@@ -180,6 +193,7 @@ func (t *Tee) release(ctx context.Context, all bool) {
 		}
 		batch = append(batch, heap.Pop(&t.held).(heldRecord).rec)
 	}
+	t.mu.Unlock()
 	alerts := t.eng.Observe(batch)
 	if all {
 		alerts = append(alerts, t.eng.Flush()...)
@@ -190,7 +204,7 @@ func (t *Tee) release(ctx context.Context, all bool) {
 }
 
 // write writes pending alerts and new ones; on failure keeps them all.
-// Caller holds t.mu.
+// Caller holds t.engMu.
 func (t *Tee) write(ctx context.Context, alerts []event.Alert) error {
 	batch := append(t.pending, alerts...)
 	if err := t.out.WriteAlerts(ctx, batch); err != nil {
@@ -212,15 +226,15 @@ func (t *Tee) Close(ctx context.Context) error {
 		close(t.stop)
 		<-t.stopped
 	}
-	t.mu.Lock()
 	t.release(ctx, true)
+	t.engMu.Lock()
 	var werr error
 	if len(t.pending) > 0 {
 		if werr = t.write(ctx, nil); werr != nil {
 			werr = fmt.Errorf("alerts: %d alert(s) not written: %w", len(t.pending), werr)
 		}
 	}
-	t.mu.Unlock()
+	t.engMu.Unlock()
 	if st := t.eng.Stats(); st.Late > 0 {
 		t.opts.Log.Warn("alerts: tweets stored too late for their window's checks (raise --alert-lateness)",
 			"late", st.Late, "observed", st.Observed)
