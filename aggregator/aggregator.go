@@ -54,6 +54,11 @@ type Options struct {
 	// observing one batch while SQLite writes the next) overlap; batches may
 	// then be stored out of order, which the merge makes harmless.
 	Writers int
+	// Recent is how many written tweets the aggregator remembers (which
+	// models each had), so that a redelivered result of a tweet already
+	// stored is acked at once instead of waiting JoinTimeout in a new entry.
+	// Default MaxPending; negative turns it off.
+	Recent int
 	// OnStored, if set, is called from the writer after each durable write
 	// with the records written (not those that failed). It must return
 	// quickly and must not keep recs; with Writers > 1 it is called
@@ -90,6 +95,9 @@ func (o *Options) defaults() error {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 100 * time.Millisecond
 	}
+	if o.Recent == 0 {
+		o.Recent = o.MaxPending
+	}
 	if o.Writers <= 0 {
 		o.Writers = 1
 	}
@@ -120,6 +128,7 @@ type Aggregator struct {
 
 	mu      sync.Mutex
 	pending map[string]*entry
+	recent  recentSet // tweets written lately, with their models
 	head    *entry // oldest pending entry (earliest deadline)
 	tail    *entry
 	count   int           // pending + queued for the writer + being written
@@ -160,6 +169,7 @@ func New(d sink.Driver, opts Options) (*Aggregator, error) {
 		d:          d,
 		opts:       opts,
 		pending:    make(map[string]*entry),
+		recent:     newRecentSet(opts.Recent),
 		space:      make(chan struct{}),
 		ready:      make(chan *entry, opts.MaxPending),
 		stopExpiry: make(chan struct{}),
@@ -195,6 +205,15 @@ func (a *Aggregator) Add(ctx context.Context, md event.Metadata, ack func(error)
 		if e, ok := a.pending[md.TweetID]; ok {
 			a.join(e, md, res, ack)
 			a.mu.Unlock()
+			return nil
+		}
+		if a.recent.has(md.TweetID, md.Model) {
+			// Already durably written: a redelivery changes nothing.
+			a.stats.Duplicates++
+			a.mu.Unlock()
+			if ack != nil {
+				ack(nil)
+			}
 			return nil
 		}
 		if a.count < a.opts.MaxPending {
@@ -365,6 +384,13 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 	a.stats.TimedOut += timedOut
 	a.stats.Failed += failed
 	a.count -= len(batch)
+	for i, e := range batch {
+		if errs[i] == nil {
+			for _, r := range e.results {
+				a.recent.add(e.tweet.ID, r.Model)
+			}
+		}
+	}
 	if a.waiting > 0 {
 		close(a.space)
 		a.space = make(chan struct{})
@@ -468,4 +494,40 @@ func (a *Aggregator) Close(ctx context.Context) error {
 		<-a.writerDone
 		return fmt.Errorf("aggregator: close: %w", ctx.Err())
 	}
+}
+
+// recentSet remembers the models of the last n tweets written, in a ring.
+type recentSet struct {
+	models map[string][]string
+	ring   []string
+	next   int
+}
+
+func newRecentSet(n int) recentSet {
+	if n <= 0 {
+		return recentSet{}
+	}
+	return recentSet{models: make(map[string][]string, n), ring: make([]string, n)}
+}
+
+func (r *recentSet) has(id, model string) bool {
+	return r.ring != nil && slices.Contains(r.models[id], model)
+}
+
+func (r *recentSet) add(id, model string) {
+	if r.ring == nil {
+		return
+	}
+	if ms, ok := r.models[id]; ok {
+		if !slices.Contains(ms, model) {
+			r.models[id] = append(ms, model)
+		}
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.models, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.models[id] = []string{model}
 }

@@ -430,3 +430,58 @@ func BenchmarkAdd(b *testing.B) {
 	a.Close(ctx)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
 }
+
+// A redelivery of a result already written is acked at once (not held for
+// the join timeout) and writes nothing.
+func TestRedeliveryAfterWrite(t *testing.T) {
+	st := mem.NewStore()
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
+	ak := newAcks()
+	ctx := context.Background()
+	for _, m := range models {
+		if err := a.Add(ctx, md(9, m), ak.fn(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "first write", func() bool { return ak.n.Load() == 2 })
+	if err := a.Add(ctx, md(9, "sentiment"), ak.fn("again")); err != nil {
+		t.Fatal(err)
+	}
+	if e := ak.get("again"); len(e) != 1 || e[0] != nil {
+		t.Fatalf("redelivery ack %v, want nil at once", e)
+	}
+	if doc, _ := st.Get("t9"); doc.Writes != 1 {
+		t.Fatalf("%d writes, want 1", doc.Writes)
+	}
+	if s := a.Stats(); s.Duplicates != 1 || s.Pending != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// With the memory off, the redelivery waits in a new entry (written at Close).
+	b := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, Recent: -1})
+	for _, m := range models {
+		if err := b.Add(ctx, md(10, m), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "write", func() bool { return b.Stats().Written == 1 })
+	if err := b.Add(ctx, md(10, "offense"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if b.Stats().Pending != 1 {
+		t.Fatalf("pending %d, want the redelivery held", b.Stats().Pending)
+	}
+}
+
+func TestRecentSetEvicts(t *testing.T) {
+	r := newRecentSet(2)
+	r.add("a", "m")
+	r.add("a", "n")
+	r.add("b", "m")
+	if !r.has("a", "n") || !r.has("b", "m") || r.has("b", "n") {
+		t.Fatal("lookup")
+	}
+	r.add("c", "m") // evicts a
+	if r.has("a", "m") || !r.has("c", "m") || len(r.models) != 2 {
+		t.Fatalf("after eviction: %v", r.models)
+	}
+}
