@@ -129,7 +129,7 @@ type Aggregator struct {
 	mu      sync.Mutex
 	pending map[string]*entry
 	recent  recentSet // tweets written lately, with their models
-	head    *entry // oldest pending entry (earliest deadline)
+	head    *entry    // oldest pending entry (earliest deadline)
 	tail    *entry
 	count   int           // pending + queued for the writer + being written
 	space   chan struct{} // closed when count drops while someone waits
