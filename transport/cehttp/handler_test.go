@@ -309,3 +309,25 @@ func validHeader(v string) bool {
 	}
 	return true
 }
+
+// The direct reply writer and the SDK's writer give the same event back.
+func TestReplyMatchesSDKWriter(t *testing.T) {
+	md := event.Metadata{TweetID: "t\u00e91", Model: "echo", ModelVersion: "1", Label: "x", Value: 0.25,
+		Probabilities: map[string]float64{"x": 0.25}, Tweet: event.Tweet{ID: "t\u00e91", Text: "h\u00e9llo", CreatedAt: time.Date(2020, 1, 2, 3, 4, 5, 123456789, time.UTC)}}
+	want, err := event.NewMetadataEvent(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.SetExtension("count", 7)
+	want.SetDataSchema("https://example.com/schema")
+	reply := want.Clone()
+	srv := httptest.NewServer(cehttp.NewHandler(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return &reply, nil }, cehttp.HandlerOptions{}))
+	defer srv.Close()
+	got, status, err := cehttp.Post(context.Background(), srv.Client(), srv.URL, tweetEvent(t, "a", "b"))
+	if err != nil || status != 200 {
+		t.Fatalf("%d %v", status, err)
+	}
+	if got.String() != want.String() {
+		t.Fatalf("reply differs:\n got %s\nwant %s", got, want)
+	}
+}
