@@ -1,0 +1,94 @@
+package kafka_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/tweetflow/tweetflow/transport/kafka"
+)
+
+// selfSigned returns a server certificate for 127.0.0.1 and its PEM.
+func selfSigned(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kfake"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, certPEM
+}
+
+// TLS with the broker's CA from a file (as Strimzi's cluster CA is mounted):
+// the producer connects; without the CA, or with a missing CA file, it does not.
+func TestTLS(t *testing.T) {
+	cert, caPEM := selfSigned(t)
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := newCluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	cfg.TLS, cfg.TLSCAFile = true, caFile
+	produce(t, cfg, "tweets", 1, tweets(t, 3, "tls"))
+
+	untrusted := cfg
+	untrusted.TLSCAFile = ""
+	if p, err := kafka.NewProducer(untrusted, "tweets"); err == nil {
+		p.Close(t.Context())
+		t.Fatal("connected without trusting the broker's CA")
+	}
+	missing := cfg
+	missing.TLSCAFile = filepath.Join(t.TempDir(), "nope.crt")
+	if _, err := missing.Sarama(); err == nil {
+		t.Fatal("a missing CA file was accepted")
+	}
+	half := cfg
+	half.TLSCertFile = caFile
+	if _, err := half.Sarama(); err == nil {
+		t.Fatal("a client certificate without a key was accepted")
+	}
+}
+
+func TestBindFlagsFromEnvAndFlags(t *testing.T) {
+	env := map[string]string{kafka.EnvBrokers: "a:9092, b:9092", kafka.EnvSASLMechanism: "SCRAM-SHA-512",
+		kafka.EnvSASLUser: "u", kafka.EnvSASLPassword: "p", kafka.EnvTLS: "true", kafka.EnvTLSCA: "/ca.crt"}
+	var c kafka.Config
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	c.BindFlags(fs, func(k string) string { return env[k] })
+	if err := fs.Parse([]string{"--kafka-sasl-user=flaguser"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Brokers) != 2 || c.Brokers[1] != "b:9092" || c.SASLMechanism != "SCRAM-SHA-512" || c.SASLUser != "flaguser" ||
+		c.SASLPassword != "p" || !c.TLS || c.TLSCAFile != "/ca.crt" {
+		t.Fatalf("%+v", c)
+	}
+}
