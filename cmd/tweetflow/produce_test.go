@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
@@ -86,5 +90,41 @@ func TestProduceToKafkaResumable(t *testing.T) {
 	}
 	if len(ids) != 500 {
 		t.Fatalf("%d distinct tweets in the topic, want 500", len(ids))
+	}
+}
+
+// HTTP mode (SinkBinding/ContainerSource set K_SINK): each tweet is POSTed
+// as a binary-mode CloudEvent; a 503 is retried.
+func TestProduceToHTTPSink(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	first := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first {
+			first = false
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Header.Get("ce-type") != event.TypeTweet || r.Header.Get("ce-specversion") != "1.0" {
+			http.Error(w, "not a binary-mode tweet event", http.StatusBadRequest)
+			return
+		}
+		got[r.Header.Get("ce-id")]++
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	t.Setenv("K_SINK", srv.URL)
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"produce", "--csv", "../../data/sample.csv", "--limit", "50"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 50 {
+		t.Fatalf("sink got %d distinct events, want 50 (output %q)", len(got), out.String())
 	}
 }
