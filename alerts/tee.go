@@ -158,16 +158,19 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 	if err != nil && !errors.As(err, &be) {
 		return err // nothing stored
 	}
-	now := t.opts.Now()
-	t.mu.Lock()
+	now := t.opts.Now().UnixNano()
+	// The caller may reuse recs once we return: keep a copy of the stored
+	// records (one allocation per batch; the heap holds small keys).
+	kept := make([]sink.Record, 0, len(recs))
 	for i, r := range recs {
-		if be != nil && be.Failed[i] != nil {
-			continue
+		if be == nil || be.Failed[i] == nil {
+			kept = append(kept, r)
 		}
-		// The caller may reuse its slices once we return: keep copies.
-		r.Results = append([]sink.Result(nil), r.Results...)
+	}
+	t.mu.Lock()
+	for i := range kept {
 		t.seq++
-		heap.Push(&t.held, heldRecord{rec: r, arrived: now, seq: t.seq})
+		heap.Push(&t.held, heldRecord{at: kept[i].Tweet.CreatedAt.UnixNano(), seq: t.seq, arrived: now, rec: &kept[i]})
 	}
 	over := t.held.Len() > t.opts.MaxHeld
 	t.mu.Unlock()
@@ -183,15 +186,15 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 func (t *Tee) release(ctx context.Context, all bool) {
 	t.engMu.Lock()
 	defer t.engMu.Unlock()
-	due := t.opts.Now().Add(-t.opts.Hold)
+	due := t.opts.Now().Add(-t.opts.Hold).UnixNano()
 	var batch []sink.Record
 	t.mu.Lock()
 	for t.held.Len() > 0 {
 		top := t.held[0]
-		if !all && t.held.Len() <= t.opts.MaxHeld && top.arrived.After(due) {
+		if !all && t.held.Len() <= t.opts.MaxHeld && top.arrived > due {
 			break
 		}
-		batch = append(batch, heap.Pop(&t.held).(heldRecord).rec)
+		batch = append(batch, *heap.Pop(&t.held).(heldRecord).rec)
 	}
 	t.mu.Unlock()
 	alerts := t.eng.Observe(batch)
@@ -242,11 +245,13 @@ func (t *Tee) Close(ctx context.Context) error {
 	return errors.Join(werr, t.next.Close(ctx))
 }
 
-// heldRecord is a stored record waiting for the engine.
+// heldRecord is a stored record waiting for the engine: small, so the
+// heap moves 32 bytes, not the record.
 type heldRecord struct {
-	rec     sink.Record
-	arrived time.Time
+	at      int64 // event time, Unix ns
 	seq     uint64
+	arrived int64 // wall time, Unix ns
+	rec     *sink.Record
 }
 
 // heldHeap orders held records by event time, then arrival.
@@ -254,8 +259,8 @@ type heldHeap []heldRecord
 
 func (h heldHeap) Len() int { return len(h) }
 func (h heldHeap) Less(i, j int) bool {
-	if c := h[i].rec.Tweet.CreatedAt.Compare(h[j].rec.Tweet.CreatedAt); c != 0 {
-		return c < 0
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
 	}
 	return h[i].seq < h[j].seq
 }
