@@ -62,7 +62,7 @@ func (w Events) WriteAlerts(ctx context.Context, alerts []event.Alert) error {
 // A pipeline that scores batches in parallel stores them out of event-time
 // order: a replay at full speed stored 10% of 1.6M tweets more than 10 s of
 // event time after a newer one, by up to 38 minutes. So stored records wait
-// in a small buffer for Hold (wall clock) and reach the engine in event-time
+// in a small buffer for Hold (wall clock, default 1 s) and reach the engine in event-time
 // order; the engine's own lateness then only absorbs what is later still.
 // Alerts are delayed by Hold, not by the event-time lateness.
 //
@@ -105,7 +105,7 @@ type TeeOptions struct {
 }
 
 // DefaultHold is the default TeeOptions.Hold.
-const DefaultHold = 3 * time.Second
+const DefaultHold = time.Second
 
 var _ sink.Driver = (*Tee)(nil)
 
