@@ -17,9 +17,11 @@ func NewTweetEvent(t Tweet) (cloudevents.Event, error) {
 	e.SetTime(t.CreatedAt)
 	e.SetSubject(t.ID)
 	e.SetExtension(ExtPartitionKey, t.ID)
-	if err := e.SetData(ContentType, t); err != nil {
+	data, err := MarshalTweetJSON(&t)
+	if err != nil {
 		return e, fmt.Errorf("tweet %s: encode data: %w", t.ID, err)
 	}
+	setJSONData(&e, data)
 	return e, nil
 }
 
@@ -36,10 +38,21 @@ func NewMetadataEvent(m Metadata) (cloudevents.Event, error) {
 	e.SetSubject(m.TweetID)
 	e.SetExtension(ExtModel, m.Model)
 	e.SetExtension(ExtPartitionKey, m.TweetID)
-	if err := e.SetData(ContentType, m); err != nil {
+	data, err := MarshalMetadataJSON(&m)
+	if err != nil {
 		return e, fmt.Errorf("metadata %s: encode data: %w", e.ID(), err)
 	}
+	setJSONData(&e, data)
 	return e, nil
+}
+
+// setJSONData sets already encoded JSON as e's data: what e.SetData(
+// ContentType, v) does for a value v, minus the reflection. (SetData with a
+// []byte would mark the data as base64, which changes structured mode.)
+func setJSONData(e *cloudevents.Event, data []byte) {
+	e.SetDataContentType(ContentType)
+	e.DataEncoded = data
+	e.DataBase64 = false
 }
 
 // DecodeTweet checks that e is a valid tweet event and returns its data.

@@ -1,0 +1,214 @@
+package event
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// This file is a hand-written JSON encoder for Metadata and Tweet. Encoding
+// the metadata (with the whole tweet) through encoding/json's reflection was
+// the largest single cost of a model function per event. The encoder writes
+// exactly the bytes json.Marshal writes (same field order, omitempty, HTML
+// escaping, float format, sorted map keys); FuzzAppendMetadataJSON checks
+// that byte for byte, so the wire contract cannot change through it. Values
+// it does not handle the way encoding/json does (NaN, ±Inf, times that
+// json.Marshal refuses) make it fall back to json.Marshal, which returns the
+// same error it always did.
+
+// MarshalMetadataJSON returns the JSON of m, byte for byte what
+// json.Marshal(m) returns, without reflection.
+func MarshalMetadataJSON(m *Metadata) ([]byte, error) {
+	b, ok := appendMetadata(make([]byte, 0, metadataSizeHint(m)), m)
+	if !ok {
+		return json.Marshal(m)
+	}
+	return b, nil
+}
+
+// MarshalTweetJSON returns the JSON of t, byte for byte what json.Marshal(t)
+// returns, without reflection.
+func MarshalTweetJSON(t *Tweet) ([]byte, error) {
+	b, ok := appendTweet(make([]byte, 0, tweetSizeHint(t)), t)
+	if !ok {
+		return json.Marshal(t)
+	}
+	return b, nil
+}
+
+func tweetSizeHint(t *Tweet) int {
+	n := 80 + len(t.ID) + len(t.User) + len(t.Text) + len(t.Text)/8
+	for k, v := range t.Fields {
+		n += len(k) + len(v) + 8
+	}
+	return n
+}
+
+func metadataSizeHint(m *Metadata) int {
+	n := 120 + len(m.TweetID) + len(m.Model) + len(m.ModelVersion) + len(m.Label) + tweetSizeHint(&m.Tweet)
+	for k := range m.Probabilities {
+		n += len(k) + 28
+	}
+	return n
+}
+
+// appendMetadata appends m's JSON to b; ok is false when a value needs
+// encoding/json's error path.
+func appendMetadata(b []byte, m *Metadata) ([]byte, bool) {
+	b = append(b, `{"tweet_id":`...)
+	b = appendJSONString(b, m.TweetID)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, m.Model)
+	b = append(b, `,"model_version":`...)
+	b = appendJSONString(b, m.ModelVersion)
+	b = append(b, `,"value":`...)
+	var ok bool
+	if b, ok = appendJSONFloat(b, m.Value); !ok {
+		return b, false
+	}
+	b = append(b, `,"label":`...)
+	b = appendJSONString(b, m.Label)
+	b = append(b, `,"probabilities":`...)
+	if m.Probabilities == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		for i, k := range sortedKeys(m.Probabilities) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			if b, ok = appendJSONFloat(b, m.Probabilities[k]); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"tweet":`...)
+	if b, ok = appendTweet(b, &m.Tweet); !ok {
+		return b, false
+	}
+	return append(b, '}'), true
+}
+
+func appendTweet(b []byte, t *Tweet) ([]byte, bool) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, t.ID)
+	b = append(b, `,"user":`...)
+	b = appendJSONString(b, t.User)
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, t.Text)
+	b = append(b, `,"created_at":"`...)
+	// time.Time's MarshalJSON is its quoted MarshalText; AppendText is the
+	// same without the allocation. RFC 3339 needs no JSON escaping.
+	var err error
+	if b, err = t.CreatedAt.AppendText(b); err != nil {
+		return b, false
+	}
+	b = append(b, '"')
+	if len(t.Fields) > 0 {
+		b = append(b, `,"fields":{`...)
+		for i, k := range sortedKeys(t.Fields) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, t.Fields[k])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendJSONFloat formats f as encoding/json does (ES6 number formatting);
+// ok is false for NaN and ±Inf, which encoding/json refuses.
+func appendJSONFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 → e-9, as encoding/json does.
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does with HTML escaping on
+// (json.Marshal's default): <, > and & become \u003c, \u003e, \u0026,
+// U+2028/U+2029 are escaped, invalid UTF-8 becomes \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
