@@ -62,7 +62,7 @@ func DecodeTweet(e *cloudevents.Event) (Tweet, error) {
 	if err := checkEnvelope(e, TypeTweet); err != nil {
 		return t, err
 	}
-	if err := json.Unmarshal(e.Data(), &t); err != nil {
+	if err := unmarshalTweet(e.Data(), &t); err != nil {
 		return t, &FieldError{e.ID(), "data", "not a tweet JSON object: " + err.Error()}
 	}
 	if err := t.Validate(e.ID()); err != nil {

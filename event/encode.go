@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -211,4 +212,212 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// unmarshalTweet decodes a tweet's JSON into t exactly as json.Unmarshal
+// into a zero Tweet would. A scanner handles the shape tweetflow writes
+// (the five known keys, each once, string values); anything else (unknown
+// or differently cased keys, null, surrogate escapes, invalid UTF-8,
+// malformed input) goes to json.Unmarshal, which also writes every error.
+// FuzzUnmarshalTweet checks the two agree on every input.
+func unmarshalTweet(data []byte, t *Tweet) error {
+	var fast Tweet
+	if scanTweet(data, &fast) {
+		*t = fast
+		return nil
+	}
+	*t = Tweet{}
+	return json.Unmarshal(data, t)
+}
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and reports whether the next byte is c, consuming it.
+func (s *scanner) next(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string at the cursor; ok is false for anything the
+// fast path leaves to encoding/json.
+func (s *scanner) str() (string, bool) {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", false
+	}
+	s.i++
+	start := s.i
+	var buf []byte // nil until the first escape
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			var out string
+			if buf == nil {
+				out = string(s.b[start:s.i])
+			} else {
+				out = string(append(buf, s.b[start:s.i]...))
+			}
+			s.i++
+			return out, true
+		case c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			s.i += size
+		case c == '\\':
+			buf = append(buf, s.b[start:s.i]...)
+			if s.i+1 >= len(s.b) {
+				return "", false
+			}
+			switch e := s.b[s.i+1]; e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return "", false
+				}
+				r, err := strconv.ParseUint(string(s.b[s.i+2:s.i+6]), 16, 32)
+				if err != nil || (r >= 0xD800 && r < 0xE000) {
+					return "", false
+				}
+				buf = utf8.AppendRune(buf, rune(r))
+				s.i += 4
+			default:
+				return "", false
+			}
+			s.i += 2
+			start = s.i
+		default:
+			s.i++
+		}
+	}
+	return "", false
+}
+
+func scanTweet(data []byte, t *Tweet) bool {
+	s := scanner{b: data}
+	if !s.next('{') {
+		return false
+	}
+	var seen [5]bool
+	if !s.next('}') {
+		for {
+			key, ok := s.str()
+			if !ok || !s.next(':') {
+				return false
+			}
+			k := -1
+			switch key {
+			case "id":
+				k = 0
+				t.ID, ok = s.str()
+			case "user":
+				k = 1
+				t.User, ok = s.str()
+			case "text":
+				k = 2
+				t.Text, ok = s.str()
+			case "created_at":
+				k = 3
+				ok = s.time(&t.CreatedAt)
+			case "fields":
+				k = 4
+				ok = s.fields(t)
+			}
+			if k < 0 || !ok || seen[k] {
+				return false
+			}
+			seen[k] = true
+			if s.next(',') {
+				continue
+			}
+			if s.next('}') {
+				break
+			}
+			return false
+		}
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// time hands the quoted literal to time.Time's UnmarshalJSON, as
+// encoding/json does; literals with escapes are left to encoding/json.
+func (s *scanner) time(t *time.Time) bool {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return false
+	}
+	end := s.i + 1
+	for end < len(s.b) && s.b[end] != '"' {
+		if c := s.b[end]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return false
+		}
+		end++
+	}
+	if end >= len(s.b) {
+		return false
+	}
+	if err := t.UnmarshalJSON(s.b[s.i : end+1]); err != nil {
+		return false
+	}
+	s.i = end + 1
+	return true
+}
+
+func (s *scanner) fields(t *Tweet) bool {
+	if !s.next('{') {
+		return false
+	}
+	t.Fields = map[string]string{}
+	if s.next('}') {
+		return true
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.next(':') {
+			return false
+		}
+		v, ok := s.str()
+		if !ok {
+			return false
+		}
+		t.Fields[k] = v
+		if s.next(',') {
+			continue
+		}
+		return s.next('}')
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -113,5 +114,46 @@ func sameEvent(t *testing.T, got, want cloudevents.Event) {
 	}
 	if !bytes.Equal(gj, wj) {
 		t.Fatalf("structured mode differs:\n got %s\nwant %s", gj, wj)
+	}
+}
+
+// FuzzUnmarshalTweet checks the tweet scanner against json.Unmarshal: the
+// same Tweet, the same error text, for every input.
+func FuzzUnmarshalTweet(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"1","user":"u","text":"hi \u003c3 \"q\" \\ \/ \b\f\n\r\t é 😀","created_at":"2009-04-06T22:19:45.123+02:00","fields":{"lang":"en","":"\u00e9"}}`,
+		` { "id" : "1" , "text" : "x" } `, `{}`, `null`, `{"id":1}`, `{"ID":"x"}`, `{"id":"a","id":"b"}`,
+		`{"fields":{"a":"1"},"fields":{"b":"2"}}`, `{"fields":{}}`, `{"fields":null}`, `{"text":"\ud83d\ude00"}`,
+		`{"text":"\ud800"}`, "{\"text\":\"\xff\"}", `{"created_at":""}`, `{"created_at":"bad"}`, `{"id":"1",}`,
+		`{"id":"1"} x`, `{"id":"1"`, `{"\u0069d":"x"}`, `{"extra":{"a":[1,2]},"id":"1"}`, `{"id":"\u12G4"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want, got Tweet
+		wantErr := json.Unmarshal(data, &want)
+		gotErr := unmarshalTweet(data, &got)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Fatalf("error: encoding/json %v, ours %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded differently:\n got %#v\nwant %#v", got, want)
+		}
+	})
+}
+
+// The scanner must take what tweetflow itself writes, or it only adds work.
+func TestScanTweetTakesCanonicalShape(t *testing.T) {
+	m := fuzzMetadata("t9", "bob", "hello <world> & \u2028 \"é\" \n😀", "positive", "positive", 0.75, 0.8, 1700000000, 5, 60, true)
+	data, err := MarshalTweetJSON(&m.Tweet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Tweet
+	if !scanTweet(data, &got) {
+		t.Fatalf("fast path refused %s", data)
+	}
+	if !reflect.DeepEqual(got.Fields, m.Tweet.Fields) || got.Text != m.Tweet.Text || !got.CreatedAt.Equal(m.Tweet.CreatedAt) {
+		t.Fatalf("got %#v, want %#v", got, m.Tweet)
 	}
 }
