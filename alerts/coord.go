@@ -67,6 +67,7 @@ type group struct {
 	vocabSources int
 	members      []member
 	lastSeen     time.Time
+	lastNs       int64 // lastSeen in Unix ns: the liveness test runs on every probe
 	alerted      bool
 }
 
@@ -146,7 +147,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	g, strict := c.match(t)
 	if g == nil {
 		strict = true
-		g = &group{seedID: t.id, seedText: t.text, lastSeen: t.at, reps: [][]uint64{slices.Clone(t.tokens)}}
+		g = &group{seedID: t.id, seedText: t.text, lastSeen: t.at, lastNs: t.at.UnixNano(), reps: [][]uint64{slices.Clone(t.tokens)}}
 		g.members = make([]member, 0, 1)
 		c.groups++
 		c.index(g, t.tokens)
@@ -175,7 +176,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 		c.addMedoid(g)
 	}
 	if t.at.After(g.lastSeen) {
-		g.lastSeen = t.at
+		g.lastSeen, g.lastNs = t.at, t.at.UnixNano()
 	}
 	if len(g.members) > maxGroupMembers && len(g.members)%64 == 0 { // amortised
 		g.trim(c.cfg.Window)
@@ -237,11 +238,12 @@ func (c *coordinator) addMedoid(g *group) {
 func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 	var best, loose *group
 	bestSim, looseScore := c.cfg.Similarity, 0.0
+	atNs := t.at.UnixNano()
 	for _, k := range c.prefix(t.tokens) {
 		gs := c.postings[k]
 		for i := len(gs) - 1; i >= max(len(gs)-maxPosting, 0); i-- {
 			g := gs[i]
-			if g == best || !c.live(g, t.at) {
+			if g == best || !c.live(g, atNs) {
 				continue
 			}
 			repSim := 0.0
@@ -269,9 +271,9 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 
 // live reports whether g can still take a tweet at time at: its last member
 // is within one window of at (before or after, for out-of-order tweets).
-func (c *coordinator) live(g *group, at time.Time) bool {
-	d := at.Sub(g.lastSeen)
-	return d <= c.cfg.Window && d >= -c.cfg.Window
+func (c *coordinator) live(g *group, atNs int64) bool {
+	d, w := atNs-g.lastNs, int64(c.cfg.Window)
+	return d <= w && d >= -w
 }
 
 // check looks for a span of at most Window holding members from at least K

@@ -41,51 +41,74 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 		text = htmlEntities.Replace(text)
 	}
 	start := len(dst)
-	var word [64]byte // lower-cased word; longer words are truncated (hash of the prefix)
-	for field := range strings.FieldsSeq(text) {
+	// Split on white space by hand: an iterator (strings.FieldsSeq) cost a
+	// fifth of the engine's time.
+	from := -1
+	for i := 0; i <= len(text); {
+		space, size := true, 1
+		if i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+			} else {
+				var r rune
+				r, size = utf8.DecodeRuneInString(text[i:])
+				space = unicode.IsSpace(r)
+			}
+		}
 		switch {
-		case field[0] == '@' || field[0] == '#':
-			continue
-		case hasPrefixFold(field, "http") || hasPrefixFold(field, "www."):
-			continue
+		case space && from >= 0:
+			dst = appendToken(dst, text[from:i])
+			from = -1
+		case !space && from < 0:
+			from = i
 		}
-		n := 0
-		for i := 0; i < len(field); {
-			c := field[i]
-			if c < utf8.RuneSelf {
-				i++
-				switch {
-				case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				case 'A' <= c && c <= 'Z':
-					c += 'a' - 'A'
-				default:
-					continue
-				}
-				if n < len(word) {
-					word[n] = c
-					n++
-				}
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(field[i:])
-			i += size
-			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				continue
-			}
-			r = unicode.ToLower(r)
-			if n+utf8.RuneLen(r) <= len(word) {
-				n += utf8.EncodeRune(word[n:], r)
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		if isStopWord(word[:n]) {
-			continue
-		}
-		dst = append(dst, fnv64(word[:n]))
+		i += size
 	}
 	return sortUnique(dst, start)
+}
+
+// appendToken appends the hash of one white-space-separated field, unless
+// it is a mention, hashtag, link or stop word, or has no letter or digit.
+func appendToken(dst []uint64, field string) []uint64 {
+	switch {
+	case field[0] == '@' || field[0] == '#':
+		return dst
+	case hasPrefixFold(field, "http") || hasPrefixFold(field, "www."):
+		return dst
+	}
+	var word [64]byte // lower-cased word; longer words are truncated (hash of the prefix)
+	n := 0
+	for i := 0; i < len(field); {
+		c := field[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			default:
+				continue
+			}
+			if n < len(word) {
+				word[n] = c
+				n++
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(field[i:])
+		i += size
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		if n+utf8.RuneLen(r) <= len(word) {
+			n += utf8.EncodeRune(word[n:], r)
+		}
+	}
+	if n == 0 || isStopWord(word[:n]) {
+		return dst
+	}
+	return append(dst, fnv64(word[:n]))
 }
 
 func hasPrefixFold(s, prefix string) bool {
