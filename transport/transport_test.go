@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,5 +118,45 @@ func TestForwardAcksOnlyAfterSend(t *testing.T) {
 	s.err = errors.New("broker down")
 	if _, err := transport.Forward(h, s)(context.Background(), cloudevents.NewEvent()); err == nil || transport.Classify(err) != transport.Retry {
 		t.Fatalf("a failed forward must fail the input for retry, got %v", err)
+	}
+}
+
+// A call that finds every worker busy waits; when its context ends first it
+// is acked with the context's error and the handler never sees it. Idle
+// workers exit, so an Async left alone holds no goroutines.
+func TestAsyncWaitsThenGivesUpAndWorkersExit(t *testing.T) {
+	base := runtime.NumGoroutine()
+	release := make(chan struct{})
+	var calls atomic.Int32
+	h := transport.Async(func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+		calls.Add(1)
+		<-release
+		return nil, nil
+	}, 2)
+	acks := make(chan error, 3)
+	for range 2 {
+		h(context.Background(), cloudevents.NewEvent(), func(err error) { acks <- err })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	h(ctx, cloudevents.NewEvent(), func(err error) { acks <- err }) // blocks until ctx ends
+	if err := <-acks; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third call acked with %v, want the context's deadline", err)
+	}
+	close(release)
+	for range 2 {
+		if err := <-acks; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("handler ran %d times, want 2", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, want at most %d once the workers are idle", runtime.NumGoroutine(), base)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
