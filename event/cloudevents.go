@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/json"
 	"fmt"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -77,7 +76,7 @@ func DecodeMetadata(e *cloudevents.Event) (Metadata, error) {
 	if err := checkEnvelope(e, TypeMetadata); err != nil {
 		return m, err
 	}
-	if err := json.Unmarshal(e.Data(), &m); err != nil {
+	if err := unmarshalMetadata(e.Data(), &m); err != nil {
 		return m, &FieldError{e.ID(), "data", "not a metadata JSON object: " + err.Error()}
 	}
 	if err := m.Validate(e.ID()); err != nil {

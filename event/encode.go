@@ -328,49 +328,164 @@ func (s *scanner) str() (string, bool) {
 
 func scanTweet(data []byte, t *Tweet) bool {
 	s := scanner{b: data}
+	return s.tweet(t) && s.end()
+}
+
+// end reports whether only white space is left.
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// object reads a JSON object whose keys are in keys, each at most once,
+// calling value for each; ok is false for any other key or a bad shape.
+func (s *scanner) object(keys []string, value func(k int) bool) bool {
 	if !s.next('{') {
 		return false
 	}
-	var seen [5]bool
-	if !s.next('}') {
-		for {
-			key, ok := s.str()
-			if !ok || !s.next(':') {
-				return false
-			}
-			k := -1
-			switch key {
-			case "id":
-				k = 0
-				t.ID, ok = s.str()
-			case "user":
-				k = 1
-				t.User, ok = s.str()
-			case "text":
-				k = 2
-				t.Text, ok = s.str()
-			case "created_at":
-				k = 3
-				ok = s.time(&t.CreatedAt)
-			case "fields":
-				k = 4
-				ok = s.fields(t)
-			}
-			if k < 0 || !ok || seen[k] {
-				return false
-			}
-			seen[k] = true
-			if s.next(',') {
-				continue
-			}
-			if s.next('}') {
-				break
-			}
+	var seen uint32
+	if s.next('}') {
+		return true
+	}
+	for {
+		key, ok := s.str()
+		if !ok || !s.next(':') {
 			return false
 		}
+		k := slices.Index(keys, key)
+		if k < 0 || seen&(1<<k) != 0 || !value(k) {
+			return false
+		}
+		seen |= 1 << k
+		if s.next(',') {
+			continue
+		}
+		return s.next('}')
 	}
+}
+
+func (s *scanner) tweet(t *Tweet) bool {
+	return s.object([]string{"id", "user", "text", "created_at", "fields"}, func(k int) (ok bool) {
+		switch k {
+		case 0:
+			t.ID, ok = s.str()
+		case 1:
+			t.User, ok = s.str()
+		case 2:
+			t.Text, ok = s.str()
+		case 3:
+			ok = s.time(&t.CreatedAt)
+		case 4:
+			ok = s.fields(t)
+		}
+		return ok
+	})
+}
+
+// unmarshalMetadata is unmarshalTweet for Metadata (FuzzUnmarshalMetadata).
+func unmarshalMetadata(data []byte, m *Metadata) error {
+	var fast Metadata
+	s := scanner{b: data}
+	if s.metadata(&fast) && s.end() {
+		*m = fast
+		return nil
+	}
+	*m = Metadata{}
+	return json.Unmarshal(data, m)
+}
+
+func (s *scanner) metadata(m *Metadata) bool {
+	return s.object([]string{"tweet_id", "model", "model_version", "value", "label", "probabilities", "tweet"}, func(k int) (ok bool) {
+		switch k {
+		case 0:
+			m.TweetID, ok = s.str()
+		case 1:
+			m.Model, ok = s.str()
+		case 2:
+			m.ModelVersion, ok = s.str()
+		case 3:
+			m.Value, ok = s.number()
+		case 4:
+			m.Label, ok = s.str()
+		case 5:
+			ok = s.probabilities(m)
+		case 6:
+			ok = s.tweet(&m.Tweet)
+		}
+		return ok
+	})
+}
+
+func (s *scanner) probabilities(m *Metadata) bool {
+	if !s.next('{') {
+		return false
+	}
+	m.Probabilities = map[string]float64{}
+	if s.next('}') {
+		return true
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.next(':') {
+			return false
+		}
+		v, ok := s.number()
+		if !ok {
+			return false
+		}
+		m.Probabilities[k] = v
+		if s.next(',') {
+			continue
+		}
+		return s.next('}')
+	}
+}
+
+// number reads a JSON number (RFC 8259 grammar) as encoding/json does:
+// strconv.ParseFloat of the literal; out-of-range literals are left to it.
+func (s *scanner) number() (float64, bool) {
 	s.ws()
-	return s.i == len(s.b)
+	b, i := s.b, s.i
+	start := i
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		digits()
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(b[start:i]), 64)
+	if err != nil {
+		return 0, false
+	}
+	s.i = i
+	return f, true
 }
 
 // time hands the quoted literal to time.Time's UnmarshalJSON, as

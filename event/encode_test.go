@@ -157,3 +157,44 @@ func TestScanTweetTakesCanonicalShape(t *testing.T) {
 		t.Fatalf("got %#v, want %#v", got, m.Tweet)
 	}
 }
+
+// FuzzUnmarshalMetadata checks the metadata scanner against json.Unmarshal.
+func FuzzUnmarshalMetadata(f *testing.F) {
+	m := fuzzMetadata("t9", "bob", "hello <world> & \u2028 \"é\"", "positive", "positive", 0.75, 0.8, 1700000000, 5, 60, true)
+	canonical, _ := json.Marshal(m)
+	for _, s := range []string{
+		string(canonical), `{}`, `null`, `{"value":-0}`, `{"value":1e400}`, `{"value":01}`, `{"value":-}`, `{"value":1.}`,
+		`{"value":1.5e-3,"probabilities":{"a":1E+2,"b":-0.0}}`, `{"value":"1"}`, `{"probabilities":null}`, `{"probabilities":{}}`,
+		`{"tweet":{"id":"1","text":"x","created_at":"2020-01-01T00:00:00Z"},"tweet_id":"1"}`, `{"tweet":null}`,
+		`{"Model":"m"}`, `{"model":"a","model":"b"}`, `{"value":2,"value":3}`, `{"tweet":{"id":"1","ID":"2"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want, got Metadata
+		wantErr := json.Unmarshal(data, &want)
+		gotErr := unmarshalMetadata(data, &got)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Fatalf("error: encoding/json %v, ours %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded differently:\n got %#v\nwant %#v", got, want)
+		}
+	})
+}
+
+func TestScanMetadataTakesCanonicalShape(t *testing.T) {
+	m := fuzzMetadata("t9", "bob", "hello", "positive", "positive", 0.75, 0.8, 1700000000, 5, 0, false)
+	data, err := MarshalMetadataJSON(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Metadata
+	s := scanner{b: data}
+	if !s.metadata(&got) || !s.end() {
+		t.Fatalf("fast path refused %s", data)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("got %#v, want %#v", got, m)
+	}
+}
