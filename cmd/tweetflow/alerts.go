@@ -47,16 +47,7 @@ func newAlertsCmd() *cobra.Command {
 			if _, err := os.Stat(dbPath); err != nil {
 				return fmt.Errorf("--db: %w", err)
 			}
-			st, err := sqlite.Open(ctx, dbPath, nil)
-			if err != nil {
-				return err
-			}
-			defer st.Close(context.Background())
-			as, err := alertstore.Open(ctx, st.DB())
-			if err != nil {
-				return err
-			}
-			list, err := as.List(ctx, f)
+			list, err := listStoredAlerts(ctx, dbPath, f)
 			if err != nil {
 				return err
 			}
@@ -230,16 +221,8 @@ as false, including alerts on genuine repeated texts of the organic data.`,
 			}
 			var got []event.Alert
 			if dbPath != "" {
-				st, err := sqlite.Open(ctx, dbPath, nil)
-				if err != nil {
-					return err
-				}
-				defer st.Close(context.Background())
-				as, err := alertstore.Open(ctx, st.DB())
-				if err != nil {
-					return err
-				}
-				if got, err = as.List(ctx, alertstore.Filter{Kind: event.AlertCoordination, Limit: 10_000}); err != nil {
+				var err error
+				if got, err = listStoredAlerts(ctx, dbPath, alertstore.Filter{Kind: event.AlertCoordination, Limit: 10_000}); err != nil {
 					return err
 				}
 			} else {
@@ -409,4 +392,19 @@ func toGenRows(rs []campaign.Row, query string) []gen.Row {
 		out[i] = gen.Row{Target: r.Target, ID: r.ID, Time: r.Time, Query: query, User: r.User, Text: r.Text}
 	}
 	return out
+}
+
+// listStoredAlerts reads the alerts that a run stored in the SQLite file at
+// dbPath, filtered by f.
+func listStoredAlerts(ctx context.Context, dbPath string, f alertstore.Filter) ([]event.Alert, error) {
+	st, err := sqlite.Open(ctx, dbPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close(context.Background())
+	as, err := alertstore.Open(ctx, st.DB())
+	if err != nil {
+		return nil, err
+	}
+	return as.List(ctx, f)
 }
