@@ -69,6 +69,13 @@ type group struct {
 	lastSeen     time.Time
 	lastNs       int64 // lastSeen in Unix ns: the liveness test runs on every probe
 	alerted      bool
+	sweepEpoch   uint64 // the last sweep that counted this group
+
+	// Most groups never get a second tweet: their representatives and their
+	// one member live in the group itself, so a new group is no allocation
+	// of its own (groups are cut from a slab, see newGroup).
+	repArr   [maxReps][]uint64
+	firstArr [1]member
 }
 
 // vocabulary returns the group's vocabulary (sorted).
@@ -117,14 +124,60 @@ func (g *group) trim(window time.Duration) {
 // distinct accounts within Window of event time.
 type coordinator struct {
 	cfg      CoordinationConfig
-	postings map[uint64][]*group // prefix token -> groups with a representative indexed under it
-	groups   int                 // live groups, for stats
+	postings *postingIndex // prefix token -> groups with a representative indexed under it
+	groups   int           // live groups, for stats
 	// inserts counts seeds since the last sweep of expired groups.
 	inserts int
+	epoch   uint64 // sweeps so far
+	// minSim is the least similarity to a representative that can matter
+	// to match (strict or loose); smaller ones need not be computed.
+	minSim float64
+
+	// Slabs that new groups and their token copies are cut from: nearly
+	// every tweet starts a group, and one allocation per group (or four, as
+	// before) was a tenth of the engine's CPU in malloc and GC. A slab stays
+	// reachable while any group cut from it is live; groups expire within a
+	// window, so slabs do too, but for the few long-lived groups (a text
+	// reposted all day) that pin theirs: bounded by groupSlab * 400 B and
+	// tokenSlab * 8 B each.
+	groupSlab []group
+	tokenSlab []uint64
 }
 
+const (
+	groupSlab = 64
+	tokenSlab = 1024
+)
+
 func newCoordinator(cfg CoordinationConfig) *coordinator {
-	return &coordinator{cfg: cfg, postings: map[uint64][]*group{}}
+	return &coordinator{cfg: cfg, postings: newPostingIndex(), minSim: min(cfg.Similarity, cfg.LooseSimilarity)}
+}
+
+// newGroup returns a group seeded by t, its tokens copied.
+func (c *coordinator) newGroup(t *coordTweet) *group {
+	if len(c.groupSlab) == cap(c.groupSlab) {
+		c.groupSlab = make([]group, 0, groupSlab)
+	}
+	c.groupSlab = c.groupSlab[:len(c.groupSlab)+1]
+	g := &c.groupSlab[len(c.groupSlab)-1]
+	g.seedID, g.seedText = t.id, t.text
+	g.lastSeen, g.lastNs = t.at, t.at.UnixNano()
+	g.repArr[0] = c.copyTokens(t.tokens)
+	g.reps = g.repArr[:1]
+	g.members = g.firstArr[:0]
+	return g
+}
+
+// copyTokens returns a copy of tokens cut from the token slab (full
+// capacity: appending to it cannot overwrite a neighbour).
+func (c *coordinator) copyTokens(tokens []uint64) []uint64 {
+	n := len(tokens)
+	if cap(c.tokenSlab)-len(c.tokenSlab) < n {
+		c.tokenSlab = make([]uint64, 0, max(tokenSlab, n))
+	}
+	l := len(c.tokenSlab)
+	c.tokenSlab = append(c.tokenSlab, tokens...)
+	return c.tokenSlab[l : l+n : l+n]
 }
 
 // prefix returns the tokens under which a set is indexed and probed: the
@@ -147,8 +200,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	g, strict := c.match(t)
 	if g == nil {
 		strict = true
-		g = &group{seedID: t.id, seedText: t.text, lastSeen: t.at, lastNs: t.at.UnixNano(), reps: [][]uint64{slices.Clone(t.tokens)}}
-		g.members = make([]member, 0, 1)
+		g = c.newGroup(t)
 		c.groups++
 		c.index(g, t.tokens)
 		c.inserts++
@@ -163,7 +215,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	case len(g.members) == 0:
 		m.tokens = g.reps[0] // the seed: share its copy
 	case len(g.members) < maxRepCandidates:
-		m.tokens = slices.Clone(t.tokens)
+		m.tokens = c.copyTokens(t.tokens)
 	}
 	g.members = append(g.members, m)
 	if strict && g.vocabSources < maxRepCandidates {
@@ -191,9 +243,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 // representatives.
 func (c *coordinator) index(g *group, tokens []uint64) {
 	for _, k := range c.prefix(tokens) {
-		if gs := c.postings[k]; len(gs) == 0 || gs[len(gs)-1] != g {
-			c.postings[k] = append(gs, g)
-		}
+		c.postings.add(k, g)
 	}
 }
 
@@ -239,15 +289,22 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 	var best, loose *group
 	bestSim, looseScore := c.cfg.Similarity, 0.0
 	atNs := t.at.UnixNano()
+	entries := c.postings.entries
 	for _, k := range c.prefix(t.tokens) {
-		gs := c.postings[k]
-		for i := len(gs) - 1; i >= max(len(gs)-maxPosting, 0); i-- {
-			g := gs[i]
+		for i, n := c.postings.head(k), 0; i != 0 && n < maxPosting; i, n = entries[i].next, n+1 {
+			g := entries[i].g
 			if g == best || !c.live(g, atNs) {
 				continue
 			}
 			repSim := 0.0
 			for _, r := range g.reps {
+				// Jaccard is at most the ratio of the sizes: a
+				// representative too short or too long to reach minSim
+				// cannot change the outcome, so skip the merge.
+				// (Computed as jaccard would be at best, so the skip is exact.)
+				if lo, hi := min(len(r), len(t.tokens)), max(len(r), len(t.tokens)); float64(lo)/float64(hi) < c.minSim {
+					continue
+				}
 				repSim = max(repSim, jaccard(r, t.tokens))
 			}
 			if repSim >= bestSim {
@@ -346,30 +403,8 @@ func (c *coordinator) maybeSweep(watermark time.Time) {
 		return
 	}
 	c.inserts = 0
-	horizon := watermark.Add(-c.cfg.Window)
-	for k, gs := range c.postings {
-		kept := gs[:0]
-		for _, g := range gs {
-			if !g.lastSeen.Before(horizon) {
-				kept = append(kept, g)
-			}
-		}
-		if len(kept) == 0 {
-			delete(c.postings, k)
-			continue
-		}
-		clear(gs[len(kept):]) // let dropped groups be collected
-		c.postings[k] = kept
-	}
-	// Recount live groups: each is in several postings, so count distinct
-	// pointers.
-	live := map[*group]struct{}{}
-	for _, gs := range c.postings {
-		for _, g := range gs {
-			live[g] = struct{}{}
-		}
-	}
-	c.groups = len(live)
+	c.epoch++
+	c.groups = c.postings.sweep(watermark.Add(-c.cfg.Window).UnixNano(), c.epoch)
 }
 
 func clip(s string, n int) string {
