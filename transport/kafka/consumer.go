@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/binding/format"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/tweetflow/tweetflow/transport"
@@ -283,19 +285,71 @@ func (g *groupHandler) deadLetter(m *sarama.ConsumerMessage, reason error, done 
 // Decode turns a record into a CloudEvent (binary or structured mode) and
 // validates it. Errors name the topic, partition and offset.
 func Decode(ctx context.Context, m *sarama.ConsumerMessage) (*cloudevents.Event, error) {
+	if e, ok := decodeBinaryV1(m); ok {
+		if err := e.Validate(); err != nil {
+			return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where(m), e.ID(), strings.TrimSpace(err.Error())))
+		}
+		return e, nil
+	}
 	msg := kafka_sarama.NewMessageFromConsumerMessage(m)
-	where := fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)
 	if msg.ReadEncoding() == binding.EncodingUnknown {
-		return nil, transport.Permanent(fmt.Errorf("record %s: not a CloudEvent (no ce_specversion header, content type %q)", where, msg.ContentType))
+		return nil, transport.Permanent(fmt.Errorf("record %s: not a CloudEvent (no ce_specversion header, content type %q)", where(m), msg.ContentType))
 	}
 	e, err := binding.ToEvent(ctx, msg)
 	if err != nil {
-		return nil, transport.Permanent(fmt.Errorf("record %s: malformed CloudEvent: %w", where, err))
+		return nil, transport.Permanent(fmt.Errorf("record %s: malformed CloudEvent: %w", where(m), err))
 	}
 	if err := e.Validate(); err != nil {
-		return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where, e.ID(), strings.TrimSpace(err.Error())))
+		return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where(m), e.ID(), strings.TrimSpace(err.Error())))
 	}
 	return e, nil
+}
+
+func where(m *sarama.ConsumerMessage) string {
+	return fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)
+}
+
+// decodeBinaryV1 is Decode's fast path for a binary-mode CloudEvents 1.0
+// record, header for header what kafka_sarama.NewMessageFromConsumerMessage
+// and binding.ToEvent make of it (lowercased keys, ce_ attributes and
+// extensions, content-type, the kafkaoffset/kafkapartition/kafkatopic
+// extensions). ok is false for every other record (structured mode, other
+// spec versions, keys that collide once lowercased, values the SDK's setters
+// refuse): those take the SDK's path. FuzzDecodeBinaryV1 compares the two.
+func decodeBinaryV1(m *sarama.ConsumerMessage) (*cloudevents.Event, bool) {
+	b := transport.NewBinaryV1()
+	var keys [16]string
+	seen := keys[:0]
+	for _, h := range m.Headers {
+		if h == nil {
+			return nil, false
+		}
+		k := strings.ToLower(string(h.Key))
+		if slices.Contains(seen, k) {
+			return nil, false // the SDK keeps the last one; leave that to it
+		}
+		seen = append(seen, k)
+		switch {
+		case k == "content-type":
+			if format.Lookup(string(h.Value)) != nil {
+				return nil, false // structured mode
+			}
+			b.Attribute("datacontenttype", string(h.Value))
+		case strings.HasPrefix(k, "ce_"):
+			name := k[len("ce_"):]
+			switch name {
+			case "kafkaoffset", "kafkapartition", "kafkatopic":
+				continue // the SDK overwrites these with the record's own
+			}
+			if !b.Attribute(name, string(h.Value)) {
+				b.Extension(name, string(h.Value))
+			}
+		}
+	}
+	b.Extension("kafkaoffset", strconv.FormatInt(m.Offset, 10))
+	b.Extension("kafkapartition", strconv.FormatInt(int64(m.Partition), 10))
+	b.Extension("kafkatopic", m.Topic)
+	return b.Event(m.Value)
 }
 
 // TopicDeadLetter writes unhandleable records to a topic, unchanged, with
