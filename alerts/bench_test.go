@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -17,29 +18,8 @@ import (
 // sample's texts and users, one tweet every 1.5 s of event time (gen's
 // rate), two model results each, batches of 256 as the aggregator writes.
 func BenchmarkObserve(b *testing.B) {
-	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var base []sink.Record
-	for {
-		r, err := rd.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, sink.Record{Tweet: r.Tweet})
-	}
-	rd.Close()
-	e, err := New(Config{Models: []ModelConfig{
-		{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}},
-		{Name: "offense", Threshold: &Threshold{Value: 0.5, Direction: "above"}, ShareLabel: "offensive"},
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	base := sampleRecords(b)
+	e := benchEngine(b)
 	const batch = 256
 	recs := make([]sink.Record, batch)
 	n := 0
@@ -61,6 +41,85 @@ func BenchmarkObserve(b *testing.B) {
 	// The machine is shared: the process's own CPU time per tweet is what a
 	// dedicated core would spend.
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+}
+
+// BenchmarkTee measures what the pipeline pays per stored tweet for the
+// alert hook: the Tee's copy, event-time reordering heap and the engine,
+// behind a driver that stores nothing. MaxHeld keeps 32,768 records held (a
+// second of a fast replay), so the heap is as deep as in a run; tweets come
+// out of event-time order within blocks of 512 as parallel writers store
+// them.
+func BenchmarkTee(b *testing.B) {
+	base := sampleRecords(b)
+	tee := NewTee(nullDriver{}, benchEngine(b), nullWriter{}, TeeOptions{Hold: time.Hour, MaxHeld: 1 << 15})
+	ctx := context.Background()
+	const batch = 256
+	recs := make([]sink.Record, batch)
+	n := 0
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for i := range recs {
+			src := base[n%len(base)]
+			recs[i] = sink.Record{Tweet: src.Tweet, Results: []sink.Result{
+				{Model: "sentiment", Value: float64(n%200)/100 - 1, Label: "neutral"},
+				{Model: "offense", Value: float64(n%97) / 97, Label: "not"},
+			}}
+			recs[i].Tweet.ID = strconv.Itoa(n)
+			recs[i].Tweet.CreatedAt = t0.Add(time.Duration(n^0x1ff) * 1500 * time.Millisecond)
+			n++
+		}
+		if err := tee.WriteBatch(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+	b.StopTimer()
+	if err := tee.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+type nullDriver struct{}
+
+func (nullDriver) WriteBatch(context.Context, []sink.Record) error { return nil }
+func (nullDriver) Close(context.Context) error                     { return nil }
+
+type nullWriter struct{}
+
+func (nullWriter) WriteAlerts(context.Context, []event.Alert) error { return nil }
+
+// sampleRecords reads the real sample's tweets.
+func sampleRecords(b *testing.B) []sink.Record {
+	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	var base []sink.Record
+	for {
+		r, err := rd.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return base
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		base = append(base, sink.Record{Tweet: r.Tweet})
+	}
+}
+
+// benchEngine is the engine as `tweetflow run` configures it for the two
+// models.
+func benchEngine(b *testing.B) *Engine {
+	e, err := New(Config{Models: []ModelConfig{
+		{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}},
+		{Name: "offense", Threshold: &Threshold{Value: 0.5, Direction: "above"}, ShareLabel: "offensive"},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
 
 // cpuTime is the CPU time (user + system) this process has used.

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -227,4 +228,33 @@ func (w *syncWriter) count() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.got)
+}
+
+// The hand-written heap pops records by event time, then arrival.
+func TestHeldHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var h heldHeap
+	var want []heldRecord
+	for round := range 50 {
+		for i := range rng.IntN(200) {
+			r := heldRecord{at: rng.Int64N(100), seq: uint64(round*1000 + i)}
+			h.push(r)
+			want = append(want, r)
+		}
+		slices.SortFunc(want, func(a, b heldRecord) int {
+			if a.at != b.at {
+				return cmp.Compare(a.at, b.at)
+			}
+			return cmp.Compare(a.seq, b.seq)
+		})
+		for range rng.IntN(len(want) + 1) {
+			if got := h.pop(); got != want[0] {
+				t.Fatalf("popped %+v, want %+v", got, want[0])
+			}
+			want = want[1:]
+		}
+		if len(h) != len(want) {
+			t.Fatalf("%d held, want %d", len(h), len(want))
+		}
+	}
 }
