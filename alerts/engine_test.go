@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
@@ -464,7 +466,9 @@ func FuzzTokenHashes(f *testing.F) {
 
 // The hand-written field splitter agrees with strings.Fields.
 func FuzzTokenHashesMatchesFields(f *testing.F) {
-	for _, s := range []string{"", " a  b ", "x\u00a0y\u2003z", "tab\there\nnew", "\xff \xfe", "Vote NO!! #x @y"} {
+	for _, s := range []string{"", " a  b ", "x\u00a0y\u2003z", "tab\there\nnew", "\xff \xfe", "Vote NO!! #x @y",
+		"http htt HTTP://x.co wWw.a www hTtPs", "a#b c@d #", "@", strings.Repeat("é", 40) + " " + strings.Repeat("x", 70),
+		"x\u0085y\u00a0\u00e9T\u212a", "trailing "} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -480,4 +484,53 @@ func FuzzTokenHashesMatchesFields(f *testing.F) {
 			t.Fatalf("%q: %v, want %v", s, got, want)
 		}
 	})
+}
+
+// appendToken is the definition tokenHashes implements in one pass: it
+// appends the hash of one white-space-separated field, unless
+// it is a mention, hashtag, link or stop word, or has no letter or digit.
+func appendToken(dst []uint64, field string) []uint64 {
+	switch {
+	case field[0] == '@' || field[0] == '#':
+		return dst
+	case hasPrefixFold(field, "http") || hasPrefixFold(field, "www."):
+		return dst
+	}
+	var word [64]byte // lower-cased word; longer words are truncated (hash of the prefix)
+	n := 0
+	for i := 0; i < len(field); {
+		c := field[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			default:
+				continue
+			}
+			if n < len(word) {
+				word[n] = c
+				n++
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(field[i:])
+		i += size
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		if n+utf8.RuneLen(r) <= len(word) {
+			n += utf8.EncodeRune(word[n:], r)
+		}
+	}
+	if n == 0 || isStopWord(word[:n]) {
+		return dst
+	}
+	return append(dst, fnv64(word[:n]))
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

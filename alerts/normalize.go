@@ -12,6 +12,9 @@ import (
 // remains is what a campaign is about. (A switch on string(w) does not
 // allocate.)
 func isStopWord(w []byte) bool {
+	if len(w) > len("should") { // the longest stop word: most words end here
+		return false
+	}
 	switch string(w) {
 	case "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
 		"with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "im", "me",
@@ -41,47 +44,35 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 		text = htmlEntities.Replace(text)
 	}
 	start := len(dst)
-	// Split on white space by hand: an iterator (strings.FieldsSeq) cost a
-	// fifth of the engine's time.
-	from := -1
-	for i := 0; i <= len(text); {
-		space, size := true, 1
-		if i < len(text) {
-			if c := text[i]; c < utf8.RuneSelf {
-				space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-			} else {
-				var r rune
-				r, size = utf8.DecodeRuneInString(text[i:])
-				space = unicode.IsSpace(r)
-			}
-		}
-		switch {
-		case space && from >= 0:
-			dst = appendToken(dst, text[from:i])
-			from = -1
-		case !space && from < 0:
-			from = i
-		}
-		i += size
-	}
-	return sortUnique(dst, start)
-}
-
-// appendToken appends the hash of one white-space-separated field, unless
-// it is a mention, hashtag, link or stop word, or has no letter or digit.
-func appendToken(dst []uint64, field string) []uint64 {
-	switch {
-	case field[0] == '@' || field[0] == '#':
-		return dst
-	case hasPrefixFold(field, "http") || hasPrefixFold(field, "www."):
-		return dst
-	}
+	// One pass over the text splits on white space and folds each field
+	// into word as it goes. (It was a splitter handing each field to a
+	// second loop; before that, strings.FieldsSeq, a fifth of the engine's
+	// time.) engine_test.go keeps the two-pass definition, strings.Fields
+	// plus a per-field function, and fuzzes this against it.
 	var word [64]byte // lower-cased word; longer words are truncated (hash of the prefix)
 	n := 0
-	for i := 0; i < len(field); {
-		c := field[i]
+	inField, skip := false, false
+	for i := 0; i < len(text); {
+		c := text[i]
 		if c < utf8.RuneSelf {
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+				if inField && !skip {
+					dst = appendWord(dst, word[:n])
+				}
+				inField = false
+				i++
+				continue
+			}
+			if !inField {
+				// A mention, hashtag or link is skipped to its end. The
+				// link prefixes hold no white space, so matching them
+				// against the rest of the text is matching the field.
+				inField, skip, n = true, c == '@' || c == '#' || isLinkPrefix(text[i:]), 0
+			}
 			i++
+			if skip {
+				continue
+			}
 			switch {
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
 			case 'A' <= c && c <= 'Z':
@@ -95,9 +86,19 @@ func appendToken(dst []uint64, field string) []uint64 {
 			}
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(field[i:])
+		r, size := utf8.DecodeRuneInString(text[i:])
 		i += size
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		if unicode.IsSpace(r) {
+			if inField && !skip {
+				dst = appendWord(dst, word[:n])
+			}
+			inField = false
+			continue
+		}
+		if !inField {
+			inField, skip, n = true, false, 0
+		}
+		if skip || !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			continue
 		}
 		r = unicode.ToLower(r)
@@ -105,14 +106,35 @@ func appendToken(dst []uint64, field string) []uint64 {
 			n += utf8.EncodeRune(word[n:], r)
 		}
 	}
-	if n == 0 || isStopWord(word[:n]) {
-		return dst
+	if inField && !skip {
+		dst = appendWord(dst, word[:n])
 	}
-	return append(dst, fnv64(word[:n]))
+	return sortUnique(dst, start)
 }
 
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+// appendWord appends the hash of a folded word unless it is empty or a stop
+// word.
+func appendWord(dst []uint64, word []byte) []uint64 {
+	if len(word) == 0 || isStopWord(word) {
+		return dst
+	}
+	return append(dst, fnv64(word))
+}
+
+// isLinkPrefix reports whether s starts with "http" or "www.", in any case.
+// (The folds of these letters are all ASCII, so a byte test is
+// strings.EqualFold's answer.)
+func isLinkPrefix(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	switch s[0] | 0x20 {
+	case 'h':
+		return s[1]|0x20 == 't' && s[2]|0x20 == 't' && s[3]|0x20 == 'p'
+	case 'w':
+		return s[1]|0x20 == 'w' && s[2]|0x20 == 'w' && s[3] == '.'
+	}
+	return false
 }
 
 func fnv64(b []byte) uint64 {
