@@ -207,6 +207,24 @@ func TestSearch(t *testing.T) {
 	if err != nil || len(res.Tweets) != 30 || !res.Complete {
 		t.Errorf("user7: %d hits (want 30), complete=%v, %v", len(res.Tweets), res.Complete, err)
 	}
+	for i, tw := range res.Tweets {
+		if tw.User != "user7" {
+			t.Errorf("user search hit %+v", tw)
+		}
+		if i > 0 && tw.Time > res.Tweets[i-1].Time {
+			t.Error("user search: not newest first")
+		}
+	}
+	// A user search (through the user index) also honours the time range.
+	res, err = st.Search(ctx, SearchQuery{User: "user7", From: t0, To: t0.Add(500 * time.Second), Limit: 200}, time.Second)
+	if err != nil || len(res.Tweets) != 10 || !res.Complete {
+		t.Errorf("user7 in the first 500 s: %d hits (want 10), complete=%v, %v", len(res.Tweets), res.Complete, err)
+	}
+	for _, tw := range res.Tweets {
+		if tw.Time >= t0.Add(500*time.Second).UnixMilli() {
+			t.Errorf("hit outside the range: %+v", tw)
+		}
+	}
 }
 
 func newTestServer(t *testing.T) (*httptest.Server, *sqlite.Store) {
