@@ -337,31 +337,39 @@ func (s *scanner) end() bool {
 	return s.i == len(s.b)
 }
 
-// object reads a JSON object whose keys are in keys, each at most once,
-// calling value for each; ok is false for any other key or a bad shape.
-func (s *scanner) object(keys []string, value func(k int) bool) bool {
+// members reads a JSON object, calling member after each key and its ':'
+// to read the value; ok is false for a bad shape or when member says so.
+func (s *scanner) members(member func(key string) bool) bool {
 	if !s.next('{') {
 		return false
 	}
-	var seen uint32
 	if s.next('}') {
 		return true
 	}
 	for {
 		key, ok := s.str()
-		if !ok || !s.next(':') {
+		if !ok || !s.next(':') || !member(key) {
 			return false
 		}
-		k := slices.Index(keys, key)
-		if k < 0 || seen&(1<<k) != 0 || !value(k) {
-			return false
-		}
-		seen |= 1 << k
 		if s.next(',') {
 			continue
 		}
 		return s.next('}')
 	}
+}
+
+// object reads a JSON object whose keys are in keys, each at most once,
+// calling value for each; ok is false for any other key or a bad shape.
+func (s *scanner) object(keys []string, value func(k int) bool) bool {
+	var seen uint32
+	return s.members(func(key string) bool {
+		k := slices.Index(keys, key)
+		if k < 0 || seen&(1<<k) != 0 || !value(k) {
+			return false
+		}
+		seen |= 1 << k
+		return true
+	})
 }
 
 func (s *scanner) tweet(t *Tweet) bool {
@@ -417,28 +425,12 @@ func (s *scanner) metadata(m *Metadata) bool {
 }
 
 func (s *scanner) probabilities(m *Metadata) bool {
-	if !s.next('{') {
-		return false
-	}
 	m.Probabilities = map[string]float64{}
-	if s.next('}') {
-		return true
-	}
-	for {
-		k, ok := s.str()
-		if !ok || !s.next(':') {
-			return false
-		}
+	return s.members(func(k string) bool {
 		v, ok := s.number()
-		if !ok {
-			return false
-		}
 		m.Probabilities[k] = v
-		if s.next(',') {
-			continue
-		}
-		return s.next('}')
-	}
+		return ok
+	})
 }
 
 // number reads a JSON number (RFC 8259 grammar) as encoding/json does:
@@ -513,26 +505,10 @@ func (s *scanner) time(t *time.Time) bool {
 }
 
 func (s *scanner) fields(t *Tweet) bool {
-	if !s.next('{') {
-		return false
-	}
 	t.Fields = map[string]string{}
-	if s.next('}') {
-		return true
-	}
-	for {
-		k, ok := s.str()
-		if !ok || !s.next(':') {
-			return false
-		}
+	return s.members(func(k string) bool {
 		v, ok := s.str()
-		if !ok {
-			return false
-		}
 		t.Fields[k] = v
-		if s.next(',') {
-			continue
-		}
-		return s.next('}')
-	}
+		return ok
+	})
 }
