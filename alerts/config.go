@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -118,50 +119,22 @@ func Default() Config {
 // withDefaults fills zero fields from Default.
 func (c Config) withDefaults() Config {
 	d := Default()
-	if c.Window == 0 {
-		c.Window = d.Window
-	}
-	if c.Lateness == 0 {
-		c.Lateness = d.Lateness
-	}
-	if c.MinCount == 0 {
-		c.MinCount = d.MinCount
-	}
-	if c.Rearm == 0 {
-		c.Rearm = d.Rearm
-	}
-	a := &c.Anomaly
-	if a.Bound == 0 {
-		a.Bound = d.Anomaly.Bound
-	}
-	if a.Alpha == 0 {
-		a.Alpha = d.Anomaly.Alpha
-	}
-	if a.Warmup == 0 {
-		a.Warmup = d.Anomaly.Warmup
-	}
-	if a.GapReset == 0 {
-		a.GapReset = d.Anomaly.GapReset
-	}
-	k := &c.Coordination
-	if k.Window == 0 {
-		k.Window = d.Coordination.Window
-	}
-	if k.K == 0 {
-		k.K = d.Coordination.K
-	}
-	if k.Similarity == 0 {
-		k.Similarity = d.Coordination.Similarity
-	}
-	if k.MinTokens == 0 {
-		k.MinTokens = d.Coordination.MinTokens
-	}
-	if k.Containment == 0 {
-		k.Containment = d.Coordination.Containment
-	}
-	if k.LooseSimilarity == 0 {
-		k.LooseSimilarity = d.Coordination.LooseSimilarity
-	}
+	c.Window = cmp.Or(c.Window, d.Window)
+	c.Lateness = cmp.Or(c.Lateness, d.Lateness)
+	c.MinCount = cmp.Or(c.MinCount, d.MinCount)
+	c.Rearm = cmp.Or(c.Rearm, d.Rearm)
+	a, da := &c.Anomaly, d.Anomaly
+	a.Bound = cmp.Or(a.Bound, da.Bound)
+	a.Alpha = cmp.Or(a.Alpha, da.Alpha)
+	a.Warmup = cmp.Or(a.Warmup, da.Warmup)
+	a.GapReset = cmp.Or(a.GapReset, da.GapReset)
+	k, dk := &c.Coordination, d.Coordination
+	k.Window = cmp.Or(k.Window, dk.Window)
+	k.K = cmp.Or(k.K, dk.K)
+	k.Similarity = cmp.Or(k.Similarity, dk.Similarity)
+	k.MinTokens = cmp.Or(k.MinTokens, dk.MinTokens)
+	k.Containment = cmp.Or(k.Containment, dk.Containment)
+	k.LooseSimilarity = cmp.Or(k.LooseSimilarity, dk.LooseSimilarity)
 	return c
 }
 
