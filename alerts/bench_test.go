@@ -130,3 +130,15 @@ func benchRecord(base []sink.Record, n, slot int) sink.Record {
 	r.Tweet.CreatedAt = t0.Add(time.Duration(slot) * 1500 * time.Millisecond)
 	return r
 }
+
+// BenchmarkTokenHashes measures text normalisation and token hashing alone,
+// over the sample's texts.
+func BenchmarkTokenHashes(b *testing.B) {
+	base := sampleRecords(b)
+	var buf []uint64
+	n := 0
+	for b.Loop() {
+		buf = tokenHashes(buf[:0], base[n%len(base)].Tweet.Text)
+		n++
+	}
+}

@@ -70,6 +70,7 @@ type group struct {
 	lastNs       int64 // lastSeen in Unix ns: the liveness test runs on every probe
 	alerted      bool
 	sweepEpoch   uint64 // the last sweep that counted this group
+	probe        uint64 // the last match call that compared this group
 
 	// Most groups never get a second tweet: their representatives and their
 	// one member live in the group itself, so a new group is no allocation
@@ -129,6 +130,7 @@ type coordinator struct {
 	// inserts counts seeds since the last sweep of expired groups.
 	inserts int
 	epoch   uint64 // sweeps so far
+	probes  uint64 // match calls so far
 	// minSim is the least similarity to a representative that can matter
 	// to match (strict or loose); smaller ones need not be computed.
 	minSim float64
@@ -290,12 +292,17 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 	bestSim, looseScore := c.cfg.Similarity, 0.0
 	atNs := t.at.UnixNano()
 	entries := c.postings.entries
+	// A group indexed under several of t's prefix tokens is met once per
+	// token; comparing it again cannot change the outcome, so the group
+	// remembers the probe that compared it.
+	c.probes++
 	for _, k := range c.prefix(t.tokens) {
 		for i, n := c.postings.head(k), 0; i != 0 && n < maxPosting; i, n = entries[i].next, n+1 {
 			g := entries[i].g
-			if g == best || !c.live(g, atNs) {
+			if g.probe == c.probes || !c.live(g, atNs) {
 				continue
 			}
+			g.probe = c.probes
 			repSim := 0.0
 			for _, r := range g.reps {
 				// Jaccard is at most the ratio of the sizes: a

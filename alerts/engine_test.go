@@ -3,6 +3,7 @@ package alerts
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -440,6 +441,32 @@ func TestCoordinatorSweepsOldGroups(t *testing.T) {
 	}
 }
 
+// The stop-word test by hash accepts exactly the stop words among the
+// sample's words (and every stop word).
+func TestStopHashes(t *testing.T) {
+	for _, w := range stopWords {
+		if !stopHashes.has(fnv64([]byte(w))) {
+			t.Errorf("stop word %q not in the set", w)
+		}
+	}
+	b, err := os.ReadFile("../data/sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, w := range strings.FieldsFunc(strings.ToLower(string(b)), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}) {
+		if got, want := stopHashes.has(fnv64([]byte(w))), slices.Contains(stopWords[:], w); got != want {
+			t.Errorf("%q: stop word by hash %v, by list %v", w, got, want)
+		}
+		checked++
+	}
+	if checked < 100_000 {
+		t.Fatalf("only %d words checked", checked)
+	}
+}
+
 func FuzzTokenHashes(f *testing.F) {
 	for _, s := range []string{"", "Vote NO!!", "@a #b http://c", "Ça GRÜN", "\xff\xfe", "&amp;&quot;", strings.Repeat("x", 200)} {
 		f.Add(s)
@@ -525,7 +552,7 @@ func appendToken(dst []uint64, field string) []uint64 {
 			n += utf8.EncodeRune(word[n:], r)
 		}
 	}
-	if n == 0 || isStopWord(word[:n]) {
+	if n == 0 || slices.Contains(stopWords[:], string(word[:n])) {
 		return dst
 	}
 	return append(dst, fnv64(word[:n]))

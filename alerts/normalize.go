@@ -6,25 +6,85 @@ import (
 	"unicode/utf8"
 )
 
-// isStopWord reports whether w is dropped before texts are compared.
-// Without this, short unrelated tweets ("i am so tired" / "i am so bored")
-// look alike because they share only function words; with them gone, what
-// remains is what a campaign is about. (A switch on string(w) does not
-// allocate.)
-func isStopWord(w []byte) bool {
-	if len(w) > len("should") { // the longest stop word: most words end here
-		return false
-	}
-	switch string(w) {
-	case "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
-		"with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "im", "me",
-		"my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this",
-		"that", "these", "those", "so", "do", "does", "did", "not", "no", "just", "have", "has", "had",
-		"will", "would", "can", "could", "should", "rt", "via", "u", "ur", "lol":
-		return true
-	}
-	return false
+// stopWords are dropped before texts are compared. Without this, short
+// unrelated tweets ("i am so tired" / "i am so bored") look alike because
+// they share only function words; with them gone, what remains is what a
+// campaign is about.
+var stopWords = [...]string{
+	"a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
+	"with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "im", "me",
+	"my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this",
+	"that", "these", "those", "so", "do", "does", "did", "not", "no", "just", "have", "has", "had",
+	"will", "would", "can", "could", "should", "rt", "via", "u", "ur", "lol",
 }
+
+// maxStopWord is the length of the longest stop word: most words are
+// longer and need no look-up.
+const maxStopWord = len("should")
+
+// stopHashSet holds the FNV-1a hashes of the stop words in an
+// open-addressing table (0 = empty). tokenHashes hashes each word as it
+// reads it, so testing the hash saves keeping the word and comparing
+// strings (a switch over the words was 5% of the engine's CPU). A word
+// whose 64-bit hash equals a stop word's is taken for it; words are
+// compared by these hashes anyway, so that is no new kind of error.
+type stopHashSet [256]uint64
+
+// stopHashes is built once and only read.
+var stopHashes = func() (s stopHashSet) {
+	for _, w := range stopWords {
+		h := fnv64([]byte(w))
+		i := s.slot(h)
+		for s[i] != 0 {
+			i = (i + 1) % len(s)
+		}
+		s[i] = h
+	}
+	return s
+}()
+
+func (s *stopHashSet) slot(h uint64) int { return int((h * 0x9e3779b97f4a7c15) >> 56) }
+
+// has reports whether h is a stop word's hash.
+func (s *stopHashSet) has(h uint64) bool {
+	for i := s.slot(h); ; i = (i + 1) % len(s) {
+		switch s[i] {
+		case h:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// maxWord bounds the bytes of a word that are hashed: longer words are
+// truncated (hash of the prefix).
+const maxWord = 64
+
+// asciiFold says what a word keeps of an ASCII byte: its lower case for
+// letters and digits, 0 for nothing, foldSpace for white space (a field
+// separator). One table look-up replaces four range tests per byte.
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			t[c] = byte(c)
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		case c == ' ', c == '\t', c == '\n', c == '\r', c == '\v', c == '\f':
+			t[c] = foldSpace
+		}
+	}
+	return t
+}()
+
+const foldSpace = 1
 
 // htmlEntities are the entities sentiment140 keeps literally in its texts.
 var htmlEntities = strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">", "&#39;", "'", "&apos;", "'")
@@ -44,20 +104,19 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 		text = htmlEntities.Replace(text)
 	}
 	start := len(dst)
-	// One pass over the text splits on white space and folds each field
-	// into word as it goes. (It was a splitter handing each field to a
-	// second loop; before that, strings.FieldsSeq, a fifth of the engine's
-	// time.) engine_test.go keeps the two-pass definition, strings.Fields
-	// plus a per-field function, and fuzzes this against it.
-	var word [64]byte // lower-cased word; longer words are truncated (hash of the prefix)
-	n := 0
+	// One pass over the text splits on white space and hashes each word's
+	// folded bytes as it goes: no word buffer, and the stop-word test is a
+	// look-up of the hash. engine_test.go keeps the two-pass definition,
+	// strings.Fields plus a per-field function, and fuzzes this against it.
+	h, n := uint64(fnvOffset), 0 // hash and length of the folded word so far
 	inField, skip := false, false
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
-			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+			f := asciiFold[c]
+			if f == foldSpace {
 				if inField && !skip {
-					dst = appendWord(dst, word[:n])
+					dst = appendWord(dst, h, n)
 				}
 				inField = false
 				i++
@@ -67,21 +126,11 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 				// A mention, hashtag or link is skipped to its end. The
 				// link prefixes hold no white space, so matching them
 				// against the rest of the text is matching the field.
-				inField, skip, n = true, c == '@' || c == '#' || isLinkPrefix(text[i:]), 0
+				inField, skip, h, n = true, c == '@' || c == '#' || isLinkPrefix(text[i:]), fnvOffset, 0
 			}
 			i++
-			if skip {
-				continue
-			}
-			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			case 'A' <= c && c <= 'Z':
-				c += 'a' - 'A'
-			default:
-				continue
-			}
-			if n < len(word) {
-				word[n] = c
+			if f != 0 && !skip && n < maxWord {
+				h = (h ^ uint64(f)) * fnvPrime
 				n++
 			}
 			continue
@@ -90,35 +139,39 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 		i += size
 		if unicode.IsSpace(r) {
 			if inField && !skip {
-				dst = appendWord(dst, word[:n])
+				dst = appendWord(dst, h, n)
 			}
 			inField = false
 			continue
 		}
 		if !inField {
-			inField, skip, n = true, false, 0
+			inField, skip, h, n = true, false, fnvOffset, 0
 		}
 		if skip || !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			continue
 		}
-		r = unicode.ToLower(r)
-		if n+utf8.RuneLen(r) <= len(word) {
-			n += utf8.EncodeRune(word[n:], r)
+		var b [utf8.UTFMax]byte
+		l := utf8.EncodeRune(b[:], unicode.ToLower(r))
+		if n+l <= maxWord {
+			for _, x := range b[:l] {
+				h = (h ^ uint64(x)) * fnvPrime
+			}
+			n += l
 		}
 	}
 	if inField && !skip {
-		dst = appendWord(dst, word[:n])
+		dst = appendWord(dst, h, n)
 	}
 	return sortUnique(dst, start)
 }
 
-// appendWord appends the hash of a folded word unless it is empty or a stop
-// word.
-func appendWord(dst []uint64, word []byte) []uint64 {
-	if len(word) == 0 || isStopWord(word) {
+// appendWord appends the hash h of a folded word of n bytes unless it is
+// empty or a stop word.
+func appendWord(dst []uint64, h uint64, n int) []uint64 {
+	if n == 0 || n <= maxStopWord && stopHashes.has(h) {
 		return dst
 	}
-	return append(dst, fnv64(word))
+	return append(dst, h)
 }
 
 // isLinkPrefix reports whether s starts with "http" or "www.", in any case.
@@ -138,10 +191,9 @@ func isLinkPrefix(s string) bool {
 }
 
 func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h
 }
