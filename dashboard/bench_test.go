@@ -55,6 +55,11 @@ func benchStore(b *testing.B) (*sqlite.Store, *Store) {
 		b.Fatal(err)
 	}
 	b.Logf("rollup ready in %s", time.Since(start))
+	start = time.Now()
+	if err := st.CatchUp(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("text index caught up in %s", time.Since(start))
 	return sk, st
 }
 
@@ -138,19 +143,27 @@ func BenchmarkDashboard(b *testing.B) {
 		q.From, q.To, q.Limit = first, end, 50
 		return func(b *testing.B) {
 			defer reportCPU(b)()
-			var n int
+			var res SearchResult
 			for b.Loop() {
-				res, err := st.Search(ctx, q, 80*time.Millisecond)
-				if err != nil {
+				var err error
+				if res, err = st.Search(ctx, q, 80*time.Millisecond); err != nil {
 					b.Fatal(err)
 				}
-				n = len(res.Tweets)
 			}
-			b.ReportMetric(float64(n), "hits")
+			b.ReportMetric(float64(len(res.Tweets)), "hits")
+			b.ReportMetric(b2f(res.Complete), "complete")
+			b.ReportMetric(b2f(res.Indexed), "indexed")
 		}
 	}
+	// Hits in the whole 1.6M: love 77,600; birthday 11,920; vegas 1,600;
+	// hamilton 400; kindle 160; zzqxj none.
 	b.Run("search/common-word", search(SearchQuery{Text: "love"}))
+	b.Run("search/word-11920", search(SearchQuery{Text: "birthday"}))
+	b.Run("search/word-1600", search(SearchQuery{Text: "vegas"}))
+	b.Run("search/word-400", search(SearchQuery{Text: "hamilton"}))
+	b.Run("search/word-160", search(SearchQuery{Text: "Kindle"}))
 	b.Run("search/rare-word", search(SearchQuery{Text: "zzqxj"}))
+	b.Run("search/phrase", search(SearchQuery{Text: "at the rink"}))
 	b.Run("search/user", search(SearchQuery{User: "scotthamilton"}))
 }
 
@@ -231,4 +244,48 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func b2f(v bool) float64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkTextIndex measures the text indexer's cost per tweet: the
+// index dropped and rebuilt over a store of sample texts (20,000 by
+// default, TWEETFLOW_BENCH_INDEX_ROWS to change).
+func BenchmarkTextIndex(b *testing.B) {
+	ctx := context.Background()
+	rows := 20_000
+	if s := os.Getenv("TWEETFLOW_BENCH_INDEX_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("TWEETFLOW_BENCH_INDEX_ROWS: %v", err)
+		}
+		rows = n
+	}
+	sk, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "i.db"), []string{"offense", "sentiment"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sk.Close(ctx)
+	fillBench(b, sk, rows)
+	st, err := NewStore(ctx, sk.DB())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reportCPU(b)()
+	for b.Loop() {
+		for _, q := range ftsSchema() {
+			if _, err := sk.DB().ExecContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := st.CatchUp(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/tweet")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxPoints bounds the points of a chart: the interval grows with the range
@@ -36,6 +37,8 @@ type Store struct {
 
 	mu     sync.Mutex // guards models
 	models []string
+
+	trigrams trigramStats // for text searches through the index
 }
 
 // NewStore prepares db for the dashboard: it builds or checks the rollup
@@ -50,6 +53,10 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 	// millions of tweets took longer than the search budget.
 	if _, err := db.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+userIndex+" ON tweets(user, created_at)"); err != nil {
 		return nil, fmt.Errorf("dashboard: user index: %w", err)
+	}
+	// The text index starts empty or where it was left; IndexText fills it.
+	if err := ensureTextIndex(ctx, db); err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	return &Store{db: db, models: models}, nil
 }
@@ -299,6 +306,9 @@ type SearchResult struct {
 	// hits are the newest ones in [SearchedFrom, to)).
 	Complete     bool  `json:"complete"`
 	SearchedFrom int64 `json:"searched_from"`
+	// Indexed says the text index answered (textindex.go); otherwise the
+	// tweets were scanned back in time.
+	Indexed bool `json:"indexed"`
 }
 
 // SearchQuery selects tweets: Text is a case-insensitive (ASCII) substring
@@ -322,6 +332,13 @@ const userIndex = "tweets_user_created_at"
 // says how far it got, so the page can offer to search further back.
 func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration) (SearchResult, error) {
 	start := time.Now()
+	// SQLite's LIKE stops at a NUL ("a\x00b" would match every tweet) and
+	// compares whole UTF-8 characters: the server rejects both with a 400.
+	for name, v := range map[string]string{"text": q.Text, "user": q.User} {
+		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+			return SearchResult{Tweets: []Tweet{}}, fmt.Errorf("dashboard: search: the %s is not valid UTF-8 without NUL: %q", name, v)
+		}
+	}
 	models := s.Models()
 	cols := "id, user, text, created_at"
 	for _, m := range models {
@@ -329,9 +346,21 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 	}
 	var conds []string
 	var args []any
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
 	if q.Text != "" {
 		conds = append(conds, `text LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text)+"%")
+		args = append(args, like)
+	}
+	if q.Text != "" && q.User == "" {
+		// A search by user reads that user's tweets from the user index
+		// (below), which beats any text lookup.
+		got, ok, err := s.indexedSearch(ctx, q, cols, like, budget)
+		if err != nil {
+			return SearchResult{Tweets: []Tweet{}}, err
+		}
+		if ok {
+			return SearchResult{Tweets: append([]Tweet{}, got...), Complete: true, SearchedFrom: q.From.UnixMilli(), Indexed: true}, nil
+		}
 	}
 	if q.User != "" {
 		conds = append(conds, "user = ?")

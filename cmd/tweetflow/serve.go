@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -72,6 +73,15 @@ func serveDashboard(ctx context.Context, db *sql.DB, addr, modelsDir string, log
 	if err != nil {
 		return err
 	}
+	// The text index follows the tweets in the background (about a minute
+	// per million tweets to catch up); searches are exact meanwhile.
+	ctx, stop := context.WithCancel(ctx)
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		st.IndexText(ctx, time.Second, log)
+	}()
+	defer func() { stop(); <-indexed }()
 	return dashboard.ListenAndServe(ctx, addr, srv, ready)
 }
 
