@@ -343,6 +343,9 @@ func (c *coordinator) live(g *group, atNs int64) bool {
 // check looks for a span of at most Window holding members from at least K
 // distinct accounts, and if found returns the alert for it.
 func (c *coordinator) check(g *group) *event.Alert {
+	if len(g.members) < c.cfg.K {
+		return nil // fewer tweets than K cannot be K accounts (most groups have one)
+	}
 	users := map[string]int{}
 	for _, m := range g.members {
 		users[m.user]++

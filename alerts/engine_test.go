@@ -467,6 +467,34 @@ func TestStopHashes(t *testing.T) {
 	}
 }
 
+// The branch-free merge counts what a set of one side's members counts.
+func TestIntersectionMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		set := func() []uint64 {
+			var s []uint64
+			for range rng.IntN(12) {
+				s = append(s, rng.Uint64N(24)) // small range: many common members
+			}
+			return sortUnique(s, 0)
+		}
+		a, b := set(), set()
+		in := map[uint64]bool{}
+		for _, x := range a {
+			in[x] = true
+		}
+		want := 0
+		for _, x := range b {
+			if in[x] {
+				want++
+			}
+		}
+		if got := intersection(a, b); got != want {
+			t.Fatalf("intersection(%v, %v) = %d, want %d", a, b, got, want)
+		}
+	}
+}
+
 func FuzzTokenHashes(f *testing.F) {
 	for _, s := range []string{"", "Vote NO!!", "@a #b http://c", "Ça GRÜN", "\xff\xfe", "&amp;&quot;", strings.Repeat("x", 200)} {
 		f.Add(s)

@@ -1,10 +1,12 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,7 +84,7 @@ type Tee struct {
 	batch   []sink.Record // reused by release; guarded by engMu
 
 	mu      sync.Mutex // guards held and seq: the sink's writers only push
-	held    heldHeap
+	held    heldRuns
 	seq     uint64
 	stop    chan struct{}
 	stopped chan struct{}
@@ -159,20 +161,12 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 		return err // nothing stored
 	}
 	now := t.opts.Now().UnixNano()
-	// The caller may reuse recs once we return: keep a copy of the stored
-	// records (one allocation per batch; the heap holds small keys).
-	kept := make([]sink.Record, 0, len(recs))
-	for i, r := range recs {
-		if be == nil || be.Failed[i] == nil {
-			kept = append(kept, r)
-		}
-	}
+	// The caller may reuse recs once we return: keep a copy.
+	kept := sortedCopy(recs, func(i int) bool { return be != nil && be.Failed[i] != nil })
 	t.mu.Lock()
-	for i := range kept {
-		t.seq++
-		t.held.push(heldRecord{at: kept[i].Tweet.CreatedAt.UnixNano(), seq: t.seq, arrived: now, rec: &kept[i]})
-	}
-	over := len(t.held) > t.opts.MaxHeld
+	t.seq++
+	t.held.add(kept, t.seq, now)
+	over := t.held.n > t.opts.MaxHeld
 	t.mu.Unlock()
 	if over || t.opts.Hold < 0 {
 		t.release(ctx, false)
@@ -189,12 +183,11 @@ func (t *Tee) release(ctx context.Context, all bool) {
 	due := t.opts.Now().Add(-t.opts.Hold).UnixNano()
 	batch := t.batch[:0]
 	t.mu.Lock()
-	for len(t.held) > 0 {
-		top := t.held[0]
-		if !all && len(t.held) <= t.opts.MaxHeld && top.arrived > due {
+	for t.held.n > 0 {
+		if !all && t.held.n <= t.opts.MaxHeld && t.held.runs[0].arrived > due {
 			break
 		}
-		batch = append(batch, *t.held.pop().rec)
+		batch = append(batch, t.held.pop())
 	}
 	t.mu.Unlock()
 	alerts := t.eng.Observe(batch)
@@ -247,64 +240,119 @@ func (t *Tee) Close(ctx context.Context) error {
 	return errors.Join(werr, t.next.Close(ctx))
 }
 
-// heldRecord is a stored record waiting for the engine: small, so the
-// heap moves 32 bytes, not the record.
-type heldRecord struct {
-	at      int64 // event time, Unix ns
-	seq     uint64
-	arrived int64 // wall time, Unix ns
-	rec     *sink.Record
+// heldRuns holds the stored batches waiting for the engine and merges them
+// by event time: each batch (a run) is sorted when it arrives (a scoring
+// worker's batch usually is already), and a binary heap of runs, keyed by
+// each run's first record, gives the oldest record next. A heap of single
+// records (before) was as deep as the records held, 15 levels for a
+// second of a fast replay, and sifted every record up and down; here it is
+// as deep as the batches held (about 7 levels), and a run that stays the
+// oldest while its records are taken costs one comparison with each of the
+// two children per record.
+//
+// Records come out by event time, then by the batch's arrival, then by
+// their place in the batch: the order of one heap of all held records
+// keyed by (event time, arrival sequence).
+type heldRuns struct {
+	runs []heldRun
+	n    int // records held
 }
 
-// heldHeap orders held records by event time, then arrival. It is a
-// binary heap written for the one element type: container/heap boxed every
-// pushed and popped record in an interface (two allocations per tweet) and
-// compared through method calls, a third of the Tee's cost.
-type heldHeap []heldRecord
+// heldRun is one stored batch's records not yet released.
+type heldRun struct {
+	at      int64  // event time of recs[0], Unix ns (the heap key)
+	seq     uint64 // arrival order of the batch
+	arrived int64  // wall time, Unix ns
+	recs    []sink.Record
+}
 
-func (h heldHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+// sortedCopy returns the records of recs that are not skipped, in
+// event-time order (stable; see heldRuns). The aggregator's batches
+// interleave several scorers' streams, so they are seldom in order: sorting
+// small keys and copying each record once is cheaper than sorting records.
+func sortedCopy(recs []sink.Record, skip func(i int) bool) []sink.Record {
+	keys := make([]heldKey, 0, len(recs))
+	for i := range recs {
+		if !skip(i) {
+			keys = append(keys, heldKey{at: recs[i].Tweet.CreatedAt.UnixNano(), i: i})
+		}
 	}
-	return h[i].seq < h[j].seq
+	if !slices.IsSortedFunc(keys, heldKey.compare) {
+		slices.SortFunc(keys, heldKey.compare)
+	}
+	kept := make([]sink.Record, len(keys))
+	for j, k := range keys {
+		kept[j] = recs[k.i]
+	}
+	return kept
 }
 
-func (h *heldHeap) push(r heldRecord) {
-	*h = append(*h, r)
-	s := *h
-	for i := len(s) - 1; i > 0; {
+// heldKey sorts a batch: event time, then place in the batch.
+type heldKey struct {
+	at int64
+	i  int
+}
+
+func (a heldKey) compare(b heldKey) int {
+	return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.i, b.i))
+}
+
+// add holds recs, which must be in event-time order (it keeps the slice),
+// arrived at wall time arrived; seq must grow from call to call.
+func (q *heldRuns) add(recs []sink.Record, seq uint64, arrived int64) {
+	if len(recs) == 0 {
+		return
+	}
+	q.n += len(recs)
+	q.runs = append(q.runs, heldRun{at: recs[0].Tweet.CreatedAt.UnixNano(), seq: seq, arrived: arrived, recs: recs})
+	for i := len(q.runs) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !s.less(i, p) {
+		if !q.less(i, p) {
 			break
 		}
-		s[i], s[p] = s[p], s[i]
+		q.runs[i], q.runs[p] = q.runs[p], q.runs[i]
 		i = p
 	}
 }
 
-// pop removes and returns the first record; h must not be empty.
-func (h *heldHeap) pop() heldRecord {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s[n] = heldRecord{}
-	s = s[:n]
-	for i := 0; ; {
+func (q *heldRuns) less(i, j int) bool {
+	a, b := &q.runs[i], &q.runs[j]
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+// pop removes and returns the oldest held record; q must not be empty.
+// The oldest run is q.runs[0] (its arrived field decides when it is due).
+func (q *heldRuns) pop() sink.Record {
+	top := &q.runs[0]
+	r := top.recs[0]
+	top.recs = top.recs[1:]
+	q.n--
+	if len(top.recs) > 0 {
+		top.at = top.recs[0].Tweet.CreatedAt.UnixNano()
+	} else {
+		last := len(q.runs) - 1
+		q.runs[0] = q.runs[last]
+		q.runs[last] = heldRun{}
+		q.runs = q.runs[:last]
+	}
+	// Sift the root down to its place: usually it stays.
+	for i, n := 0, len(q.runs); ; {
 		l := 2*i + 1
 		if l >= n {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && s.less(r, l) {
+		if r := l + 1; r < n && q.less(r, l) {
 			m = r
 		}
-		if !s.less(m, i) {
+		if !q.less(m, i) {
 			break
 		}
-		s[i], s[m] = s[m], s[i]
+		q.runs[i], q.runs[m] = q.runs[m], q.runs[i]
 		i = m
 	}
-	*h = s
-	return top
+	return r
 }

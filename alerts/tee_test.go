@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -230,31 +231,48 @@ func (w *syncWriter) count() int {
 	return len(w.got)
 }
 
-// The hand-written heap pops records by event time, then arrival.
-func TestHeldHeapOrder(t *testing.T) {
+// The run merge pops records as one heap of all held records keyed by
+// (event time, batch arrival) would, batches in place order among equals.
+func TestHeldRunsOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	var h heldHeap
-	var want []heldRecord
-	for round := range 50 {
-		for i := range rng.IntN(200) {
-			r := heldRecord{at: rng.Int64N(100), seq: uint64(round*1000 + i)}
-			h.push(r)
-			want = append(want, r)
-		}
-		slices.SortFunc(want, func(a, b heldRecord) int {
-			if a.at != b.at {
-				return cmp.Compare(a.at, b.at)
+	type key struct {
+		at       int64
+		seq, pos int
+	}
+	var q heldRuns
+	var want []key
+	seq := 0
+	for range 200 {
+		for range rng.IntN(4) {
+			seq++
+			batch := make([]sink.Record, rng.IntN(40))
+			sorted := rng.IntN(2) == 0 // half the batches sorted, as a worker's usually are
+			for i := range batch {
+				at := rng.Int64N(100)
+				if sorted {
+					at = int64(i) * 3
+				}
+				batch[i].Tweet.CreatedAt = t0.Add(time.Duration(at))
+				batch[i].Tweet.ID = fmt.Sprintf("%d/%d", seq, i)
 			}
-			return cmp.Compare(a.seq, b.seq)
+			for i, r := range batch {
+				want = append(want, key{int64(r.Tweet.CreatedAt.Sub(t0)), seq, i})
+			}
+			q.add(sortedCopy(batch, func(i int) bool { return false }), uint64(seq), 0)
+		}
+		slices.SortFunc(want, func(a, b key) int {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq), cmp.Compare(a.pos, b.pos))
 		})
 		for range rng.IntN(len(want) + 1) {
-			if got := h.pop(); got != want[0] {
-				t.Fatalf("popped %+v, want %+v", got, want[0])
+			r := q.pop()
+			w := want[0]
+			if got := fmt.Sprintf("%d/%d", w.seq, w.pos); r.Tweet.ID != got || int64(r.Tweet.CreatedAt.Sub(t0)) != w.at {
+				t.Fatalf("popped %s at %v, want %s at %d", r.Tweet.ID, r.Tweet.CreatedAt.Sub(t0), got, w.at)
 			}
 			want = want[1:]
 		}
-		if len(h) != len(want) {
-			t.Fatalf("%d held, want %d", len(h), len(want))
+		if q.n != len(want) {
+			t.Fatalf("%d held, want %d", q.n, len(want))
 		}
 	}
 }
