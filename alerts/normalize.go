@@ -87,7 +87,22 @@ var asciiFold = func() (t [utf8.RuneSelf]byte) {
 const foldSpace = 1
 
 // htmlEntities are the entities sentiment140 keeps literally in its texts.
-var htmlEntities = strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">", "&#39;", "'", "&apos;", "'")
+// Each decodes to punctuation, which a word drops, and none to white space,
+// '@', '#' or a letter: so tokenHashes skips an entity as one dropped
+// character instead of decoding the text into a copy (a string per tweet
+// with an '&'). engine_test.go decodes with strings.Replacer and fuzzes
+// the two against each other.
+var htmlEntities = [...]string{"&quot;", "&amp;", "&lt;", "&gt;", "&#39;", "&apos;"}
+
+// entityLen returns the length of the entity s starts with, or 1.
+func entityLen(s string) int {
+	for _, e := range htmlEntities {
+		if strings.HasPrefix(s, e) {
+			return len(e)
+		}
+	}
+	return 1
+}
 
 // tokenHashes appends to dst the 64-bit FNV-1a hashes of the distinct
 // content tokens of text, after normalisation:
@@ -100,9 +115,6 @@ var htmlEntities = strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<",
 // Word order is ignored (a set), so swapped words do not matter either.
 // The result is sorted, without duplicates.
 func tokenHashes(dst []uint64, text string) []uint64 {
-	if strings.IndexByte(text, '&') >= 0 {
-		text = htmlEntities.Replace(text)
-	}
 	start := len(dst)
 	// One pass over the text splits on white space and hashes each word's
 	// folded bytes as it goes: no word buffer, and the stop-word test is a
@@ -127,6 +139,10 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 				// link prefixes hold no white space, so matching them
 				// against the rest of the text is matching the field.
 				inField, skip, h, n = true, c == '@' || c == '#' || isLinkPrefix(text[i:]), fnvOffset, 0
+			}
+			if c == '&' {
+				i += entityLen(text[i:])
+				continue // dropped like the character it decodes to
 			}
 			i++
 			if f != 0 && !skip && n < maxWord {
