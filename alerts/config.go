@@ -35,6 +35,13 @@ type Config struct {
 	// side of a threshold before crossing it again raises a new alert, so
 	// an average that hovers at the line does not alert every minute.
 	Rearm int
+	// ThresholdZ is how far a window's mean must be past a threshold, in
+	// standard errors of the mean (the window's standard deviation over
+	// sqrt(n)), for a threshold alert: a mean of 40 noisy scores crosses a
+	// line by chance now and then. A negative value alerts on any crossing
+	// (the dashboards' plain reference line; `--alert-threshold-z 0`).
+	// A crossing within the noise neither alerts nor counts as a calm window.
+	ThresholdZ float64
 	// Models lists the models to watch, with their thresholds. Results of
 	// other models are still averaged and checked for anomalies.
 	Models       []ModelConfig
@@ -97,6 +104,9 @@ type CoordinationConfig struct {
 	MinTokens int
 }
 
+// DefaultThresholdZ is the default Config.ThresholdZ.
+const DefaultThresholdZ = 2
+
 // Default returns the defaults: 1-minute windows, 10 s lateness, 20 tweets
 // per window, thresholds re-armed after 10 calm windows, z-bound 5 with alpha 0.1 after 10 windows, and coordination
 // at K = 5 accounts within 60 s (the window public coordination-detection
@@ -105,11 +115,12 @@ type CoordinationConfig struct {
 // 20,000-tweet sample (see docs/BENCHMARKS.md); 0.6 found 95%, 0.5 98%.
 func Default() Config {
 	return Config{
-		Window:   time.Minute,
-		Lateness: 10 * time.Second,
-		MinCount: 20,
-		Rearm:    10,
-		Anomaly:  AnomalyConfig{Bound: 5, Alpha: 0.1, Warmup: 10, GapReset: 10},
+		Window:     time.Minute,
+		Lateness:   10 * time.Second,
+		MinCount:   20,
+		ThresholdZ: DefaultThresholdZ,
+		Rearm:      10,
+		Anomaly:    AnomalyConfig{Bound: 5, Alpha: 0.1, Warmup: 10, GapReset: 10},
 		Coordination: CoordinationConfig{
 			Window: 60 * time.Second, K: 5, Similarity: 0.5, MinTokens: 4, Containment: 0.8, LooseSimilarity: 0.3,
 		},
@@ -123,6 +134,7 @@ func (c Config) withDefaults() Config {
 	c.Lateness = cmp.Or(c.Lateness, d.Lateness)
 	c.MinCount = cmp.Or(c.MinCount, d.MinCount)
 	c.Rearm = cmp.Or(c.Rearm, d.Rearm)
+	c.ThresholdZ = cmp.Or(c.ThresholdZ, d.ThresholdZ)
 	a, da := &c.Anomaly, d.Anomaly
 	a.Bound = cmp.Or(a.Bound, da.Bound)
 	a.Alpha = cmp.Or(a.Alpha, da.Alpha)

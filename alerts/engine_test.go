@@ -302,6 +302,54 @@ func TestThresholdAlertsOnCrossingOnly(t *testing.T) {
 	}
 }
 
+// A window of noisy scores whose mean barely crosses the line is noise at
+// z > 0 and a crossing at z < 0 (the plain line); a clear shift alerts at
+// both.
+func TestThresholdNeedsZStandardErrors(t *testing.T) {
+	// Minute 0: 40 scores of -0.9 and +0.35 alternating, mean -0.275:
+	// 0.025 past the line -0.25, with a standard error of about 0.10.
+	// Minute 10: calm (+0.3), which re-arms the threshold. Minute 20: 40
+	// scores around -0.6, about 5 standard errors past the line.
+	var recs []sink.Record
+	for i := range 40 {
+		v := 0.35
+		if i%2 == 0 {
+			v = -0.9
+		}
+		recs = append(recs, rec(fmt.Sprint("a", i), "u", "t", t0.Add(time.Duration(i)*time.Second), sent(v)))
+	}
+	for i := range 30 {
+		recs = append(recs, rec(fmt.Sprint("c", i), "u", "t", t0.Add(10*time.Minute+time.Duration(i)*time.Second), sent(0.3)))
+	}
+	shifted := t0.Add(20 * time.Minute)
+	for i := range 40 {
+		v := -0.6 + 0.5*float64(i%3-1) // -1.1, -0.6, -0.1
+		recs = append(recs, rec(fmt.Sprint("b", i), "u", "t", shifted.Add(time.Duration(i)*time.Second), sent(v)))
+	}
+	for _, tc := range []struct {
+		z    float64
+		want []time.Time
+	}{
+		{-1, []time.Time{t0, shifted}},
+		{1, []time.Time{shifted}},
+		{DefaultThresholdZ, []time.Time{shifted}},
+	} {
+		cfg := Default()
+		cfg.Anomaly.Disabled, cfg.Coordination.Disabled = true, true
+		cfg.Models = []ModelConfig{{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}}}
+		cfg.Rearm = 1
+		cfg.ThresholdZ = tc.z
+		e := mustEngine(t, cfg)
+		var got []time.Time
+		for _, a := range append(e.Observe(recs), e.Flush()...) {
+			got = append(got, a.WindowStart)
+		}
+		if !slices.EqualFunc(got, tc.want, time.Time.Equal) {
+			t.Errorf("z = %v: alerts in windows %v, want %v", tc.z, got, tc.want)
+		}
+	}
+}
+
 func TestAnomalyShareAndLateness(t *testing.T) {
 	cfg := Default()
 	cfg.Coordination.Disabled = true

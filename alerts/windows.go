@@ -272,20 +272,39 @@ func (w *windower) check(win *window) []event.Alert {
 		n := float64(agg.n)
 		mean := agg.sum / n
 		if t := m.Threshold; t != nil {
-			beyond := (t.Direction == "above" && mean > t.Value) || (t.Direction == "below" && mean < t.Value)
-			if beyond && (!m.alerted || m.calm >= w.cfg.Rearm) {
+			// How far the mean is past the line, in standard errors of the
+			// mean: a mean of 40 noisy scores crosses a line now and then
+			// by chance, which is noise, not a signal.
+			past := mean - t.Value
+			if t.Direction == "below" {
+				past = -past
+			}
+			se := math.Sqrt(sampleVariance(agg) / n)
+			crossed := past > 0
+			significant := crossed && (w.cfg.ThresholdZ <= 0 || past > w.cfg.ThresholdZ*se)
+			if significant && (!m.alerted || m.calm >= w.cfg.Rearm) {
+				msg := fmt.Sprintf("%s: mean %.3f of %d tweets crossed %s the threshold %.3f",
+					m.Name, mean, agg.n, t.Direction, t.Value)
+				if se > 0 {
+					msg += fmt.Sprintf(" by %.1f standard errors", past/se)
+				}
 				out = append(out, event.Alert{
 					ID:   event.AlertID(event.AlertThreshold, MetricMean, win.start, m.Name),
 					Kind: event.AlertThreshold, Model: m.Name, Metric: MetricMean,
 					WindowStart: win.start, WindowEnd: end,
 					Observed: mean, Expected: t.Value, Bound: t.Value, Direction: t.Direction, Count: agg.n,
-					Message: fmt.Sprintf("%s: mean %.3f of %d tweets crossed %s the threshold %.3f",
-						m.Name, mean, agg.n, t.Direction, t.Value),
+					Message: msg,
 				})
 			}
-			if beyond {
+			// A crossing within the noise does not alert, nor does it
+			// count as calm: after an alert, a mean hovering at the line
+			// does not re-arm.
+			switch {
+			case significant:
 				m.alerted, m.calm = true, 0
-			} else {
+			case crossed:
+				m.calm = 0
+			default:
 				m.calm++
 			}
 		}
@@ -306,6 +325,17 @@ func (w *windower) check(win *window) []event.Alert {
 		}
 	}
 	return out
+}
+
+// sampleVariance is the unbiased variance of a window's values of one
+// model (n >= 2; 0 for fewer).
+func sampleVariance(a modelAgg) float64 {
+	if a.n < 2 {
+		return 0
+	}
+	n := float64(a.n)
+	mean := a.sum / n
+	return math.Max(a.sumSq-n*mean*mean, 0) / (n - 1)
 }
 
 // anomaly compares x with baseline b, updates b, and returns an alert when

@@ -109,6 +109,7 @@ type alertFlags struct {
 	window      time.Duration
 	lateness    time.Duration
 	minCount    int
+	thresholdZ  float64
 	z           float64
 	coordWindow time.Duration
 	k           int
@@ -126,6 +127,8 @@ func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
 	fs.DurationVar(&f.window, "alert-window", d.Window, "tumbling event-time window of threshold and anomaly alerts")
 	fs.DurationVar(&f.lateness, "alert-lateness", d.Lateness, "how late (event time) a tweet may arrive and still count in its window")
 	fs.IntVar(&f.minCount, "alert-min-count", d.MinCount, "fewest tweets a window needs before its averages are checked")
+	fs.Float64Var(&f.thresholdZ, "alert-threshold-z", d.ThresholdZ,
+		"standard errors a window's mean must be past a model's threshold to alert (0: any crossing)")
 	fs.Float64Var(&f.z, "anomaly-z", d.Anomaly.Bound, "EWMA z-score bound of anomaly alerts")
 	fs.DurationVar(&f.coordWindow, "coord-window", d.Coordination.Window, "window of coordination alerts")
 	fs.IntVar(&f.k, "coord-k", d.Coordination.K, "distinct accounts posting near-identical texts that make a coordination alert")
@@ -138,6 +141,10 @@ func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
 func (f *alertFlags) config(models []alerts.ModelConfig) alerts.Config {
 	c := alerts.Default()
 	c.Window, c.Lateness, c.MinCount, c.Models = f.window, f.lateness, f.minCount, models
+	c.ThresholdZ = f.thresholdZ
+	if f.thresholdZ == 0 {
+		c.ThresholdZ = -1 // the config's zero means its default; negative means any crossing
+	}
 	c.Anomaly.Bound = f.z
 	c.Coordination.Window, c.Coordination.K = f.coordWindow, f.k
 	c.Coordination.Similarity, c.Coordination.MinTokens = f.similarity, f.minTokens
