@@ -39,6 +39,7 @@ type Store struct {
 	models []string
 
 	trigrams trigramStats // for text searches through the index
+	busyRate float64      // ftsBusyRate; tests lower it
 }
 
 // NewStore prepares db for the dashboard: it builds or checks the rollup
@@ -58,7 +59,7 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := ensureTextIndex(ctx, db); err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	return &Store{db: db, models: models}, nil
+	return &Store{db: db, models: models, busyRate: ftsBusyRate}, nil
 }
 
 // Models returns the models the rollup covers.

@@ -337,3 +337,44 @@ func TestIndexLookupOverBudgetFallsBackToTheScan(t *testing.T) {
 		t.Errorf("got %v (complete=%v), want %v", ids(res.Tweets), res.Complete, want)
 	}
 }
+
+func TestIndexTextDefersToABusyWriter(t *testing.T) {
+	sk, st := textFixture(t, 100)
+	// The sink writes a few thousand tweets per second here (far fewer
+	// under the race detector): the test's writer is busy at 50 per second.
+	st.busyRate = 50
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); st.IndexText(ctx, 300*time.Millisecond, nil) }()
+	defer func() { cancel(); <-done }()
+	marks := func() (upto, top int64) {
+		t.Helper()
+		if err := sk.DB().QueryRow("SELECT (SELECT upto FROM "+ftsState+"), (SELECT MAX(rowid) FROM tweets)").Scan(&upto, &top); err != nil {
+			t.Fatal(err)
+		}
+		return upto, top
+	}
+	waitCaughtUp := func() {
+		t.Helper()
+		for range 1000 {
+			if upto, top := marks(); upto == top {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		upto, top := marks()
+		t.Fatalf("indexer stopped at rowid %d of %d", upto, top)
+	}
+	waitCaughtUp()
+	// A replay at full speed: batches of 100 as fast as the sink takes
+	// them.
+	before, _ := marks()
+	for i := range 30 {
+		writeTexts(t, sk, 100+100*i, 200+100*i)
+	}
+	upto, top := marks()
+	if indexed := upto - before; indexed > (top-before)/2 {
+		t.Errorf("the indexer took %d of the %d tweets a busy writer wrote", indexed, top-before)
+	}
+	waitCaughtUp()
+}
