@@ -2,12 +2,17 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
@@ -17,6 +22,49 @@ type harness struct {
 	path string
 	mu   sync.Mutex
 	rd   *Store
+
+	// FailNext's faults: a trigger on tweets aborts every insert while
+	// fails is positive, through the SQL function named fault, which each
+	// harness registers for itself (modernc registers functions for every
+	// connection opened afterwards, so before the driver opens its pool).
+	// The counter lives in Go because a count in the database would be
+	// rolled back with the aborted write.
+	fault string
+	fails atomic.Int64
+}
+
+// newHarness returns a harness on a fresh file in dir.
+func newHarness(dir string) (*harness, error) {
+	h := &harness{path: filepath.Join(dir, "t.db")}
+	f := fnv.New64a()
+	f.Write([]byte(h.path))
+	h.fault = fmt.Sprintf("tweetflow_test_fault_%x", f.Sum64())
+	err := sqlite.RegisterScalarFunction(h.fault, 0, func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+		for {
+			n := h.fails.Load()
+			if n <= 0 {
+				return int64(0), nil
+			}
+			if h.fails.CompareAndSwap(n, n-1) {
+				return int64(1), nil
+			}
+		}
+	})
+	return h, err
+}
+
+// FailNext makes the next n inserts into tweets fail as a busy or broken
+// database would: the statement aborts and the transaction rolls back.
+func (h *harness) FailNext(n int) {
+	rd, err := h.reader(context.Background())
+	if err == nil {
+		_, err = rd.db.Exec("CREATE TRIGGER IF NOT EXISTS test_fault BEFORE INSERT ON tweets WHEN " + h.fault +
+			"() BEGIN SELECT RAISE(ABORT, 'injected transient fault'); END")
+	}
+	if err != nil {
+		panic(fmt.Sprintf("FailNext: %v", err)) // the suite's interface has no error; the test fails loudly
+	}
+	h.fails.Store(int64(n))
 }
 
 func (h *harness) Open(ctx context.Context, models []string) (sink.Driver, error) {
@@ -80,7 +128,7 @@ func (h *harness) Reject(rec *sink.Record) {
 
 func TestConformance(t *testing.T) {
 	sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
-		return &harness{path: filepath.Join(t.TempDir(), "t.db")}, nil
+		return newHarness(t.TempDir())
 	})
 }
 
@@ -269,5 +317,37 @@ func TestSameTweetInOneChunk(t *testing.T) {
 	}
 	if n, _ := s.Count(ctx, time.Time{}, time.Time{}); n != int64(len(recs)-2) { // ids 3 and 9 replaced by 7
 		t.Fatalf("count %d", n)
+	}
+}
+
+// The harness's faults reach the driver as Transient errors that lose
+// nothing: two failed writes, then the same batch succeeds.
+func TestInjectedFaultsAreTransient(t *testing.T) {
+	ctx := context.Background()
+	h, err := newHarness(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	d, err := h.Open(ctx, []string{"sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	recs := []sink.Record{rec(1, "sentiment"), rec(2, "sentiment")}
+	h.FailNext(2)
+	for i := range 2 {
+		if err := d.WriteBatch(ctx, recs); sink.ErrorCode(err) != sink.Transient {
+			t.Fatalf("write %d under a fault: %v, want a Transient error", i+1, err)
+		}
+	}
+	if n, err := h.Count(ctx); err != nil || n != 0 {
+		t.Fatalf("failed writes stored %d tweets (%v)", n, err)
+	}
+	if err := d.WriteBatch(ctx, recs); err != nil {
+		t.Fatalf("write after the faults: %v", err)
+	}
+	if n, err := h.Count(ctx); err != nil || n != 2 {
+		t.Fatalf("count = %d (%v), want 2", n, err)
 	}
 }
