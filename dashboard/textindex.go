@@ -61,6 +61,8 @@ const (
 	// ftsBusyRate: a writer adding more tweets per second than this is
 	// busy, and the indexer waits (see IndexText).
 	ftsBusyRate = 2000
+	// ftsLogRows: a catch-up of at least this many tweets is logged.
+	ftsLogRows = 50_000
 	// ftsPickTerms is how many trigrams of a query the index looks up: its
 	// rarest (see ftsQuery).
 	ftsPickTerms = 3
@@ -245,7 +247,13 @@ func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Log
 			busy := prev >= 0 && float64(top-prev) > s.busyRate*now.Sub(prevAt).Seconds()
 			prev, prevAt = top, now
 			if !busy {
-				err = s.catchUp(ctx)
+				var n int
+				n, err = s.catchUp(ctx)
+				// A big catch-up (a database opened for the first time, a
+				// run that ended) is worth a line: searches get fast now.
+				if n >= ftsLogRows && log != nil {
+					log.Info("dashboard: text index caught up", "tweets", n, "seconds", time.Since(now).Seconds())
+				}
 			}
 		}
 		if err != nil {
@@ -267,25 +275,27 @@ func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Log
 }
 
 // catchUp indexes batches until caught up, or until tweets arrive faster
-// than ftsBusyRate meanwhile (a writer got busy: IndexText waits for it).
-func (s *Store) catchUp(ctx context.Context) error {
+// than the busy rate meanwhile (a writer got busy: IndexText waits for it).
+// It returns how many tweets it indexed.
+func (s *Store) catchUp(ctx context.Context) (int, error) {
 	start, err := maxRowid(ctx, s.db)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	at := time.Now()
+	at, total := time.Now(), 0
 	for i := 1; ; i++ {
 		n, err := indexBatch(ctx, s.db)
+		total += n
 		if err != nil || n == 0 {
-			return err
+			return total, err
 		}
 		if i%10 == 0 {
 			top, err := maxRowid(ctx, s.db)
 			if err != nil {
-				return err
+				return total, err
 			}
 			if float64(top-start) > s.busyRate*time.Since(at).Seconds() {
-				return nil
+				return total, nil
 			}
 			start, at = top, time.Now()
 		}
