@@ -83,6 +83,9 @@ func ftsSchema() []string {
 		"DROP TRIGGER IF EXISTS " + ftsTriggerDelete,
 		"DROP TABLE IF EXISTS " + ftsTable,
 		"CREATE VIRTUAL TABLE " + ftsTable + " USING fts5(text, content='', contentless_delete=1, tokenize='trigram', detail='none')",
+		// Merge segments 8 at a time instead of 4: 15% less indexing CPU
+		// (200,000 tweets: 7.3 s against 8.5 s), a few more segments to read.
+		"INSERT INTO " + ftsTable + " (" + ftsTable + ", rank) VALUES ('automerge', 8)",
 		"CREATE TABLE IF NOT EXISTS " + ftsState + " (k INTEGER PRIMARY KEY CHECK (k = 0), version INTEGER NOT NULL, upto INTEGER NOT NULL, upto_id TEXT NOT NULL)",
 		fmt.Sprintf("INSERT INTO %s (k, version, upto, upto_id) VALUES (0, %d, 0, '') ON CONFLICT(k) DO UPDATE SET version = excluded.version, upto = 0, upto_id = ''", ftsState, ftsVersion),
 		// A new tweet normally gets a rowid past the mark and waits for the
