@@ -24,12 +24,12 @@ import (
 //   - trigram, not words: the search box finds substrings ("hamilton" in
 //     "scotthamilton"), as the scan it speeds up always did; a word index
 //     cannot answer that.
-//   - contentless (content=”), with delete support, and detail=none: the
-//     texts already live in tweets and positions are not needed, because
-//     every candidate is checked again with the scan's own LIKE, so the
-//     index adds about 150 MB instead of 380 MB (with a copy of the
-//     texts and positions). A superset from the index plus that check gives
-//     exactly the scan's answer.
+//   - contentless (an empty content option), with delete support, and
+//     detail=none: the texts already live in tweets and positions are not
+//     needed, because every candidate is checked again with the scan's own
+//     LIKE, so the index adds about 150 MB instead of 380 MB (with a copy
+//     of the texts and positions). A superset from the index plus that
+//     check gives exactly the scan's answer.
 //   - kept up by a background indexer that follows the tweets by rowid, not
 //     by an insert trigger: indexing costs ~40 µs of CPU per tweet, which on
 //     the sink's single writer would slow a replay; searches also look at
