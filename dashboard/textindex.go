@@ -313,25 +313,31 @@ func maxRowid(ctx context.Context, db *sql.DB) (int64, error) {
 	return top.Int64, nil
 }
 
-// ftsQuery returns the FTS5 query for a substring search of text: the
-// AND of its ftsPickTerms rarest trigrams by freq (quoted, so any character
-// is literal), or ok=false when the index cannot serve it: shorter than a
-// trigram, or not ASCII (the index folds Unicode case, the scan's LIKE only
-// ASCII: for ASCII queries the index's answer is a superset of the LIKE's).
+// indexable reports whether the index can serve a substring search of
+// text: not when it is shorter than a trigram, or not ASCII (the index
+// folds Unicode case, the scan's LIKE only ASCII: for ASCII queries the
+// index's answer is a superset of the LIKE's).
+func indexable(text string) bool {
+	if len(text) < 3 {
+		return false
+	}
+	for i := range len(text) {
+		if text[i] >= 0x80 || text[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ftsQuery returns the FTS5 query for a substring search of an indexable
+// text: the AND of its ftsPickTerms rarest trigrams by freq, quoted, so any
+// character is literal.
 //
 // Why the rarest few: FTS5 reads every term's posting list, and with
 // detail=none it barely skips, so "at the rink" (all common trigrams) cost
 // 70 ms with every trigram and a few ms with its three rarest. A superset is
 // fine: every candidate is checked with LIKE.
-func ftsQuery(text string, freq func(string) int) (string, bool) {
-	if len(text) < 3 {
-		return "", false
-	}
-	for i := range len(text) {
-		if text[i] >= 0x80 || text[i] == 0 {
-			return "", false
-		}
-	}
+func ftsQuery(text string, freq func(string) int) string {
 	low := strings.ToLower(text)
 	var tris []string
 	for i := 0; i+3 <= len(low); i++ {
@@ -344,7 +350,7 @@ func ftsQuery(text string, freq func(string) int) (string, bool) {
 	for i, t := range terms {
 		terms[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 	}
-	return strings.Join(terms, " AND "), true
+	return strings.Join(terms, " AND ")
 }
 
 // trigramStats are trigram counts over a sample of the stored texts: the
@@ -416,7 +422,7 @@ func sampleTrigrams(ctx context.Context, db *sql.DB, from int64, n int, counts m
 // trigrams are all common can take longer, and then the scan, with what is
 // left, answers instead (partially, saying how far back it looked).
 func (s *Store) indexedSearch(ctx context.Context, q SearchQuery, cols, like string, budget time.Duration) ([]Tweet, bool, error) {
-	if _, ok := ftsQuery(q.Text, func(string) int { return 0 }); !ok {
+	if !indexable(q.Text) {
 		return nil, false, nil
 	}
 	var upto, top sql.NullInt64
@@ -430,7 +436,7 @@ func (s *Store) indexedSearch(ctx context.Context, q SearchQuery, cols, like str
 	if err != nil {
 		return nil, false, err
 	}
-	match, _ := ftsQuery(q.Text, freq)
+	match := ftsQuery(q.Text, freq)
 	// The candidates, read once; more than ftsMaxCandidates means a common
 	// query, which the scan answers sooner.
 	cctx, cancel := context.WithTimeout(ctx, budget/2)
