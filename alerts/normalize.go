@@ -140,14 +140,32 @@ func tokenHashes(dst []uint64, text string) []uint64 {
 				// against the rest of the text is matching the field.
 				inField, skip, h, n = true, c == '@' || c == '#' || isLinkPrefix(text[i:]), fnvOffset, 0
 			}
+			if skip { // to the field's end, or to a non-ASCII byte
+				for i++; i < len(text) && text[i] < utf8.RuneSelf && asciiFold[text[i]] != foldSpace; i++ {
+				}
+				continue
+			}
 			if c == '&' {
 				i += entityLen(text[i:])
 				continue // dropped like the character it decodes to
 			}
-			i++
-			if f != 0 && !skip && n < maxWord {
-				h = (h ^ uint64(f)) * fnvPrime
-				n++
+			// The rest of the word's ASCII stretch in a tight loop, without
+			// the outer loop's field bookkeeping per byte (870 -> 790 ns
+			// per sample text).
+			for {
+				if f != 0 && n < maxWord {
+					h = (h ^ uint64(f)) * fnvPrime
+					n++
+				}
+				if i++; i == len(text) {
+					break
+				}
+				if c = text[i]; c >= utf8.RuneSelf || c == '&' {
+					break
+				}
+				if f = asciiFold[c]; f == foldSpace {
+					break
+				}
 			}
 			continue
 		}
