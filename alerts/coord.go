@@ -139,13 +139,19 @@ type coordinator struct {
 
 	// Slabs that new groups and their token copies are cut from: nearly
 	// every tweet starts a group, and one allocation per group (or four, as
-	// before) was a tenth of the engine's CPU in malloc and GC. A slab stays
-	// reachable while any group cut from it is live; groups expire within a
-	// window, so slabs do too, but for the few long-lived groups (a text
-	// reposted all day) that pin theirs: bounded by groupSlab * 264 B and
-	// tokenSlab * 8 B each.
+	// before) was a tenth of the engine's CPU in malloc and GC. Expired
+	// groups are reused (free), so group slabs stay reachable and their
+	// number follows the most groups alive between two sweeps. A token slab
+	// stays reachable while a group holds tokens from it; groups expire
+	// within a window, so token slabs do too, but for the few long-lived
+	// groups (a text reposted all day) that pin theirs: tokenSlab * 8 B each.
 	groupSlab []group
 	tokenSlab []uint64
+	// free holds groups that expired at the last sweeps, for new groups to
+	// reuse: nearly every group dies with its one tweet a window later, and
+	// cutting each new one from fresh memory was 264 pointer-holding bytes
+	// per tweet to allocate and for the GC to scan.
+	free []*group
 }
 
 const (
@@ -159,11 +165,17 @@ func newCoordinator(cfg CoordinationConfig) *coordinator {
 
 // newGroup returns a group seeded by t, its tokens copied.
 func (c *coordinator) newGroup(t *coordTweet) *group {
-	if len(c.groupSlab) == cap(c.groupSlab) {
-		c.groupSlab = make([]group, 0, groupSlab)
+	var g *group
+	if n := len(c.free); n > 0 {
+		g, c.free = c.free[n-1], c.free[:n-1]
+		*g = group{}
+	} else {
+		if len(c.groupSlab) == cap(c.groupSlab) {
+			c.groupSlab = make([]group, 0, groupSlab)
+		}
+		c.groupSlab = c.groupSlab[:len(c.groupSlab)+1]
+		g = &c.groupSlab[len(c.groupSlab)-1]
 	}
-	c.groupSlab = c.groupSlab[:len(c.groupSlab)+1]
-	g := &c.groupSlab[len(c.groupSlab)-1]
 	g.seedID, g.seedText = t.id, t.text
 	g.lastNs = t.at.UnixNano()
 	g.repArr[0] = c.copyTokens(t.tokens)
@@ -416,7 +428,7 @@ func (c *coordinator) maybeSweep(watermark time.Time) {
 	}
 	c.inserts = 0
 	c.epoch++
-	c.groups = c.postings.sweep(watermark.Add(-c.cfg.Window).UnixNano(), c.epoch)
+	c.groups, c.free = c.postings.sweep(watermark.Add(-c.cfg.Window).UnixNano(), c.epoch, c.free)
 }
 
 func clip(s string, n int) string {

@@ -117,9 +117,11 @@ func (p *postingIndex) grow() {
 }
 
 // sweep drops the entries of groups whose last tweet is older than
-// horizonNs (Unix ns) and returns the number of distinct groups kept. epoch
-// must differ from every earlier sweep's: it marks groups already counted.
-func (p *postingIndex) sweep(horizonNs int64, epoch uint64) (groups int) {
+// horizonNs (Unix ns), returns the number of distinct groups kept, and
+// appends each dropped group once to dead: no entry refers to them any
+// more. epoch must differ from every earlier sweep's: it marks groups
+// already counted.
+func (p *postingIndex) sweep(horizonNs int64, epoch uint64, dead []*group) (groups int, _ []*group) {
 	oldSlots, oldEntries := p.slots, p.entries
 	keys := 0
 	for _, s := range oldSlots {
@@ -136,6 +138,10 @@ func (p *postingIndex) sweep(horizonNs int64, epoch uint64) (groups int) {
 		for i := s.head; i != 0; i = oldEntries[i].next {
 			g := oldEntries[i].g
 			if g.lastNs < horizonNs {
+				if g.sweepEpoch != epoch {
+					g.sweepEpoch = epoch
+					dead = append(dead, g)
+				}
 				continue
 			}
 			if g.sweepEpoch != epoch {
@@ -161,5 +167,5 @@ func (p *postingIndex) sweep(horizonNs int64, epoch uint64) (groups int) {
 	clear(oldSlots)
 	clear(oldEntries) // past len it is zero already
 	p.spareSlots, p.spareEntries = oldSlots[:0], oldEntries[:0]
-	return groups
+	return groups, dead
 }

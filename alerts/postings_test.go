@@ -35,6 +35,14 @@ func TestPostingIndexMatchesMap(t *testing.T) {
 			}
 		}
 		horizon := int64(round*100 - 150)
+		wantDead := map[*group]bool{}
+		for _, gs := range want {
+			for _, g := range gs {
+				if g.lastNs < horizon {
+					wantDead[g] = true
+				}
+			}
+		}
 		live := map[*group]bool{}
 		for k, gs := range want {
 			gs = slices.DeleteFunc(gs, func(g *group) bool { return g.lastNs < horizon })
@@ -47,8 +55,18 @@ func TestPostingIndexMatchesMap(t *testing.T) {
 				live[g] = true
 			}
 		}
-		if n := p.sweep(horizon, uint64(round+1)); n != len(live) {
+		n, dead := p.sweep(horizon, uint64(round+1), nil)
+		if n != len(live) {
 			t.Fatalf("round %d: sweep kept %d groups, want %d", round, n, len(live))
+		}
+		if len(dead) != len(wantDead) {
+			t.Fatalf("round %d: sweep dropped %d groups, want %d", round, len(dead), len(wantDead))
+		}
+		for _, g := range dead {
+			if !wantDead[g] {
+				t.Fatalf("round %d: dropped a group that is live or was dropped before", round)
+			}
+			delete(wantDead, g) // so a repeat fails
 		}
 		for k := range uint64(5000) {
 			w := slices.Clone(want[k])
