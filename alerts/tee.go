@@ -162,7 +162,10 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 	}
 	now := t.opts.Now().UnixNano()
 	// The caller may reuse recs once we return: keep a copy.
-	kept := sortedCopy(recs, func(i int) bool { return be != nil && be.Failed[i] != nil })
+	t.mu.Lock()
+	buf := t.held.spareBuf()
+	t.mu.Unlock()
+	kept := sortedCopy(buf, recs, func(i int) bool { return be != nil && be.Failed[i] != nil })
 	t.mu.Lock()
 	t.seq++
 	t.held.add(kept, t.seq, now)
@@ -256,6 +259,24 @@ func (t *Tee) Close(ctx context.Context) error {
 type heldRuns struct {
 	runs []heldRun
 	n    int // records held
+	// spare holds the cleared arrays of released runs for new batches:
+	// a fresh copy of every batch was most of what the Tee allocates.
+	spare [][]sink.Record
+}
+
+// maxSpareRuns bounds the spare arrays (about a second of batches).
+const maxSpareRuns = 256
+
+// spareBuf returns a spare array for a batch's records (nil if none).
+func (q *heldRuns) spareBuf() []sink.Record {
+	n := len(q.spare)
+	if n == 0 {
+		return nil
+	}
+	b := q.spare[n-1]
+	q.spare[n-1] = nil
+	q.spare = q.spare[:n-1]
+	return b
 }
 
 // heldRun is one stored batch's records not yet released.
@@ -264,13 +285,15 @@ type heldRun struct {
 	seq     uint64 // arrival order of the batch
 	arrived int64  // wall time, Unix ns
 	recs    []sink.Record
+	buf     []sink.Record // all of the batch: recs is its tail
 }
 
 // sortedCopy returns the records of recs that are not skipped, in
-// event-time order (stable; see heldRuns). The aggregator's batches
-// interleave several scorers' streams, so they are seldom in order: sorting
-// small keys and copying each record once is cheaper than sorting records.
-func sortedCopy(recs []sink.Record, skip func(i int) bool) []sink.Record {
+// event-time order (stable; see heldRuns), in dst if it has room. The
+// aggregator's batches interleave several scorers' streams, so they are
+// seldom in order: sorting small keys and copying each record once is
+// cheaper than sorting records.
+func sortedCopy(dst, recs []sink.Record, skip func(i int) bool) []sink.Record {
 	keys := make([]heldKey, 0, len(recs))
 	for i := range recs {
 		if !skip(i) {
@@ -280,11 +303,13 @@ func sortedCopy(recs []sink.Record, skip func(i int) bool) []sink.Record {
 	if !slices.IsSortedFunc(keys, heldKey.compare) {
 		slices.SortFunc(keys, heldKey.compare)
 	}
-	kept := make([]sink.Record, len(keys))
-	for j, k := range keys {
-		kept[j] = recs[k.i]
+	if cap(dst) < len(keys) {
+		dst = make([]sink.Record, 0, len(keys))
 	}
-	return kept
+	for _, k := range keys {
+		dst = append(dst, recs[k.i])
+	}
+	return dst
 }
 
 // heldKey sorts a batch: event time, then place in the batch.
@@ -304,7 +329,7 @@ func (q *heldRuns) add(recs []sink.Record, seq uint64, arrived int64) {
 		return
 	}
 	q.n += len(recs)
-	q.runs = append(q.runs, heldRun{at: recs[0].Tweet.CreatedAt.UnixNano(), seq: seq, arrived: arrived, recs: recs})
+	q.runs = append(q.runs, heldRun{at: recs[0].Tweet.CreatedAt.UnixNano(), seq: seq, arrived: arrived, recs: recs, buf: recs})
 	for i := len(q.runs) - 1; i > 0; {
 		p := (i - 1) / 2
 		if !q.less(i, p) {
@@ -333,6 +358,10 @@ func (q *heldRuns) pop() sink.Record {
 	if len(top.recs) > 0 {
 		top.at = top.recs[0].Tweet.CreatedAt.UnixNano()
 	} else {
+		if len(q.spare) < maxSpareRuns {
+			clear(top.buf) // the records were copied out: keep no text alive
+			q.spare = append(q.spare, top.buf[:0])
+		}
 		last := len(q.runs) - 1
 		q.runs[0] = q.runs[last]
 		q.runs[last] = heldRun{}

@@ -258,7 +258,7 @@ func TestHeldRunsOrder(t *testing.T) {
 			for i, r := range batch {
 				want = append(want, key{int64(r.Tweet.CreatedAt.Sub(t0)), seq, i})
 			}
-			q.add(sortedCopy(batch, func(i int) bool { return false }), uint64(seq), 0)
+			q.add(sortedCopy(q.spareBuf(), batch, func(i int) bool { return false }), uint64(seq), 0) // spares reused
 		}
 		slices.SortFunc(want, func(a, b key) int {
 			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq), cmp.Compare(a.pos, b.pos))
