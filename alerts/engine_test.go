@@ -350,6 +350,38 @@ func TestThresholdNeedsZStandardErrors(t *testing.T) {
 	}
 }
 
+// A crossing within the noise does not re-arm the threshold: after an
+// alert, a mean hovering just past the line is not calm.
+func TestThresholdNoiseIsNotCalm(t *testing.T) {
+	minute := func(prefix string, start time.Time, value func(i int) float64) []sink.Record {
+		var recs []sink.Record
+		for i := range 40 {
+			recs = append(recs, rec(fmt.Sprint(prefix, i), "u", "t", start.Add(time.Duration(i)*time.Second), sent(value(i))))
+		}
+		return recs
+	}
+	shift := func(i int) float64 { return -0.6 + 0.5*float64(i%3-1) }
+	noisy := func(i int) float64 { return []float64{-0.9, 0.35}[i%2] } // mean -0.275: 0.25 SE past
+	calm := func(int) float64 { return 0.3 }
+	for _, tc := range []struct {
+		name   string
+		middle func(int) float64
+		want   int
+	}{{"noisy crossing", noisy, 1}, {"calm", calm, 2}} {
+		cfg := Default()
+		cfg.Anomaly.Disabled, cfg.Coordination.Disabled = true, true
+		cfg.Models = []ModelConfig{{Name: "sentiment", Threshold: &Threshold{Value: -0.25, Direction: "below"}}}
+		cfg.Rearm = 1
+		recs := minute("a", t0, shift)
+		recs = append(recs, minute("b", t0.Add(10*time.Minute), tc.middle)...)
+		recs = append(recs, minute("c", t0.Add(20*time.Minute), shift)...)
+		e := mustEngine(t, cfg)
+		if got := append(e.Observe(recs), e.Flush()...); len(got) != tc.want {
+			t.Errorf("%s between two shifts: %d alerts, want %d", tc.name, len(got), tc.want)
+		}
+	}
+}
+
 func TestAnomalyShareAndLateness(t *testing.T) {
 	cfg := Default()
 	cfg.Coordination.Disabled = true
