@@ -60,7 +60,8 @@ type ModelConfig struct {
 }
 
 // Threshold is a model's reference line: a window average beyond Value (in
-// Direction, "above" or "below") is alerted when it crosses.
+// Direction, "above" or "below") by more than Config.ThresholdZ standard
+// errors is alerted when it crosses.
 type Threshold struct {
 	Value     float64
 	Direction string

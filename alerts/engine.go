@@ -3,7 +3,8 @@
 // CloudEvent type (event.TypeAlert*):
 //
 //   - threshold: a tumbling window's average of a model's value crosses the
-//     model's threshold (the reference line of the dashboards);
+//     model's threshold (the reference line of the dashboards) by more than
+//     Config.ThresholdZ standard errors of that average;
 //   - anomaly: a window's tweet rate, a model's mean or a label's share
 //     departs from its EWMA baseline by more than a z-score bound;
 //   - coordination: near-identical texts (prefix-filtering candidates,
