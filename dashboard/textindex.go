@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -220,15 +221,14 @@ func indexBatch(ctx context.Context, db *sql.DB) (int, error) {
 // CatchUp indexes every tweet written so far and refreshes the search
 // statistics, then returns.
 func (s *Store) CatchUp(ctx context.Context) error {
-	for {
-		n, err := indexBatch(ctx, s.db)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return s.refreshStats(ctx)
-		}
+	top, err := maxRowid(ctx, s.db)
+	if err != nil {
+		return err
 	}
+	if _, err := s.catchUp(ctx, top, math.Inf(1)); err != nil {
+		return err
+	}
+	return s.refreshStats(ctx)
 }
 
 // refreshStats samples the trigram statistics if the tweets outgrew them,
@@ -265,7 +265,7 @@ func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Log
 			prev, prevAt = top, now
 			if !busy {
 				var n int
-				n, err = s.catchUp(ctx)
+				n, err = s.catchUp(ctx, top, s.busyRate)
 				// A big catch-up (a database opened for the first time, a
 				// run that ended) is worth a line: searches get fast now.
 				if n >= ftsLogRows && log != nil {
@@ -295,13 +295,10 @@ func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Log
 }
 
 // catchUp indexes batches until caught up, or until tweets arrive faster
-// than the busy rate meanwhile (a writer got busy: IndexText waits for it).
-// It returns how many tweets it indexed.
-func (s *Store) catchUp(ctx context.Context) (int, error) {
-	start, err := maxRowid(ctx, s.db)
-	if err != nil {
-		return 0, err
-	}
+// than busyRate per second meanwhile (a writer got busy: IndexText waits
+// for it). start is the largest rowid now. It returns how many tweets it
+// indexed.
+func (s *Store) catchUp(ctx context.Context, start int64, busyRate float64) (int, error) {
 	at, total := time.Now(), 0
 	for i := 1; ; i++ {
 		n, err := indexBatch(ctx, s.db)
@@ -314,7 +311,7 @@ func (s *Store) catchUp(ctx context.Context) (int, error) {
 			if err != nil {
 				return total, err
 			}
-			if float64(top-start) > s.busyRate*time.Since(at).Seconds() {
+			if float64(top-start) > busyRate*time.Since(at).Seconds() {
 				return total, nil
 			}
 			start, at = top, time.Now()

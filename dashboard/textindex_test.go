@@ -381,11 +381,11 @@ func TestIndexTextDefersToABusyWriter(t *testing.T) {
 
 func TestCatchUpCountsTweets(t *testing.T) {
 	_, st := textFixture(t, 2345)
-	n, err := st.catchUp(context.Background())
+	n, err := st.catchUp(context.Background(), 2345, st.busyRate)
 	if err != nil || n != 2345 {
 		t.Fatalf("catchUp = %d, %v; want 2345", n, err)
 	}
-	if n, err = st.catchUp(context.Background()); err != nil || n != 0 {
+	if n, err = st.catchUp(context.Background(), 2345, st.busyRate); err != nil || n != 0 {
 		t.Fatalf("second catchUp = %d, %v; want 0", n, err)
 	}
 }
