@@ -12,8 +12,11 @@
 # 3. Builds the function image from functions/Dockerfile (func's builders cannot build cgo) and
 #    pushes it, reading back its digest.
 # 4. Applies the Trigger (with the KEDA settings func does not set), then runs
-#    func deploy --path functions/<function> --image REGISTRY/tweetflow-<function>@sha256:...
-#    which skips func's build and push because the image is given by digest.
+#    func deploy --path functions/<function> --image REGISTRY/tweetflow-<function>@sha256:... \
+#      --build=false --push=false
+#    func v0.44-v0.50 refuse a digest with --push on ("pushing is not valid when specifying an
+#    image with digest", cmd/deploy.go) and, without --build=false, fail on a clone that has no
+#    .func/ build stamp; func's own test deploys by digest with both flags off.
 # 5. Rebuilds and redeploys the aggregator (top-level func.yaml), whose image carries every
 #    models/*/model.yaml: that is how it knows which models a complete record has.
 #    SKIP_AGGREGATOR=1 skips this step.
@@ -63,7 +66,9 @@ if ! grep -q "^  name: $fn-function-trigger-0\$" eventing/triggers.yaml; then
   echo "deploy-model: added Trigger $fn-function-trigger-0 to eventing/triggers.yaml (commit it)" >&2
 fi
 
-make --no-print-directory validate
+# MAKE: the make to run `validate` with (deploy/validate's own test of this script sets it to
+# `true`, since it is that validation).
+"${MAKE:-make}" --no-print-directory validate
 
 pkg=${FUNCTION_PKG:-./functions/model}
 if [ -z "$dry" ] && ! ls "$pkg"/*.go >/dev/null 2>&1; then
@@ -98,11 +103,11 @@ if [ -n "$dry" ]; then
 else
   printf '%s\n' "$trigger" | "$kubectl" apply -n "$namespace" -f -
 fi
-run "$func" deploy --path "$funcdir" --image "$ref" --namespace "$namespace"
+run "$func" deploy --path "$funcdir" --image "$ref" --build=false --push=false --namespace "$namespace"
 
 if [ -z "$skip_aggregator" ]; then
   aggref=$(build_push "$registry/tweetflow-aggregator:$tag" --target aggregator)
-  run "$func" deploy --path . --image "$aggref" --namespace "$namespace"
+  run "$func" deploy --path . --image "$aggref" --build=false --push=false --namespace "$namespace"
 fi
 if [ -n "$dry" ]; then echo "deploy-model: dry run, nothing built or deployed" >&2; else echo "deploy-model: $model deployed as $fn ($ref)" >&2; fi
 echo "deploy-model: for its Kibana panels, rebuild the CLI image (--target cli) and re-run the Kibana import Job (k8s/jobs/kibana-import.yaml)" >&2

@@ -8,23 +8,28 @@ import (
 )
 
 // Function mirrors func.yaml as knative.dev/func v0.44.0 reads it (pkg/functions/function.go,
-// function_options.go, function_envs.go and schema/func_yaml-schema.json at tag v0.44.0):
-// strict-decoding into it rejects any field func would not know. Fields func fills in at
-// build or deploy time (image, registry, deploy.image...) are accepted because func writes
-// them back into the file.
+// function_options.go, function_envs.go and schema/func_yaml-schema.json at tag v0.44.0),
+// plus the fields later func releases up to v0.50 (the func of Knative 1.23) write back into
+// the file after a build or deploy (deployer at the top and in deploy, registryInsecure,
+// deploy.imagePullSecret, deploy.managementDisabled): strict-decoding into it rejects any field
+// func would not know, and accepts a func.yaml that func itself rewrote. Fields func fills in at
+// build or deploy time (image, registry, deploy.image...) are accepted for the same reason.
 type Function struct {
-	SpecVersion string     `json:"specVersion"`
-	Name        string     `json:"name,omitempty"`
-	Domain      string     `json:"domain,omitempty"`
-	Runtime     string     `json:"runtime,omitempty"`
-	Registry    string     `json:"registry,omitempty"`
-	Image       string     `json:"image,omitempty"`
-	Namespace   string     `json:"namespace,omitempty"`
-	Created     *time.Time `json:"created"`
-	Invoke      string     `json:"invoke,omitempty"`
-	Build       FuncBuild  `json:"build,omitempty"`
-	Run         FuncRun    `json:"run,omitempty"`
-	Deploy      FuncDeploy `json:"deploy,omitempty"`
+	SpecVersion string `json:"specVersion"`
+	Name        string `json:"name,omitempty"`
+	Domain      string `json:"domain,omitempty"`
+	Runtime     string `json:"runtime,omitempty"`
+	Registry    string `json:"registry,omitempty"`
+	// RegistryInsecure and Deployer are written by func v0.50.
+	RegistryInsecure bool       `json:"registryInsecure,omitempty"`
+	Deployer         string     `json:"deployer,omitempty"`
+	Image            string     `json:"image,omitempty"`
+	Namespace        string     `json:"namespace,omitempty"`
+	Created          *time.Time `json:"created"`
+	Invoke           string     `json:"invoke,omitempty"`
+	Build            FuncBuild  `json:"build,omitempty"`
+	Run              FuncRun    `json:"run,omitempty"`
+	Deploy           FuncDeploy `json:"deploy,omitempty"`
 }
 
 // FuncBuild is func's BuildSpec.
@@ -88,6 +93,11 @@ type FuncDeploy struct {
 	HealthEndpoints    FuncHealth         `json:"healthEndpoints,omitempty"`
 	ServiceAccountName string             `json:"serviceAccountName,omitempty"`
 	Subscriptions      []FuncSubscription `json:"subscriptions,omitempty"`
+	// Written by func v0.50: the deployer used (knative, raw, keda), the pull secret and
+	// whether func manages the Service.
+	Deployer           string `json:"deployer,omitempty"`
+	ImagePullSecret    string `json:"imagePullSecret,omitempty"`
+	ManagementDisabled bool   `json:"managementDisabled,omitempty"`
 }
 
 // FuncLabel is func's Label.
@@ -286,6 +296,16 @@ func (f *Function) Env(name string) (string, bool) {
 	for _, e := range f.Run.Envs {
 		if e.Name != nil && *e.Name == name && e.Value != nil {
 			return *e.Value, true
+		}
+	}
+	return "", false
+}
+
+// Label returns the value of the deploy label with the given key, and whether it is set.
+func (f *Function) Label(key string) (string, bool) {
+	for _, l := range f.Deploy.Labels {
+		if l.Key != nil && *l.Key == key && l.Value != nil {
+			return *l.Value, true
 		}
 	}
 	return "", false

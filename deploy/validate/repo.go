@@ -79,6 +79,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	}
 	probs = append(probs, kz...)
 	probs = append(probs, checkTriggerTypes(m.Docs)...)
+	probs = append(probs, checkServiceVisibility(m.Docs)...)
 	probs = append(probs, checkScaledObjects(m.Docs)...)
 	probs = append(probs, checkKafkaRefs(m.Docs)...)
 
@@ -277,6 +278,38 @@ func checkTriggerTypes(docs []Document) []Problem {
 	return probs
 }
 
+// VisibilityLabel set to VisibilityClusterLocal keeps a Knative Service off the ingress
+// (Knative Serving's networking.knative.dev/visibility): the functions are reached only by
+// the eventing data plane inside the cluster.
+const (
+	VisibilityLabel        = "networking.knative.dev/visibility"
+	VisibilityClusterLocal = "cluster-local"
+)
+
+// checkServiceVisibility checks that every committed Knative Service is cluster-local: the
+// functions take events from the Broker only, and a public URL would let anyone post tweets or
+// metadata events into the store.
+func checkServiceVisibility(docs []Document) []Problem {
+	var probs []Problem
+	for _, d := range docs {
+		if d.Kind != "Service" || d.APIVersion != "serving.knative.dev/v1" {
+			continue
+		}
+		var h struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		if yaml.Unmarshal(d.Raw, &h) != nil {
+			continue // CheckKnative reports it
+		}
+		if h.Metadata.Labels[VisibilityLabel] != VisibilityClusterLocal {
+			probs = append(probs, d.problem("metadata.labels", "needs %s: %s, or the Service gets a public URL", VisibilityLabel, VisibilityClusterLocal))
+		}
+	}
+	return probs
+}
+
 // triggers returns the Triggers of the manifests by name.
 func triggers(docs []Document) map[string]triggerDoc {
 	out := map[string]triggerDoc{}
@@ -385,6 +418,9 @@ func CheckFunction(file string, f *Function, wantType string, brokers []string) 
 		if s.Target == nil {
 			p("deploy.options.scale.target", "required")
 		}
+	}
+	if v, ok := f.Label(VisibilityLabel); !ok || v != VisibilityClusterLocal {
+		p("deploy.labels", "needs %s: %s, or the Knative Service gets a public URL where anyone can post events to it", VisibilityLabel, VisibilityClusterLocal)
 	}
 	if len(f.Deploy.Subscriptions) == 0 {
 		p("deploy.subscriptions", "required: without one no event reaches the function")

@@ -147,13 +147,22 @@ func FuncService(f *Function) (*servingv1.Service, error) {
 			cc = r.Limits.Concurrency
 		}
 	}
+	var labels map[string]string
+	for _, l := range f.Deploy.Labels {
+		if l.Key != nil && l.Value != nil {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[*l.Key] = *l.Value
+		}
+	}
 	ns := f.Namespace
 	if ns == "" {
 		ns = f.Deploy.Namespace
 	}
 	svc := &servingv1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "serving.knative.dev/v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: f.Name, Namespace: ns, Annotations: ann},
+		ObjectMeta: metav1.ObjectMeta{Name: f.Name, Namespace: ns, Labels: labels, Annotations: ann},
 		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Annotations: rev},
 			Spec: servingv1.RevisionSpec{

@@ -251,6 +251,21 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"models/offense/model.yaml:", "name", `is "sentiment", want "offense"`},
 		},
 		{
+			name: "func.yaml without cluster-local visibility", file: "functions/sentiment/func.yaml",
+			old: "value: cluster-local", new: "value: cluster-locale",
+			want: []string{"functions/sentiment/func.yaml", "deploy.labels", "networking.knative.dev/visibility: cluster-local"},
+		},
+		{
+			name: "aggregator without cluster-local visibility", file: "func.yaml",
+			old: "    - key: networking.knative.dev/visibility\n      value: cluster-local\n", new: "",
+			want: []string{"func.yaml", "func.yaml aggregator", "deploy.labels", "public URL"},
+		},
+		{
+			name: "template without cluster-local visibility", file: "deploy/templates/func.yaml.tmpl",
+			old: "value: cluster-local", new: "value: external",
+			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.labels"},
+		},
+		{
 			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
 			old: "metric: concurrency", new: "metric: cpu",
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},

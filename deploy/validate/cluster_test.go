@@ -1,0 +1,140 @@
+package validate
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDeployModelDryRunFuncDeploy runs `DRY_RUN=1 scripts/deploy-model.sh sentiment` (what
+// `DRY_RUN=1 make deploy-model MODEL=sentiment` runs) and checks every `func deploy` line it
+// prints against what func v0.44-v0.50 accept for an image given by digest (cmd/deploy.go:
+// "pushing is not valid when specifying an image with digest"; without --build=false, ErrNotBuilt
+// on a clone with no .func/ stamp): --build=false and --push=false.
+func TestDeployModelDryRunFuncDeploy(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "deploy-model.sh"), "sentiment")
+	// MAKE=true: the script's `make validate` is this package's own test.
+	cmd.Env = append(os.Environ(), "DRY_RUN=1", "MAKE=true", "SKIP_AGGREGATOR=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy-model.sh: %v\n%s", err, out)
+	}
+	var deploys []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "would run: func deploy ") {
+			deploys = append(deploys, l)
+		}
+	}
+	if len(deploys) != 2 {
+		t.Fatalf("want 2 func deploy lines (the model and the aggregator), got %d:\n%s", len(deploys), out)
+	}
+	for _, l := range deploys {
+		checkDigestDeploy(t, "deploy-model.sh output", l)
+	}
+}
+
+func checkDigestDeploy(t *testing.T, where, line string) {
+	t.Helper()
+	fields := strings.Fields(line)
+	has := func(flag string) bool {
+		for _, f := range fields {
+			if f == flag {
+				return true
+			}
+		}
+		return false
+	}
+	digest := false
+	for i, f := range fields {
+		if (f == "--image" && i+1 < len(fields) && strings.Contains(fields[i+1], "@sha256:")) || (strings.HasPrefix(f, "--image=") && strings.Contains(f, "@sha256:")) {
+			digest = true
+		}
+	}
+	if !digest {
+		t.Errorf("%s: %q deploys without --image REF@sha256:...", where, line)
+	}
+	for _, flag := range []string{"--build=false", "--push=false"} {
+		if !has(flag) {
+			t.Errorf("%s: %q lacks %s: func refuses a digest image with push on, and builds without a .func/ stamp", where, line, flag)
+		}
+	}
+}
+
+// TestDigestDeployLinesInDocs checks every `func deploy ... @sha256` command written in the
+// README, the func.yaml files, the templates and the scripts, so no comment repeats the claim
+// that a digest alone skips build and push.
+func TestDigestDeployLinesInDocs(t *testing.T) {
+	files := []string{"README.md", AggregatorFunc, "deploy/templates/func.yaml.tmpl", "scripts/deploy-model.sh"}
+	more, _ := filepath.Glob(filepath.Join(repoRoot, FunctionsDir, "*", "func.yaml"))
+	for _, m := range more {
+		r, _ := filepath.Rel(repoRoot, m)
+		files = append(files, r)
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for line := 1; sc.Scan(); line++ {
+			l := sc.Text()
+			if !strings.Contains(l, "func deploy ") || !strings.Contains(l, "@sha256") {
+				continue
+			}
+			n++
+			cmd := l[strings.Index(l, "func deploy "):]
+			cmd, _, _ = strings.Cut(cmd, "`")
+			cmd = strings.TrimSuffix(strings.TrimSpace(cmd), "\\")
+			if !strings.Contains(cmd, "--build=false") && strings.HasSuffix(strings.TrimSpace(l), "\\") {
+				// continued on the next line
+				if sc.Scan() {
+					line++
+					cmd += " " + sc.Text()
+				}
+			}
+			checkDigestDeploy(t, f+":"+strconv.Itoa(line), strings.ReplaceAll(cmd, "#", ""))
+		}
+	}
+	if n < 5 {
+		t.Errorf("found %d func deploy commands by digest, want at least 5 (README, func.yaml files, template, script): update this test", n)
+	}
+}
+
+// TestFuncYAMLAsFuncWritesIt parses func.yaml files as func v0.44 and v0.50 write them back
+// after a deploy: v0.50 adds deployer at the top and in deploy (and may write registryInsecure
+// and deploy.imagePullSecret). A committed file func rewrote must still pass `make validate`.
+func TestFuncYAMLAsFuncWritesIt(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join(repoRoot, FunctionsDir, "sentiment", "func.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(base)
+	if !strings.Contains(s, "\ndeploy:\n  namespace: tweetflow\n") || !strings.Contains(s, "\nname: sentiment\n") {
+		t.Fatal("functions/sentiment/func.yaml changed shape: update this test")
+	}
+	v044 := strings.Replace(s, "\nname: sentiment\n", "\nname: sentiment\nregistry: registry.example.com/tweetflow\nimage: registry.example.com/tweetflow/tweetflow-sentiment@sha256:0000000000000000000000000000000000000000000000000000000000000000\n", 1)
+	v044 = strings.Replace(v044, "\ndeploy:\n  namespace: tweetflow\n", "\ndeploy:\n  namespace: tweetflow\n  image: registry.example.com/tweetflow/tweetflow-sentiment@sha256:0000000000000000000000000000000000000000000000000000000000000000\n", 1)
+	v050 := strings.Replace(v044, "\nname: sentiment\n", "\nname: sentiment\ndeployer: knative\nregistryInsecure: false\n", 1)
+	v050 = strings.Replace(v050, "\ndeploy:\n  namespace: tweetflow\n", "\ndeploy:\n  namespace: tweetflow\n  deployer: knative\n  imagePullSecret: regcred\n", 1)
+	for name, data := range map[string]string{"v0.44": v044, "v0.50": v050} {
+		f, probs := ParseFunction("functions/sentiment/func.yaml", []byte(data))
+		for _, p := range probs {
+			t.Errorf("%s: %s", name, p)
+		}
+		if f == nil {
+			continue
+		}
+		for _, p := range CheckFunction("functions/sentiment/func.yaml", f, "dev.tweetflow.tweet.v1", []string{"tweetflow"}) {
+			t.Errorf("%s: %s", name, p)
+		}
+	}
+}
