@@ -41,6 +41,14 @@ func MarshalTweetJSON(t *Tweet) ([]byte, error) {
 
 func tweetSizeHint(t *Tweet) int {
 	n := 80 + len(t.ID) + len(t.User) + len(t.Text) + len(t.Text)/8
+	if t.UserID != "" || t.Lang != "" || t.RetweetOf != "" || t.QuoteOf != "" || t.ReplyTo != "" || t.ConversationID != "" {
+		n += 100 + len(t.UserID) + len(t.RetweetOf) + len(t.QuoteOf) + len(t.ReplyTo) + len(t.ConversationID)
+	}
+	for _, l := range [...][]string{t.Hashtags, t.URLs, t.Mentions} {
+		for _, v := range l {
+			n += len(v) + 4
+		}
+	}
 	for k, v := range t.Fields {
 		n += len(k) + len(v) + 8
 	}
@@ -98,6 +106,7 @@ func appendMetadata(b []byte, m *Metadata) ([]byte, bool) {
 func appendTweet(b []byte, t *Tweet) ([]byte, bool) {
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, t.ID)
+	b = appendOptString(b, `,"user_id":`, t.UserID)
 	b = append(b, `,"user":`...)
 	b = appendJSONString(b, t.User)
 	b = append(b, `,"text":`...)
@@ -110,6 +119,14 @@ func appendTweet(b []byte, t *Tweet) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, '"')
+	b = appendOptString(b, `,"lang":`, t.Lang)
+	b = appendOptString(b, `,"retweet_of":`, t.RetweetOf)
+	b = appendOptString(b, `,"quote_of":`, t.QuoteOf)
+	b = appendOptString(b, `,"reply_to":`, t.ReplyTo)
+	b = appendOptString(b, `,"conversation_id":`, t.ConversationID)
+	b = appendOptStrings(b, `,"hashtags":`, t.Hashtags)
+	b = appendOptStrings(b, `,"urls":`, t.URLs)
+	b = appendOptStrings(b, `,"mentions":`, t.Mentions)
 	if len(t.Fields) > 0 {
 		b = append(b, `,"fields":{`...)
 		for i, k := range sortedKeys(t.Fields) {
@@ -123,6 +140,32 @@ func appendTweet(b []byte, t *Tweet) ([]byte, bool) {
 		b = append(b, '}')
 	}
 	return append(b, '}'), true
+}
+
+// appendOptString writes an omitempty string field: key (with its leading
+// comma and colon) and value, or nothing when v is empty.
+func appendOptString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendJSONString(append(b, key...), v)
+}
+
+// appendOptStrings writes an omitempty []string field (omitted when empty,
+// nil or not, as encoding/json does).
+func appendOptStrings(b []byte, key string, vs []string) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	b = append(b, key...)
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -216,7 +259,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // unmarshalTweet decodes a tweet's JSON into t exactly as json.Unmarshal
 // into a zero Tweet would. A scanner handles the shape tweetflow writes
-// (the five known keys, each once, string values); anything else (unknown
+// (the known keys, each once, string values); anything else (unknown
 // or differently cased keys, null, surrogate escapes, invalid UTF-8,
 // malformed input) goes to json.Unmarshal, which also writes every error.
 // FuzzUnmarshalTweet checks the two agree on every input.
@@ -372,8 +415,11 @@ func (s *scanner) object(keys []string, value func(k int) bool) bool {
 	})
 }
 
+var tweetKeys = []string{"id", "user", "text", "created_at", "fields",
+	"user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id", "hashtags", "urls", "mentions"}
+
 func (s *scanner) tweet(t *Tweet) bool {
-	return s.object([]string{"id", "user", "text", "created_at", "fields"}, func(k int) (ok bool) {
+	return s.object(tweetKeys, func(k int) (ok bool) {
 		switch k {
 		case 0:
 			t.ID, ok = s.str()
@@ -385,9 +431,50 @@ func (s *scanner) tweet(t *Tweet) bool {
 			ok = s.time(&t.CreatedAt)
 		case 4:
 			ok = s.fields(t)
+		case 5:
+			t.UserID, ok = s.str()
+		case 6:
+			t.Lang, ok = s.str()
+		case 7:
+			t.RetweetOf, ok = s.str()
+		case 8:
+			t.QuoteOf, ok = s.str()
+		case 9:
+			t.ReplyTo, ok = s.str()
+		case 10:
+			t.ConversationID, ok = s.str()
+		case 11:
+			t.Hashtags, ok = s.strings()
+		case 12:
+			t.URLs, ok = s.strings()
+		case 13:
+			t.Mentions, ok = s.strings()
 		}
 		return ok
 	})
+}
+
+// strings reads a JSON array of strings; [] gives an empty, non-nil slice
+// as encoding/json does. null and other shapes are left to encoding/json.
+func (s *scanner) strings() ([]string, bool) {
+	if !s.next('[') {
+		return nil, false
+	}
+	out := []string{}
+	if s.next(']') {
+		return out, true
+	}
+	for {
+		v, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		if s.next(',') {
+			continue
+		}
+		return out, s.next(']')
+	}
 }
 
 // unmarshalMetadata is unmarshalTweet for Metadata (FuzzUnmarshalMetadata).

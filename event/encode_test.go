@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,10 @@ func fuzzMetadata(id, user, text, label, key string, v, p float64, sec int64, ns
 	tw := Tweet{ID: id, User: user, Text: text, CreatedAt: time.Unix(sec, int64(nsec)).In(loc)}
 	if withFields {
 		tw.Fields = map[string]string{key: text, "lang": user, "": label}
+		// The optional fields, from the same strings: empty ones must be
+		// omitted, and an empty non-nil list too, as encoding/json does.
+		tw.UserID, tw.Lang, tw.RetweetOf, tw.QuoteOf, tw.ReplyTo, tw.ConversationID = label, key, id, text, user, label
+		tw.Hashtags, tw.URLs, tw.Mentions = []string{text, key}, []string{}, strings.Split(user, "a")
 	}
 	m := Metadata{TweetID: id, Model: "sentiment", ModelVersion: user, Value: v, Label: label, Tweet: tw}
 	if key != "\x00nil" {
@@ -126,6 +131,9 @@ func FuzzUnmarshalTweet(f *testing.F) {
 		`{"fields":{"a":"1"},"fields":{"b":"2"}}`, `{"fields":{}}`, `{"fields":null}`, `{"text":"\ud83d\ude00"}`,
 		`{"text":"\ud800"}`, "{\"text\":\"\xff\"}", `{"created_at":""}`, `{"created_at":"bad"}`, `{"id":"1",}`,
 		`{"id":"1"} x`, `{"id":"1"`, `{"\u0069d":"x"}`, `{"extra":{"a":[1,2]},"id":"1"}`, `{"id":"\u12G4"}`,
+		`{"id":"1","user_id":"9","lang":"en","retweet_of":"2","quote_of":"3","reply_to":"4","conversation_id":"5","hashtags":["a","b\u00e9"],"urls":["https://x.y/?a=1&b=2"],"mentions":[]}`,
+		`{"hashtags":null}`, `{"hashtags":[null]}`, `{"hashtags":["a",]}`, `{"hashtags":[ "a" , "b" ]}`, `{"urls":[1]}`,
+		`{"mentions":["a"],"mentions":["b"]}`, `{"lang":null}`, `{"user_id":"1","User_ID":"2"}`, `{"hashtags":[`, `{"hashtags":["a"`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -153,8 +161,17 @@ func TestScanTweetTakesCanonicalShape(t *testing.T) {
 	if !scanTweet(data, &got) {
 		t.Fatalf("fast path refused %s", data)
 	}
-	if !reflect.DeepEqual(got.Fields, m.Tweet.Fields) || got.Text != m.Tweet.Text || !got.CreatedAt.Equal(m.Tweet.CreatedAt) {
-		t.Fatalf("got %#v, want %#v", got, m.Tweet)
+	want := m.Tweet
+	want.URLs = nil // empty: omitted on the wire
+	if !got.CreatedAt.Equal(want.CreatedAt) {
+		t.Fatalf("created_at %v, want %v", got.CreatedAt, want.CreatedAt)
+	}
+	got.CreatedAt = want.CreatedAt
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	if got.UserID == "" || len(got.Hashtags) != 2 || got.RetweetOf == "" {
+		t.Fatalf("the optional fields were not exercised: %#v", got)
 	}
 }
 

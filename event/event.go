@@ -58,15 +58,40 @@ func FunctionSource(model string) string { return sourceFunction + model }
 func MetadataID(tweetID, model string) string { return tweetID + "/" + model }
 
 // Tweet is the data of a TypeTweet event.
+//
+// The fields after CreatedAt are optional and were added compatibly: they are
+// omitted from the JSON when empty, so a tweet without them encodes to the
+// bytes it always did, and readers that predate them ignore them.
 type Tweet struct {
 	// ID is the tweet id; it is also the event id and the Kafka key.
 	ID string `json:"id"`
+	// UserID is the author's stable account id (API v2 author_id, v1.1
+	// user.id_str). Handles change; the coordination work keys on this and
+	// on User only when it is empty.
+	UserID string `json:"user_id,omitempty"`
 	// User is the author's handle.
 	User string `json:"user"`
-	// Text is the tweet text, valid UTF-8.
+	// Text is the text the models score, valid UTF-8. For a retweet it is
+	// the retweeted tweet's full text when the data includes it (the
+	// retweet's own "RT @x: ..." is truncated and is not what was amplified).
 	Text string `json:"text"`
 	// CreatedAt is the tweet's own timestamp (the event's time attribute).
 	CreatedAt time.Time `json:"created_at"`
+	// Lang is the language tag the data gives (BCP 47, "und" when unknown).
+	Lang string `json:"lang,omitempty"`
+	// RetweetOf, QuoteOf and ReplyTo are the ids of the tweet this one
+	// retweets, quotes or replies to.
+	RetweetOf string `json:"retweet_of,omitempty"`
+	QuoteOf   string `json:"quote_of,omitempty"`
+	ReplyTo   string `json:"reply_to,omitempty"`
+	// ConversationID is the id of the tweet that started the thread.
+	ConversationID string `json:"conversation_id,omitempty"`
+	// Hashtags (without '#'), URLs (expanded where the data has it) and
+	// Mentions (handles without '@'), in the order the text has them.
+	// For a retweet they are the retweeted tweet's, like Text.
+	Hashtags []string `json:"hashtags,omitempty"`
+	URLs     []string `json:"urls,omitempty"`
+	Mentions []string `json:"mentions,omitempty"`
 	// Fields holds the extra CSV columns the producer was configured to keep.
 	Fields map[string]string `json:"fields,omitempty"`
 }
@@ -112,6 +137,30 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("event %s: field %s: %s", id, e.Field, e.Reason)
 }
 
+// Bounds on a tweet's fields. They keep one odd input from becoming an
+// oversized store key or index term: Elasticsearch rejects a whole bulk
+// request when one _id passes 512 bytes, and keyword fields stop indexing
+// long values. Readers drop list entries past them with Clip (and count
+// what they dropped); Validate rejects the rest.
+const (
+	// MaxIDBytes bounds ID, UserID, RetweetOf, QuoteOf, ReplyTo and
+	// ConversationID (Twitter ids are at most 20 digits).
+	MaxIDBytes = 256
+	// MaxUserBytes bounds User (Twitter handles are at most 15 characters).
+	MaxUserBytes = 256
+	// MaxLangBytes bounds Lang (the longest BCP 47 tags are 35 characters).
+	MaxLangBytes = 35
+	// MaxTagBytes bounds one hashtag or mention.
+	MaxTagBytes = 280
+	// MaxURLBytes bounds one URL.
+	MaxURLBytes = 4096
+	// MaxListLen bounds the entries of Hashtags, URLs and Mentions each.
+	MaxListLen = 100
+	// MaxTextBytes bounds Text: 25,000 characters (X's longest posts) of up
+	// to 4 bytes each, with room to spare.
+	MaxTextBytes = 128 << 10
+)
+
 // Validate checks a tweet's data. eventID names the event in errors.
 func (t *Tweet) Validate(eventID string) error {
 	switch {
@@ -121,8 +170,93 @@ func (t *Tweet) Validate(eventID string) error {
 		return &FieldError{eventID, "data.text", "missing text"}
 	case t.CreatedAt.IsZero():
 		return &FieldError{eventID, "data.created_at", "missing timestamp"}
+	case len(t.Text) > MaxTextBytes:
+		return tooLong(eventID, "data.text", len(t.Text), MaxTextBytes)
+	case len(t.User) > MaxUserBytes:
+		return tooLong(eventID, "data.user", len(t.User), MaxUserBytes)
+	case len(t.Lang) > MaxLangBytes:
+		return tooLong(eventID, "data.lang", len(t.Lang), MaxLangBytes)
+	}
+	for _, f := range [...]struct {
+		name, v string
+	}{{"data.id", t.ID}, {"data.user_id", t.UserID}, {"data.retweet_of", t.RetweetOf}, {"data.quote_of", t.QuoteOf}, {"data.reply_to", t.ReplyTo}, {"data.conversation_id", t.ConversationID}} {
+		if len(f.v) > MaxIDBytes {
+			return tooLong(eventID, f.name, len(f.v), MaxIDBytes)
+		}
+	}
+	for _, l := range t.lists() {
+		if len(*l.v) > MaxListLen {
+			return &FieldError{eventID, l.name, fmt.Sprintf("%d entries, at most %d", len(*l.v), MaxListLen)}
+		}
+		for i, v := range *l.v {
+			switch {
+			case v == "":
+				return &FieldError{eventID, fmt.Sprintf("%s[%d]", l.name, i), "empty"}
+			case len(v) > l.max:
+				return tooLong(eventID, fmt.Sprintf("%s[%d]", l.name, i), len(v), l.max)
+			case l.prefix != 0 && v[0] == l.prefix:
+				return &FieldError{eventID, fmt.Sprintf("%s[%d]", l.name, i), fmt.Sprintf("starts with %q (stored without it)", l.prefix)}
+			}
+		}
 	}
 	return nil
+}
+
+func tooLong(eventID, field string, n, max int) error {
+	return &FieldError{eventID, field, fmt.Sprintf("%d bytes, at most %d", n, max)}
+}
+
+type tweetList struct {
+	name   string
+	v      *[]string
+	max    int
+	prefix byte // a leading byte the entries are stored without
+}
+
+func (t *Tweet) lists() [3]tweetList {
+	return [3]tweetList{
+		{"data.hashtags", &t.Hashtags, MaxTagBytes, '#'},
+		{"data.urls", &t.URLs, MaxURLBytes, 0},
+		{"data.mentions", &t.Mentions, MaxTagBytes, '@'},
+	}
+}
+
+// Clip removes the list entries Validate would reject (empty, too long,
+// past MaxListLen; leading '#'s or '@'s are cut, not removed) and returns
+// how many it removed, so a reader can count them instead of dropping the
+// whole tweet for one 10 KB link. A list that needs no change is left as it
+// is; one that does is copied, never edited in place.
+func (t *Tweet) Clip() (removed int) {
+	for _, l := range t.lists() {
+		if !l.needsClip() {
+			continue
+		}
+		var kept []string
+		for _, v := range *l.v {
+			if l.prefix != 0 {
+				v = strings.TrimLeft(v, string(l.prefix))
+			}
+			if v == "" || len(v) > l.max || len(kept) == MaxListLen {
+				removed++
+				continue
+			}
+			kept = append(kept, v)
+		}
+		*l.v = kept
+	}
+	return removed
+}
+
+func (l tweetList) needsClip() bool {
+	if len(*l.v) > MaxListLen {
+		return true
+	}
+	for _, v := range *l.v {
+		if v == "" || len(v) > l.max || (l.prefix != 0 && v[0] == l.prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks a metadata event's data. eventID names the event in errors.

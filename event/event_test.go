@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,119 @@ func FuzzDecodeMetadata(f *testing.F) {
 		}
 		if _, err := NewMetadataEvent(m); err != nil {
 			t.Fatalf("accepted metadata does not re-encode: %v", err)
+		}
+	})
+}
+
+func TestTweetOptionalFieldsOmittedWhenEmpty(t *testing.T) {
+	// A tweet without the new fields encodes to the bytes it always did.
+	tw := sampleTweet()
+	b, err := MarshalTweetJSON(&tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"id":"1467810369","user":"_TheSpecialOne_","text":"@switchfoot Awww, that's a bummer.","created_at":"2009-04-07T05:19:45Z","fields":{"target":"0"}}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+	// An old reader (a struct without the fields) ignores the new ones.
+	tw.UserID, tw.RetweetOf, tw.Hashtags = "42", "7", []string{"go"}
+	b, err = MarshalTweetJSON(&tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old struct {
+		ID, User, Text string
+		CreatedAt      time.Time `json:"created_at"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&old); err != nil || old.ID != tw.ID || old.Text != tw.Text {
+		t.Fatalf("old reader: %v %+v", err, old)
+	}
+}
+
+func TestTweetValidateBounds(t *testing.T) {
+	big := strings.Repeat("9", 10<<10)
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Tweet)
+		field string
+	}{
+		{"10 KB account id", func(tw *Tweet) { tw.UserID = big }, "data.user_id"},
+		{"10 KB tweet id", func(tw *Tweet) { tw.ID = big }, "data.id"},
+		{"10 KB retweet_of", func(tw *Tweet) { tw.RetweetOf = big }, "data.retweet_of"},
+		{"10 KB conversation", func(tw *Tweet) { tw.ConversationID = big }, "data.conversation_id"},
+		{"10 KB handle", func(tw *Tweet) { tw.User = big }, "data.user"},
+		{"long lang", func(tw *Tweet) { tw.Lang = big[:36] }, "data.lang"},
+		{"10 KB URL", func(tw *Tweet) { tw.URLs = []string{"https://a", "https://" + big} }, "data.urls[1]"},
+		{"empty hashtag", func(tw *Tweet) { tw.Hashtags = []string{""} }, "data.hashtags[0]"},
+		{"hashtag with #", func(tw *Tweet) { tw.Hashtags = []string{"#go"} }, "data.hashtags[0]"},
+		{"mention with @", func(tw *Tweet) { tw.Mentions = []string{"@bob"} }, "data.mentions[0]"},
+		{"too many mentions", func(tw *Tweet) { tw.Mentions = make([]string, MaxListLen+1) }, "data.mentions"},
+		{"huge text", func(tw *Tweet) { tw.Text = strings.Repeat("x", MaxTextBytes+1) }, "data.text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tw := sampleTweet()
+			tc.edit(&tw)
+			err := tw.Validate("e1")
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || fe.EventID != "e1" {
+				t.Fatalf("got %v, want a FieldError on %s", err, tc.field)
+			}
+		})
+	}
+	tw := sampleTweet()
+	tw.UserID, tw.Lang, tw.URLs = strings.Repeat("1", MaxIDBytes), "en", []string{strings.Repeat("u", MaxURLBytes)}
+	if err := tw.Validate("e1"); err != nil {
+		t.Fatalf("values at the bounds rejected: %v", err)
+	}
+}
+
+func TestTweetClip(t *testing.T) {
+	big := strings.Repeat("x", 10<<10)
+	tw := sampleTweet()
+	keep := []string{"https://a", "https://" + big, "", "https://b"}
+	tw.URLs = keep
+	tw.Hashtags = []string{"#go", "rust", "#"}
+	tw.Mentions = make([]string, MaxListLen+3)
+	for i := range tw.Mentions {
+		tw.Mentions[i] = "m"
+	}
+	if n := tw.Clip(); n != 2+1+3 {
+		t.Fatalf("Clip removed %d, want 6", n)
+	}
+	if !slices.Equal(tw.URLs, []string{"https://a", "https://b"}) || !slices.Equal(tw.Hashtags, []string{"go", "rust"}) || len(tw.Mentions) != MaxListLen {
+		t.Fatalf("after Clip: urls %q hashtags %q mentions %d", tw.URLs, tw.Hashtags, len(tw.Mentions))
+	}
+	if keep[1] != "https://"+big {
+		t.Fatal("Clip edited the caller's slice in place")
+	}
+	if err := tw.Validate("e1"); err != nil {
+		t.Fatalf("clipped tweet invalid: %v", err)
+	}
+	clean := sampleTweet()
+	clean.Hashtags = []string{"a"}
+	if n := clean.Clip(); n != 0 || len(clean.Hashtags) != 1 {
+		t.Fatalf("Clip changed a clean tweet: %d %q", n, clean.Hashtags)
+	}
+}
+
+// FuzzTweetClipValidate: whatever the lists hold, Clip then Validate never
+// panics and leaves no list error behind.
+func FuzzTweetClipValidate(f *testing.F) {
+	f.Add("#a", "", "@b", 3)
+	f.Add(strings.Repeat("x", 5000), "#", "@", 200)
+	f.Fuzz(func(t *testing.T, a, b, c string, n int) {
+		n = max(0, min(n, 300))
+		tw := sampleTweet()
+		for i := range n {
+			tw.Hashtags = append(tw.Hashtags, a)
+			tw.URLs = append(tw.URLs, strings.Repeat(b, i%3))
+			tw.Mentions = append(tw.Mentions, c)
+		}
+		tw.Clip()
+		if err := tw.Validate("e"); err != nil {
+			t.Fatalf("after Clip: %v", err)
 		}
 	})
 }
