@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDeployModelDryRunFuncDeploy runs `DRY_RUN=1 scripts/deploy-model.sh sentiment` (what
@@ -135,6 +136,28 @@ func TestFuncYAMLAsFuncWritesIt(t *testing.T) {
 		}
 		for _, p := range CheckFunction("functions/sentiment/func.yaml", f, "dev.tweetflow.tweet.v1", []string{"tweetflow"}) {
 			t.Errorf("%s: %s", name, p)
+		}
+	}
+}
+
+// TestWorstCaseDelivery pins the data plane's arithmetic (delay * 2^n from n = 1): the figures
+// the manifests' comments quote.
+func TestWorstCaseDelivery(t *testing.T) {
+	for _, c := range []struct {
+		retry          int32
+		policy         string
+		delay, timeout time.Duration
+		want           time.Duration
+	}{
+		{8, "exponential", 500 * time.Millisecond, 0, 255 * time.Second},
+		{10, "exponential", time.Second, 0, 2046 * time.Second},
+		{8, "exponential", 500 * time.Millisecond, 30 * time.Second, 255*time.Second + 9*30*time.Second},
+		{12, "exponential", time.Second, 30 * time.Second, 8190*time.Second + 13*30*time.Second},
+		{3, "linear", time.Second, 0, 6 * time.Second},
+		{0, "exponential", time.Second, 30 * time.Second, 30 * time.Second},
+	} {
+		if got := WorstCaseDelivery(c.retry, c.policy, c.delay, c.timeout); got != c.want {
+			t.Errorf("WorstCaseDelivery(%d, %s, %s, %s) = %s, want %s", c.retry, c.policy, c.delay, c.timeout, got, c.want)
 		}
 	}
 }

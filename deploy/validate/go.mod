@@ -3,6 +3,7 @@ module github.com/tweetflow/tweetflow/deploy/validate
 go 1.26.0
 
 require (
+	github.com/rickb777/date v1.13.0
 	github.com/tweetflow/tweetflow v0.0.0
 	k8s.io/api v0.35.7
 	k8s.io/apimachinery v0.35.7
@@ -42,7 +43,6 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
-	github.com/rickb777/date v1.13.0 // indirect
 	github.com/rickb777/plural v1.2.1 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect

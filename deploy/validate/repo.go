@@ -80,6 +80,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	probs = append(probs, kz...)
 	probs = append(probs, checkTriggerTypes(m.Docs)...)
 	probs = append(probs, checkServiceVisibility(m.Docs)...)
+	probs = append(probs, checkDelivery(m.Docs)...)
 	probs = append(probs, checkScaledObjects(m.Docs)...)
 	probs = append(probs, checkKafkaRefs(m.Docs)...)
 

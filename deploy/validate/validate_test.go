@@ -266,6 +266,28 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.labels"},
 		},
 		{
+			name: "KafkaSource without a dead-letter sink", file: "eventing/kafkasource.yaml",
+			old: "  delivery:\n    retry: 12\n    backoffPolicy: exponential\n    backoffDelay: PT1S\n    timeout: PT30S\n    deadLetterSink:\n      ref:\n        apiVersion: eventing.knative.dev/v1\n        kind: Broker\n        name: tweetflow-dead-letter\n", new: "",
+			want: []string{"eventing/kafkasource.yaml:", "KafkaSource tweets", "spec.delivery.deadLetterSink", "tweet is lost"},
+		},
+		{
+			// 10 retries from 0.5 s wait 1+2+...+512 s: over the Broker's stated 10 minutes.
+			name: "Broker retries over their budget", file: "eventing/broker.yaml",
+			old: "retry: 8\n    backoffPolicy: exponential\n    backoffDelay: PT0.5S", new: "retry: 10\n    backoffPolicy: exponential\n    backoffDelay: PT0.5S",
+			want: []string{"eventing/broker.yaml", "Broker tweetflow", "spec.delivery", "over its budget 10m0s"},
+		},
+		{
+			// The old aggregator setting: 10 from 1 s is 34 minutes of backoff, not 17.
+			name: "aggregator Trigger retries over their budget", file: "eventing/triggers.yaml",
+			old: "retry: 8\n    backoffPolicy: exponential\n    backoffDelay: PT1S", new: "retry: 10\n    backoffPolicy: exponential\n    backoffDelay: PT1S",
+			want: []string{"eventing/triggers.yaml", "Trigger aggregator-function-trigger-0", "spec.delivery", "39m36s"},
+		},
+		{
+			name: "delivery without a stated budget", file: "eventing/kafkasource.yaml",
+			old: "    tweetflow.dev/retry-budget: PT2H30M\n", new: "",
+			want: []string{"eventing/kafkasource.yaml", "KafkaSource tweets", "tweetflow.dev/retry-budget", "missing"},
+		},
+		{
 			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
 			old: "metric: concurrency", new: "metric: cpu",
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},
