@@ -1,0 +1,401 @@
+// Package twitter reads Twitter API v2 data as twarc2 writes it: response
+// pages, one JSON object a line ({"data":[...],"includes":{...},"errors":[...]},
+// or the streaming shape with one tweet in "data"), and twarc2's flattened
+// form (one tweet a line with "author" and "referenced_tweets[]" expanded
+// inline). The shape is decided per line from its keys, so a file may mix them.
+//
+// Every bad input is a *csv.RowError naming file:line and, inside the line,
+// the JSON path (data[3].created_at); the next Read goes on with the next
+// tweet or line. A line is parsed whole before any of its tweets is
+// returned, so a line cut off in the middle yields no tweet, and the lines
+// before it are kept.
+package twitter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// Reasons a line, tweet or page entry is reported; summaries count by them.
+const (
+	// ReasonBadJSON: the line is not JSON, or is cut off.
+	ReasonBadJSON csv.Reason = "bad_json"
+	// ReasonNotTweet: valid JSON, but neither a response page nor a tweet.
+	ReasonNotTweet csv.Reason = "not_a_tweet"
+	// ReasonAPIError: an entry of a page's "errors" array (a tweet or user
+	// the API could not return). The page's good tweets are kept.
+	ReasonAPIError csv.Reason = "api_error"
+	// ReasonMissingReference: a retweet whose retweeted tweet is not in the
+	// page's includes. The retweet is kept with its own (truncated) text;
+	// this error follows it.
+	ReasonMissingReference csv.Reason = "missing_reference"
+	// ReasonClipped: list entries (hashtags, urls, mentions) dropped by
+	// event.Tweet.Clip; the tweet is kept and this error follows it.
+	ReasonClipped  csv.Reason = "clipped_field"
+	ReasonInvalid  csv.Reason = "invalid_field"
+	ReasonEmptyID             = csv.ReasonEmptyID
+	ReasonEmptyTxt            = csv.ReasonEmptyText
+	ReasonBadTime             = csv.ReasonBadTimestamp
+)
+
+// Options configure a Reader.
+type Options struct {
+	// MaxLineBytes bounds a line (default 8 MiB; twarc2 pages of 100 tweets
+	// with their includes are under 1 MB). A longer line is rejected
+	// without being buffered whole.
+	MaxLineBytes int
+}
+
+// Reader reads tweets from one file. It is not safe for concurrent use.
+type Reader struct {
+	name    string
+	br      *bufio.Reader
+	max     int
+	line    int
+	eof     bool
+	long    []byte // a line longer than br's buffer
+	skipped int    // bytes of an over-long line not kept
+	pending []item // what the current line yielded, in order
+}
+
+// item is one thing a line yielded: a tweet or an error.
+type item struct {
+	row csv.Row
+	err error
+}
+
+// NewReader reads from rd; name is used in errors.
+func NewReader(rd io.Reader, name string, opts Options) *Reader {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = 8 << 20
+	}
+	return &Reader{name: name, br: bufio.NewReaderSize(rd, min(opts.MaxLineBytes, 256<<10)), max: opts.MaxLineBytes}
+}
+
+// Name is the file name used in errors.
+func (r *Reader) Name() string { return r.name }
+
+// Read returns the next tweet, io.EOF at the end, or a *csv.RowError for a
+// bad line or tweet (the next Read goes on). Other errors are I/O errors
+// (a gzip file cut short, say) and end the read.
+func (r *Reader) Read(ctx context.Context) (csv.Row, error) {
+	for len(r.pending) == 0 {
+		if err := ctx.Err(); err != nil {
+			return csv.Row{}, err
+		}
+		line, err := r.nextLine()
+		if err != nil {
+			return csv.Row{}, err
+		}
+		r.parseLine(line)
+	}
+	it := r.pending[0]
+	r.pending[0] = item{}
+	r.pending = r.pending[1:]
+	return it.row, it.err
+}
+
+func (r *Reader) rowErr(reason csv.Reason, format string, a ...any) *csv.RowError {
+	return &csv.RowError{File: r.name, Line: r.line, Reason: reason, Detail: fmt.Sprintf(format, a...)}
+}
+
+// nextLine returns the next non-empty line; valid until the next call.
+func (r *Reader) nextLine() ([]byte, error) {
+	for {
+		if r.eof {
+			return nil, io.EOF
+		}
+		line, err := r.br.ReadSlice('\n')
+		r.line++
+		switch {
+		case err == bufio.ErrBufferFull:
+			// A line longer than the buffer is gathered in r.long up to
+			// the limit; past it the rest is skipped, never buffered.
+			r.long = append(r.long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = r.br.ReadSlice('\n')
+				if len(r.long) <= r.max {
+					r.long = append(r.long, line...)
+				} else {
+					r.skipped += len(line)
+				}
+			}
+			if err == io.EOF {
+				r.eof = true
+			} else if err != nil {
+				return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
+			}
+			if n := len(r.long) + r.skipped; n > r.max {
+				r.long, r.skipped = nil, 0
+				return nil, r.rowErr(csv.ReasonLineTooLong, "line is %d bytes or more; the limit is %d", n, r.max)
+			}
+			line = r.long
+		case err == io.EOF:
+			r.eof = true
+			if len(bytes.TrimSpace(line)) == 0 {
+				return nil, io.EOF
+			}
+		case err != nil:
+			return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
+		}
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			return line, nil
+		}
+	}
+}
+
+// The JSON shapes. Only the fields tweetflow carries are decoded.
+type page struct {
+	Data     json.RawMessage `json:"data"`
+	Includes struct {
+		Users  []user  `json:"users"`
+		Tweets []tweet `json:"tweets"`
+	} `json:"includes"`
+	Errors []apiError `json:"errors"`
+	// Flattened tweets have these at the top level.
+	tweet
+}
+
+type tweet struct {
+	ID               string     `json:"id"`
+	Text             string     `json:"text"`
+	AuthorID         string     `json:"author_id"`
+	CreatedAt        string     `json:"created_at"`
+	Lang             string     `json:"lang"`
+	ConversationID   string     `json:"conversation_id"`
+	ReferencedTweets []ref      `json:"referenced_tweets"`
+	Entities         entities   `json:"entities"`
+	Author           *user      `json:"author"`     // flattened
+	NoteTweet        *noteTweet `json:"note_tweet"` // a long post's full text
+}
+
+type noteTweet struct {
+	Text     string   `json:"text"`
+	Entities entities `json:"entities"`
+}
+
+type ref struct {
+	Type string `json:"type"`
+	// In the flattened form the referenced tweet's fields are inline.
+	tweet
+}
+
+type user struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+type entities struct {
+	Hashtags []struct {
+		Tag string `json:"tag"`
+	} `json:"hashtags"`
+	URLs []struct {
+		URL         string `json:"url"`
+		ExpandedURL string `json:"expanded_url"`
+	} `json:"urls"`
+	Mentions []struct {
+		Username string `json:"username"`
+	} `json:"mentions"`
+}
+
+type apiError struct {
+	ResourceType string `json:"resource_type"`
+	ResourceID   string `json:"resource_id"`
+	Title        string `json:"title"`
+	Detail       string `json:"detail"`
+}
+
+func (r *Reader) parseLine(line []byte) {
+	if !utf8.Valid(line) {
+		i := 0
+		for i < len(line) {
+			c, size := utf8.DecodeRune(line[i:])
+			if c == utf8.RuneError && size == 1 {
+				break
+			}
+			i += size
+		}
+		r.pending = append(r.pending, item{err: r.rowErr(csv.ReasonInvalidUTF8, "invalid UTF-8 at byte %d", i+1)})
+		return
+	}
+	var p page
+	if err := json.Unmarshal(line, &p); err != nil {
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr(err))})
+		return
+	}
+	switch {
+	case len(p.Data) > 0 && p.Data[0] == '[':
+		var data []tweet
+		if err := json.Unmarshal(p.Data, &data); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "data: %s", jsonErr(err))})
+			return
+		}
+		r.page(&p, data, true)
+	case len(p.Data) > 0 && p.Data[0] == '{':
+		var t tweet
+		if err := json.Unmarshal(p.Data, &t); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "data: %s", jsonErr(err))})
+			return
+		}
+		r.page(&p, []tweet{t}, false)
+	case len(p.Data) > 0 && string(p.Data) != "null":
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "data: not an array or object")})
+	case p.ID != "" || p.Text != "" || p.CreatedAt != "":
+		// Flattened: the includes are inline, in author and referenced_tweets.
+		r.tweet(&p.tweet, nil, nil, "")
+	case len(p.Errors) > 0:
+		r.errors(p.Errors)
+	default:
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "no data, no tweet id or text: not an API v2 page or a flattened tweet")})
+	}
+}
+
+// page converts a page's tweets; indexed says data is an array (paths
+// data[i]) rather than the streaming shape's one object (path data).
+func (r *Reader) page(p *page, data []tweet, indexed bool) {
+	users := make(map[string]string, len(p.Includes.Users))
+	for _, u := range p.Includes.Users {
+		users[u.ID] = u.Username
+	}
+	tweets := make(map[string]*tweet, len(p.Includes.Tweets))
+	for i := range p.Includes.Tweets {
+		tweets[p.Includes.Tweets[i].ID] = &p.Includes.Tweets[i]
+	}
+	for i := range data {
+		at := "data"
+		if indexed {
+			at = fmt.Sprintf("data[%d]", i)
+		}
+		r.tweet(&data[i], users, tweets, at)
+	}
+	r.errors(p.Errors)
+}
+
+func (r *Reader) errors(errs []apiError) {
+	for i, e := range errs {
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonAPIError, "errors[%d]: %s %s: %s: %s", i, e.ResourceType, e.ResourceID, e.Title, e.Detail)})
+	}
+}
+
+// tweet converts one v2 tweet; users and tweets are the page's includes
+// (nil for a flattened tweet, whose references are inline).
+func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*tweet, path string) {
+	field := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	switch {
+	case t.ID == "":
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonEmptyID, "%s: missing", field("id"))})
+		return
+	case t.Text == "" && t.NoteTweet == nil:
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonEmptyTxt, "%s: tweet %s has no text", field("text"), t.ID)})
+		return
+	}
+	created, err := time.Parse(time.RFC3339Nano, t.CreatedAt)
+	if err != nil {
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadTime, "%s: tweet %s: %q is not an RFC 3339 time", field("created_at"), t.ID, t.CreatedAt)})
+		return
+	}
+	tw := event.Tweet{
+		ID:             t.ID,
+		UserID:         t.AuthorID,
+		CreatedAt:      created.UTC(),
+		Lang:           t.Lang,
+		ConversationID: t.ConversationID,
+	}
+	switch {
+	case t.Author != nil:
+		tw.User = t.Author.Username
+		if tw.UserID == "" {
+			tw.UserID = t.Author.ID
+		}
+	case users != nil:
+		tw.User = users[t.AuthorID]
+	}
+	text, ents := t.fullText()
+	var after []item
+	for i := range t.ReferencedTweets {
+		rf := &t.ReferencedTweets[i]
+		switch rf.Type {
+		case "retweeted":
+			tw.RetweetOf = rf.ID
+			orig := &rf.tweet
+			if orig.Text == "" && orig.NoteTweet == nil {
+				orig = tweets[rf.ID]
+			}
+			if orig == nil {
+				after = append(after, item{err: r.rowErr(ReasonMissingReference, "%s: tweet %s retweets %s, which the page's includes.tweets lack: kept with its own text", field(fmt.Sprintf("referenced_tweets[%d]", i)), t.ID, rf.ID)})
+				continue
+			}
+			text, ents = orig.fullText()
+		case "quoted":
+			tw.QuoteOf = rf.ID
+		case "replied_to":
+			tw.ReplyTo = rf.ID
+		}
+	}
+	tw.Text = text
+	for _, h := range ents.Hashtags {
+		tw.Hashtags = append(tw.Hashtags, h.Tag)
+	}
+	for _, u := range ents.URLs {
+		if u.ExpandedURL != "" {
+			tw.URLs = append(tw.URLs, u.ExpandedURL)
+		} else {
+			tw.URLs = append(tw.URLs, u.URL)
+		}
+	}
+	for _, m := range ents.Mentions {
+		tw.Mentions = append(tw.Mentions, m.Username)
+	}
+	if n := tw.Clip(); n > 0 {
+		after = append(after, item{err: r.rowErr(ReasonClipped, "%s: tweet %s: %d hashtag/url/mention entries empty or too long, dropped", field("entities"), t.ID, n)})
+	}
+	if err := tw.Validate(tw.ID); err != nil {
+		var fe *event.FieldError
+		if errors.As(err, &fe) {
+			err = r.rowErr(ReasonInvalid, "%s: %s", field(fe.Field[len("data."):]), fe.Reason)
+		}
+		r.pending = append(r.pending, item{err: err})
+		return
+	}
+	r.pending = append(r.pending, item{row: csv.Row{Line: r.line, Tweet: tw}})
+	r.pending = append(r.pending, after...)
+}
+
+// fullText is a tweet's text and entities, a long post's note_tweet when
+// there is one (its text is the whole post; "text" is cut).
+func (t *tweet) fullText() (string, entities) {
+	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
+		return t.NoteTweet.Text, t.NoteTweet.Entities
+	}
+	return t.Text, t.Entities
+}
+
+// jsonErr says where in the line a JSON error is.
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("byte %d: %v", se.Offset, err)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s: expected %v, got JSON %s", te.Field, te.Type, te.Value)
+	case err.Error() == "unexpected end of JSON input":
+		return "cut off: " + err.Error()
+	}
+	return err.Error()
+}
