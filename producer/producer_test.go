@@ -212,3 +212,18 @@ func TestSendError(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// run and produce resume the same way: the next start row of a replay that
+// read N rows from row S is S+N, and S is 1-based.
+func TestResumeArithmetic(t *testing.T) {
+	if _, err := SkipRows(0); err == nil {
+		t.Fatal("start row 0 accepted")
+	}
+	skip, err := SkipRows(1)
+	if err != nil || skip != 0 {
+		t.Fatalf("SkipRows(1) = %d, %v", skip, err)
+	}
+	if got := NextStartRow(301, Stats{RowsRead: 200}); got != 501 {
+		t.Fatalf("NextStartRow(301, 200 rows) = %d, want 501", got)
+	}
+}

@@ -2,28 +2,22 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tweetflow/tweetflow/aggregator/sink"
-	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/alerts/campaign"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/embedded"
 	"github.com/tweetflow/tweetflow/producer/gen"
-	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
 func newAlertsCmd() *cobra.Command {
@@ -44,17 +38,14 @@ func newAlertsCmd() *cobra.Command {
 			if f.To, err = parseFlagTime("to", to); err != nil {
 				return err
 			}
-			if _, err := os.Stat(dbPath); err != nil {
-				return fmt.Errorf("--db: %w", err)
-			}
-			list, err := listStoredAlerts(ctx, dbPath, f)
+			list, err := embedded.ListAlerts(ctx, dbPath, f)
 			if err != nil {
 				return err
 			}
 			return printAlerts(cmd, list, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&dbPath, "db", "tweetflow.db", "SQLite store written by 'tweetflow run'")
+	cmd.Flags().StringVar(&dbPath, "db", envOr(core.EnvSQLitePath, "tweetflow.db"), "SQLite store written by 'tweetflow run' [$SQLITE_PATH]")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line (the alert event's data)")
 	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: threshold, anomaly or coordination")
 	cmd.Flags().StringVar(&from, "from", "", "only windows starting at or after this time (RFC 3339)")
@@ -138,9 +129,11 @@ func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
 	return f
 }
 
-func (f *alertFlags) config(models []alerts.ModelConfig) alerts.Config {
+// config maps the flags onto the engine's configuration (its models come
+// from the registry, in the mode).
+func (f *alertFlags) config() alerts.Config {
 	c := alerts.Default()
-	c.Window, c.Lateness, c.MinCount, c.Models = f.window, f.lateness, f.minCount, models
+	c.Window, c.Lateness, c.MinCount = f.window, f.lateness, f.minCount
 	c.ThresholdZ = f.thresholdZ
 	if f.thresholdZ == 0 {
 		c.ThresholdZ = -1 // the config's zero means its default; negative means any crossing
@@ -149,36 +142,6 @@ func (f *alertFlags) config(models []alerts.ModelConfig) alerts.Config {
 	c.Coordination.Window, c.Coordination.K = f.coordWindow, f.k
 	c.Coordination.Similarity, c.Coordination.MinTokens = f.similarity, f.minTokens
 	return c
-}
-
-// wrapSink is the run command's hook: it returns the driver the aggregator
-// writes to. With alerts on, that is an alerts.Tee over next whose alerts
-// go to the alerts table of db (and to extra writers, e.g. the Elasticsearch
-// alerts index in cluster mode). The engine is returned for its stats (nil
-// when alerts are off).
-func (f *alertFlags) wrapSink(ctx context.Context, next sink.Driver, db *sql.DB, modelsDir string,
-	log *slog.Logger, extra ...alerts.Writer) (sink.Driver, *alerts.Engine, error) {
-	if f.off {
-		return next, nil, nil
-	}
-	_, models, err := modelConfigs(modelsDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	eng, err := alerts.New(f.config(models))
-	if err != nil {
-		return nil, nil, err
-	}
-	var out alerts.Writers
-	if db != nil {
-		as, err := alertstore.Open(ctx, db)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, as)
-	}
-	out = append(out, extra...)
-	return alerts.NewTee(next, eng, out, alerts.TeeOptions{Log: log, Hold: f.hold}), eng, nil
 }
 
 func newAlertsBenchCmd() *cobra.Command {
@@ -201,55 +164,17 @@ Every coordination alert whose tweets are not mostly one campaign's counts
 as false, including alerts on genuine repeated texts of the organic data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if (truthPath == "") == (campaigns == 0) {
-				return fmt.Errorf("give either --truth or --campaigns")
-			}
 			start := time.Now()
-			var truth campaign.Truth
-			var tweets []event.Tweet
-			var err error
-			if truthPath != "" {
-				if truth, err = readTruth(truthPath); err != nil {
-					return err
-				}
-			}
-			if dbPath == "" || campaigns > 0 {
-				if tweets, err = readTweets(ctx, data); err != nil {
-					return err
-				}
-			}
-			if campaigns > 0 {
-				cfg := campaign.Default()
-				cfg.Campaigns, cfg.Seed = campaigns, seed
-				if tweets, truth, err = injectTweets(tweets, cfg); err != nil {
-					return err
-				}
-			}
-			var got []event.Alert
+			cfg := campaign.BenchConfig{Data: data, TruthFile: truthPath, Campaigns: campaigns, Seed: seed}
 			if dbPath != "" {
-				var err error
-				if got, err = listStoredAlerts(ctx, dbPath, alertstore.Filter{Kind: event.AlertCoordination, Limit: 10_000}); err != nil {
-					return err
-				}
-			} else {
-				eng, err := alerts.New(alerts.Config{})
-				if err != nil {
-					return err
-				}
-				i := 0
-				got, err = campaign.Replay(ctx, eng, func(context.Context) (event.Tweet, error) {
-					if i == len(tweets) {
-						return event.Tweet{}, io.EOF
-					}
-					i++
-					return tweets[i-1], nil
-				})
-				if err != nil {
-					return err
+				cfg.Stored = func(ctx context.Context) ([]event.Alert, error) {
+					return embedded.ListAlerts(ctx, dbPath, alertstore.Filter{Kind: event.AlertCoordination, Limit: 10_000})
 				}
 			}
-			rep := campaign.Evaluate(truth, got)
+			rep, err := campaign.Bench(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
 			if err := rep.Print(cmd.OutOrStdout()); err != nil {
 				return err
 			}
@@ -273,65 +198,12 @@ as false, including alerts on genuine repeated texts of the organic data.`,
 	return cmd
 }
 
-func readTruth(path string) (campaign.Truth, error) {
-	var t campaign.Truth
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return t, fmt.Errorf("--truth: %w", err)
-	}
-	if err := json.Unmarshal(b, &t); err != nil {
-		return t, fmt.Errorf("--truth %s: %w", path, err)
-	}
-	return t, nil
-}
-
-// readTweets reads a replay CSV; a bad row stops with its file:line.
-func readTweets(ctx context.Context, path string) ([]event.Tweet, error) {
-	rd, err := csvsource.Open(path, csvsource.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close()
-	var out []event.Tweet
-	for {
-		r, err := rd.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r.Tweet)
-	}
-}
-
-// injectTweets merges campaigns into tweets (time-ordered) as
-// 'gen --inject-campaign' would.
-func injectTweets(tweets []event.Tweet, cfg campaign.Config) ([]event.Tweet, campaign.Truth, error) {
-	n := 0
-	in, err := campaign.NewInjector(cfg, len(tweets), func() string { n++; return fmt.Sprintf("c%d", n) })
-	if err != nil {
-		return nil, campaign.Truth{}, err
-	}
-	out := make([]event.Tweet, 0, len(tweets)+len(tweets)/100)
-	add := func(rows []campaign.Row) {
-		for _, r := range rows {
-			out = append(out, event.Tweet{ID: r.ID, User: r.User, Text: r.Text, CreatedAt: r.Time})
-		}
-	}
-	for _, t := range tweets {
-		add(in.Add(campaign.Row{ID: t.ID, User: t.User, Text: t.Text, Time: t.CreatedAt}))
-	}
-	add(in.Flush())
-	return out, in.Truth(), nil
-}
-
 // campaignFlags are `tweetflow gen --inject-campaign N` and its settings.
 type campaignFlags struct {
 	cfg     campaign.Config
 	truth   string
 	firstID int64
-	in      *campaign.Injector
+	in      *campaign.GenHook
 }
 
 // addCampaignFlags registers the campaign injection flags on gen.
@@ -355,13 +227,12 @@ func (c *campaignFlags) hook(rows int, seed uint64) (gen.Hook, error) {
 		return nil, nil
 	}
 	c.cfg.Seed = seed
-	next := c.firstID
-	in, err := campaign.NewInjector(c.cfg, rows, func() string { next++; return fmt.Sprint(next - 1) })
+	h, err := campaign.NewGenHook(c.cfg, rows, c.firstID)
 	if err != nil {
 		return nil, err
 	}
-	c.in = in
-	return genHook{in}, nil
+	c.in = h
+	return h, nil
 }
 
 // writeTruth writes the ground truth beside out (when campaigns were
@@ -370,48 +241,5 @@ func (c *campaignFlags) writeTruth(out string) (string, error) {
 	if c.in == nil {
 		return "", nil
 	}
-	path := c.truth
-	if path == "" {
-		path = strings.TrimSuffix(out, ".csv") + ".truth.json"
-	}
-	b, err := json.MarshalIndent(c.in.Truth(), "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("truth: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("truth: %w", err)
-	}
-	return path, nil
-}
-
-// genHook adapts the injector to gen.Hook.
-type genHook struct{ in *campaign.Injector }
-
-func (h genHook) Add(r gen.Row) []gen.Row {
-	return toGenRows(h.in.Add(campaign.Row{Target: r.Target, ID: r.ID, Time: r.Time, User: r.User, Text: r.Text}), r.Query)
-}
-
-func (h genHook) Flush() []gen.Row { return toGenRows(h.in.Flush(), "NO_QUERY") }
-
-func toGenRows(rs []campaign.Row, query string) []gen.Row {
-	out := make([]gen.Row, len(rs))
-	for i, r := range rs {
-		out[i] = gen.Row{Target: r.Target, ID: r.ID, Time: r.Time, Query: query, User: r.User, Text: r.Text}
-	}
-	return out
-}
-
-// listStoredAlerts reads the alerts that a run stored in the SQLite file at
-// dbPath, filtered by f.
-func listStoredAlerts(ctx context.Context, dbPath string, f alertstore.Filter) ([]event.Alert, error) {
-	st, err := sqlite.Open(ctx, dbPath, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close(context.Background())
-	as, err := alertstore.Open(ctx, st.DB())
-	if err != nil {
-		return nil, err
-	}
-	return as.List(ctx, f)
+	return c.in.WriteTruth(c.truth, out)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -76,17 +77,27 @@ func TestESTemplateAndReset(t *testing.T) {
 // into the Elasticsearch fake: every tweet becomes one complete document.
 func TestRunWithES(t *testing.T) {
 	if os.Getenv("ONNXRUNTIME_LIB") == "" {
-		t.Setenv("ONNXRUNTIME_LIB", "../../lib/onnxruntime/libonnxruntime.so.1.24.1")
+		t.Setenv("ONNXRUNTIME_LIB", abs(t, "../../lib/onnxruntime/libonnxruntime.so.1.24.1"))
 	}
 	fake, url := elastictest.NewFake(t, esfake.Options{})
 	dir := t.TempDir()
-	out, err := runCLI(t, "run", "--es", url, "--data", "../../data/sample.csv", "--models-dir", "../../models",
-		"--limit", "300", "--db", filepath.Join(dir, "t.db"), "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson"))
+	data, models := abs(t, "../../data/sample.csv"), abs(t, "../../models")
+	t.Chdir(dir) // a SQLite file written by mistake would land here
+	out, err := runCLI(t, "run", "--es", url, "--data", data, "--models-dir", models,
+		"--limit", "300", "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson"))
 	if err != nil {
 		t.Fatalf("run --es: %v\n%s", err, out)
 	}
 	if n := fake.DocCount(elastic.DefaultIndex); n != 300 {
 		t.Fatalf("documents = %d, want 300\n%s", n, out)
+	}
+	// The summary counts the store written (it once printed "database 0
+	// tweets" from a SQLite file nothing wrote), and no SQLite file appears.
+	if !strings.Contains(out, "store            300 tweets (elasticsearch index tweetflow)") || strings.Contains(out, "database") {
+		t.Errorf("summary does not count the Elasticsearch index:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tweetflow.db")); err == nil {
+		t.Error("run --es created a SQLite file")
 	}
 	es, err := elastic.NewClient(elastic.Config{Addresses: []string{url}}, elastic.RetryPolicy{})
 	if err != nil {
@@ -105,12 +116,50 @@ func TestRunWithES(t *testing.T) {
 		}
 	}
 	// Running again changes nothing (idempotent merge).
-	if _, err := runCLI(t, "run", "--es", url, "--data", "../../data/sample.csv", "--models-dir", "../../models",
-		"--limit", "300", "--db", filepath.Join(dir, "t.db"), "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson")); err != nil {
+	if _, err := runCLI(t, "run", "--es", url, "--data", data, "--models-dir", models,
+		"--limit", "300", "--no-progress", "--es-dead-letter", filepath.Join(dir, "dead.ndjson")); err != nil {
 		t.Fatal(err)
 	}
 	if n := fake.DocCount(elastic.DefaultIndex); n != 300 {
 		t.Errorf("documents after a rerun = %d, want 300", n)
+	}
+}
+
+func abs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// run --es --serve is refused before anything runs: the dashboard reads the
+// SQLite store, which a run into Elasticsearch does not write (it once
+// served an empty dashboard). --db with --es is refused too.
+func TestRunServeWithESRefused(t *testing.T) {
+	_, url := elastictest.NewFake(t, esfake.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"run", "--es", url, "--serve", "127.0.0.1:0", "--data", "../../data/sample.csv", "--models-dir", "../../models", "--limit", "10", "--no-progress"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "--serve") || !strings.Contains(err.Error(), "Kibana") {
+			t.Fatalf("run --es --serve = %v, want a refusal naming --serve and Kibana\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		cancel()
+		<-done
+		t.Fatalf("run --es --serve was not refused: it ran and served\n%s", out.String())
+	}
+	if _, err := runCLI(t, "run", "--es", url, "--db", filepath.Join(t.TempDir(), "t.db"), "--models-dir", "../../models"); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("run --es --db = %v, want a refusal", err)
 	}
 }
 

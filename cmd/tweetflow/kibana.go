@@ -220,7 +220,7 @@ it also puts the index template and mapping first.`,
 			}
 
 			if ef.set() {
-				models, merr := registryModels(g.modelsDir, nil)
+				models, merr := registryModels(g.modelsDir)
 				if merr == nil {
 					cfg, err := ef.config()
 					if err != nil {

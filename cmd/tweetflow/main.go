@@ -7,14 +7,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tweetflow/tweetflow/mode/shutdown"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal stops gracefully (stop reading, drain within the
+	// drain timeout); the second aborts the drain (shutdown).
+	ctx, stop := shutdown.Notify(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {

@@ -111,13 +111,6 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 	return cmd
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 func envInt(k string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(k)); err == nil {
 		return n

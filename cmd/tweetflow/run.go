@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,16 +15,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/tweetflow/tweetflow/aggregator/sink"
-	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
-	"github.com/tweetflow/tweetflow/pipeline"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/embedded"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
 func newRunCmd() *cobra.Command {
 	var (
-		cfg         pipeline.RunConfig
+		cfg         = embedded.Defaults()
 		models      string
 		summaryPath string
 		onError     string
@@ -37,17 +34,19 @@ func newRunCmd() *cobra.Command {
 		verbose     bool
 		parseOnly   bool
 		cpuProfile  string
-		af          *alertFlags  // the alert engine's flags (alerts.go)
-		ef          *esFlags     // --es: Elasticsearch instead of SQLite (es.go)
-		dash        runDashboard // --serve (serve.go)
+		af          *alertFlags // the alert engine's flags (alerts.go)
+		ef          *esFlags    // --es: Elasticsearch instead of SQLite (es.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Replay a tweets CSV through every model into the embedded SQLite store",
 		Long: `run reads a tweets CSV (sentiment140 layout by default), scores every tweet
 with every model, joins each tweet's results by tweet id and stores them in
-one SQLite file. Ctrl-C stops reading; everything already read is still
-scored and stored. Running again into the same database is idempotent.`,
+one SQLite file (or Elasticsearch with --es). Ctrl-C stops reading;
+everything already read is still scored and stored, within --drain-timeout;
+a second Ctrl-C stops at once. Running again into the same store is
+idempotent. --serve shows the SQLite store and cannot be combined with --es
+(use Kibana for Elasticsearch).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -56,13 +55,11 @@ scored and stored. Running again into the same database is idempotent.`,
 				level = slog.LevelInfo
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			cfg.Logger = log
+			cfg.Logger, cfg.Out = log, cmd.OutOrStdout()
 			cfg.Producer.OnError = producer.OnError(onError)
 			cfg.CSV.Encoding = csv.Encoding(encoding)
 			cfg.CSV.TimeFormat = csv.TimeFormat(timeFormat)
-			if models != "" {
-				cfg.Models = strings.Split(models, ",")
-			}
+			cfg.Models = core.SplitList(models)
 			if len(keep) > 0 {
 				cfg.CSV.Keep = map[string]string{}
 				for _, kv := range keep {
@@ -76,18 +73,12 @@ scored and stored. Running again into the same database is idempotent.`,
 			if cfg.Producer.Speed < 0 || cfg.Producer.MaxRate < 0 || cfg.Producer.Limit < 0 {
 				return fmt.Errorf("--speed, --max-rate and --limit must not be negative")
 			}
-			dash.out, dash.log = cmd.OutOrStdout(), log
-			cfg.WrapSink = func(ctx context.Context, st *sqlite.Store) (sink.Driver, error) {
-				if err := dash.start(ctx, cfg.DB, cfg.ModelsDir); err != nil {
-					return nil, err
-				}
-				next, extra, err := ef.esSink(ctx, st, cfg.ModelsDir, cfg.Models, log)
-				if err != nil {
-					return nil, err
-				}
-				drv, _, err := af.wrapSink(ctx, next, st.DB(), cfg.ModelsDir, log, extra...)
-				return drv, err
+			var err error
+			if cfg.Store, err = storeConfig(cmd, cfg.Store, ef); err != nil {
+				return err
 			}
+			cfg.Alerts.Off, cfg.Alerts.Engine, cfg.Alerts.Hold = af.off, af.config(), af.hold
+			cfg.Alerts.ESIndex = ef.alertsIndex
 			errOut := cmd.ErrOrStderr()
 			if f, ok := errOut.(*os.File); ok && !noProgress && isatty.IsTerminal(f.Fd()) {
 				bar := newProgress(errOut, cfg)
@@ -104,41 +95,40 @@ scored and stored. Running again into the same database is idempotent.`,
 				}
 				defer func() { pprof.StopCPUProfile(); pf.Close() }()
 			}
-			run := pipeline.Run
 			if parseOnly {
-				run = pipeline.ReadOnly
-			}
-			sum, err := run(ctx, cfg)
-			if parseOnly {
+				sum, err := embedded.ReadOnly(ctx, cfg)
 				fmt.Fprintf(cmd.OutOrStdout(), "parse only: %d rows read, %d rejected, %.2fs, %.0f rows/s\n",
 					sum.RowsRead, sum.RowsRejected, sum.Seconds, float64(sum.RowsRead)/max(sum.Seconds, 1e-9))
 				return err
 			}
-			if sum.Seconds > 0 || sum.RowsRead > 0 {
-				printSummary(cmd.OutOrStdout(), sum)
+			var werr error
+			reported := false
+			report := func(sum embedded.Summary) {
+				reported = true
+				sum.Print(cmd.OutOrStdout())
 				if summaryPath != "" {
-					if werr := writeSummary(summaryPath, sum); werr != nil && err == nil {
-						err = werr
-					}
+					werr = sum.WriteJSON(summaryPath)
 				}
 			}
-			if derr := dash.wait(ctx); derr != nil && err == nil {
-				err = derr
+			cfg.OnSummary = report
+			sum, err := embedded.Run(ctx, cfg)
+			if err != nil && !reported && (sum.Seconds > 0 || sum.RowsRead > 0) {
+				report(sum) // a failed run still says what it did
 			}
-			return err
+			return errors.Join(err, werr)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Data, "data", "data/sample.csv", "tweets CSV to replay")
-	f.StringVar(&cfg.ModelsDir, "models-dir", "models", "folder holding the model folders")
-	f.StringVar(&models, "models", "", "comma-separated models to run (default: every folder under --models-dir)")
-	f.StringVar(&cfg.DB, "db", "tweetflow.db", "SQLite database file")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "tweets CSV to replay")
+	f.StringVar(&cfg.ModelsDir, "models-dir", envOr(core.EnvModelsDir, cfg.ModelsDir), "folder holding the model folders [$MODELS_DIR]")
+	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models to run (default: every folder under --models-dir) [$MODELS]")
+	f.StringVar(&cfg.Store.SQLite, "db", envOr(core.EnvSQLitePath, cfg.Store.SQLite), "SQLite database file [$SQLITE_PATH]")
 	f.StringVar(&cfg.Scorer.LibraryPath, "onnxruntime-lib", "", "ONNX Runtime library (default $ONNXRUNTIME_LIB or lib/onnxruntime/)")
 	f.Float64Var(&cfg.Producer.Speed, "speed", 0, "replay speed: gaps between tweet timestamps are divided by this; 0 = as fast as possible")
 	f.Float64Var(&cfg.Producer.MaxRate, "max-rate", 0, "at most this many tweets per second (0 = no cap)")
 	f.Int64Var(&cfg.Producer.Limit, "limit", 0, "stop after this many tweets (0 = all)")
-	f.IntVar(&cfg.CSV.SkipRows, "start-row", 1, "first data row to replay, 1-based, after any header (to resume: next_start_row of the summary)")
-	f.IntVar(&cfg.Producer.BatchSize, "batch-size", 256, "tweets per scoring batch")
+	f.IntVar(&cfg.StartRow, "start-row", envInt("START_ROW", cfg.StartRow), "first data row to replay, 1-based, after any header (to resume: next_start_row of the summary) [$START_ROW]")
+	f.IntVar(&cfg.Producer.BatchSize, "batch-size", cfg.Producer.BatchSize, "tweets per scoring batch")
 	f.StringVar(&onError, "on-error", "skip", "bad rows: skip (count by reason and go on) or stop")
 	f.StringVar(&summaryPath, "summary-json", "", "write the summary as JSON to this file")
 	f.BoolVar(&cfg.CSV.Header, "header", false, "the first line of the CSV names the columns")
@@ -150,32 +140,26 @@ scored and stored. Running again into the same database is idempotent.`,
 	f.StringVar(&cfg.CSV.User, "user-col", "4", `user column ("-" for none)`)
 	f.StringVar(&cfg.CSV.Text, "text-col", "5", "text column")
 	f.StringSliceVar(&keep, "keep", nil, "extra columns to keep, name=column (repeatable), e.g. target=0")
-	f.DurationVar(&cfg.JoinTimeout, "join-timeout", 10*time.Second, "write a tweet as partial when a model has not answered after this long")
-	f.IntVar(&cfg.MaxPending, "max-pending", 16384, "tweets held in memory by the join before the producer is slowed down")
+	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "write a tweet as partial when a model has not answered after this long")
+	f.IntVar(&cfg.MaxPending, "max-pending", cfg.MaxPending, "tweets held in memory by the join before the producer is slowed down")
 	f.IntVar(&cfg.Workers, "workers", 0, "concurrent scoring calls (default: number of CPUs)")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "after Ctrl-C, give up storing what was read after this long (a second Ctrl-C stops at once)")
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bar")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at info level")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.BoolVar(&parseOnly, "parse-only", false, "only read and parse the CSV (no models, no store): the baseline for benchmarks")
 	af = addAlertFlags(f)
 	ef = addESFlags(f)
-	f.StringVar(&dash.addr, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C")
-	// --start-row is 1-based for people; the reader skips N-1 rows.
-	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
-		if cfg.CSV.SkipRows < 1 {
-			return fmt.Errorf("--start-row %d: rows are numbered from 1", cfg.CSV.SkipRows)
-		}
-		cfg.CSV.SkipRows--
-		return nil
-	}
+	ef.addStoreFlags(f, cfg.Store.ESDeadLetter)
+	f.StringVar(&cfg.Serve, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C (SQLite only)")
 	return cmd
 }
 
 // newProgress sizes a bar by the file's line count (a fast scan).
-func newProgress(w io.Writer, cfg pipeline.RunConfig) *progressbar.ProgressBar {
+func newProgress(w io.Writer, cfg embedded.Config) *progressbar.ProgressBar {
 	total := int64(-1)
 	if n, err := countLines(cfg.Data); err == nil {
-		total = n - int64(cfg.CSV.SkipRows)
+		total = n - int64(cfg.StartRow-1)
 		if cfg.CSV.Header {
 			total--
 		}
@@ -220,50 +204,4 @@ func countLines(path string) (int64, error) {
 			return 0, err
 		}
 	}
-}
-
-func printSummary(w io.Writer, s pipeline.Summary) {
-	fmt.Fprintf(w, "rows read        %d\n", s.RowsRead)
-	fmt.Fprintf(w, "rows rejected    %d", s.RowsRejected)
-	if len(s.RejectedByReason) > 0 {
-		var parts []string
-		for _, r := range slices.Sorted(mapKeys(s.RejectedByReason)) {
-			parts = append(parts, fmt.Sprintf("%s %d", r, s.RejectedByReason[r]))
-		}
-		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "tweets stored    %d (complete %d, partial %d)\n", s.TweetsStored, s.Complete, s.Partial)
-	if s.NotStored > 0 {
-		fmt.Fprintf(w, "NOT stored       %d\n", s.NotStored)
-	}
-	for _, m := range slices.Sorted(mapKeys(s.Models)) {
-		fmt.Fprintf(w, "model %-10s scored %d, mean value %.4f\n", m, s.Models[m].Scored, s.Models[m].Mean)
-	}
-	fmt.Fprintf(w, "time             %.2fs, %.0f tweets/s\n", s.Seconds, s.TweetsPerSecond)
-	fmt.Fprintf(w, "database         %d tweets\n", s.StoreTweets)
-	if s.Interrupted {
-		fmt.Fprintf(w, "interrupted      resume with --start-row %d (last line sent: %d)\n", s.NextStartRow, s.LastLine)
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func writeSummary(path string, s pipeline.Summary) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	return nil
 }

@@ -1,0 +1,394 @@
+// Package embedded is the composition root of the embedded mode
+// (`tweetflow run`): one process reads a tweets CSV, scores every tweet with
+// every model in parallel, joins the results by tweet id and writes them to
+// one store (SQLite, or Elasticsearch), with the alert engine observing the
+// stored records and, optionally, the local dashboard serving the SQLite
+// file live. Everything between the producer and the sink is in memory.
+package embedded
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator"
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/alerts"
+	alertstore "github.com/tweetflow/tweetflow/alerts/store"
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/functions"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/shutdown"
+	"github.com/tweetflow/tweetflow/pipeline"
+	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+// Config is everything a run needs. Zero values take Defaults().
+type Config struct {
+	// Data is the CSV file, read with CSV (whose SkipRows StartRow sets).
+	Data string
+	CSV  csv.Options
+	// StartRow is the first data row to replay, 1-based, after any header.
+	StartRow int
+	// ModelsDir holds the model folders; Models names those to run (empty:
+	// every folder with a model.yaml).
+	ModelsDir string
+	Models    []string
+	Scorer    scorer.Options
+	// Store is where records go: SQLite (Store.SQLite) unless Store.ES has
+	// an address.
+	Store core.StoreConfig
+	// Producer: Speed, MaxRate, Limit, BatchSize, OnError, OnBatch.
+	Producer producer.Options
+	// JoinTimeout and MaxPending configure the aggregator (MaxPending is
+	// raised to what the pipeline can hold in flight, so it never stalls).
+	JoinTimeout time.Duration
+	MaxPending  int
+	// Workers is the number of concurrent scoring calls (0: GOMAXPROCS).
+	Workers int
+	// DrainTimeout bounds the drain after ctx ends (Ctrl-C): what was read
+	// is scored and stored within it, or the run gives up and says so. A
+	// second signal (shutdown.Abort) ends the drain at once.
+	DrainTimeout time.Duration
+	// Alerts configures the alert engine.
+	Alerts Alerts
+	// Serve, when set, is the address the dashboard serves on during the
+	// run and after it until ctx ends. SQLite only.
+	Serve string
+	// Out receives the dashboard's lines (its URL); nil discards them.
+	Out io.Writer
+	// OnSummary, if set, gets the summary as soon as the replay is stored,
+	// before the dashboard keeps serving.
+	OnSummary func(Summary)
+	Logger    *slog.Logger
+
+	// Scorers, when set, are the models (no loading from ModelsDir); Sink,
+	// when set, is the store (Store is not opened). For tests.
+	Scorers []functions.Scorer
+	Sink    sink.Driver
+}
+
+// Alerts configures the alert engine of a run.
+type Alerts struct {
+	// Off turns the engine off.
+	Off bool
+	// Engine is the engine's configuration; its Models are filled from the
+	// registry.
+	Engine alerts.Config
+	// Hold is how long stored records wait to reach the engine in
+	// event-time order (alerts.TeeOptions.Hold).
+	Hold time.Duration
+	// ESIndex receives the alerts when the store is Elasticsearch.
+	ESIndex string
+}
+
+// Defaults returns the run's defaults, the only place they are defined.
+func Defaults() Config {
+	return Config{
+		Data:         "data/sample.csv",
+		StartRow:     1,
+		ModelsDir:    "models",
+		Store:        core.StoreConfig{SQLite: "tweetflow.db", ESDeadLetter: "tweetflow-dead-letter.ndjson"},
+		Producer:     producer.Options{BatchSize: 256},
+		JoinTimeout:  10 * time.Second,
+		MaxPending:   16384,
+		DrainTimeout: core.DefaultDrainTimeout,
+		Alerts:       Alerts{Engine: alerts.Default(), Hold: alerts.DefaultHold, ESIndex: elastic.DefaultAlertsIndex},
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	c.Data = cmp.Or(c.Data, d.Data)
+	c.StartRow = cmp.Or(c.StartRow, d.StartRow)
+	c.ModelsDir = cmp.Or(c.ModelsDir, d.ModelsDir)
+	if !c.Store.IsES() {
+		c.Store.SQLite = cmp.Or(c.Store.SQLite, d.Store.SQLite)
+	}
+	c.Producer.BatchSize = cmp.Or(c.Producer.BatchSize, d.Producer.BatchSize)
+	c.JoinTimeout = cmp.Or(c.JoinTimeout, d.JoinTimeout)
+	c.MaxPending = cmp.Or(c.MaxPending, d.MaxPending)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
+	c.Alerts.Hold = cmp.Or(c.Alerts.Hold, d.Alerts.Hold)
+	c.Alerts.ESIndex = cmp.Or(c.Alerts.ESIndex, d.Alerts.ESIndex)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	return c
+}
+
+// ErrServeWithES: the dashboard reads the SQLite store, which a run into
+// Elasticsearch does not write.
+var ErrServeWithES = errors.New("--serve shows the SQLite store, and --es writes to Elasticsearch instead: " +
+	"use Kibana for an Elasticsearch run ('tweetflow kibana import'), or run without --es")
+
+// Run replays cfg.Data through every model into the store. When ctx ends
+// (Ctrl-C) it stops reading, and everything already read is still scored
+// and stored before it returns, with Summary.Interrupted set and a nil
+// error, unless the drain takes longer than DrainTimeout or is aborted
+// (shutdown.Abort: the second Ctrl-C): then Run returns at once with an
+// error and the summary's next start row is the run's own start row (the
+// store merges, so replaying again is safe). Bad rows are counted (or stop
+// the run under producer.Stop).
+func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
+	start := time.Now()
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	if cfg.Serve != "" && cfg.Store.IsES() {
+		return sum, ErrServeWithES
+	}
+	skip, err := producer.SkipRows(cfg.StartRow)
+	if err != nil {
+		return sum, err
+	}
+	cfg.CSV.SkipRows = skip
+
+	scorers := cfg.Scorers
+	if scorers == nil {
+		models, err := scorer.LoadAll(cfg.ModelsDir, cfg.Models, cfg.Scorer)
+		if err != nil {
+			return sum, err
+		}
+		for _, m := range models {
+			scorers = append(scorers, m)
+		}
+		// Closed unless the drain was abandoned (its goroutines may still
+		// score: releasing the models under them would crash).
+		defer func() {
+			if sum.drainAbandoned {
+				return
+			}
+			for _, m := range models {
+				if cerr := m.Close(); cerr != nil && err == nil {
+					err = cerr
+				}
+			}
+		}()
+	}
+	names := make([]string, len(scorers))
+	fns := make([]*functions.Function, len(scorers))
+	for i, s := range scorers {
+		names[i] = s.Name()
+		fns[i] = functions.New(s, functions.Options{})
+	}
+	src, err := csv.Open(cfg.Data, cfg.CSV)
+	if err != nil {
+		return sum, err
+	}
+	defer src.Close()
+
+	st, err := openStore(ctx, cfg, names)
+	if err != nil {
+		return sum, err
+	}
+	sum.Store = st.String()
+	dash, err := startDashboard(ctx, cfg)
+	if err != nil {
+		_ = st.Close(ctx)
+		return sum, err
+	}
+	defer dash.close()
+	drv, err := withAlerts(ctx, cfg, st)
+	if err != nil {
+		_ = st.Close(ctx)
+		return sum, err
+	}
+
+	pcfg := pipeline.Config{Functions: fns, Workers: cfg.Workers}
+	maxPending := max(cfg.MaxPending, pipeline.MinPending(pcfg, cfg.Producer.BatchSize))
+	agg, err := aggregator.New(drv, aggregator.Options{
+		Models: names, JoinTimeout: cfg.JoinTimeout, MaxPending: maxPending, Logger: log, Writers: 2,
+	})
+	if err != nil {
+		_ = drv.Close(ctx)
+		return sum, err
+	}
+	pcfg.Aggregator = agg
+	p, err := pipeline.Start(pcfg)
+	if err != nil {
+		_ = agg.Close(ctx)
+		_ = drv.Close(ctx)
+		return sum, err
+	}
+
+	popts := cfg.Producer
+	popts.Logger = log
+	pst, perr := producer.Run(ctx, src, p, popts)
+	if errors.Is(perr, context.Canceled) || errors.Is(perr, context.DeadlineExceeded) {
+		sum.Interrupted, perr = true, nil
+	}
+
+	// Drain: whatever was sent is scored, joined and written, even after
+	// Ctrl-C, within the drain's bound. The drain runs beside this
+	// goroutine so that a store that never returns cannot hold Run: when
+	// the bound passes, Run reports and returns.
+	dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+	defer cancel()
+	var pipeErr, aggErr, closeErr error
+	storeTweets := int64(-1)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		pipeErr = p.Close(dctx)
+		aggErr = agg.Close(dctx)
+		for _, f := range fns {
+			_ = f.Close(dctx) // idle: every ScoreTweets call has returned
+		}
+		if n, cerr := st.Count(dctx); cerr == nil {
+			storeTweets = n
+		} else {
+			log.Warn("counting the store", "store", st, "err", cerr)
+		}
+		closeErr = drv.Close(dctx)
+	}()
+	var drainErr error
+	select {
+	case <-drained:
+		sum.StoreTweets = storeTweets
+	case <-dctx.Done():
+		select {
+		case <-drained: // finished as the bound passed
+			sum.StoreTweets = storeTweets
+		default:
+			sum.drainAbandoned = true
+			why := fmt.Sprintf("not finished within --drain-timeout %v", cfg.DrainTimeout)
+			if errors.Is(dctx.Err(), context.Canceled) {
+				why = "aborted by a second signal"
+			}
+			drainErr = fmt.Errorf("drain %s: tweets already read may not be stored (%s); rerun from --start-row %d",
+				why, st, cfg.StartRow)
+		}
+	}
+
+	ps, as := p.Stats(), agg.Stats()
+	sum.RowsRead = pst.RowsRead
+	sum.RowsRejected = pst.RejectedTotal()
+	sum.RejectedByReason = pst.Rejected
+	sum.LastLine = pst.LastLine
+	sum.NextStartRow = producer.NextStartRow(cfg.StartRow, pst)
+	if drainErr != nil || perr != nil {
+		sum.NextStartRow = cfg.StartRow
+	}
+	sum.Complete, sum.Partial = as.Complete, as.TimedOut
+	sum.TweetsStored = as.Complete + as.TimedOut
+	sum.NotStored = as.Failed
+	sum.Models = map[string]ModelSummary{}
+	for _, n := range names {
+		m := ps.Models[n]
+		sum.Models[n] = ModelSummary{Scored: m.Scored, Mean: m.Mean()}
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.TweetsPerSecond = float64(sum.TweetsStored) / sum.Seconds
+	}
+	if drainErr != nil {
+		return sum, errors.Join(perr, drainErr)
+	}
+	if err := errors.Join(perr, pipeErr, aggErr, closeErr); err != nil {
+		return sum, err
+	}
+	if as.Failed > 0 {
+		return sum, fmt.Errorf("%d record(s) could not be stored (see the log)", as.Failed)
+	}
+	if cfg.OnSummary != nil {
+		cfg.OnSummary(sum)
+	}
+	return sum, dash.wait(ctx)
+}
+
+// openStore opens cfg.Store for the models, or wraps cfg.Sink.
+func openStore(ctx context.Context, cfg Config, names []string) (*core.Store, error) {
+	if cfg.Sink != nil {
+		return &core.Store{Driver: cfg.Sink}, nil
+	}
+	if !cfg.Store.IsES() {
+		// SQLite needs only the names; the registry is read for the
+		// Elasticsearch mapping.
+		return cfg.Store.Open(ctx, specsOf(names), cfg.Logger)
+	}
+	specs, err := core.Specs(cfg.ModelsDir, names)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Store.Open(ctx, specs, cfg.Logger)
+}
+
+func specsOf(names []string) []*scorer.Spec {
+	specs := make([]*scorer.Spec, len(names))
+	for i, n := range names {
+		specs[i] = &scorer.Spec{Name: n}
+	}
+	return specs
+}
+
+// withAlerts returns the driver the aggregator writes: st, or with alerts
+// on, an alerts.Tee over st whose alerts go to the store's alerts table
+// (SQLite) or alerts index (Elasticsearch). Closing it closes st.
+func withAlerts(ctx context.Context, cfg Config, st *core.Store) (sink.Driver, error) {
+	if cfg.Alerts.Off {
+		return st, nil
+	}
+	_, models, err := modelViews(cfg.ModelsDir)
+	if err != nil {
+		return nil, err
+	}
+	ec := cfg.Alerts.Engine
+	ec.Models = models
+	eng, err := alerts.New(ec)
+	if err != nil {
+		return nil, err
+	}
+	var out alerts.Writers
+	switch {
+	case st.SQLite != nil:
+		as, err := alertstore.Open(ctx, st.SQLite.DB())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as)
+	case st.ES != nil:
+		aw, err := elastic.NewAlertWriter(ctx, st.ES.Client(), cfg.Alerts.ESIndex)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, aw)
+	}
+	return alerts.NewTee(st, eng, out, alerts.TeeOptions{Log: cfg.Logger, Hold: cfg.Alerts.Hold}), nil
+}
+
+// ReadOnly reads and parses cfg.Data as Run would, and discards the tweets:
+// the baseline that Run's end-to-end time is compared with.
+func ReadOnly(ctx context.Context, cfg Config) (Summary, error) {
+	start := time.Now()
+	cfg = cfg.withDefaults()
+	skip, err := producer.SkipRows(cfg.StartRow)
+	if err != nil {
+		return Summary{}, err
+	}
+	cfg.CSV.SkipRows = skip
+	src, err := csv.Open(cfg.Data, cfg.CSV)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	popts := cfg.Producer
+	popts.Logger = cfg.Logger
+	pst, err := producer.Run(ctx, src, producer.SenderFunc(func(context.Context, []event.Tweet) error { return nil }), popts)
+	sum := Summary{RowsRead: pst.RowsRead, RowsRejected: pst.RejectedTotal(), RejectedByReason: pst.Rejected, LastLine: pst.LastLine}
+	sum.NextStartRow = producer.NextStartRow(cfg.StartRow, pst)
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.TweetsPerSecond = float64(pst.Sent) / sum.Seconds
+	}
+	return sum, err
+}

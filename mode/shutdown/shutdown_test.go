@@ -1,0 +1,57 @@
+package shutdown_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tweetflow/tweetflow/mode/shutdown"
+)
+
+// The first SIGINT cancels the context; the second closes the abort channel,
+// which ends a drain at once however long its timeout.
+func TestSecondSignalAborts(t *testing.T) {
+	ctx, release := shutdown.Notify(context.Background(), syscall.SIGINT)
+	defer release()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	drain, cancel := shutdown.DrainContext(ctx, time.Hour)
+	defer cancel()
+	select {
+	case <-shutdown.Abort(ctx):
+		t.Fatal("aborted after one signal")
+	case <-drain.Done():
+		t.Fatal("the drain ended with the first signal")
+	default:
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-drain.Done() // the test's own timeout is the failure if it never ends
+	if !errors.Is(drain.Err(), context.Canceled) {
+		t.Fatalf("drain ended with %v, want canceled (not the hour's deadline)", drain.Err())
+	}
+}
+
+// Without a second signal the drain ends at its timeout, not before.
+func TestDrainTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		start := time.Now()
+		drain, stop := shutdown.DrainContext(ctx, 30*time.Second)
+		defer stop()
+		<-drain.Done()
+		if got := time.Since(start); got != 30*time.Second {
+			t.Fatalf("drain ended after %v, want 30s", got)
+		}
+		if !errors.Is(drain.Err(), context.DeadlineExceeded) {
+			t.Fatalf("err %v", drain.Err())
+		}
+	})
+}
