@@ -116,8 +116,10 @@ type Metadata struct {
 
 // ModelNamePattern is what a model name must match: it becomes a CloudEvents
 // extension value, a SQL column prefix and an Elasticsearch field name, so it
-// is kept to lowercase letters, digits and underscores.
-var modelNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+// is kept to lowercase letters, digits and underscores. It ends with a letter or
+// a digit because on a cluster it is also a label value and, with "_" as "-", a
+// DNS-1035 name (the function's Knative Service): "foo_" would give "foo-".
+var modelNameRE = regexp.MustCompile(`^[a-z]([a-z0-9_]{0,38}[a-z0-9])?$`)
 
 // ValidModelName reports whether name can be used as a model name.
 func ValidModelName(name string) bool { return modelNameRE.MatchString(name) }

@@ -204,8 +204,8 @@ func TestDecodeErrorsNameField(t *testing.T) {
 
 func TestValidModelName(t *testing.T) {
 	for name, want := range map[string]bool{
-		"sentiment": true, "offense": true, "m2_x": true,
-		"": false, "2m": false, "Sentiment": false, "a-b": false, "a b": false,
+		"sentiment": true, "offense": true, "m2_x": true, "a": true, strings.Repeat("a", 40): true,
+		"foo_": false, "_foo": false, "": false, "2m": false, "Sentiment": false, "a-b": false, "a b": false,
 		"x; DROP TABLE tweets": false, strings.Repeat("a", 41): false,
 	} {
 		if got := ValidModelName(name); got != want {

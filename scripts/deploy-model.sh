@@ -35,11 +35,17 @@ model=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# Same rule as event.ValidModelName: the name becomes a CloudEvents extension value, a SQL
-# column prefix and an Elasticsearch field.
-if ! [[ $model =~ ^[a-z][a-z0-9_]{0,39}$ ]]; then
-  echo "deploy-model: model name '$model' must match ^[a-z][a-z0-9_]{0,39}\$" >&2; exit 2
+# Checked before anything is written. Same rule as event.ValidModelName: the name becomes a
+# CloudEvents extension value, a SQL column prefix, an Elasticsearch field, a label value and,
+# with "_" as "-", the DNS-1035 name of a Knative Service, so it ends with a letter or digit.
+if ! [[ $model =~ ^[a-z]([a-z0-9_]{0,38}[a-z0-9])?$ ]]; then
+  echo "deploy-model: model name '$model' must match ^[a-z]([a-z0-9_]{0,38}[a-z0-9])?\$" >&2; exit 2
 fi
+# functions/aggregator and functions/model are the Go entry points, and "aggregator" is the
+# aggregator's Knative Service: a model of either name would overwrite one of them.
+case ${model//_/-} in
+  aggregator|model) echo "deploy-model: model name '$model' is reserved (functions/${model//_/-} is not a model's function)" >&2; exit 2 ;;
+esac
 for f in model.yaml model.onnx; do
   [ -f "models/$model/$f" ] || { echo "deploy-model: models/$model/$f is missing" >&2; exit 1; }
 done
@@ -55,20 +61,30 @@ run() { if [ -n "$dry" ]; then printf 'would run:'; printf ' %q' "$@"; echo; els
 render() { sed -e "s/\${MODEL}/$model/g" -e "s/\${FUNCTION}/$fn/g" "$1"; }
 
 funcdir=functions/$fn
+# What this run writes is undone if validation fails, so a rejected model leaves the tree as
+# it was.
+wrote_func= triggers_before=
+undo() {
+  [ -n "$wrote_func" ] && rm -f "$funcdir/func.yaml" && rmdir "$funcdir" 2>/dev/null
+  [ -n "$triggers_before" ] && printf '%s' "$triggers_before" > eventing/triggers.yaml
+  echo "deploy-model: validation failed; removed what this run generated" >&2
+}
 if [ ! -f "$funcdir/func.yaml" ]; then
   mkdir -p "$funcdir"
   render deploy/templates/func.yaml.tmpl > "$funcdir/func.yaml"
+  wrote_func=1
   echo "deploy-model: wrote $funcdir/func.yaml (commit it)" >&2
 fi
 trigger=$(render deploy/templates/trigger.yaml.tmpl)
 if ! grep -q "^  name: $fn-function-trigger-0\$" eventing/triggers.yaml; then
+  triggers_before=$(cat eventing/triggers.yaml; printf x); triggers_before=${triggers_before%x}
   printf -- '---\n%s\n' "$trigger" >> eventing/triggers.yaml
   echo "deploy-model: added Trigger $fn-function-trigger-0 to eventing/triggers.yaml (commit it)" >&2
 fi
 
 # MAKE: the make to run `validate` with (deploy/validate's own test of this script sets it to
 # `true`, since it is that validation).
-"${MAKE:-make}" --no-print-directory validate
+"${MAKE:-make}" --no-print-directory validate || { undo; exit 1; }
 
 pkg=${FUNCTION_PKG:-./functions/model}
 if [ -z "$dry" ] && ! ls "$pkg"/*.go >/dev/null 2>&1; then
@@ -110,4 +126,5 @@ if [ -z "$skip_aggregator" ]; then
   run "$func" deploy --path . --image "$aggref" --build=false --push=false --namespace "$namespace"
 fi
 if [ -n "$dry" ]; then echo "deploy-model: dry run, nothing built or deployed" >&2; else echo "deploy-model: $model deployed as $fn ($ref)" >&2; fi
-echo "deploy-model: for its Kibana panels, rebuild the CLI image (--target cli) and re-run the Kibana import Job (k8s/jobs/kibana-import.yaml)" >&2
+echo "deploy-model: for its Kibana panels, rebuild the CLI image (--target cli), set it in k8s/image/kustomization.yaml and re-run the Kibana import Job (its pod template is immutable, so delete and create it):" >&2
+echo "  $kubectl -n $namespace delete job tweetflow-kibana-import --ignore-not-found && $kubectl apply -k k8s/jobs/kibana" >&2

@@ -219,9 +219,9 @@ func TestKibanaExportImport(t *testing.T) {
 }
 
 // TestKibanaImportJobArgs: the cluster's import Job
-// (k8s/jobs/kibana-import.yaml) calls flags this command has.
+// (k8s/jobs/kibana/kibana-import.yaml) calls flags this command has.
 func TestKibanaImportJobArgs(t *testing.T) {
-	b, err := os.ReadFile("../../k8s/jobs/kibana-import.yaml")
+	b, err := os.ReadFile("../../k8s/jobs/kibana/kibana-import.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,3 +161,85 @@ func TestWorstCaseDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployModelRejectsNamesFirst runs scripts/deploy-model.sh in a copy of the repository
+// with names that used to pass its check and then write functions/<name>/ and a Trigger before
+// validation failed ("foo_" gave "foo-"), or that collide with the Go entry points and the
+// aggregator's Service; and, for a valid name whose validation fails (MAKE=false), checks that
+// what the run generated is removed again.
+func TestDeployModelRejectsNamesFirst(t *testing.T) {
+	root := copyRepo(t)
+	src, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(filepath.Join(src, "scripts", "deploy-model.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "scripts", "deploy-model.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	triggersBefore, err := os.ReadFile(filepath.Join(root, EventingDir, "triggers.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(model, makeCmd string) (int, string) {
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "deploy-model.sh"), model)
+		cmd.Env = append(os.Environ(), "DRY_RUN=1", "MAKE="+makeCmd)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	unchanged := func(model string) {
+		t.Helper()
+		entries, _ := os.ReadDir(filepath.Join(root, FunctionsDir))
+		for _, e := range entries {
+			if e.IsDir() && !map[string]bool{"sentiment": true, "offense": true, "aggregator": true, "model": true}[e.Name()] {
+				t.Errorf("%s: the script left functions/%s/", model, e.Name())
+			}
+		}
+		if now, _ := os.ReadFile(filepath.Join(root, EventingDir, "triggers.yaml")); string(now) != string(triggersBefore) {
+			t.Errorf("%s: the script left eventing/triggers.yaml changed", model)
+		}
+	}
+	for _, model := range []string{"foo_", "aggregator", "model", "Foo", "a_"} {
+		// The model folder exists, so only the name can stop the script.
+		dir := filepath.Join(root, "models", model)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"model.yaml", "model.onnx"} {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("name: "+model+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, out := run(model, "true")
+		if code != 2 {
+			t.Errorf("model %q: exit %d, want 2 (rejected before writing)\n%s", model, code, out)
+		}
+		unchanged(model)
+	}
+	dir := filepath.Join(root, "models", "newmodel")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model.yaml", "model.onnx"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("name: newmodel\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := run("newmodel", "false")
+	if code == 0 || !strings.Contains(out, "validation failed") {
+		t.Errorf("newmodel with failing validation: exit %d, want a failure that says so\n%s", code, out)
+	}
+	unchanged("newmodel")
+}

@@ -81,6 +81,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	probs = append(probs, checkTriggerTypes(m.Docs)...)
 	probs = append(probs, checkServiceVisibility(m.Docs)...)
 	probs = append(probs, checkDelivery(m.Docs)...)
+	probs = append(probs, checkRerunJobs(m.Docs)...)
 	probs = append(probs, checkScaledObjects(m.Docs)...)
 	probs = append(probs, checkKafkaRefs(m.Docs)...)
 
@@ -195,8 +196,16 @@ func featureContextFrom(ctx context.Context, docs []Document) (context.Context, 
 
 // kustomization is the part of a kustomization.yaml that is checked: the resources it lists.
 type kustomization struct {
-	Resources []string `json:"resources"`
+	Resources  []string `json:"resources"`
+	Components []string `json:"components"`
+	Images     []struct {
+		Name string `json:"name"`
+	} `json:"images"`
 }
+
+// ImageComponent is the kustomize Component that sets the tweetflow CLI image once for every
+// folder whose Jobs or Deployments run it.
+const ImageComponent = "k8s/image"
 
 // checkKustomizations checks that every resource a kustomization.yaml lists exists, and that
 // every manifest (except the secret templates) is reachable from some kustomization, since
@@ -220,6 +229,28 @@ func checkKustomizations(root string, files []string) ([]Problem, error) {
 				return nil
 			}
 			base := filepath.Dir(rel)
+			for _, im := range k.Images {
+				if im.Name == "tweetflow" && base != ImageComponent {
+					probs = append(probs, Problem{File: rel, Field: "images", Msg: fmt.Sprintf("sets the tweetflow image itself: only %s does, so one setting serves every folder", ImageComponent)})
+				}
+			}
+			usesImage := false
+			for _, r := range k.Resources {
+				if data, err := os.ReadFile(filepath.Join(root, base, r)); err == nil && strings.Contains(string(data), "image: tweetflow\n") {
+					usesImage = true
+				}
+			}
+			if usesImage && base != ImageComponent {
+				has := false
+				for _, c := range k.Components {
+					if filepath.ToSlash(filepath.Join(base, c)) == ImageComponent {
+						has = true
+					}
+				}
+				if !has {
+					probs = append(probs, Problem{File: rel, Field: "components", Msg: fmt.Sprintf("its resources run image tweetflow but it does not list the component %s: they would keep the placeholder image", ImageComponent)})
+				}
+			}
 			for i, r := range k.Resources {
 				target := filepath.ToSlash(filepath.Join(base, r))
 				st, err := os.Stat(filepath.Join(root, target))
@@ -603,6 +634,27 @@ func checkScaledObjects(docs []Document) []Problem {
 			if topic := flag("in", "topic"); tr.Metadata["topic"] != topic {
 				probs = append(probs, d.problem(at+".topic", "is %q but Deployment %s consumes topic %q (--in/--topic)", tr.Metadata["topic"], ref.Name, topic))
 			}
+		}
+	}
+	return probs
+}
+
+// checkRerunJobs checks that the Kibana import Job, which is re-run after every added model,
+// sets ttlSecondsAfterFinished: a finished Job left in place makes the next `kubectl apply` an
+// update of its immutable pod template, which the API server refuses.
+func checkRerunJobs(docs []Document) []Problem {
+	var probs []Problem
+	for _, d := range docs {
+		if d.Kind != "Job" || d.APIVersion != "batch/v1" || d.Name != "tweetflow-kibana-import" {
+			continue
+		}
+		var j struct {
+			Spec struct {
+				TTL *int32 `json:"ttlSecondsAfterFinished"`
+			} `json:"spec"`
+		}
+		if yaml.Unmarshal(d.Raw, &j) == nil && j.Spec.TTL == nil {
+			probs = append(probs, d.problem("spec.ttlSecondsAfterFinished", "required: the Job is re-run after adding a model, and its pod template is immutable"))
 		}
 	}
 	return probs

@@ -288,6 +288,21 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"eventing/kafkasource.yaml", "KafkaSource tweets", "tweetflow.dev/retry-budget", "missing"},
 		},
 		{
+			name: "a folder with its own image setting", file: "k8s/jobs/http/kustomization.yaml",
+			old: "components:\n  - ../../image\n", new: "images:\n  - name: tweetflow\n    newName: registry.example.com/tweetflow/tweetflow\n    newTag: latest\n",
+			want: []string{"k8s/jobs/http/kustomization.yaml", "images", "only k8s/image"},
+		},
+		{
+			name: "a folder without the image component", file: "k8s/kafka-only/kustomization.yaml",
+			old: "components:\n  - ../image\n", new: "",
+			want: []string{"k8s/kafka-only/kustomization.yaml", "components", "placeholder image"},
+		},
+		{
+			name: "Kibana import Job that cannot be re-run", file: "k8s/jobs/kibana/kibana-import.yaml",
+			old: "  ttlSecondsAfterFinished: 3600\n", new: "",
+			want: []string{"k8s/jobs/kibana/kibana-import.yaml", "Job tweetflow-kibana-import", "spec.ttlSecondsAfterFinished", "immutable"},
+		},
+		{
 			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
 			old: "metric: concurrency", new: "metric: cpu",
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},
