@@ -14,7 +14,9 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/spf13/cobra"
 
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/service"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
@@ -164,35 +166,39 @@ func newKafkaFunctionCmd() *cobra.Command {
 
 func newKafkaAggregateCmd() *cobra.Command {
 	var (
-		k     kafkaFlags
-		topic string
+		k      kafkaFlags
+		topic  string
+		models string
+		ef     *esFlags
+		envErr error
+		// One group sees every model's result: wait for them (10s). Room
+		// for every partition's read-ahead (--in-flight), so Add never
+		// blocks a claim whose later records would complete the pending
+		// tweets (100000).
+		cfg = core.AggregatorConfig{ModelsDir: "models", Store: core.StoreConfig{SQLite: "tweetflow.db"}, JoinTimeout: 10 * time.Second, MaxPending: 100000}
 	)
 	cmd := &cobra.Command{
 		Use:   "aggregate",
-		Short: "Consume the metadata topic into the store (SQLite, or Elasticsearch with ES_URL)",
+		Short: "Consume the metadata topic into the store (SQLite, or Elasticsearch with --es)",
 		Long: `Consume metadata events, join them by tweet id and store them; each offset is
-committed only after its record is stored. The store and join settings come
-from the same environment variables as 'tweetflow aggregate' (SQLITE_PATH,
-ES_URL..., MODELS_DIR, MODELS, JOIN_TIMEOUT, MAX_PENDING).`,
+committed only after its record is stored. The store and join take the same
+flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
+(--db/SQLITE_PATH, --es/ES_URL and ES_*, --models-dir/MODELS_DIR,
+--models/MODELS, --join-timeout/JOIN_TIMEOUT, --max-pending/MAX_PENDING).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if envErr != nil {
+				return envErr
+			}
 			m := metrics.New("aggregator", "")
-			cfg := envMap()
-			if cfg["MODELS_DIR"] == "" {
-				cfg["MODELS_DIR"] = "models"
+			cfg.Models = core.SplitList(models)
+			var err error
+			if cfg.Store, err = storeConfig(cmd, cfg.Store, ef); err != nil {
+				return err
 			}
-			if cfg["JOIN_TIMEOUT"] == "" {
-				cfg["JOIN_TIMEOUT"] = "10s" // one group sees every model's result: wait for them
-			}
-			if cfg["MAX_PENDING"] == "" {
-				// Room for every partition's read-ahead (--in-flight), so Add
-				// never blocks a claim whose later records would complete
-				// the pending tweets.
-				cfg["MAX_PENDING"] = "100000"
-			}
-			agg, closeAll, err := service.NewAggregator(ctx, cfg, m, log)
+			agg, closeAll, err := core.NewAggregator(ctx, cfg, m, log)
 			if err != nil {
 				return err
 			}
@@ -210,7 +216,20 @@ ES_URL..., MODELS_DIR, MODELS, JOIN_TIMEOUT, MAX_PENDING).`,
 	// (the models run at different speeds); the aggregator must read far
 	// enough ahead to join them, or each claim stalls until the join timeout.
 	k.bind(cmd, "tweetflow-aggregator", 10000)
-	cmd.Flags().StringVar(&topic, "topic", "metadata", "topic of metadata events")
+	f := cmd.Flags()
+	f.StringVar(&topic, "topic", "metadata", "topic of metadata events")
+	env, err := cfg.FromEnv(os.Getenv)
+	if envErr = err; err == nil {
+		cfg = env
+	}
+	f.StringVar(&cfg.Store.SQLite, "db", cfg.Store.SQLite, "SQLite database file [$SQLITE_PATH]")
+	f.StringVar(&cfg.ModelsDir, "models-dir", cfg.ModelsDir, "folder holding the model folders [$MODELS_DIR]")
+	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models to wait for (default: every folder under --models-dir) [$MODELS]")
+	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "write a tweet as partial when a model has not answered after this long [$JOIN_TIMEOUT]")
+	f.IntVar(&cfg.MaxPending, "max-pending", cfg.MaxPending, "tweets held in memory by the join [$MAX_PENDING]")
+	ef = addESFlags(f)
+	ef.addStoreFlags(f, "")
+	cfg.Store.ES = elastic.Config{} // the flags and ES_* are read at run time (storeConfig)
 	return cmd
 }
 

@@ -55,7 +55,11 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			opts.Logger = log
 			opts.OnError = producer.OnError(onError)
-			src, err := csv.Open(csvPath, csv.Options{Header: header, SkipRows: startRow})
+			skip, err := producer.SkipRows(startRow)
+			if err != nil {
+				return err
+			}
+			src, err := csv.Open(csvPath, csv.Options{Header: header, SkipRows: skip})
 			if err != nil {
 				return err
 			}
@@ -82,12 +86,9 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 			defer cancel()
 			runErr = errors.Join(runErr, snd.Close(closeCtx))
 			el := time.Since(start)
-			resume := startRow
-			if st.LastLine > 0 {
-				resume = st.LastLine
-				if header {
-					resume-- // the header is line 1; --start-row counts data rows
-				}
+			resume := producer.NextStartRow(startRow, st)
+			if runErr != nil && !errors.Is(runErr, context.Canceled) {
+				resume = startRow // not every row read was sent
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %d tweets in %v (%.0f/s); rows read %d, rejected %d; resume with --start-row %d\n",
 				st.Sent, el.Round(time.Millisecond), float64(st.Sent)/el.Seconds(), st.RowsRead, st.RejectedTotal(), resume)
@@ -98,7 +99,7 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 	kcfg.BindFlags(f, os.Getenv)
 	f.StringVar(&csvPath, "csv", "data/sample.csv", "CSV file of tweets")
 	f.BoolVar(&header, "header", false, "the CSV's first line names the columns")
-	f.IntVar(&startRow, "start-row", envInt("START_ROW", 0), "skip this many data rows (resume a replay) [$START_ROW]")
+	f.IntVar(&startRow, "start-row", envInt("START_ROW", 1), "first data row to replay, 1-based, after any header (to resume: the row this command prints) [$START_ROW]")
 	f.StringVar(&topic, "topic", envOr("KAFKA_TOPIC", "tweets"), "Kafka topic [$KAFKA_TOPIC]")
 	f.Int32Var(&partitions, "partitions", 6, "partitions of the topic when it is created")
 	f.Int16Var(&replication, "replication", 1, "replication factor of the topic when it is created")

@@ -41,11 +41,12 @@ func TestProduceToKafkaResumable(t *testing.T) {
 	}
 	out := run("--limit", "300")
 	m := regexp.MustCompile(`sent (\d+) tweets.*resume with --start-row (\d+)`).FindStringSubmatch(out)
-	if m == nil || m[1] != "300" || m[2] != "300" {
+	// --start-row is 1-based, as in run: 300 rows sent from row 1 resume at 301.
+	if m == nil || m[1] != "300" || m[2] != "301" {
 		t.Fatalf("first run printed %q", out)
 	}
 	out = run("--start-row", m[2], "--limit", "200")
-	if !regexp.MustCompile(`sent 200 tweets.*resume with --start-row 500`).MatchString(out) {
+	if !regexp.MustCompile(`sent 200 tweets.*resume with --start-row 501`).MatchString(out) {
 		t.Fatalf("second run printed %q", out)
 	}
 

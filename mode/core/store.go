@@ -65,7 +65,7 @@ func (c StoreConfig) Open(ctx context.Context, specs []*scorer.Spec, log *slog.L
 		}
 		st, err := sqlite.Open(ctx, c.SQLite, SpecNames(specs))
 		if err != nil {
-			return nil, fmt.Errorf("sqlite %s: %w", c.SQLite, err)
+			return nil, err // it names the file
 		}
 		return &Store{Driver: st, SQLite: st}, nil
 	}
