@@ -631,6 +631,9 @@ func checkScaledObjects(docs []Document) []Problem {
 			if g := flag("group"); tr.Metadata["consumerGroup"] != g {
 				probs = append(probs, d.problem(at+".consumerGroup", "is %q but Deployment %s consumes as group %q (--group)", tr.Metadata["consumerGroup"], ref.Name, g))
 			}
+			if tr.Metadata["offsetResetPolicy"] != "earliest" {
+				probs = append(probs, d.problem(at+".offsetResetPolicy", "must be earliest: the consumers start from the earliest offset, and with latest a new group reports lag 1 and stays at one pod"))
+			}
 			if topic := flag("in", "topic"); tr.Metadata["topic"] != topic {
 				probs = append(probs, d.problem(at+".topic", "is %q but Deployment %s consumes topic %q (--in/--topic)", tr.Metadata["topic"], ref.Name, topic))
 			}

@@ -303,6 +303,11 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"k8s/jobs/kibana/kibana-import.yaml", "Job tweetflow-kibana-import", "spec.ttlSecondsAfterFinished", "immutable"},
 		},
 		{
+			name: "ScaledObject without offsetResetPolicy earliest", file: "k8s/kafka-only/scaling.yaml",
+			old: "        topic: metadata\n        offsetResetPolicy: earliest\n", new: "        topic: metadata\n",
+			want: []string{"k8s/kafka-only/scaling.yaml", "ScaledObject kafka-aggregator", "spec.triggers[0].metadata.offsetResetPolicy"},
+		},
+		{
 			name: "template scale metric", file: "deploy/templates/func.yaml.tmpl",
 			old: "metric: concurrency", new: "metric: cpu",
 			want: []string{"deploy/templates/func.yaml.tmpl (rendered for model sample_model)", "deploy.options.scale.metric"},
