@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -142,12 +144,19 @@ func (c *Client) Import(ctx context.Context, ndjson []byte) (ImportResult, error
 	return r, nil
 }
 
-// PutRules creates each rule with its stable id (POST
-// /api/alerting/rule/{id}); a rule that exists (409) is updated in place
-// (PUT /api/alerting/rule/{id}, which takes no rule type, consumer or
-// enabled).
+// PutRules makes the space's tweetflow rules exactly rules: each is created
+// with the id RuleID(space, key) (POST /api/alerting/rule/{id}) or, when it
+// exists (409), updated in place (PUT /api/alerting/rule/{id}, which takes
+// no rule type, consumer or enabled); then the rules tagged RuleTag in the
+// space that were not put are deleted, so a renamed or dropped threshold
+// leaves no rule firing.
 func (c *Client) PutRules(ctx context.Context, rules []Rule) error {
+	keep := map[string]bool{}
 	for _, r := range rules {
+		if r.Key != "" {
+			r.ID = RuleID(c.Space, r.Key)
+		}
+		keep[r.ID] = true
 		b, _ := json.Marshal(r)
 		status, resp, err := c.do(ctx, http.MethodPost, "/api/alerting/rule/"+r.ID, "application/json", b)
 		if err != nil {
@@ -161,10 +170,60 @@ func (c *Client) PutRules(ctx context.Context, rules []Rule) error {
 			}
 		}
 		if status != http.StatusOK {
-			return fmt.Errorf("kibana: rule %q: status %d: %s", r.Name, status, snippet(resp))
+			return fmt.Errorf("kibana: rule %q (%s): status %d: %s", r.Name, r.ID, status, snippet(resp))
+		}
+	}
+	stale, err := c.taggedRules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range stale {
+		if keep[id] {
+			continue
+		}
+		status, resp, err := c.do(ctx, http.MethodDelete, "/api/alerting/rule/"+id, "", nil)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK && status != http.StatusNoContent && status != http.StatusNotFound {
+			return fmt.Errorf("kibana: delete stale rule %s: status %d: %s", id, status, snippet(resp))
 		}
 	}
 	return nil
+}
+
+// taggedRules lists the ids of the space's rules tagged RuleTag
+// (GET /api/alerting/rules/_find), page by page.
+func (c *Client) taggedRules(ctx context.Context) ([]string, error) {
+	var ids []string
+	for page := 1; ; page++ {
+		q := url.Values{"per_page": {"100"}, "page": {strconv.Itoa(page)}, "filter": {"alert.attributes.tags:" + RuleTag}}
+		status, b, err := c.do(ctx, http.MethodGet, "/api/alerting/rules/_find?"+q.Encode(), "", nil)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("kibana: find tweetflow rules: status %d: %s", status, snippet(b))
+		}
+		var r struct {
+			Total int `json:"total"`
+			Data  []struct {
+				ID   string   `json:"id"`
+				Tags []string `json:"tags"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("kibana: find tweetflow rules: bad answer: %w", err)
+		}
+		for _, d := range r.Data {
+			if slices.Contains(d.Tags, RuleTag) {
+				ids = append(ids, d.ID)
+			}
+		}
+		if len(r.Data) == 0 || page*100 >= r.Total {
+			return ids, nil
+		}
+	}
 }
 
 func snippet(b []byte) string {

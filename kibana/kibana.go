@@ -359,7 +359,14 @@ func NDJSON(objs []Object) []byte {
 // Rule is a Kibana alerting rule, as the create rule API reads it
 // (POST /api/alerting/rule/{id}).
 type Rule struct {
-	ID         string         `json:"-"`
+	// ID is the rule's id in the default space. Rule ids are global across
+	// spaces since Kibana 8.0 (rules are multiple-isolated saved objects), so
+	// Client.PutRules derives the id for its own space from Key.
+	ID string `json:"-"`
+	// Key names what the rule watches (index, rule kind, model), never its
+	// display name, which holds the threshold: a changed threshold updates the
+	// rule in place instead of creating a second one.
+	Key        string         `json:"-"`
 	Name       string         `json:"name"`
 	RuleTypeID string         `json:"rule_type_id"`
 	Consumer   string         `json:"consumer"`
@@ -389,11 +396,11 @@ func Rules(o Options) []Rule {
 		}
 		return p
 	}
-	mk := func(name string, params map[string]any) Rule {
-		return Rule{ID: RuleID(name), Name: name, RuleTypeID: ".index-threshold", Consumer: "alerts",
-			Schedule: map[string]any{"interval": "1m"}, Tags: []string{"tweetflow"}, Enabled: true, Params: params, Actions: []any{}}
+	mk := func(key, name string, params map[string]any) Rule {
+		return Rule{ID: RuleID("", key), Key: key, Name: name, RuleTypeID: ".index-threshold", Consumer: "alerts",
+			Schedule: map[string]any{"interval": "1m"}, Tags: []string{RuleTag}, Enabled: true, Params: params, Actions: []any{}}
 	}
-	rules := []Rule{mk(fmt.Sprintf("tweetflow: more than %g tweets per %s", o.RateThreshold, o.Interval), base("count", "", ">", o.RateThreshold))}
+	rules := []Rule{mk(o.Index+"/rate", fmt.Sprintf("tweetflow: more than %g tweets per %s", o.RateThreshold, o.Interval), base("count", "", ">", o.RateThreshold))}
 	for _, m := range o.Models {
 		if m.Threshold == nil || m.ValueType == scorer.TypeKeyword {
 			continue
@@ -402,16 +409,25 @@ func Rules(o Options) []Rule {
 		if m.Threshold.Direction == "below" {
 			cmp = "<"
 		}
-		rules = append(rules, mk(fmt.Sprintf("tweetflow: average %s %s %g per %s", m.Name, m.Threshold.Direction, m.Threshold.Value, o.Interval), base("avg", m.Name+".value", cmp, m.Threshold.Value)))
+		rules = append(rules, mk(o.Index+"/average/"+m.Name, fmt.Sprintf("tweetflow: average %s %s %g per %s", m.Name, m.Threshold.Direction, m.Threshold.Value, o.Interval), base("avg", m.Name+".value", cmp, m.Threshold.Value)))
 	}
 	return rules
 }
 
-// RuleID derives a stable UUID (version 4 layout) from a rule name, so a
-// re-import updates the rule instead of creating a duplicate. The create
-// rule API accepts a v1 or v4 UUID as id.
-func RuleID(name string) string {
-	h := sha256.Sum256([]byte("tweetflow-rule:" + name))
+// RuleTag marks the rules tweetflow generates; an import removes the rules
+// with this tag that it no longer generates.
+const RuleTag = "tweetflow"
+
+// RuleID derives a stable UUID (version 4 layout) from the Kibana space
+// ("" is the default space) and a rule's Key, so a re-import updates the
+// rule instead of creating a duplicate, and the same rule in two spaces has
+// two ids (ids are global across spaces since 8.0). The create rule API
+// accepts a v1 or v4 UUID as id.
+func RuleID(space, key string) string {
+	if space == "default" {
+		space = ""
+	}
+	h := sha256.Sum256([]byte("tweetflow-rule:" + space + "\x00" + key))
 	h[6] = h[6]&0x0f | 0x40
 	h[8] = h[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
@@ -438,12 +454,13 @@ func splitInterval(iv string) (int, string) {
 // RulesJSON encodes rules with their ids, for the committed rules file.
 func RulesJSON(rules []Rule) []byte {
 	type withID struct {
-		ID string `json:"id"`
+		ID  string `json:"id"`
+		Key string `json:"key"`
 		Rule
 	}
 	var out []withID
 	for _, r := range rules {
-		out = append(out, withID{r.ID, r})
+		out = append(out, withID{r.ID, r.Key, r})
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -456,7 +473,8 @@ func RulesJSON(rules []Rule) []byte {
 // ParseRules decodes a rules file written by RulesJSON.
 func ParseRules(b []byte) ([]Rule, error) {
 	var raw []struct {
-		ID string `json:"id"`
+		ID  string `json:"id"`
+		Key string `json:"key"`
 		Rule
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -464,10 +482,10 @@ func ParseRules(b []byte) ([]Rule, error) {
 	}
 	var out []Rule
 	for i, r := range raw {
-		if r.ID == "" || r.Name == "" || r.RuleTypeID == "" {
-			return nil, fmt.Errorf("rules[%d]: missing id, name or rule_type_id", i)
+		if r.ID == "" || r.Key == "" || r.Name == "" || r.RuleTypeID == "" {
+			return nil, fmt.Errorf("rules[%d]: missing id, key, name or rule_type_id", i)
 		}
-		r.Rule.ID = r.ID
+		r.Rule.ID, r.Rule.Key = r.ID, r.Key
 		out = append(out, r.Rule)
 	}
 	return out, nil

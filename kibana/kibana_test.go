@@ -136,19 +136,21 @@ func TestRules(t *testing.T) {
 	if err != nil || len(parsed) != len(rules) || parsed[0].ID != rules[0].ID {
 		t.Fatalf("rules round trip: %v", err)
 	}
-	if id := kibana.RuleID("x"); len(id) != 36 || id[14] != '4' || id != kibana.RuleID("x") {
+	if id := kibana.RuleID("", "x"); len(id) != 36 || id[14] != '4' || id != kibana.RuleID("default", "x") || id == kibana.RuleID("analysts", "x") {
 		t.Errorf("RuleID = %q", id)
 	}
 }
 
 // fakeKibana implements the two APIs as their documentation describes:
-// multipart import with kbn-xsrf, and rule create (409 when the id exists)
-// and update (which refuses rule_type_id, consumer and enabled).
+// multipart import with kbn-xsrf, and rules as Kibana 8 keeps them: ids are
+// global across spaces (multiple-isolated), so a create of an id that exists
+// in any space answers 409 and an update or delete from another space 404;
+// update refuses rule_type_id, consumer and enabled; _find lists a space's.
 type fakeKibana struct {
 	mu       sync.Mutex
 	imported [][]byte
 	paths    []string
-	rules    map[string]map[string]any
+	rules    map[string]map[string]any // id -> rule (with "_space")
 	fields   map[string]string
 }
 
@@ -164,8 +166,28 @@ func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"statusCode":401}`, 401)
 		return
 	}
-	path := strings.TrimPrefix(r.URL.Path, "/s/analysts")
+	path, space := r.URL.Path, "default"
+	if rest, ok := strings.CutPrefix(path, "/s/"); ok {
+		space, path, _ = strings.Cut(rest, "/")
+		path = "/" + path
+	}
 	switch {
+	case r.Method == "GET" && path == "/api/alerting/rules/_find":
+		var data []map[string]any
+		for id, rule := range f.rules {
+			if rule["_space"] == space {
+				data = append(data, map[string]any{"id": id, "name": rule["name"], "tags": rule["tags"]})
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"page": 1, "per_page": 100, "total": len(data), "data": data})
+	case r.Method == "DELETE" && strings.HasPrefix(path, "/api/alerting/rule/"):
+		id := strings.TrimPrefix(path, "/api/alerting/rule/")
+		if f.rules[id] == nil || f.rules[id]["_space"] != space {
+			http.Error(w, "not found", 404)
+			return
+		}
+		delete(f.rules, id)
+		w.WriteHeader(204)
 	case r.Method == "POST" && path == "/api/saved_objects/_import":
 		if r.URL.Query().Get("overwrite") != "true" {
 			http.Error(w, "want overwrite", 400)
@@ -197,6 +219,7 @@ func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, `{"statusCode":409,"error":"Conflict"}`, 409)
 				return
 			}
+			body["_space"] = space
 			f.rules[id] = body
 		case "PUT":
 			for _, k := range []string{"rule_type_id", "consumer", "enabled"} {
@@ -205,7 +228,7 @@ func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			if f.rules[id] == nil {
+			if f.rules[id] == nil || f.rules[id]["_space"] != space {
 				http.Error(w, "not found", 404)
 				return
 			}
@@ -247,5 +270,84 @@ func TestImportAndRules(t *testing.T) {
 	}
 	if _, err := kibana.NewClient(srv.URL, "Bad Space", nil, false); err == nil {
 		t.Error("bad space accepted")
+	}
+}
+
+// TestRulesAcrossSpacesAndThresholds: the same rules put into two spaces are
+// two sets (ids are global since 8.0, so reusing the default space's ids in a
+// second space failed with 404), a changed threshold updates its rule in
+// place instead of adding a second one, and a threshold no longer generated
+// removes its rule.
+func TestRulesAcrossSpacesAndThresholds(t *testing.T) {
+	o, _, fields := generate(t, nil)
+	fk := &fakeKibana{rules: map[string]map[string]any{}, fields: fields}
+	srv := httptest.NewServer(fk)
+	defer srv.Close()
+	base := strings.Replace(srv.URL, "http://", "http://elastic:pw@", 1)
+	ctx := context.Background()
+	perSpace := func(space string) map[string]string {
+		out := map[string]string{}
+		for id, r := range fk.rules {
+			if r["_space"] == space {
+				out[id] = r["name"].(string)
+			}
+		}
+		return out
+	}
+	n := len(kibana.Rules(o))
+	for _, space := range []string{"", "analysts"} {
+		c, err := kibana.NewClient(base, space, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PutRules(ctx, kibana.Rules(o)); err != nil {
+			t.Fatalf("space %q: %v", space, err)
+		}
+	}
+	if got := len(perSpace("default")); got != n {
+		t.Errorf("default space has %d rules, want %d", got, n)
+	}
+	if got := len(perSpace("analysts")); got != n {
+		t.Errorf("analysts space has %d rules, want %d", got, n)
+	}
+	// A new sentiment threshold: same rule, new name and params.
+	c, _ := kibana.NewClient(base, "analysts", nil, false)
+	changed := o
+	changed.Models = append([]kibana.Model(nil), o.Models...)
+	var dropped string
+	for i := range changed.Models {
+		if changed.Models[i].Threshold == nil {
+			continue
+		}
+		th := *changed.Models[i].Threshold
+		if changed.Models[i].Name == "sentiment" {
+			th.Value = -0.4
+			changed.Models[i].Threshold = &th
+		} else if dropped == "" {
+			dropped = changed.Models[i].Name
+			changed.Models[i].Threshold = nil
+		}
+	}
+	if err := c.PutRules(ctx, kibana.Rules(changed)); err != nil {
+		t.Fatal(err)
+	}
+	got := perSpace("analysts")
+	if len(got) != n-1 {
+		t.Errorf("after changing one threshold and dropping %s: %d rules, want %d: %v", dropped, len(got), n-1, got)
+	}
+	found := false
+	for _, name := range got {
+		if strings.Contains(name, "sentiment") {
+			found = strings.Contains(name, "-0.4")
+		}
+		if dropped != "" && strings.Contains(name, " "+dropped+" ") {
+			t.Errorf("rule %q for the dropped threshold is still there", name)
+		}
+	}
+	if !found {
+		t.Errorf("sentiment rule not updated to -0.4: %v", got)
+	}
+	if len(perSpace("default")) != n {
+		t.Errorf("the default space's rules changed: %v", perSpace("default"))
 	}
 }

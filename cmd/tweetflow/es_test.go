@@ -189,6 +189,9 @@ func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/s/team/api/alerting/rule/") && r.Method == "POST":
 		f.rules++
 		w.Write([]byte(`{}`))
+	case r.URL.Path == "/s/team/api/alerting/rules/_find" && r.Method == "GET":
+		// The import then removes stale tweetflow rules; this fake has none.
+		w.Write([]byte(`{"page":1,"per_page":100,"total":0,"data":[]}`))
 	default:
 		http.Error(w, "no route "+r.URL.Path, 404)
 	}
