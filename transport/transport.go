@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -35,6 +37,70 @@ type AckHandler func(ctx context.Context, e cloudevents.Event, ack func(error))
 type Sender interface {
 	Send(ctx context.Context, events []cloudevents.Event) error
 	Close(ctx context.Context) error
+}
+
+// Receiver is the receiving role beside Sender (sdk-go's protocol.Receiver,
+// Benthos's Input with an ack per read). Receive hands every event it reads
+// to h until ctx ends, then stops reading, gives in-flight events a bounded
+// time to be acked and returns nil. An event acked with nil is done; one
+// acked with an error is redelivered or dead-lettered as Classify says; one
+// not acked when Receive returns is redelivered to the next Receive of the
+// same source (at-least-once). A panic in h is recovered at this boundary
+// (Protect) and treated as a permanent failure (*PanicError).
+type Receiver interface {
+	Receive(ctx context.Context, h AckHandler) error
+}
+
+// PanicError is a handler panic recovered at the transport boundary. The
+// event is a poison event: the same bytes would panic again, so it is
+// rejected (dead-lettered, HTTP 400, the error to an in-process caller),
+// never redelivered into a crash loop.
+type PanicError struct {
+	EventID string
+	Value   any
+	Stack   []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("event %s: handler panicked: %v", e.EventID, e.Value)
+}
+
+// Protect guards h at the transport boundary: a panic in h becomes
+// ack(*PanicError), and ack takes effect at most once (a repeated ack, or an
+// ack after a panic, is ignored), so a transport's ack bookkeeping never
+// runs twice for one delivery.
+func Protect(h AckHandler) AckHandler {
+	return func(ctx context.Context, e cloudevents.Event, ack func(error)) {
+		var once atomic.Bool
+		safe := func(err error) {
+			if once.CompareAndSwap(false, true) {
+				ack(err)
+			}
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				safe(&PanicError{EventID: e.ID(), Value: v, Stack: debug.Stack()})
+			}
+		}()
+		h(ctx, e, safe)
+	}
+}
+
+// callSafe calls h and returns a panic as *PanicError.
+func callSafe(h Handler, ctx context.Context, e cloudevents.Event) (reply *cloudevents.Event, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			reply, err = nil, &PanicError{EventID: e.ID(), Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, e)
+}
+
+// Safe returns h with a panic turned into a *PanicError result.
+func Safe(h Handler) Handler {
+	return func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+		return callSafe(h, ctx, e)
+	}
 }
 
 // Kind is what a transport should do with an event whose handler failed.
@@ -116,9 +182,12 @@ func Classify(err error) Kind {
 	var pe permanentError
 	var oe overloadError
 	var ue unavailableError
+	var pan *PanicError
 	switch {
 	case err == nil:
 		return Retry
+	case errors.As(err, &pan):
+		return Reject
 	case errors.As(err, &oe):
 		return Overload
 	case errors.As(err, &ue):
@@ -170,7 +239,9 @@ func Async(h Handler, limit int) AckHandler {
 	sem := make(chan struct{}, limit) // one token per live worker
 	work := make(chan job)            // unbuffered: a send succeeds only into an idle worker
 	run := func(j job) {
-		_, err := h(j.ctx, j.e)
+		// The worker goroutine is a transport boundary too: a panic here
+		// would kill the process, so it becomes the event's permanent failure.
+		_, err := callSafe(h, j.ctx, j.e)
 		j.ack(err)
 	}
 	worker := func(j job) {
@@ -235,6 +306,7 @@ const (
 	OutcomeMalformed   = "malformed"   // not a valid CloudEvent
 	OutcomeUnsupported = "unsupported" // not a CloudEvent encoding we read (content type)
 	OutcomeTooLarge    = "too_large"   // body over the size limit
+	OutcomePanicked    = "panicked"    // handler panicked: a poison event, rejected
 )
 
 // NopObserver discards observations.

@@ -160,3 +160,32 @@ func TestAsyncWaitsThenGivesUpAndWorkersExit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A panic in a handler is recovered at the boundary: Protect and Async ack
+// it once as a permanent *PanicError naming the event, and the process lives.
+func TestPanicIsPoison(t *testing.T) {
+	e := cloudevents.NewEvent()
+	e.SetID("poison-1")
+	var acks []error
+	transport.Protect(func(context.Context, cloudevents.Event, func(error)) { panic("bad text") })(
+		context.Background(), e, func(err error) { acks = append(acks, err) })
+	var pe *transport.PanicError
+	if len(acks) != 1 || !errors.As(acks[0], &pe) || pe.EventID != "poison-1" || transport.Classify(acks[0]) != transport.Reject {
+		t.Fatalf("acks %v, want one permanent PanicError for poison-1", acks)
+	}
+	acks = nil
+	transport.Protect(func(_ context.Context, _ cloudevents.Event, ack func(error)) { ack(nil); ack(errors.New("again")) })(
+		context.Background(), e, func(err error) { acks = append(acks, err) })
+	if len(acks) != 1 || acks[0] != nil {
+		t.Fatalf("double ack reached the transport: %v", acks)
+	}
+	done := make(chan error, 1)
+	transport.Async(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { panic("in a worker") }, 1)(
+		context.Background(), e, func(err error) { done <- err })
+	if err := <-done; !errors.As(err, &pe) || transport.Classify(err) != transport.Reject {
+		t.Fatalf("Async ack %v, want a permanent PanicError", err)
+	}
+	if _, err := transport.Safe(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { panic(1) })(context.Background(), e); !errors.As(err, &pe) {
+		t.Fatalf("Safe: %v", err)
+	}
+}

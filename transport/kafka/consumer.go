@@ -115,6 +115,11 @@ func NewConsumerFromGroup(cg sarama.ConsumerGroup, topics []string, opts Consume
 	return &Consumer{group: cg, topics: topics, opts: opts}
 }
 
+var _ transport.Receiver = (*Consumer)(nil)
+
+// Receive implements transport.Receiver: it is Run.
+func (c *Consumer) Receive(ctx context.Context, h transport.AckHandler) error { return c.Run(ctx, h) }
+
 // Run consumes until ctx is cancelled, then drains in-flight events, commits
 // and leaves the group. It returns nil after a cancellation.
 func (c *Consumer) Run(ctx context.Context, h transport.AckHandler) error {
