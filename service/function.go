@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/transport"
 )
 
@@ -63,47 +61,16 @@ func FunctionConfigFrom(cfg map[string]string) (FunctionConfig, error) {
 	return c, nil
 }
 
-// countingScorer reports each micro-batch's size to the metrics.
-type countingScorer struct {
-	*scorer.Model
-	m *metrics.Metrics
-}
-
-func (s countingScorer) Score(ctx context.Context, texts []string, out []scorer.Prediction) error {
-	s.m.ObserveBatch(len(texts))
-	return s.Model.Score(ctx, texts, out)
-}
-
 // NewFunction loads the model of c and returns the function core over it
-// and a close that flushes the core, then releases the model.
+// and a close that flushes the core, then releases the model. The loading
+// itself is mode/core's, shared with the other modes.
 func NewFunction(c FunctionConfig, m *metrics.Metrics) (*functions.Function, func(context.Context) error, error) {
-	model, err := scorer.Load(c.ModelDir, scorer.Options{IntraOpThreads: c.Threads})
-	if err != nil {
-		return nil, nil, fmt.Errorf("model %s: %w", c.ModelDir, err)
-	}
-	fn := functions.New(countingScorer{model, m}, c.Batch)
-	closeAll := func(ctx context.Context) error {
-		return errors.Join(fn.Close(ctx), model.Close())
-	}
-	return fn, closeAll, nil
+	return core.NewFunction(core.FunctionConfig{ModelDir: c.ModelDir, Batch: c.Batch, Threads: c.Threads}, m)
 }
 
 // FunctionHandler translates the core's errors into the transport's
-// vocabulary: overload → 429, closing → 503, poison stays a FieldError (400).
-func FunctionHandler(fn *functions.Function) transport.Handler {
-	return func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-		reply, err := fn.Handle(ctx, e)
-		switch {
-		case err == nil:
-			return reply, nil
-		case errors.Is(err, functions.ErrOverloaded):
-			return nil, transport.Overloaded(err)
-		case errors.Is(err, functions.ErrClosed):
-			return nil, transport.NotReady(err)
-		}
-		return nil, err
-	}
-}
+// vocabulary (mode/core.FunctionHandler, shared with the other modes).
+func FunctionHandler(fn *functions.Function) transport.Handler { return core.FunctionHandler(fn) }
 
 // FunctionLoader is the Loader of a model's Knative function.
 func FunctionLoader(log *slog.Logger) Loader {
