@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -21,6 +22,7 @@ import (
 // hungStore never returns from a write (it ignores its context, as a
 // store stuck in a system call would) until the test ends.
 type hungStore struct {
+	once    sync.Once     // writes can be concurrent: close writing once
 	writing chan struct{} // closed at the first write
 	release chan struct{} // closed by the test's cleanup
 }
@@ -30,11 +32,7 @@ func newHungStore() *hungStore {
 }
 
 func (s *hungStore) WriteBatch(ctx context.Context, recs []sink.Record) error {
-	select {
-	case <-s.writing:
-	default:
-		close(s.writing)
-	}
+	s.once.Do(func() { close(s.writing) })
 	<-s.release
 	return ctx.Err()
 }
