@@ -1,8 +1,11 @@
-// Package twitter reads Twitter API v2 data as twarc2 writes it: response
-// pages, one JSON object a line ({"data":[...],"includes":{...},"errors":[...]},
-// or the streaming shape with one tweet in "data"), and twarc2's flattened
-// form (one tweet a line with "author" and "referenced_tweets[]" expanded
-// inline). The shape is decided per line from its keys, so a file may mix them.
+// Package twitter reads tweets as the Twitter API returns them.
+//
+// NewReader reads API v2 data as twarc2 writes it: response pages, one JSON
+// object a line ({"data":[...],"includes":{...},"errors":[...]}, or the
+// streaming shape with one tweet in "data"), and twarc2's flattened form (one
+// tweet a line with "author" and "referenced_tweets[]" expanded inline). The
+// shape is decided per line from its keys, so a file may mix them.
+// NewV1Reader reads API v1.1 statuses (v1.go).
 //
 // Every bad input is a *csv.RowError naming file:line and, inside the line,
 // the JSON path (data[3].created_at); the next Read goes on with the next
@@ -19,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +70,7 @@ type Reader struct {
 	long    []byte // a line longer than br's buffer
 	skipped int    // bytes of an over-long line not kept
 	pending []item // what the current line yielded, in order
+	parse   func(*Reader, []byte)
 }
 
 // item is one thing a line yielded: a tweet or an error.
@@ -79,7 +84,7 @@ func NewReader(rd io.Reader, name string, opts Options) *Reader {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = 8 << 20
 	}
-	return &Reader{name: name, br: bufio.NewReaderSize(rd, min(opts.MaxLineBytes, 256<<10)), max: opts.MaxLineBytes}
+	return &Reader{name: name, br: bufio.NewReaderSize(rd, min(opts.MaxLineBytes, 256<<10)), max: opts.MaxLineBytes, parse: (*Reader).parseLine}
 }
 
 // Name is the file name used in errors.
@@ -97,7 +102,7 @@ func (r *Reader) Read(ctx context.Context) (csv.Row, error) {
 		if err != nil {
 			return csv.Row{}, err
 		}
-		r.parseLine(line)
+		r.parse(r, line)
 	}
 	it := r.pending[0]
 	r.pending[0] = item{}
@@ -215,17 +220,26 @@ type apiError struct {
 	Detail       string `json:"detail"`
 }
 
-func (r *Reader) parseLine(line []byte) {
-	if !utf8.Valid(line) {
-		i := 0
-		for i < len(line) {
-			c, size := utf8.DecodeRune(line[i:])
-			if c == utf8.RuneError && size == 1 {
-				break
-			}
-			i += size
+// validUTF8 reports whether line is valid UTF-8, and queues the error when
+// it is not: encoding/json would silently replace the bad bytes.
+func (r *Reader) validUTF8(line []byte) bool {
+	if utf8.Valid(line) {
+		return true
+	}
+	i := 0
+	for i < len(line) {
+		c, size := utf8.DecodeRune(line[i:])
+		if c == utf8.RuneError && size == 1 {
+			break
 		}
-		r.pending = append(r.pending, item{err: r.rowErr(csv.ReasonInvalidUTF8, "invalid UTF-8 at byte %d", i+1)})
+		i += size
+	}
+	r.pending = append(r.pending, item{err: r.rowErr(csv.ReasonInvalidUTF8, "invalid UTF-8 at byte %d", i+1)})
+	return false
+}
+
+func (r *Reader) parseLine(line []byte) {
+	if !r.validUTF8(line) {
 		return
 	}
 	var p page
@@ -361,13 +375,19 @@ func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*twe
 	for _, m := range ents.Mentions {
 		tw.Mentions = append(tw.Mentions, m.Username)
 	}
+	r.emit(tw, field, after)
+}
+
+// emit clips and validates a converted tweet and queues it, followed by the
+// errors its conversion noted (after); field names a path in the line.
+func (r *Reader) emit(tw event.Tweet, field func(string) string, after []item) {
 	if n := tw.Clip(); n > 0 {
-		after = append(after, item{err: r.rowErr(ReasonClipped, "%s: tweet %s: %d hashtag/url/mention entries empty or too long, dropped", field("entities"), t.ID, n)})
+		after = append(after, item{err: r.rowErr(ReasonClipped, "%s: tweet %s: %d hashtag/url/mention entries empty or too long, dropped", field("entities"), tw.ID, n)})
 	}
 	if err := tw.Validate(tw.ID); err != nil {
 		var fe *event.FieldError
 		if errors.As(err, &fe) {
-			err = r.rowErr(ReasonInvalid, "%s: %s", field(fe.Field[len("data."):]), fe.Reason)
+			err = r.rowErr(ReasonInvalid, "%s: %s", field(strings.TrimPrefix(fe.Field, "data.")), fe.Reason)
 		}
 		r.pending = append(r.pending, item{err: err})
 		return
