@@ -225,6 +225,12 @@ func itemFault(status int, id string) *esError {
 		return errf(409, "version_conflict_engine_exception", "[%s]: version conflict, required seqNo [1], primary term [1]. current document has seqNo [2] and primary term [1]", id)
 	case 503:
 		return errf(503, "unavailable_shards_exception", "[tweetflow][0] primary shard is not active Timeout: [1m]")
+	case 400:
+		return errf(400, "document_parsing_exception", "[1:2] failed to parse: document %s refused (injected)", id)
+	case 403:
+		// An operator's write block (index.blocks.write); the flood-stage
+		// disk block answers 429 since 7.x.
+		return errf(403, "cluster_block_exception", "index [tweetflow] blocked by: [FORBIDDEN/8/index write (api)];")
 	}
 	return errf(status, "exception", "injected failure with status %d", status)
 }

@@ -33,8 +33,8 @@ type Store struct {
 	mu       sync.Mutex
 	docs     map[string]*Doc
 	failNext int
+	refused  map[string]bool
 	block    chan struct{}
-	batches  int
 }
 
 // NewStore returns an empty store.
@@ -60,6 +60,20 @@ func (s *Store) FailNext(n int) {
 	s.mu.Lock()
 	s.failNext = n
 	s.mu.Unlock()
+}
+
+// Refuse makes the store refuse, for good, every record of the tweet ids
+// (a Permanent error for each, named by index), as a store whose schema
+// rejects a document would.
+func (s *Store) Refuse(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]bool{}
+	}
+	for _, id := range ids {
+		s.refused[id] = true
+	}
 }
 
 // Block makes WriteBatch wait until the returned function is called (or its
@@ -101,13 +115,6 @@ func (s *Store) Len() int {
 	return len(s.docs)
 }
 
-// Batches returns the number of successful WriteBatch calls.
-func (s *Store) Batches() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.batches
-}
-
 // ErrInjected is the transient error FailNext injects.
 var ErrInjected = errors.New("mem: injected transient failure")
 
@@ -132,14 +139,12 @@ func (d *Driver) WriteBatch(ctx context.Context, recs []sink.Record) error {
 		s.failNext--
 		return &sink.Error{Code: sink.Transient, Err: ErrInjected}
 	}
+	// Records are not checked here: sink.Writer validates them (one set of
+	// rules for every store) before any driver sees them.
 	failed := map[int]error{}
 	for i, rec := range recs {
-		if rec.Tweet.ID == "" {
-			failed[i] = &sink.Error{Code: sink.Permanent, Err: errors.New("record without a tweet id")}
-			continue
-		}
-		if j := slices.IndexFunc(rec.Results, func(r sink.Result) bool { return !event.ValidModelName(r.Model) }); j >= 0 {
-			failed[i] = &sink.Error{Code: sink.Permanent, Err: fmt.Errorf("tweet %s: invalid model name %q", rec.Tweet.ID, rec.Results[j].Model)}
+		if s.refused[rec.Tweet.ID] {
+			failed[i] = &sink.Error{Code: sink.Permanent, Err: fmt.Errorf("tweet %s: refused by the store (mem.Store.Refuse)", rec.Tweet.ID)}
 			continue
 		}
 		doc, ok := s.docs[rec.Tweet.ID]
@@ -161,7 +166,6 @@ func (d *Driver) WriteBatch(ctx context.Context, recs []sink.Record) error {
 		doc.Complete = len(doc.Missing) == 0
 		doc.Partial = !doc.Complete && (doc.Partial || rec.TimedOut)
 	}
-	s.batches++
 	if len(failed) > 0 {
 		return &sink.BatchError{Failed: failed}
 	}

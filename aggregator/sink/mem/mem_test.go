@@ -2,7 +2,6 @@ package mem
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
@@ -27,9 +26,7 @@ func (h harness) Read(_ context.Context, id string) (sinktest.Doc, bool, error) 
 func (h harness) Count(context.Context) (int, error) { return h.s.Len(), nil }
 func (h harness) Close()                             {}
 func (h harness) FailNext(n int)                     { h.s.FailNext(n) }
-func (h harness) Reject(rec *sink.Record) {
-	rec.Results = append(slices.Clone(rec.Results), sink.Result{Model: "Bad Model", Label: "x"})
-}
+func (h harness) Reject(rec *sink.Record)            { h.s.Refuse(rec.Tweet.ID) }
 
 func TestConformance(t *testing.T) {
 	sinktest.RunConformanceTests(t, func(context.Context, *testing.T) (sinktest.Harness, error) {

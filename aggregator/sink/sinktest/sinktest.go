@@ -6,16 +6,20 @@
 //		sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) { ... })
 //	}
 //
-// The suite checks the contract written in aggregator/sink/sink.go: merge by
-// tweet id field by field, store-derived complete/missing/partial,
-// idempotence, per-index batch errors, durability when WriteBatch returns,
-// transient errors, cancellation and concurrent writers.
+// Every subtest writes through a sink.Writer over the driver, as the
+// aggregator does, so the suite checks the driver and the Writer together:
+// the contract written in aggregator/sink/sink.go (merge by tweet id field by
+// field, store-derived complete/missing/partial, idempotence, per-index batch
+// errors, durability when a write returns, transient errors, cancellation,
+// concurrent writers) and the Writer's (one set of record rules for every
+// store, dead letters, observers).
 package sinktest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -66,10 +70,11 @@ type Harness interface {
 // HarnessMaker makes a harness on a fresh, empty store.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 
-// Rejecter is an optional Harness capability: Reject changes rec so that
-// the store rejects it permanently (for example, a field the store's schema
-// refuses). The suite uses it to check that one bad record never blocks the
-// others and is named by its index.
+// Rejecter is an optional Harness capability: Reject changes rec, or the
+// store, so that the store refuses rec for good although sink.Validate
+// accepts it (a field the store's schema refuses, an injected 400). The
+// suite uses it to check that one refused record never blocks the others, is
+// named by its index, and goes to the dead-letter output.
 type Rejecter interface {
 	Reject(rec *sink.Record)
 }
@@ -107,6 +112,9 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"ConcurrentDrivers", testConcurrentDrivers},
 		{"OneBadRecord", testOneBadRecord},
 		{"TransientFaults", testTransientFaults},
+		{"InvalidRecords", testInvalidRecords},
+		{"DeadLetters", testDeadLetters},
+		{"ObserversSeeStored", testObserversSeeStored},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,28 +158,51 @@ func Full(i int) sink.Record {
 	return sink.Record{Tweet: Tweet(i), Results: []sink.Result{Result("offense", i), Result("sentiment", i)}}
 }
 
-func open(t *testing.T, h Harness, models []string) sink.Driver {
+// WriterOptions are the Writer options of the suite: the configured
+// models, short backoff (the suite's faults are brief), a quiet logger.
+func WriterOptions(models []string) sink.Options {
+	return sink.Options{
+		Models:     models,
+		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		WriteBudget: 30 * time.Second,
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+}
+
+func open(t *testing.T, h Harness, models []string) *sink.Writer {
+	t.Helper()
+	return openWith(t, h, WriterOptions(models))
+}
+
+// openWith opens a driver for o.Models and a Writer over it, closed at the
+// end of the test.
+func openWith(t *testing.T, h Harness, o sink.Options) *sink.Writer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := h.Open(ctx, models)
+	d, err := h.Open(ctx, o.Models)
 	if err != nil {
 		t.Fatalf("open driver: %v", err)
+	}
+	w, err := sink.NewWriter(d, o)
+	if err != nil {
+		_ = d.Close(ctx)
+		t.Fatalf("new writer: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_ = d.Close(ctx)
+		_ = w.Close(ctx)
 	})
-	return d
+	return w
 }
 
-func write(t *testing.T, d sink.Driver, recs ...sink.Record) {
+func write(t *testing.T, w *sink.Writer, recs ...sink.Record) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := d.WriteBatch(ctx, recs); err != nil {
-		t.Fatalf("WriteBatch(%d records): %v", len(recs), err)
+	if err := w.Write(ctx, recs); err != nil {
+		t.Fatalf("Write(%d records): %v", len(recs), err)
 	}
 }
 
@@ -287,8 +318,11 @@ func testWriteRead(t *testing.T, h Harness) {
 
 func testEmptyBatch(t *testing.T, h Harness) {
 	d := open(t, h, defaultModels)
-	if err := d.WriteBatch(context.Background(), nil); err != nil {
-		t.Errorf("WriteBatch(nil) = %v, want nil", err)
+	if err := d.Write(context.Background(), nil); err != nil {
+		t.Errorf("Write(nil) = %v, want nil", err)
+	}
+	if err := d.Driver().WriteBatch(context.Background(), nil); err != nil {
+		t.Errorf("driver WriteBatch(nil) = %v, want nil", err)
 	}
 	if n := count(t, h); n != 0 {
 		t.Errorf("count = %d, want 0", n)
@@ -431,12 +465,18 @@ func testCancelledContext(t *testing.T, h Harness) {
 	d := open(t, h, defaultModels)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := d.WriteBatch(ctx, []sink.Record{Full(7)})
+	// The driver itself reports a cancelled context as Transient (the
+	// Writer relies on it to stop retrying), and so does the Writer.
+	err := d.Driver().WriteBatch(ctx, []sink.Record{Full(7)})
 	if err == nil {
-		t.Fatal("WriteBatch with a cancelled context returned nil")
+		t.Fatal("driver WriteBatch with a cancelled context returned nil")
 	}
 	if c := sink.ErrorCode(err); c != sink.Transient {
-		t.Errorf("ErrorCode(%v) = %v, want transient", err, c)
+		t.Errorf("driver: ErrorCode(%v) = %v, want transient", err, c)
+	}
+	var be *sink.BatchError
+	if err := d.Write(ctx, []sink.Record{Full(7)}); !errors.As(err, &be) || sink.ErrorCode(be.Failed[0]) != sink.Transient {
+		t.Errorf("Write with a cancelled context = %v, want record #0 transient", err)
 	}
 	// The driver is still usable.
 	rec := Full(8)
@@ -446,7 +486,11 @@ func testCancelledContext(t *testing.T, h Harness) {
 
 func testDurableAfterClose(t *testing.T, h Harness) {
 	ctx := context.Background()
-	d, err := h.Open(ctx, defaultModels)
+	d0, err := h.Open(ctx, defaultModels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := sink.NewWriter(d0, WriterOptions(defaultModels))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,17 +511,17 @@ func testDurableAfterClose(t *testing.T, h Harness) {
 // different goroutines sharing one driver, in different orders.
 func testConcurrentWriters(t *testing.T, h Harness) {
 	d := open(t, h, defaultModels)
-	concurrentModels(t, h, func(int) sink.Driver { return d })
+	concurrentModels(t, h, func(int) *sink.Writer { return d })
 }
 
 // testConcurrentDrivers does the same with one driver per writer, as several
 // aggregator replicas would.
 func testConcurrentDrivers(t *testing.T, h Harness) {
-	ds := []sink.Driver{open(t, h, defaultModels), open(t, h, defaultModels)}
-	concurrentModels(t, h, func(w int) sink.Driver { return ds[w%len(ds)] })
+	ds := []*sink.Writer{open(t, h, defaultModels), open(t, h, defaultModels)}
+	concurrentModels(t, h, func(w int) *sink.Writer { return ds[w%len(ds)] })
 }
 
-func concurrentModels(t *testing.T, h Harness, driver func(writer int) sink.Driver) {
+func concurrentModels(t *testing.T, h Harness, driver func(writer int) *sink.Writer) {
 	const tweets, batch = 200, 20
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -493,7 +537,10 @@ func concurrentModels(t *testing.T, h Harness, driver func(writer int) sink.Driv
 					}
 					recs = append(recs, sink.Record{Tweet: Tweet(3000 + i), Results: []sink.Result{Result(model, 3000+i)}, TimedOut: w%2 == 1 && i%3 == 0})
 				}
-				if err := writeRetrying(d, recs); err != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err := d.Write(ctx, recs)
+				cancel()
+				if err != nil {
 					errs <- fmt.Errorf("writer %d (%s): %w", w, model, err)
 					return
 				}
@@ -514,36 +561,6 @@ func concurrentModels(t *testing.T, h Harness, driver func(writer int) sink.Driv
 	}
 }
 
-// writeRetrying retries the records a driver reported as transiently failed,
-// as the aggregator does.
-func writeRetrying(d sink.Driver, recs []sink.Record) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		err := d.WriteBatch(ctx, recs)
-		if err == nil {
-			return nil
-		}
-		if attempt == 20 {
-			return fmt.Errorf("still failing after %d attempts: %w", attempt, err)
-		}
-		var be *sink.BatchError
-		if errors.As(err, &be) {
-			var again []sink.Record
-			for i, e := range be.Failed {
-				if sink.ErrorCode(e) == sink.Permanent {
-					return fmt.Errorf("record %d: permanent: %w", i, e)
-				}
-				again = append(again, recs[i])
-			}
-			recs = again
-		} else if sink.ErrorCode(err) == sink.Permanent {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
-	}
-}
-
 func testOneBadRecord(t *testing.T, h Harness) {
 	rj, ok := h.(Rejecter)
 	if !ok {
@@ -556,7 +573,10 @@ func testOneBadRecord(t *testing.T, h Harness) {
 	}
 	bad := 6
 	rj.Reject(&recs[bad])
-	err := d.WriteBatch(context.Background(), recs)
+	if err := sink.Validate(recs[bad], defaultModels); err != nil {
+		t.Fatalf("the harness's rejected record is invalid (%v): it must be one the store refuses", err)
+	}
+	err := d.Write(context.Background(), recs)
 	var be *sink.BatchError
 	if !errors.As(err, &be) {
 		t.Fatalf("WriteBatch = %v, want a *sink.BatchError", err)
@@ -589,15 +609,184 @@ func testTransientFaults(t *testing.T, h Harness) {
 		recs = append(recs, Full(5000+i))
 	}
 	f.FailNext(3)
-	// The driver either retries by itself or reports Transient errors that
-	// a retry resolves; either way nothing is lost.
-	if err := writeRetrying(d, recs); err != nil {
-		t.Fatal(err)
-	}
+	// The driver reports Transient errors and the Writer retries them:
+	// nothing is lost, and the caller sees success.
+	write(t, d, recs...)
 	if n := count(t, h); n != len(recs) {
 		t.Errorf("count = %d, want %d", n, len(recs))
 	}
 	for _, rec := range recs {
 		expect(t, h, rec.Tweet, rec.Results, defaultModels, false)
+	}
+}
+
+// Invalid are records that sink.Validate refuses, each with the field its
+// error names; every store must refuse them alike (SQLite once trimmed ids,
+// the memory store did not; only Elasticsearch refused a zero time).
+func Invalid() []struct {
+	Rec   sink.Record
+	Field string
+} {
+	mk := func(i int, f func(*sink.Record)) sink.Record {
+		r := Full(6000 + i)
+		f(&r)
+		return r
+	}
+	return []struct {
+		Rec   sink.Record
+		Field string
+	}{
+		{mk(0, func(r *sink.Record) { r.Tweet.ID = "" }), "tweet.id"},
+		{mk(1, func(r *sink.Record) { r.Tweet.ID = " \t" }), "tweet.id"},
+		{mk(2, func(r *sink.Record) { r.Tweet.ID = strings.Repeat("7", 513) }), "tweet.id"},
+		{mk(3, func(r *sink.Record) { r.Tweet.CreatedAt = time.Time{} }), "tweet.created_at"},
+		{mk(4, func(r *sink.Record) { r.Results[0].Model = "Bad-Model" }), "results[0].model"},
+		{mk(5, func(r *sink.Record) { r.Results[1].Model = "unconfigured" }), "results[1].model"},
+		{mk(6, func(r *sink.Record) { r.Results[1].Label = "" }), "results[1].label"},
+		{mk(7, func(r *sink.Record) { r.Results[0].Value = math.NaN() }), "results[0].value"},
+		{mk(8, func(r *sink.Record) { r.Results[0].Value = math.Inf(-1) }), "results[0].value"},
+		{mk(9, func(r *sink.Record) { r.Results[1] = r.Results[0] }), "results[1].model"},
+	}
+}
+
+// testInvalidRecords: each invalid record fails alone, permanently, named by
+// index, tweet and field; it is not stored; the valid records beside it are.
+func testInvalidRecords(t *testing.T, h Harness) {
+	d := open(t, h, defaultModels)
+	var recs []sink.Record
+	want := map[int]string{}
+	for k, inv := range Invalid() {
+		recs = append(recs, Full(6100+k))
+		want[len(recs)] = inv.Field
+		recs = append(recs, inv.Rec)
+	}
+	err := d.Write(context.Background(), recs)
+	var be *sink.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("Write = %v, want a *sink.BatchError", err)
+	}
+	if len(be.Failed) != len(want) {
+		t.Errorf("%d records failed, want %d: %v", len(be.Failed), len(want), be)
+	}
+	for i, field := range want {
+		err := be.Failed[i]
+		var re *sink.RecordError
+		switch {
+		case err == nil:
+			t.Errorf("#%d (invalid %s) was stored", i, field)
+		case sink.ErrorCode(err) != sink.Permanent:
+			t.Errorf("#%d: %v is not permanent", i, err)
+		case !errors.As(err, &re) || re.Field != field || re.TweetID != recs[i].Tweet.ID:
+			t.Errorf("#%d: %v, want a RecordError on %s of tweet %q", i, err, field, recs[i].Tweet.ID)
+		}
+		if id := recs[i].Tweet.ID; strings.TrimSpace(id) != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			_, found, rerr := h.Read(ctx, id)
+			cancel()
+			if rerr != nil || found {
+				t.Errorf("invalid record #%d (%s): found %v, err %v; want not stored", i, field, found, rerr)
+			}
+		}
+	}
+	for i, rec := range recs {
+		if _, bad := want[i]; !bad {
+			expect(t, h, rec.Tweet, rec.Results, defaultModels, false)
+		}
+	}
+	if n := count(t, h); n != len(recs)-len(want) {
+		t.Errorf("count = %d, want %d", n, len(recs)-len(want))
+	}
+}
+
+// MemDeadLetter keeps letters in memory.
+type MemDeadLetter struct {
+	mu      sync.Mutex
+	Letters []sink.Letter
+}
+
+// Put implements sink.DeadLetter.
+func (m *MemDeadLetter) Put(_ context.Context, ls []sink.Letter) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.Letters = append(m.Letters, ls...)
+	return nil
+}
+
+// testDeadLetters: an invalid record and (with a Rejecter) one the store
+// refuses go to the dead-letter output with their reason; their errors say
+// so; nothing else does.
+func testDeadLetters(t *testing.T, h Harness) {
+	dl := &MemDeadLetter{}
+	o := WriterOptions(defaultModels)
+	o.DeadLetter = dl
+	d := openWith(t, h, o)
+	var recs []sink.Record
+	for i := range 6 {
+		recs = append(recs, Full(7000+i))
+	}
+	recs[1] = Invalid()[3].Rec // no timestamp
+	bad := map[int]bool{1: true}
+	if rj, ok := h.(Rejecter); ok {
+		rj.Reject(&recs[4])
+		bad[4] = true
+	}
+	err := d.Write(context.Background(), recs)
+	var be *sink.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != len(bad) {
+		t.Fatalf("Write = %v, want %d failed", err, len(bad))
+	}
+	for i := range bad {
+		if e := be.Failed[i]; !errors.Is(e, sink.ErrDeadLettered) || sink.ErrorCode(e) != sink.Permanent {
+			t.Errorf("#%d: %v, want permanent and dead-lettered", i, e)
+		}
+	}
+	if len(dl.Letters) != len(bad) {
+		t.Fatalf("%d letters, want %d: %+v", len(dl.Letters), len(bad), dl.Letters)
+	}
+	for _, l := range dl.Letters {
+		i := slices.IndexFunc(recs, func(r sink.Record) bool { return r.Tweet.ID == l.TweetID })
+		if i < 0 || !bad[i] || l.Reason == "" || l.Record.Tweet.ID != l.TweetID || len(l.Record.Results) != len(recs[i].Results) {
+			t.Errorf("letter %+v", l)
+		}
+	}
+	for i, rec := range recs {
+		if !bad[i] {
+			expect(t, h, rec.Tweet, rec.Results, defaultModels, false)
+		}
+	}
+}
+
+// testObserversSeeStored: an observer sees exactly the records stored, once,
+// after they are readable.
+func testObserversSeeStored(t *testing.T, h Harness) {
+	var mu sync.Mutex
+	var seen []string
+	var unreadable []string
+	o := WriterOptions(defaultModels)
+	o.Observers = []sink.Observer{sink.ObserverFunc(func(ctx context.Context, recs []sink.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			seen = append(seen, r.Tweet.ID)
+			if _, found, err := h.Read(ctx, r.Tweet.ID); err != nil || !found {
+				unreadable = append(unreadable, r.Tweet.ID)
+			}
+		}
+	})}
+	d := openWith(t, h, o)
+	var recs []sink.Record
+	for i := range 5 {
+		recs = append(recs, Full(8000+i))
+	}
+	recs[2].Tweet.CreatedAt = time.Time{}
+	_ = d.Write(context.Background(), recs)
+	want := []string{recs[0].Tweet.ID, recs[1].Tweet.ID, recs[3].Tweet.ID, recs[4].Tweet.ID}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, want) {
+		t.Errorf("observed %v, want %v", seen, want)
+	}
+	if len(unreadable) > 0 {
+		t.Errorf("observed before they were readable: %v", unreadable)
 	}
 }

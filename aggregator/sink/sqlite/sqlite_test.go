@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"path/filepath"
@@ -121,9 +122,27 @@ func (h *harness) Close() {
 	}
 }
 
-// Reject makes a record the store refuses: a model name that cannot be a column.
-func (h *harness) Reject(rec *sink.Record) {
-	rec.Results = append(slices.Clone(rec.Results), sink.Result{Model: "Bad-Model", Label: "x"})
+// The harness has no sinktest.Rejecter: SQLite refuses no record that
+// sink.Validate accepts (a bad model name, which could not be a column, is
+// refused per record: TestBadModelNameRefused).
+
+func TestBadModelNameRefused(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	recs := []sink.Record{sinktest.Full(1), sinktest.Full(2)}
+	recs[1].Results = append(recs[1].Results, sink.Result{Model: "x; DROP TABLE tweets", Label: "x"})
+	err = s.WriteBatch(ctx, recs)
+	var be *sink.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 1 || sink.ErrorCode(be.Failed[1]) != sink.Permanent {
+		t.Fatalf("WriteBatch = %v, want #1 refused for good", err)
+	}
+	if n, err := s.Count(ctx, time.Time{}, time.Time{}); err != nil || n != 1 {
+		t.Fatalf("count %d, %v; want 1", n, err)
+	}
 }
 
 func TestConformance(t *testing.T) {

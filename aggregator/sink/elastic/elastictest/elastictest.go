@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,9 @@ type Harness struct {
 	// Tune adjusts the driver options of each Open (fast retries in tests).
 	Tune func(*elastic.Options)
 	es   *elasticsearch.Client
+
+	mu      sync.Mutex
+	refused map[string]bool
 }
 
 // NewHarness returns a harness on a fresh fake.
@@ -122,10 +126,25 @@ func (h *Harness) Count(ctx context.Context) (int, error) {
 // Close implements sinktest.Harness.
 func (h *Harness) Close() {}
 
-// Reject implements sinktest.Rejecter: a result of a model the mapping does
-// not know is refused by the strict mapping (strict_dynamic_mapping_exception).
+// Reject implements sinktest.Rejecter: the fake answers the record's bulk
+// item 400 document_parsing_exception. (A result of a model the strict
+// mapping does not know would be refused too, but sink.Validate refuses it
+// first.)
 func (h *Harness) Reject(rec *sink.Record) {
-	rec.Results = append(rec.Results, sink.Result{Model: "unregistered", Version: "1", Value: 1, Label: "x"})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refused == nil {
+		h.refused = map[string]bool{}
+		h.Fake.SetItemFault(func(_, _, id string) int {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.refused[id] {
+				return http.StatusBadRequest
+			}
+			return 0
+		})
+	}
+	h.refused[rec.Tweet.ID] = true
 }
 
 // FailNext implements sinktest.TransientFaulter: whole requests answered 503.
