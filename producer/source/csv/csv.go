@@ -50,9 +50,10 @@ const (
 	Sentiment140 TimeFormat = "sentiment140"
 	// RFC3339 is "2009-04-06T22:19:45-07:00" (fractional seconds allowed).
 	RFC3339 TimeFormat = "rfc3339"
-	// Unix is seconds since the epoch.
+	// Unix is seconds since the epoch, with an optional decimal fraction
+	// ("1606451170.518101", as the QUT toolkit's CSVs have it).
 	Unix TimeFormat = "unix"
-	// UnixMilli is milliseconds since the epoch.
+	// UnixMilli is milliseconds since the epoch, with an optional fraction.
 	UnixMilli TimeFormat = "unix_ms"
 )
 
@@ -67,6 +68,11 @@ const (
 	ReasonEmptyID      Reason = "empty_id"
 	ReasonInvalidUTF8  Reason = "invalid_utf8"
 	ReasonLineTooLong  Reason = "line_too_long"
+	// ReasonInvalidField: a field past event.Tweet's bounds (a 10 KB id).
+	ReasonInvalidField Reason = "invalid_field"
+	// ReasonClipped: list entries (urls) dropped by event.Tweet.Clip; the
+	// tweet is kept and this error follows it.
+	ReasonClipped Reason = "clipped_field"
 )
 
 // RowError is a rejected row. Reading continues with the next line.
@@ -93,6 +99,9 @@ type Options struct {
 	// 0-based index ("1") or, with a header, a column name. Empty means the
 	// sentiment140 column (1, 2, 4, 5). User may be "-" for none.
 	ID, Time, User, Text string
+	// UserID, RetweetOf, ReplyTo and URLs name the columns of those
+	// optional fields (empty: none). URLs holds space-separated URLs.
+	UserID, RetweetOf, ReplyTo, URLs string
 	// Keep maps extra fields to keep in Tweet.Fields to their columns.
 	Keep map[string]string
 	// Encoding defaults to UTF8.
@@ -125,6 +134,11 @@ type Reader struct {
 	user   int
 	text   int
 	keep   []keptColumn
+	userID int // optional columns, -1 when absent
+	rtOf   int
+	reply  int
+	urls   int
+	queued *RowError // reported by the next Read (a clipped row's note)
 	eof    bool
 	buf    []byte // unescaped fields of the current record
 	ends   []int  // end offset of each field in buf
@@ -211,6 +225,16 @@ func NewReader(rd io.Reader, name string, opts Options) (*Reader, error) {
 	} else {
 		r.user = resolve("user", opts.User, "4")
 	}
+	optional := func(field, ref string) int {
+		if ref == "" {
+			return -1
+		}
+		return resolve(field, ref, "")
+	}
+	r.userID = optional("user id", opts.UserID)
+	r.rtOf = optional("retweet of", opts.RetweetOf)
+	r.reply = optional("reply to", opts.ReplyTo)
+	r.urls = optional("urls", opts.URLs)
 	for name, ref := range opts.Keep {
 		r.keep = append(r.keep, keptColumn{name, resolve("kept field "+name, ref, "")})
 	}
@@ -282,6 +306,10 @@ func (r *Reader) Name() string { return r.name }
 // row (the next Read continues with the following line). Other errors are
 // I/O errors and end the read.
 func (r *Reader) Read(ctx context.Context) (Row, error) {
+	if q := r.queued; q != nil {
+		r.queued = nil
+		return Row{}, q
+	}
 	if r.line&1023 == 0 {
 		if err := ctx.Err(); err != nil {
 			return Row{}, err
@@ -446,6 +474,29 @@ func (r *Reader) parse(line []byte) (Row, error) {
 			t.Fields[k.name] = str(k.col)
 		}
 	}
+	opt := func(col int) string {
+		if col < 0 {
+			return ""
+		}
+		return strings.TrimSpace(str(col))
+	}
+	t.UserID, t.RetweetOf, t.ReplyTo = opt(r.userID), opt(r.rtOf), opt(r.reply)
+	if r.urls >= 0 {
+		// strings.Fields, not a split on " ": an empty column is no URL
+		// (the QUT toolkit's split makes it one empty URL).
+		t.URLs = strings.Fields(str(r.urls))
+	}
+	if n := t.Clip(); n > 0 {
+		r.queued = r.rowErr(ReasonClipped, "tweet %s: %d url entries too long or past %d, dropped", t.ID, n, event.MaxListLen)
+	}
+	if err := t.Validate(t.ID); err != nil {
+		r.queued = nil
+		var fe *event.FieldError
+		if errors.As(err, &fe) {
+			return Row{}, r.rowErr(ReasonInvalidField, "%s: %s", strings.TrimPrefix(fe.Field, "data."), fe.Reason)
+		}
+		return Row{}, r.rowErr(ReasonInvalidField, "%v", err)
+	}
 	return Row{Line: r.line, Tweet: t}, nil
 }
 
@@ -519,23 +570,55 @@ func parseTime(f TimeFormat, s string) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("%q is not RFC 3339", s)
 		}
 		return t.UTC(), nil
-	case Unix, UnixMilli:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%q is not an integer", s)
-		}
-		if f == Unix {
-			if n < -1e11 || n > 1e11 {
-				return time.Time{}, fmt.Errorf("%d seconds is out of range", n)
-			}
-			return time.Unix(n, 0).UTC(), nil
-		}
-		if n < -1e14 || n > 1e14 {
-			return time.Time{}, fmt.Errorf("%d milliseconds is out of range", n)
-		}
-		return time.UnixMilli(n).UTC(), nil
+	case Unix:
+		return parseEpoch(s, 1, "seconds")
+	case UnixMilli:
+		return parseEpoch(s, 1000, "milliseconds")
 	}
 	return time.Time{}, fmt.Errorf("unknown time format %q", f)
+}
+
+// parseEpoch parses a decimal count of units since the epoch ("1606451170",
+// "1606451170.518101", "-1.5"), perUnit units a second. The whole and the
+// fractional part are parsed apart: a float64 holds about 16 digits, so
+// ParseFloat would blur the microseconds of a 2020 timestamp.
+func parseEpoch(s string, perUnit int64, unit string) (time.Time, error) {
+	body, neg := s, false
+	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
+		body, neg = body[1:], body[0] == '-'
+	}
+	whole, frac, _ := strings.Cut(body, ".")
+	if whole == "" && frac == "" || !digits(whole) || !digits(frac) {
+		return time.Time{}, fmt.Errorf("%q is not a number of %s (digits, an optional fraction after '.')", s, unit)
+	}
+	n := int64(0)
+	if whole != "" {
+		var err error
+		if n, err = strconv.ParseInt(whole, 10, 64); err != nil || n > 1e11*perUnit {
+			return time.Time{}, fmt.Errorf("%s %s is out of range", s, unit)
+		}
+	}
+	// The fraction in nanoseconds; digits past a nanosecond are dropped.
+	var nanos int64
+	scale := int64(1e9) / perUnit
+	for i := 0; i < len(frac) && scale >= 10; i++ {
+		scale /= 10
+		nanos += int64(frac[i]-'0') * scale
+	}
+	sec, nsec := n/perUnit, (n%perUnit)*(1e9/perUnit)+nanos
+	if neg {
+		sec, nsec = -sec, -nsec
+	}
+	return time.Unix(sec, nsec).UTC(), nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 var months = map[string]time.Month{

@@ -45,11 +45,11 @@ const (
 	ReasonMissingReference csv.Reason = "missing_reference"
 	// ReasonClipped: list entries (hashtags, urls, mentions) dropped by
 	// event.Tweet.Clip; the tweet is kept and this error follows it.
-	ReasonClipped  csv.Reason = "clipped_field"
-	ReasonInvalid  csv.Reason = "invalid_field"
-	ReasonEmptyID             = csv.ReasonEmptyID
-	ReasonEmptyTxt            = csv.ReasonEmptyText
-	ReasonBadTime             = csv.ReasonBadTimestamp
+	ReasonClipped  = csv.ReasonClipped
+	ReasonInvalid  = csv.ReasonInvalidField
+	ReasonEmptyID  = csv.ReasonEmptyID
+	ReasonEmptyTxt = csv.ReasonEmptyText
+	ReasonBadTime  = csv.ReasonBadTimestamp
 )
 
 // Options configure a Reader.
