@@ -12,25 +12,23 @@ import (
 	"github.com/tweetflow/tweetflow/mode/core"
 )
 
-// esFlags are the Elasticsearch connection flags of run, aggregate, es and
-// kibana. Secrets come from files or the environment (ES_API_KEY,
-// ES_PASSWORD or their _FILE variants), never from a flag value that ps
-// would show.
+// esFlags are the Elasticsearch flags of run, kafka aggregate, es and
+// kibana, mapped onto core.ES (which resolves them over ES_*). Secrets come
+// from files or the environment, never from a flag value that ps would show.
 type esFlags struct {
-	url, index, apiKeyFile, username, passwordFile, caFile string
-	insecure                                               bool
-	deadLetter, alertsIndex                                string
+	core.ES
+	deadLetter, alertsIndex string
 }
 
 func addESFlags(f *pflag.FlagSet) *esFlags {
 	e := &esFlags{}
-	f.StringVar(&e.url, "es", "", "Elasticsearch URL(s), comma-separated; a path names the index [$"+elastic.EnvURL+"]")
-	f.StringVar(&e.index, "es-index", "", "Elasticsearch index (default "+elastic.DefaultIndex+") [$"+elastic.EnvIndex+"]")
-	f.StringVar(&e.apiKeyFile, "es-api-key-file", "", "file holding the encoded API key [$"+elastic.EnvAPIKey+" / $"+elastic.EnvAPIKeyFile+"]")
-	f.StringVar(&e.username, "es-username", "", "basic auth user [$"+elastic.EnvUsername+"]")
-	f.StringVar(&e.passwordFile, "es-password-file", "", "file holding the password [$"+elastic.EnvPassword+" / $"+elastic.EnvPasswordFile+"]")
-	f.StringVar(&e.caFile, "es-ca-cert", "", "PEM file of CAs to trust [$"+elastic.EnvCACertFile+"]")
-	f.BoolVar(&e.insecure, "es-insecure", false, "do NOT verify the server's TLS certificate (testing only)")
+	f.StringVar(&e.URL, "es", "", "Elasticsearch URL(s), comma-separated; a path names the index [$"+elastic.EnvURL+"]")
+	f.StringVar(&e.Index, "es-index", "", "Elasticsearch index (default "+elastic.DefaultIndex+") [$"+elastic.EnvIndex+"]")
+	f.StringVar(&e.APIKeyFile, "es-api-key-file", "", "file holding the encoded API key [$"+elastic.EnvAPIKey+" / $"+elastic.EnvAPIKeyFile+"]")
+	f.StringVar(&e.Username, "es-username", "", "basic auth user [$"+elastic.EnvUsername+"]")
+	f.StringVar(&e.PasswordFile, "es-password-file", "", "file holding the password [$"+elastic.EnvPassword+" / $"+elastic.EnvPasswordFile+"]")
+	f.StringVar(&e.CAFile, "es-ca-cert", "", "PEM file of CAs to trust [$"+elastic.EnvCACertFile+"]")
+	f.BoolVar(&e.Insecure, "es-insecure", false, "do NOT verify the server's TLS certificate (testing only)")
 	return e
 }
 
@@ -40,61 +38,13 @@ func (e *esFlags) addStoreFlags(f *pflag.FlagSet, deadLetter string) {
 	f.StringVar(&e.alertsIndex, "es-alerts-index", elastic.DefaultAlertsIndex, "index receiving alerts when writing to Elasticsearch")
 }
 
-// set reports whether an Elasticsearch address is configured.
-func (e *esFlags) set() bool { return e.url != "" || os.Getenv(elastic.EnvURL) != "" }
+func (e *esFlags) set() bool { return e.Set(os.Getenv) }
 
-// config maps the flags onto the environment names and reads the config
-// with the sink's own loader (elastic.ConfigFromEnv): a flag wins over its
-// variable.
-func (e *esFlags) config() (elastic.Config, error) {
-	flags := map[string]string{elastic.EnvURL: e.url}
-	if e.apiKeyFile != "" {
-		flags[elastic.EnvAPIKeyFile], flags[elastic.EnvAPIKey] = e.apiKeyFile, ""
-	}
-	if e.passwordFile != "" {
-		flags[elastic.EnvPasswordFile], flags[elastic.EnvPassword] = e.passwordFile, ""
-	}
-	if e.caFile != "" {
-		flags[elastic.EnvCACertFile] = e.caFile
-	}
-	getenv := func(k string) string {
-		if v, ok := flags[k]; ok && (v != "" || k != elastic.EnvURL) {
-			return v
-		}
-		return os.Getenv(k)
-	}
-	c, err := elastic.ConfigFromEnv(elastic.Config{Index: e.index, Username: e.username, InsecureSkipVerify: e.insecure}, getenv, os.ReadFile)
-	if err != nil {
-		return c, err
-	}
-	return c, c.Normalize()
-}
+func (e *esFlags) config() (elastic.Config, error) { return e.Config(os.Getenv, nil) }
 
-// storeConfig maps --db and the Elasticsearch flags onto a store config:
-// Elasticsearch when --es or ES_URL names one, else the SQLite file.
-// Naming both on the command line is refused rather than guessed.
+// storeConfig maps --db and the Elasticsearch flags onto base.
 func storeConfig(cmd *cobra.Command, base core.StoreConfig, e *esFlags) (core.StoreConfig, error) {
-	if !e.set() {
-		return base, nil
-	}
-	if cmd.Flags().Changed("db") {
-		return base, fmt.Errorf("give --db (SQLite) or --es (Elasticsearch), not both")
-	}
-	c, err := e.config()
-	if err != nil {
-		return base, err
-	}
-	base.ES, base.ESDeadLetter = c, e.deadLetter
-	return base, nil
-}
-
-// registryModels reads the model registry for the mapping.
-func registryModels(modelsDir string) ([]elastic.Model, error) {
-	specs, err := core.Specs(modelsDir, nil)
-	if err != nil {
-		return nil, err
-	}
-	return elastic.ModelsFromSpecs(specs), nil
+	return base.WithES(e.ES, cmd.Flags().Changed("db"), e.deadLetter, os.Getenv)
 }
 
 func newESCmd() *cobra.Command {
@@ -120,16 +70,12 @@ model's fields are added without a reindex. With --print, or without an
 Elasticsearch, it prints the template instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			models, err := registryModels(modelsDir)
-			if err != nil {
-				return err
-			}
-			index := ef.index
 			if print || !ef.set() {
-				if index == "" {
-					index = elastic.DefaultIndex
+				models, err := core.IndexModels(modelsDir)
+				if err != nil {
+					return err
 				}
-				tpl, err := elastic.IndexTemplate(index, models)
+				tpl, err := elastic.IndexTemplate(cmpOr(ef.Index, elastic.DefaultIndex), models)
 				if err != nil {
 					return err
 				}
@@ -141,18 +87,15 @@ Elasticsearch, it prints the template instead.`,
 			if err != nil {
 				return err
 			}
-			es, err := elastic.NewClient(cfg, elastic.RetryPolicy{})
+			n, err := core.EnsureIndex(cmd.Context(), modelsDir, cfg)
 			if err != nil {
 				return err
 			}
-			if err := elastic.EnsureIndex(cmd.Context(), es, cfg.Index, models); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date (%d models)\n", cfg.Index, len(models))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date (%d models)\n", cfg.Index, n)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&modelsDir, "models-dir", "models", "folder holding the model folders")
+	cmd.Flags().StringVar(&modelsDir, "models-dir", envOr(core.EnvModelsDir, "models"), "folder holding the model folders [$MODELS_DIR]")
 	cmd.Flags().BoolVar(&print, "print", false, "print the template instead of putting it")
 	ef = addESFlags(cmd.Flags())
 	return cmd
@@ -174,26 +117,22 @@ func newESResetCmd() *cobra.Command {
 			if !confirm {
 				return fmt.Errorf("refusing to delete index %s and every document in it: add --confirm", cfg.Index)
 			}
-			models, err := registryModels(modelsDir)
-			if err != nil {
-				return err
-			}
-			es, err := elastic.NewClient(cfg, elastic.RetryPolicy{})
-			if err != nil {
-				return err
-			}
-			if err := elastic.DeleteIndex(cmd.Context(), es, cfg.Index); err != nil {
-				return err
-			}
-			if err := elastic.EnsureIndex(cmd.Context(), es, cfg.Index, models); err != nil {
+			if err := core.ResetIndex(cmd.Context(), modelsDir, cfg); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s deleted and recreated empty\n", cfg.Index)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&modelsDir, "models-dir", "models", "folder holding the model folders")
+	cmd.Flags().StringVar(&modelsDir, "models-dir", envOr(core.EnvModelsDir, "models"), "folder holding the model folders [$MODELS_DIR]")
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "really delete the index")
 	ef = addESFlags(cmd.Flags())
 	return cmd
+}
+
+func cmpOr(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/dashboards"
 	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -220,7 +221,7 @@ it also puts the index template and mapping first.`,
 			}
 
 			if ef.set() {
-				models, merr := registryModels(g.modelsDir)
+				models, merr := core.IndexModels(g.modelsDir)
 				if merr == nil {
 					cfg, err := ef.config()
 					if err != nil {

@@ -144,6 +144,10 @@ type AggregatorConfig struct {
 	JoinTimeout time.Duration
 	// MaxPending bounds the tweets held in memory (Add blocks past it).
 	MaxPending int
+	// OnStored, if set, is called after each durable write with the
+	// records written (after the metrics count them): the signal tests
+	// wait on instead of polling the store.
+	OnStored func(recs []sink.Record)
 }
 
 // FromEnv overrides c with what the environment sets: MODELS_DIR, MODELS,
@@ -182,7 +186,12 @@ func NewAggregator(ctx context.Context, c AggregatorConfig, m *metrics.Metrics, 
 	}
 	agg, err := aggregator.New(st.Driver, aggregator.Options{
 		Models: SpecNames(specs), JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
-		OnStored: func(recs []sink.Record) { m.ObserveBatch(len(recs)) },
+		OnStored: func(recs []sink.Record) {
+			m.ObserveBatch(len(recs))
+			if c.OnStored != nil {
+				c.OnStored(recs)
+			}
+		},
 	})
 	if err != nil {
 		_ = st.Close(ctx)

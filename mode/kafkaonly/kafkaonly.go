@@ -1,0 +1,296 @@
+// Package kafkaonly is the composition root of the Kafka-only mode (no
+// Knative): each model's function is a consumer group on the tweets topic
+// that produces its metadata events to the metadata topic (`tweetflow kafka
+// function`), and the aggregator is a consumer group on the metadata topic
+// writing the store (`tweetflow kafka aggregate`). The cores are mode/core's,
+// the same as on Knative; only the transport differs. Offsets are committed
+// only after the reply is produced (functions) or the record is stored
+// (aggregator), and only the contiguous prefix of finished records.
+package kafkaonly
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/shutdown"
+	"github.com/tweetflow/tweetflow/transport"
+	"github.com/tweetflow/tweetflow/transport/kafka"
+)
+
+// Consumer is how a service reads its topic.
+type Consumer struct {
+	Kafka kafka.Config
+	// Group is the consumer group (one per model for functions).
+	Group string
+	// InFlight bounds the events delivered and not yet acked per partition.
+	InFlight int
+	// DeadLetterTopic receives records that can never be handled (empty:
+	// they are logged and skipped).
+	DeadLetterTopic string
+	// Options are the consumer's other settings (retry delays, drain);
+	// InFlight, the dead letter, Observer and Logger are set from the above.
+	Options kafka.ConsumerOptions
+}
+
+// FunctionConfig configures RunFunction. Zero values take FunctionDefaults().
+type FunctionConfig struct {
+	Function core.FunctionConfig
+	// Consumer reads In; its Group defaults to "tweetflow-" + the model's
+	// name.
+	Consumer Consumer
+	In, Out  string
+	// Partitions and Replication of Out when it is created.
+	Partitions  int32
+	Replication int16
+	// MetricsAddr serves /metrics (empty: off).
+	MetricsAddr string
+	// DrainTimeout bounds the flush after ctx ends (the consumer's own
+	// drain is Consumer.Options.DrainTimeout).
+	DrainTimeout time.Duration
+	// Metrics, when set, receives the counts (else a new set).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// FunctionDefaults returns the function's defaults, the only place they
+// are defined.
+func FunctionDefaults() FunctionConfig {
+	return FunctionConfig{
+		// 512 in flight per partition: enough for the core to fill its
+		// micro-batches.
+		Consumer:     Consumer{Kafka: defaultKafka(), InFlight: 512},
+		In:           "tweets",
+		Out:          "metadata",
+		Partitions:   6,
+		Replication:  1,
+		MetricsAddr:  ":9090",
+		DrainTimeout: core.DefaultDrainTimeout,
+	}
+}
+
+func defaultKafka() kafka.Config {
+	return kafka.Config{Brokers: []string{"localhost:9092"}, ClientID: "tweetflow"}
+}
+
+func (c FunctionConfig) withDefaults() FunctionConfig {
+	d := FunctionDefaults()
+	c.Consumer = c.Consumer.withDefaults(d.Consumer)
+	c.In, c.Out = cmp.Or(c.In, d.In), cmp.Or(c.Out, d.Out)
+	c.Partitions, c.Replication = cmp.Or(c.Partitions, d.Partitions), cmp.Or(c.Replication, d.Replication)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Consumer) withDefaults(d Consumer) Consumer {
+	if len(c.Kafka.Brokers) == 0 {
+		c.Kafka.Brokers = d.Kafka.Brokers
+	}
+	c.Kafka.ClientID = cmp.Or(c.Kafka.ClientID, d.Kafka.ClientID)
+	c.Group = cmp.Or(c.Group, d.Group)
+	c.InFlight = cmp.Or(c.InFlight, d.InFlight)
+	return c
+}
+
+// RunFunction scores the In topic with one model and produces each reply
+// to Out before the tweet's offset may be committed, with up to InFlight
+// events per partition being scored at once so the core can micro-batch
+// them. It returns when ctx ends and the consumer, the core and the
+// producer are drained.
+func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.New("function", filepath.Base(filepath.Clean(cfg.Function.ModelDir)))
+	}
+	fn, closeFn, err := core.NewFunction(cfg.Function, m)
+	if err != nil {
+		return err
+	}
+	// Everything opened below is closed within the drain's bound.
+	var closers []func(context.Context) error
+	defer func() {
+		dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+		defer cancel()
+		errs := []error{err, closeFn(dctx)}
+		for _, c := range closers {
+			errs = append(errs, c(dctx))
+		}
+		err = errors.Join(errs...)
+	}()
+	cfg.Consumer.Group = cmp.Or(cfg.Consumer.Group, "tweetflow-"+fn.Name())
+	if err := kafka.EnsureTopic(ctx, cfg.Consumer.Kafka, cfg.Out, cfg.Partitions, cfg.Replication); err != nil {
+		return err
+	}
+	prod, err := kafka.NewProducer(cfg.Consumer.Kafka, cfg.Out)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, prod.Close)
+	c, closeDL, err := newConsumer(cfg.Consumer, cfg.In, m, log)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, closeDL)
+	stopMetrics, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, stopMetrics)
+	log.Info("kafka function", "model", fn.Name(), "in", cfg.In, "out", cfg.Out, "group", cfg.Consumer.Group)
+	h := core.FunctionHandler(fn)
+	return c.Run(ctx, transport.Async(transport.Forward(h, prod), cfg.Consumer.InFlight))
+}
+
+// AggregatorConfig configures RunAggregator. Zero values take
+// AggregatorDefaults().
+type AggregatorConfig struct {
+	Aggregator core.AggregatorConfig
+	Consumer   Consumer
+	Topic      string
+	// MetricsAddr serves /metrics (empty: off).
+	MetricsAddr string
+	// DrainTimeout bounds the write of what is pending after ctx ends.
+	DrainTimeout time.Duration
+	// Metrics, when set, receives the counts (else a new set).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// AggregatorDefaults returns the aggregator's defaults, the only place they
+// are defined.
+func AggregatorDefaults() AggregatorConfig {
+	return AggregatorConfig{
+		Aggregator: core.AggregatorConfig{
+			ModelsDir: "models",
+			Store:     core.StoreConfig{SQLite: "tweetflow.db"},
+			// One group sees every model's result: wait for them.
+			JoinTimeout: 10 * time.Second,
+			// Room for every partition's read-ahead (InFlight), so Add never
+			// blocks a claim whose later records would complete the pending
+			// tweets.
+			MaxPending: 100000,
+		},
+		// A tweet's results from different models sit apart in its
+		// partition (the models run at different speeds); the aggregator
+		// must read far enough ahead to join them, or each claim stalls
+		// until the join timeout.
+		Consumer:     Consumer{Kafka: defaultKafka(), Group: "tweetflow-aggregator", InFlight: 10000},
+		Topic:        "metadata",
+		MetricsAddr:  ":9090",
+		DrainTimeout: core.DefaultDrainTimeout,
+	}
+}
+
+func (c AggregatorConfig) withDefaults() AggregatorConfig {
+	d := AggregatorDefaults()
+	a := &c.Aggregator
+	a.ModelsDir = cmp.Or(a.ModelsDir, d.Aggregator.ModelsDir)
+	if !a.Store.IsES() {
+		a.Store.SQLite = cmp.Or(a.Store.SQLite, d.Aggregator.Store.SQLite)
+	}
+	a.JoinTimeout = cmp.Or(a.JoinTimeout, d.Aggregator.JoinTimeout)
+	a.MaxPending = cmp.Or(a.MaxPending, d.Aggregator.MaxPending)
+	c.Consumer = c.Consumer.withDefaults(d.Consumer)
+	c.Topic = cmp.Or(c.Topic, d.Topic)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// RunAggregator consumes metadata events into the store and commits each
+// offset only after the record holding it is stored (and every earlier
+// offset of its partition too). When ctx ends it closes the aggregator at
+// once, so pending tweets are written and their offsets committed while the
+// consumer drains, rather than redelivered; it returns when both are done,
+// or when the drain's bound passes.
+func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.New("aggregator", "")
+	}
+	agg, closeAgg, err := core.NewAggregator(ctx, cfg.Aggregator, m, log)
+	if err != nil {
+		return err
+	}
+	c, closeDL, err := newConsumer(cfg.Consumer, cfg.Topic, m, log)
+	if err != nil {
+		return errors.Join(err, closeAgg(context.WithoutCancel(ctx)))
+	}
+	stopMetrics, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)
+	if err != nil {
+		return errors.Join(err, closeAgg(context.WithoutCancel(ctx)), closeDL(ctx))
+	}
+	// The aggregator is closed as soon as ctx ends (or the consumer fails),
+	// while the consumer still drains: its claims wait for the acks that
+	// this close's writes give.
+	closed := make(chan error, 1)
+	runDone := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-runDone:
+		}
+		dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+		defer cancel()
+		closed <- closeAgg(dctx)
+	}()
+	runErr := c.Run(ctx, core.MetadataHandler(agg))
+	close(runDone)
+	dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+	defer cancel()
+	var closeErr error
+	select {
+	case closeErr = <-closed:
+	case <-dctx.Done():
+		closeErr = fmt.Errorf("kafka aggregate: pending tweets not stored within the drain bound %v: their offsets are not committed and will be redelivered", cfg.DrainTimeout)
+	}
+	return errors.Join(runErr, closeErr, closeDL(dctx), stopMetrics(dctx))
+}
+
+// newConsumer joins c.Group on topic, with a dead-letter producer when
+// c.DeadLetterTopic is set; closeDL releases that producer.
+func newConsumer(c Consumer, topic string, m *metrics.Metrics, log *slog.Logger) (_ *kafka.Consumer, closeDL func(context.Context) error, _ error) {
+	opts := c.Options
+	opts.MaxInFlight, opts.Observer, opts.Logger = c.InFlight, m, log
+	closeDL = func(context.Context) error { return nil }
+	if c.DeadLetterTopic != "" {
+		base, err := c.Kafka.Sarama()
+		if err != nil {
+			return nil, nil, err
+		}
+		client, err := sarama.NewClient(c.Kafka.Brokers, kafka.ProducerConfig(base))
+		if err != nil {
+			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
+		}
+		sp, err := sarama.NewSyncProducerFromClient(client)
+		if err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
+		}
+		opts.DeadLetter = &kafka.TopicDeadLetter{Topic: c.DeadLetterTopic, Producer: sp}
+		closeDL = func(context.Context) error { return errors.Join(sp.Close(), client.Close()) }
+	}
+	cons, err := kafka.NewConsumer(c.Kafka, c.Group, []string{topic}, opts)
+	if err != nil {
+		_ = closeDL(context.Background())
+		return nil, nil, err
+	}
+	return cons, closeDL, nil
+}
