@@ -14,7 +14,6 @@
 package csv
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -27,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/source/lines"
 )
 
 // Encoding is how the bytes of a file are turned into text.
@@ -125,9 +125,9 @@ type Row struct {
 // Reader reads rows from one file. It is not safe for concurrent use.
 type Reader struct {
 	name   string
-	br     *bufio.Reader
+	lr     *lines.Reader
 	opts   Options
-	line   int
+	line   int // the line of the last record read
 	cols   int
 	id     int
 	ts     int
@@ -139,9 +139,8 @@ type Reader struct {
 	reply  int
 	urls   int
 	queued *RowError // reported by the next Read (a clipped row's note)
-	eof    bool
-	buf    []byte // unescaped fields of the current record
-	ends   []int  // end offset of each field in buf
+	buf    []byte    // unescaped fields of the current record
+	ends   []int     // end offset of each field in buf
 	closer io.Closer
 }
 
@@ -186,10 +185,7 @@ func NewReader(rd io.Reader, name string, opts Options) (*Reader, error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = 64 << 10
 	}
-	if opts.MaxLineBytes < 16 {
-		opts.MaxLineBytes = 16
-	}
-	r := &Reader{name: name, br: bufio.NewReaderSize(rd, opts.MaxLineBytes), opts: opts}
+	r := &Reader{name: name, lr: lines.New(rd, name, opts.MaxLineBytes), opts: opts}
 	var header []string
 	if opts.Header {
 		h, err := r.readHeader()
@@ -322,46 +318,19 @@ func (r *Reader) Read(ctx context.Context) (Row, error) {
 	return r.parse(line)
 }
 
-// nextLine returns the next non-empty line without its line ending. The
+// nextLine returns the next non-blank line without its line ending. The
 // returned slice is valid until the next call.
 func (r *Reader) nextLine() ([]byte, error) {
-	for {
-		if r.eof {
-			return nil, io.EOF
-		}
-		line, err := r.br.ReadSlice('\n')
-		r.line++
-		switch {
-		case err == bufio.ErrBufferFull:
-			n := len(line)
-			for err == bufio.ErrBufferFull {
-				line, err = r.br.ReadSlice('\n')
-				n += len(line)
-			}
-			if err == io.EOF {
-				r.eof = true
-			} else if err != nil {
-				return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
-			}
-			return nil, r.rowErr(ReasonLineTooLong, "line is %d bytes or more; the limit is %d", n, r.opts.MaxLineBytes)
-		case err == io.EOF:
-			r.eof = true
-			if len(line) == 0 {
-				return nil, io.EOF
-			}
-		case err != nil:
-			return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
-		}
-		line = bytes.TrimSuffix(line, []byte{'\n'})
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if r.line == 1 {
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
-		}
-		if len(line) == 0 {
-			continue
-		}
-		return line, nil
+	line, err := r.lr.Next()
+	r.line = r.lr.Line()
+	if err == nil {
+		return line, nil // errors.As below would allocate on every line
 	}
+	var tl *lines.TooLongError
+	if errors.As(err, &tl) {
+		return nil, r.rowErr(ReasonLineTooLong, "line is %d bytes or more; the limit is %d", tl.Bytes, tl.Max)
+	}
+	return line, err
 }
 
 func (r *Reader) rowErr(reason Reason, format string, a ...any) *RowError {

@@ -15,7 +15,6 @@
 package twitter
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source/lines"
 )
 
 // Reasons a line, tweet or page entry is reported; summaries count by them.
@@ -63,12 +63,8 @@ type Options struct {
 // Reader reads tweets from one file. It is not safe for concurrent use.
 type Reader struct {
 	name    string
-	br      *bufio.Reader
-	max     int
-	line    int
-	eof     bool
-	long    []byte // a line longer than br's buffer
-	skipped int    // bytes of an over-long line not kept
+	lr      *lines.Reader
+	line    int    // the line being parsed
 	pending []item // what the current line yielded, in order
 	parse   func(*Reader, []byte)
 }
@@ -84,7 +80,7 @@ func NewReader(rd io.Reader, name string, opts Options) *Reader {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = 8 << 20
 	}
-	return &Reader{name: name, br: bufio.NewReaderSize(rd, min(opts.MaxLineBytes, 256<<10)), max: opts.MaxLineBytes, parse: (*Reader).parseLine}
+	return &Reader{name: name, lr: lines.New(rd, name, opts.MaxLineBytes), parse: (*Reader).parseLine}
 }
 
 // Name is the file name used in errors.
@@ -114,49 +110,18 @@ func (r *Reader) rowErr(reason csv.Reason, format string, a ...any) *csv.RowErro
 	return &csv.RowError{File: r.name, Line: r.line, Reason: reason, Detail: fmt.Sprintf(format, a...)}
 }
 
-// nextLine returns the next non-empty line; valid until the next call.
+// nextLine returns the next non-blank line, trimmed; valid until the next call.
 func (r *Reader) nextLine() ([]byte, error) {
-	for {
-		if r.eof {
-			return nil, io.EOF
-		}
-		line, err := r.br.ReadSlice('\n')
-		r.line++
-		switch {
-		case err == bufio.ErrBufferFull:
-			// A line longer than the buffer is gathered in r.long up to
-			// the limit; past it the rest is skipped, never buffered.
-			r.long = append(r.long[:0], line...)
-			for err == bufio.ErrBufferFull {
-				line, err = r.br.ReadSlice('\n')
-				if len(r.long) <= r.max {
-					r.long = append(r.long, line...)
-				} else {
-					r.skipped += len(line)
-				}
-			}
-			if err == io.EOF {
-				r.eof = true
-			} else if err != nil {
-				return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
-			}
-			if n := len(r.long) + r.skipped; n > r.max {
-				r.long, r.skipped = nil, 0
-				return nil, r.rowErr(csv.ReasonLineTooLong, "line is %d bytes or more; the limit is %d", n, r.max)
-			}
-			line = r.long
-		case err == io.EOF:
-			r.eof = true
-			if len(bytes.TrimSpace(line)) == 0 {
-				return nil, io.EOF
-			}
-		case err != nil:
-			return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
-		}
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			return line, nil
-		}
+	line, err := r.lr.Next()
+	r.line = r.lr.Line()
+	if err == nil {
+		return bytes.TrimSpace(line), nil
 	}
+	var tl *lines.TooLongError
+	if errors.As(err, &tl) {
+		return nil, r.rowErr(csv.ReasonLineTooLong, "line is %d bytes or more; the limit is %d", tl.Bytes, tl.Max)
+	}
+	return nil, err
 }
 
 // The JSON shapes. Only the fields tweetflow carries are decoded.
