@@ -25,6 +25,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/campaign"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/dashboard"
+	"github.com/tweetflow/tweetflow/model"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/scorer"
 )
@@ -39,7 +40,7 @@ const chromium = "/usr/bin/chromium"
 func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 	t.Helper()
 	ctx := context.Background()
-	specs, err := scorer.ListSpecs("../models")
+	specs, err := model.Select("../models", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 			info.Threshold, info.Direction = &v, th.Direction
 			cfg.Threshold = &alerts.Threshold{Value: v, Direction: th.Direction}
 		}
-		if s.Value.Derive == scorer.DeriveProbability {
+		if s.Value.Derive == model.DeriveProbability {
 			cfg.ShareLabel = s.Value.Positive
 		}
 		infos, cfgs = append(infos, info), append(cfgs, cfg)
@@ -107,7 +108,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 		for i, r := range batch {
 			recs[i].Tweet.ID, recs[i].Tweet.User, recs[i].Tweet.Text, recs[i].Tweet.CreatedAt = r.ID, r.User, r.Text, r.Time
 		}
-		preds := make([]scorer.Prediction, len(batch))
+		preds := make([]model.Prediction, len(batch))
 		for _, m := range models {
 			if err := m.Score(ctx, texts, preds); err != nil {
 				t.Fatal(err)

@@ -7,14 +7,14 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/dashboards"
 	"github.com/tweetflow/tweetflow/kibana"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // TestUpToDate regenerates the saved objects and rules from the model
 // registry (../models) with the export defaults and compares them with the
 // committed files. On failure: go run ./cmd/tweetflow kibana export --out-dir dashboards
 func TestUpToDate(t *testing.T) {
-	specs, err := scorer.ListSpecs("../models")
+	specs, err := model.Select("../models", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

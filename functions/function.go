@@ -20,18 +20,18 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/tweetflow/tweetflow/event"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
-// Scorer is what a Function needs of a model; *scorer.Model implements it.
+// Scorer is what a Function needs of a model; *scorer.Model implements it
+// (checked in this package's tests: the function core must not link ONNX
+// Runtime, since the aggregator's build reaches this package).
 type Scorer interface {
 	Name() string
 	Version() string
 	Labels() []string
-	Score(ctx context.Context, texts []string, out []scorer.Prediction) error
+	Score(ctx context.Context, texts []string, out []model.Prediction) error
 }
-
-var _ Scorer = (*scorer.Model)(nil)
 
 var (
 	// ErrOverloaded: the queue of events waiting for a batch is full.
@@ -58,7 +58,7 @@ type Options struct {
 type Function struct {
 	s     Scorer
 	opts  Options
-	preds sync.Pool // []scorer.Prediction, reused across batches
+	preds sync.Pool // []model.Prediction, reused across batches
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -124,9 +124,9 @@ func (f *Function) scoreInto(ctx context.Context, tweets []event.Tweet, out []ev
 	for i := range tweets {
 		texts[i] = tweets[i].Text
 	}
-	preds, _ := f.preds.Get().([]scorer.Prediction)
+	preds, _ := f.preds.Get().([]model.Prediction)
 	if cap(preds) < len(tweets) {
-		preds = make([]scorer.Prediction, len(tweets))
+		preds = make([]model.Prediction, len(tweets))
 	}
 	preds = preds[:len(tweets)]
 	defer f.preds.Put(preds) //nolint:staticcheck // a slice header is fine here; the backing arrays are what we keep

@@ -16,8 +16,11 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
+
+var _ Scorer = (*scorer.Model)(nil)
 
 // fakeScorer scores by text length and records its batch sizes; block, if
 // set, holds every Score call until closed.
@@ -31,7 +34,7 @@ type fakeScorer struct {
 func (s *fakeScorer) Name() string     { return "fake" }
 func (s *fakeScorer) Version() string  { return "0.1.0" }
 func (s *fakeScorer) Labels() []string { return []string{"short", "long"} }
-func (s *fakeScorer) Score(ctx context.Context, texts []string, out []scorer.Prediction) error {
+func (s *fakeScorer) Score(ctx context.Context, texts []string, out []model.Prediction) error {
 	s.mu.Lock()
 	s.batches = append(s.batches, len(texts))
 	block, fail := s.block, s.fail
@@ -44,7 +47,7 @@ func (s *fakeScorer) Score(ctx context.Context, texts []string, out []scorer.Pre
 	}
 	for i, t := range texts {
 		p := float32(min(len(t), 100)) / 100
-		out[i] = scorer.Prediction{Value: float64(p), Label: map[bool]string{true: "long", false: "short"}[p >= 0.5], Probs: []float32{1 - p, p}}
+		out[i] = model.Prediction{Value: float64(p), Label: map[bool]string{true: "long", false: "short"}[p >= 0.5], Probs: []float32{1 - p, p}}
 	}
 	return nil
 }

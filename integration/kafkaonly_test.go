@@ -15,8 +15,9 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/service/function"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
@@ -51,7 +52,7 @@ func newKafkaOnly(tb testing.TB, parts int32) *kafkaOnly {
 			tb.Fatal(err)
 		}
 	}
-	specs, err := scorer.ListSpecs(modelsDir)
+	specs, err := model.Select(modelsDir, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func (k *kafkaOnly) consumerOpts() kafka.ConsumerOptions {
 func (k *kafkaOnly) startFunctions() {
 	for _, name := range k.models {
 		m := metrics.New("function", name)
-		fn, closeFn, err := service.NewFunction(service.FunctionConfig{ModelDir: filepath.Join(modelsDir, name)}, m)
+		fn, closeFn, err := function.New(function.Config{ModelDir: filepath.Join(modelsDir, name)}, m)
 		if err != nil {
 			k.tb.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func (k *kafkaOnly) startFunctions() {
 			k.tb.Fatal(err)
 		}
 		k.run(func(ctx context.Context) error {
-			err := service.KafkaFunction(ctx, c, prod, service.FunctionHandler(fn), 512)
+			err := service.KafkaFunction(ctx, c, prod, function.Handler(fn), 512)
 			return errors.Join(err, closeFn(context.Background()), prod.Close(context.Background()))
 		})
 	}

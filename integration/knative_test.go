@@ -24,10 +24,11 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
-	"github.com/tweetflow/tweetflow/scorer"
 	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/service/function"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
 	"github.com/tweetflow/tweetflow/transport/kafka"
@@ -249,7 +250,7 @@ func TestKnativeDataPath(t *testing.T) {
 
 	// Model functions, one HTTP server each; the first answers 503 to its
 	// requests 50 to 199, as if its pods were being replaced.
-	specs, err := scorer.ListSpecs(modelsDir)
+	specs, err := model.Select(modelsDir, nil)
 	if err != nil || len(specs) < 2 {
 		t.Fatalf("models: %d specs, %v", len(specs), err)
 	}
@@ -257,13 +258,13 @@ func TestKnativeDataPath(t *testing.T) {
 	cores := map[string]*functions.Function{}
 	var unavailable atomic.Int64
 	for i, s := range specs {
-		fn, closeFn, err := service.NewFunction(service.FunctionConfig{ModelDir: filepath.Join(modelsDir, s.Name)}, metrics.New("function", s.Name))
+		fn, closeFn, err := function.New(function.Config{ModelDir: filepath.Join(modelsDir, s.Name)}, metrics.New("function", s.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer closeFn(context.Background())
 		cores[s.Name] = fn
-		var h http.Handler = cehttp.NewHandler(service.FunctionHandler(fn), cehttp.HandlerOptions{Logger: quiet()})
+		var h http.Handler = cehttp.NewHandler(function.Handler(fn), cehttp.HandlerOptions{Logger: quiet()})
 		if i == 0 {
 			var seen atomic.Int64
 			h = faulty(h, func() bool { k := seen.Add(1); return k > 50 && k <= 200 }, &unavailable)

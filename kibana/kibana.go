@@ -22,7 +22,7 @@ import (
 	"strings"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Threshold is a reference line and an alert bound on a per-interval value.
@@ -71,7 +71,7 @@ const DefaultRateThreshold = 1000
 // FromSpecs builds Options from the model registry: each model's panel and
 // rule default to its spec's threshold. overrides (model name → value)
 // replace a threshold value; "rate" overrides RateThreshold.
-func FromSpecs(specs []*scorer.Spec, index string, overrides map[string]float64) (Options, error) {
+func FromSpecs(specs []*model.Spec, index string, overrides map[string]float64) (Options, error) {
 	o := Options{Index: index, Interval: "10m", RateThreshold: DefaultRateThreshold, TimeFrom: "now-24h", TimeTo: "now"}
 	known := map[string]bool{"rate": true}
 	for _, s := range specs {
@@ -270,7 +270,7 @@ func SavedObjects(o Options) ([]Object, error) {
 
 func modelVis(o Options, m Model) Object {
 	id := "tweetflow-model-" + m.Name
-	if m.ValueType == scorer.TypeKeyword {
+	if m.ValueType == model.TypeKeyword {
 		// A keyword value has no average: count tweets per label instead.
 		return visObject(id, m.Name+" labels per "+o.Interval, m.Description,
 			map[string]any{"type": "histogram", "aggs": []any{
@@ -402,7 +402,7 @@ func Rules(o Options) []Rule {
 	}
 	rules := []Rule{mk(o.Index+"/rate", fmt.Sprintf("tweetflow: more than %g tweets per %s", o.RateThreshold, o.Interval), base("count", "", ">", o.RateThreshold))}
 	for _, m := range o.Models {
-		if m.Threshold == nil || m.ValueType == scorer.TypeKeyword {
+		if m.Threshold == nil || m.ValueType == model.TypeKeyword {
 			continue
 		}
 		cmp := ">"

@@ -13,15 +13,15 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/kibana"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
-func specs() []*scorer.Spec {
-	return []*scorer.Spec{
-		{Name: "offense", Description: "P(offensive)", Value: scorer.ValueSpec{Type: "float", Min: 0, Max: 1}, Threshold: &scorer.ThresholdSpec{Value: 0.5, Direction: "above"}},
-		{Name: "sentiment", Description: "P(pos)-P(neg)", Value: scorer.ValueSpec{Type: "float", Min: -1, Max: 1}, Threshold: &scorer.ThresholdSpec{Value: -0.25, Direction: "below"}},
-		{Name: "irony", Value: scorer.ValueSpec{Type: "float", Min: 0, Max: 1}},
-		{Name: "topic", Value: scorer.ValueSpec{Type: "keyword"}},
+func specs() []*model.Spec {
+	return []*model.Spec{
+		{Name: "offense", Description: "P(offensive)", Value: model.ValueSpec{Type: "float", Min: 0, Max: 1}, Threshold: &model.ThresholdSpec{Value: 0.5, Direction: "above"}},
+		{Name: "sentiment", Description: "P(pos)-P(neg)", Value: model.ValueSpec{Type: "float", Min: -1, Max: 1}, Threshold: &model.ThresholdSpec{Value: -0.25, Direction: "below"}},
+		{Name: "irony", Value: model.ValueSpec{Type: "float", Min: 0, Max: 1}},
+		{Name: "topic", Value: model.ValueSpec{Type: "keyword"}},
 	}
 }
 

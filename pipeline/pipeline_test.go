@@ -12,7 +12,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/mem"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // fakeScorer scores by text length, after an optional delay per batch.
@@ -24,10 +24,10 @@ type fakeScorer struct {
 func (s fakeScorer) Name() string     { return s.name }
 func (s fakeScorer) Version() string  { return "1" }
 func (s fakeScorer) Labels() []string { return []string{"a", "b"} }
-func (s fakeScorer) Score(ctx context.Context, texts []string, out []scorer.Prediction) error {
+func (s fakeScorer) Score(ctx context.Context, texts []string, out []model.Prediction) error {
 	time.Sleep(s.delay)
 	for i, t := range texts {
-		out[i] = scorer.Prediction{Value: float64(len(t)), Label: "a", Probs: []float32{1, 0}}
+		out[i] = model.Prediction{Value: float64(len(t)), Label: "a", Probs: []float32{1, 0}}
 	}
 	return nil
 }

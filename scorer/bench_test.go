@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -50,7 +51,7 @@ func benchScore(b *testing.B, name string, batch int) {
 	for len(texts)%batch != 0 {
 		texts = append(texts, texts[len(texts)%500])
 	}
-	out := make([]scorer.Prediction, batch)
+	out := make([]model.Prediction, batch)
 	ctx := context.Background()
 	b.ReportAllocs()
 	cpu0 := cpuSeconds()

@@ -13,23 +13,24 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tweetflow/tweetflow/featurize"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 	"github.com/tweetflow/tweetflow/train"
 )
 
 // tinyModel writes a small valid model folder (1024 buckets, no lexicons)
 // after letting mutate change the spec, the graph or the ONNX bytes.
-func tinyModel(t *testing.T, mutate func(s *scorer.Spec, g *train.Graph), corrupt func([]byte) []byte) string {
+func tinyModel(t *testing.T, mutate func(s *model.Spec, g *train.Graph), corrupt func([]byte) []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := featurize.DefaultConfig()
 	cfg.Buckets = 1024
-	spec := scorer.Spec{
+	spec := model.Spec{
 		Name: "tiny", Version: "1",
-		Inputs: scorer.Inputs{Indices: "indices", Values: "values"}, Output: "probabilities",
+		Inputs: model.Inputs{Indices: "indices", Values: "values"}, Output: "probabilities",
 		Labels:     []string{"no", "yes"},
-		Featurizer: scorer.FeaturizerSpec{Name: featurize.Name, Params: cfg.Params()},
-		Value:      scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "yes", Type: scorer.TypeFloat, Max: 1},
+		Featurizer: model.FeaturizerSpec{Name: featurize.Name, Params: cfg.Params()},
+		Value:      model.ValueSpec{Derive: model.DeriveProbability, Positive: "yes", Type: model.TypeFloat, Max: 1},
 	}
 	table := make([]float32, 1024*2)
 	for i := range 1024 {
@@ -52,10 +53,10 @@ func tinyModel(t *testing.T, mutate func(s *scorer.Spec, g *train.Graph), corrup
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, scorer.SpecFile), y, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.SpecFile), y, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, scorer.ModelFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.ModelFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -64,34 +65,34 @@ func tinyModel(t *testing.T, mutate func(s *scorer.Spec, g *train.Graph), corrup
 func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name    string
-		mutate  func(s *scorer.Spec, g *train.Graph)
+		mutate  func(s *model.Spec, g *train.Graph)
 		corrupt func([]byte) []byte
 		remove  string
 		want    []string
 	}{
-		{name: "missing model file", remove: scorer.ModelFile, want: []string{"model.onnx", "no such file"}},
-		{name: "missing spec", remove: scorer.SpecFile, want: []string{"model.yaml", "no such file"}},
+		{name: "missing model file", remove: model.ModelFile, want: []string{"model.onnx", "no such file"}},
+		{name: "missing spec", remove: model.SpecFile, want: []string{"model.yaml", "no such file"}},
 		{name: "corrupt onnx", corrupt: func(b []byte) []byte { return b[:len(b)/3] }, want: []string{"model.onnx", "not a valid ONNX model"}},
 		{name: "garbage onnx", corrupt: func([]byte) []byte { return []byte("not a model at all") }, want: []string{"model.onnx"}},
-		{name: "wrong input name", mutate: func(s *scorer.Spec, g *train.Graph) { g.Indices = "ids" },
+		{name: "wrong input name", mutate: func(s *model.Spec, g *train.Graph) { g.Indices = "ids" },
 			want: []string{"model.onnx", "inputs.indices", `no input "indices"`, `"ids"`}},
-		{name: "wrong values name", mutate: func(s *scorer.Spec, g *train.Graph) { s.Inputs.Values = "weights" },
+		{name: "wrong values name", mutate: func(s *model.Spec, g *train.Graph) { s.Inputs.Values = "weights" },
 			want: []string{"inputs.values", `no input "weights"`}},
-		{name: "wrong output name", mutate: func(s *scorer.Spec, g *train.Graph) { s.Output = "probs" },
+		{name: "wrong output name", mutate: func(s *model.Spec, g *train.Graph) { s.Output = "probs" },
 			want: []string{"field output", `no output "probs"`}},
-		{name: "wrong output shape", mutate: func(s *scorer.Spec, g *train.Graph) { s.Labels = []string{"no", "yes", "maybe"} },
+		{name: "wrong output shape", mutate: func(s *model.Spec, g *train.Graph) { s.Labels = []string{"no", "yes", "maybe"} },
 			want: []string{"field labels", "want [batch, 3]"}},
-		{name: "bucket mismatch", mutate: func(s *scorer.Spec, g *train.Graph) { g.Metadata[scorer.MetaBuckets] = "2048" },
+		{name: "bucket mismatch", mutate: func(s *model.Spec, g *train.Graph) { g.Metadata[scorer.MetaBuckets] = "2048" },
 			want: []string{"tweetflow.buckets", "featurizer.params.buckets"}},
-		{name: "featurizer mismatch", mutate: func(s *scorer.Spec, g *train.Graph) { g.Metadata[scorer.MetaFeaturizer] = "other" },
+		{name: "featurizer mismatch", mutate: func(s *model.Spec, g *train.Graph) { g.Metadata[scorer.MetaFeaturizer] = "other" },
 			want: []string{"tweetflow.featurizer", "retrain"}},
-		{name: "unknown featurizer", mutate: func(s *scorer.Spec, g *train.Graph) { s.Featurizer.Name = "bert" },
+		{name: "unknown featurizer", mutate: func(s *model.Spec, g *train.Graph) { s.Featurizer.Name = "bert" },
 			want: []string{"model.yaml", "featurizer.name", "bert"}},
-		{name: "bad featurizer param", mutate: func(s *scorer.Spec, g *train.Graph) { s.Featurizer.Params["buckets"] = 1000 },
+		{name: "bad featurizer param", mutate: func(s *model.Spec, g *train.Graph) { s.Featurizer.Params["buckets"] = 1000 },
 			want: []string{"model.yaml", "featurizer.params.buckets"}},
-		{name: "missing lexicon", mutate: func(s *scorer.Spec, g *train.Graph) { s.Featurizer.Params["vader"] = "vader.txt" },
+		{name: "missing lexicon", mutate: func(s *model.Spec, g *train.Graph) { s.Featurizer.Params["vader"] = "vader.txt" },
 			want: []string{"model.yaml", "vader.txt"}},
-		{name: "bad spec field", mutate: func(s *scorer.Spec, g *train.Graph) { s.Value.Positive = "nope" },
+		{name: "bad spec field", mutate: func(s *model.Spec, g *train.Graph) { s.Value.Positive = "nope" },
 			want: []string{"model.yaml", "value.positive"}},
 	}
 	for _, c := range cases {
@@ -144,7 +145,7 @@ func TestBadInputScores(t *testing.T) {
 		"   \t\n  ",
 	}
 	for _, m := range models {
-		out := make([]scorer.Prediction, len(texts))
+		out := make([]model.Prediction, len(texts))
 		if err := m.Score(context.Background(), texts, out); err != nil {
 			t.Fatalf("%s: %v", m.Name(), err)
 		}
@@ -154,7 +155,7 @@ func TestBadInputScores(t *testing.T) {
 	}
 }
 
-func checkPrediction(t *testing.T, m *scorer.Model, text string, p scorer.Prediction) {
+func checkPrediction(t *testing.T, m *scorer.Model, text string, p model.Prediction) {
 	t.Helper()
 	if len(p.Probs) != len(m.Labels()) {
 		t.Fatalf("%s(%.20q): %d probs", m.Name(), text, len(p.Probs))
@@ -182,11 +183,11 @@ func TestBatchMatchesSingle(t *testing.T) {
 	texts := readTweets(t)[:100]
 	texts = append(texts, strings.Repeat("long text ", 5000), "")
 	for _, m := range models {
-		batch := make([]scorer.Prediction, len(texts))
+		batch := make([]model.Prediction, len(texts))
 		if err := m.Score(context.Background(), texts, batch); err != nil {
 			t.Fatal(err)
 		}
-		one := make([]scorer.Prediction, 1)
+		one := make([]model.Prediction, 1)
 		for i, text := range texts {
 			if err := m.Score(context.Background(), []string{text}, one); err != nil {
 				t.Fatal(err)
@@ -211,7 +212,7 @@ func TestConcurrentScoreAndClose(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out := make([]scorer.Prediction, 16)
+			out := make([]model.Prediction, 16)
 			for i := range 20 {
 				j := (g*20 + i) * 16 % (len(texts) - 16)
 				if err := m.Score(context.Background(), texts[j:j+16], out); err != nil {
@@ -228,7 +229,7 @@ func TestConcurrentScoreAndClose(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := m.Score(context.Background(), []string{"x"}, make([]scorer.Prediction, 1)); err != scorer.ErrClosed {
+	if err := m.Score(context.Background(), []string{"x"}, make([]model.Prediction, 1)); err != scorer.ErrClosed {
 		t.Fatalf("Score after Close = %v, want ErrClosed", err)
 	}
 }
@@ -239,19 +240,19 @@ func TestScoreArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.Score(context.Background(), []string{"a", "b"}, make([]scorer.Prediction, 1)); err == nil {
+	if err := m.Score(context.Background(), []string{"a", "b"}, make([]model.Prediction, 1)); err == nil {
 		t.Error("mismatched out length accepted")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := m.Score(ctx, []string{"a"}, make([]scorer.Prediction, 1)); err != context.Canceled {
+	if err := m.Score(ctx, []string{"a"}, make([]model.Prediction, 1)); err != context.Canceled {
 		t.Errorf("cancelled context: %v", err)
 	}
 	if err := m.Score(context.Background(), nil, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
 	}
 	// A value derived as the spec says: probability of "yes".
-	out := make([]scorer.Prediction, 1)
+	out := make([]model.Prediction, 1)
 	if err := m.Score(context.Background(), []string{"some text"}, out); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestScoreArguments(t *testing.T) {
 }
 
 func TestLoadAllAndListSpecs(t *testing.T) {
-	specs, err := scorer.ListSpecs("../models")
+	specs, err := model.Select("../models", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +334,7 @@ func FuzzReadGraphInfo(f *testing.F) {
 func TestRuntimeSharedAcrossModels(t *testing.T) {
 	score := func(m *scorer.Model) {
 		t.Helper()
-		out := make([]scorer.Prediction, 1)
+		out := make([]model.Prediction, 1)
 		if err := m.Score(context.Background(), []string{"hello"}, out); err != nil {
 			t.Fatal(err)
 		}

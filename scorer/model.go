@@ -1,3 +1,8 @@
+// Package scorer is tweetflow's ONNX Runtime binding: it loads a model
+// folder's model.onnx for a spec read by package model, checks the graph
+// against the spec, and scores batches of texts in one ONNX Runtime call.
+// It is the only package that links ONNX Runtime (cgo); everything that
+// only needs to know which models exist reads package model instead.
 package scorer
 
 import (
@@ -5,10 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +19,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/tweetflow/tweetflow/featurize"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Options for loading models.
@@ -47,12 +51,11 @@ const (
 // goroutines; Close releases the session.
 type Model struct {
 	dir     string
-	spec    *Spec
+	spec    *model.Spec
 	fz      *featurize.Featurizer
 	session *ort.DynamicAdvancedSession
 	classes int
-	pos     int // label index of Value.Positive, -1 if none
-	neg     int
+	deriver model.Deriver
 	// free holds idle scratches. Not a sync.Pool: a scratch owns ONNX
 	// Runtime tensors (C memory) that must be released, never dropped by GC.
 	freeMu sync.Mutex
@@ -154,11 +157,24 @@ func (m *Model) putScratch(s *scratch) {
 // output against the spec and starts an ONNX Runtime session. Errors name the
 // file and the field at fault.
 func Load(dir string, opts Options) (*Model, error) {
-	spec, err := LoadSpec(dir)
+	spec, err := model.LoadSpec(dir)
 	if err != nil {
 		return nil, err
 	}
-	specPath := filepath.Join(dir, SpecFile)
+	return LoadSpec(spec, opts)
+}
+
+// LoadSpec loads the model of a spec read from its folder (model.LoadSpec,
+// or a model.Registry's).
+func LoadSpec(spec *model.Spec, opts Options) (*Model, error) {
+	dir := spec.Dir()
+	if dir == "" {
+		return nil, fmt.Errorf("model %s: spec has no folder (read it with model.LoadSpec or model.Open)", spec.Name)
+	}
+	specPath := filepath.Join(dir, model.SpecFile)
+	if k := spec.ModelKind(); k != model.KindHashed {
+		return nil, fmt.Errorf("%s: field kind: %q models are not scored by this build (want %s)", specPath, k, model.KindHashed)
+	}
 	if spec.Featurizer.Name != featurize.Name {
 		return nil, fmt.Errorf("%s: field featurizer.name: %q is not a featurizer this build has (want %q)", specPath, spec.Featurizer.Name, featurize.Name)
 	}
@@ -170,7 +186,7 @@ func Load(dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: featurizer: %w", specPath, err)
 	}
-	onnxPath := filepath.Join(dir, ModelFile)
+	onnxPath := filepath.Join(dir, model.ModelFile)
 	if _, err := os.Stat(onnxPath); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
@@ -181,9 +197,7 @@ func Load(dir string, opts Options) (*Model, error) {
 	if err := ortRuntime.acquire(lib); err != nil {
 		return nil, err
 	}
-	m := &Model{dir: dir, spec: spec, fz: fz, classes: len(spec.Labels)}
-	m.pos = slices.Index(spec.Labels, spec.Value.Positive)
-	m.neg = slices.Index(spec.Labels, spec.Value.Negative)
+	m := &Model{dir: dir, spec: spec, fz: fz, classes: len(spec.Labels), deriver: model.NewDeriver(spec)}
 	if err := m.open(onnxPath, opts, cfg); err != nil {
 		_ = ortRuntime.release()
 		return nil, err
@@ -234,7 +248,7 @@ func (m *Model) open(onnxPath string, opts Options, cfg featurize.Config) error 
 }
 
 // checkGraph compares the ONNX inputs and output with the spec.
-func checkGraph(spec *Spec, info *GraphInfo) error {
+func checkGraph(spec *model.Spec, info *GraphInfo) error {
 	names := func(infos []TensorInfo) string {
 		var s []string
 		for _, i := range infos {
@@ -308,7 +322,7 @@ func FeaturizerFingerprint(cfg featurize.Config) string {
 }
 
 // Spec returns the model's spec; callers must not modify it.
-func (m *Model) Spec() *Spec { return m.spec }
+func (m *Model) Spec() *model.Spec { return m.spec }
 
 // Name is the model name.
 func (m *Model) Name() string { return m.spec.Name }
@@ -330,7 +344,7 @@ var ErrClosed = errors.New("scorer: model closed")
 // huge, invalid UTF-8 or control characters all get a valid prediction.
 // out[i].Probs is reused when it has room, so a caller that keeps out across
 // calls allocates nothing per text.
-func (m *Model) Score(ctx context.Context, texts []string, out []Prediction) error {
+func (m *Model) Score(ctx context.Context, texts []string, out []model.Prediction) error {
 	if len(out) != len(texts) {
 		return fmt.Errorf("scorer %s: out has %d slots for %d texts", m.spec.Name, len(out), len(texts))
 	}
@@ -380,7 +394,7 @@ const widthQuantum = 32
 
 // run pads the given rows of the chunk into [len(rows), width] tensors, runs
 // the session and fills out[row] for each.
-func (m *Model) run(s *scratch, rows []int, width int, out []Prediction) error {
+func (m *Model) run(s *scratch, rows []int, width int, out []model.Prediction) error {
 	n := len(rows)
 	width = (width + widthQuantum - 1) / widthQuantum * widthQuantum
 	if err := s.tensors(n, width, m.classes); err != nil {
@@ -404,31 +418,11 @@ func (m *Model) run(s *scratch, rows []int, width int, out []Prediction) error {
 			p.Probs = make([]float32, m.classes)
 		}
 		copy(p.Probs, s.out[k*m.classes:(k+1)*m.classes])
-		m.derive(p)
-	}
-	return nil
-}
-
-// derive sets Label and Value from Probs as the spec's value section says.
-func (m *Model) derive(p *Prediction) {
-	best := 0
-	for c, v := range p.Probs {
-		if v > p.Probs[best] {
-			best = c
+		if err := m.deriver.Derive(p); err != nil {
+			return err
 		}
 	}
-	p.Label = m.spec.Labels[best]
-	switch m.spec.Value.Derive {
-	case DeriveProbability:
-		p.Value = float64(p.Probs[m.pos])
-	case DeriveDifference:
-		p.Value = float64(p.Probs[m.pos]) - float64(p.Probs[m.neg])
-	case DeriveArgmax:
-		p.Value = float64(best)
-	}
-	if math.IsNaN(p.Value) {
-		p.Value = 0
-	}
+	return nil
 }
 
 func grow[T any](s []T, n int) []T {
@@ -462,59 +456,30 @@ func (m *Model) Close() error {
 	return err
 }
 
-// LoadAll loads the models named (folders under root); names empty means
-// every folder under root that has a model.yaml, in sorted order. On error no
-// model stays open.
+// LoadAll loads the models named (model names in the registry under root);
+// names empty means every model there, in folder order. On error no model
+// stays open.
 func LoadAll(root string, names []string, opts Options) ([]*Model, error) {
-	if len(names) == 0 {
-		specs, err := ListSpecs(root)
-		if err != nil {
-			return nil, err
-		}
-		if len(specs) == 0 {
-			return nil, fmt.Errorf("no model folders (with %s) under %s", SpecFile, root)
-		}
-		for _, s := range specs {
-			names = append(names, s.dirName)
-		}
+	specs, err := model.Select(root, names)
+	if err != nil {
+		return nil, err
 	}
+	return LoadSpecs(specs, opts)
+}
+
+// LoadSpecs loads the models of specs read from their folders. On error no
+// model stays open.
+func LoadSpecs(specs []*model.Spec, opts Options) ([]*Model, error) {
 	var models []*Model
-	for _, n := range names {
-		m, err := Load(filepath.Join(root, n), opts)
+	for _, s := range specs {
+		m, err := LoadSpec(s, opts)
 		if err != nil {
 			for _, l := range models {
 				_ = l.Close()
 			}
-			return nil, fmt.Errorf("model %s: %w", n, err)
+			return nil, fmt.Errorf("model %s: %w", s.Name, err)
 		}
 		models = append(models, m)
 	}
 	return models, nil
-}
-
-// ListSpecs reads every model.yaml in the folders directly under root,
-// sorted by folder name, without loading ONNX Runtime (for generating
-// mappings and dashboards).
-func ListSpecs(root string) ([]*Spec, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("model folders: %w", err)
-	}
-	var specs []*Spec
-	for _, e := range entries { // ReadDir sorts by name
-		if !e.IsDir() {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, SpecFile)); err != nil {
-			continue
-		}
-		s, err := LoadSpec(dir)
-		if err != nil {
-			return nil, err
-		}
-		s.dirName = e.Name()
-		specs = append(specs, s)
-	}
-	return specs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -45,7 +46,7 @@ func TestUnambiguousTweets(t *testing.T) {
 		if m == nil {
 			t.Fatalf("model %s not loaded", c.model)
 		}
-		out := make([]scorer.Prediction, 1)
+		out := make([]model.Prediction, 1)
 		if err := m.Score(context.Background(), []string{c.text}, out); err != nil {
 			t.Fatal(err)
 		}

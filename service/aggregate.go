@@ -17,7 +17,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/transport"
 )
 
@@ -103,7 +103,7 @@ func AggregatorConfigFrom(cfg map[string]string) (AggregatorConfig, error) {
 
 // OpenSink opens the store the configuration names: Elasticsearch when
 // ES_URL is set in cfg, else SQLite at SQLitePath.
-func OpenSink(ctx context.Context, cfg map[string]string, c AggregatorConfig, specs []*scorer.Spec, log *slog.Logger) (sink.Driver, error) {
+func OpenSink(ctx context.Context, cfg map[string]string, c AggregatorConfig, specs []*model.Spec, log *slog.Logger) (sink.Driver, error) {
 	if cfg["ES_URL"] != "" {
 		ec, err := elastic.ConfigFromEnv(elastic.Config{}, func(k string) string { return cfg[k] }, nil)
 		if err != nil {
@@ -131,31 +131,7 @@ func OpenSink(ctx context.Context, cfg map[string]string, c AggregatorConfig, sp
 
 // Specs reads the model specs of c: every model under ModelsDir, or the
 // ones Models names (each must exist).
-func (c AggregatorConfig) Specs() ([]*scorer.Spec, error) {
-	all, err := scorer.ListSpecs(c.ModelsDir)
-	if err != nil {
-		return nil, fmt.Errorf("models in %s: %w", c.ModelsDir, err)
-	}
-	if len(c.Models) == 0 {
-		if len(all) == 0 {
-			return nil, fmt.Errorf("no models in %s", c.ModelsDir)
-		}
-		return all, nil
-	}
-	byName := map[string]*scorer.Spec{}
-	for _, s := range all {
-		byName[s.Name] = s
-	}
-	out := make([]*scorer.Spec, 0, len(c.Models))
-	for _, m := range c.Models {
-		s, ok := byName[m]
-		if !ok {
-			return nil, fmt.Errorf("MODELS names %q, which has no folder in %s", m, c.ModelsDir)
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
+func (c AggregatorConfig) Specs() ([]*model.Spec, error) { return model.Select(c.ModelsDir, c.Models) }
 
 // NewAggregator opens the store and starts the aggregator over it; close
 // stops the aggregator (writing what is pending) and then the store.

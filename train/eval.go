@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -38,7 +39,7 @@ func Eval(ctx context.Context, m *scorer.Model, r io.Reader, name string) (*Eval
 	for i, e := range ex {
 		texts[i], gold[i] = e.Text, e.Label
 	}
-	preds := make([]scorer.Prediction, len(ex))
+	preds := make([]model.Prediction, len(ex))
 	start := time.Now()
 	for i := 0; i < len(texts); i += EvalBatch {
 		j := min(i+EvalBatch, len(texts))

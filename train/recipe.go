@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/tweetflow/tweetflow/featurize"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // LexiconFile is a lexicon copied from the data folder into the model folder,
@@ -27,8 +27,8 @@ type Recipe struct {
 	Metric    string
 	Features  featurize.Config
 	Hyper     Hyper
-	Value     scorer.ValueSpec
-	Threshold *scorer.ThresholdSpec
+	Value     model.ValueSpec
+	Threshold *model.ThresholdSpec
 	Lexicons  []LexiconFile
 	// Card is the model-specific part of MODEL_CARD.md (data and terms,
 	// limits); the trainer adds the command and the metrics.
@@ -62,9 +62,9 @@ func Recipes() map[string]Recipe {
 			Metric:      MetricMacroRecall,
 			Features:    sentimentFeat,
 			Hyper:       Hyper{Epochs: 5, LR: 0.04, ClassWeightPower: 1, Seed: 1},
-			Value: scorer.ValueSpec{Derive: scorer.DeriveDifference, Positive: "positive", Negative: "negative",
-				Type: scorer.TypeFloat, Min: -1, Max: 1},
-			Threshold: &scorer.ThresholdSpec{Value: -0.25, Direction: "below",
+			Value: model.ValueSpec{Derive: model.DeriveDifference, Positive: "positive", Negative: "negative",
+				Type: model.TypeFloat, Min: -1, Max: 1},
+			Threshold: &model.ThresholdSpec{Value: -0.25, Direction: "below",
 				Reason: "the average tweet is clearly negative"},
 			Lexicons: []LexiconFile{{Name: "vader_lexicon.txt", Notices: []string{"vader_lexicon.LICENSE", "vader_lexicon.NOTICE"}}},
 			Card:     sentimentCard,
@@ -81,9 +81,9 @@ func Recipes() map[string]Recipe {
 			// A 10-seed ensemble: single runs vary by ±0.005 macro-F1 on val
 			// with the shuffle; the average is steadier across learning rates.
 			Hyper: Hyper{Epochs: 3, LR: 0.08, ClassWeightPower: 1, Seed: 1, Ensemble: 10},
-			Value: scorer.ValueSpec{Derive: scorer.DeriveProbability, Positive: "offensive",
-				Type: scorer.TypeFloat, Min: 0, Max: 1},
-			Threshold: &scorer.ThresholdSpec{Value: 0.5, Direction: "above",
+			Value: model.ValueSpec{Derive: model.DeriveProbability, Positive: "offensive",
+				Type: model.TypeFloat, Min: 0, Max: 1},
+			Threshold: &model.ThresholdSpec{Value: 0.5, Direction: "above",
 				Reason: "more than half of the tweets look offensive"},
 			Lexicons: []LexiconFile{
 				{Name: "cuss.json", Notices: []string{"cuss.LICENSE"}},

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tweetflow/tweetflow/featurize"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -96,7 +97,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for i, e := range valEx {
 		texts[i], gold[i] = e.Text, e.Label
 	}
-	preds := make([]scorer.Prediction, len(texts))
+	preds := make([]model.Prediction, len(texts))
 	if err := m.Score(ctx, texts, preds); err != nil {
 		return nil, err
 	}
@@ -129,13 +130,13 @@ func WriteFolder(dir string, r Recipe, lin *Linear, lexDir string) (string, erro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	spec := scorer.Spec{
+	spec := model.Spec{
 		Name:        r.Name,
 		Description: r.Description,
-		Inputs:      scorer.Inputs{Indices: "indices", Values: "values"},
+		Inputs:      model.Inputs{Indices: "indices", Values: "values"},
 		Output:      "probabilities",
 		Labels:      r.Labels,
-		Featurizer:  scorer.FeaturizerSpec{Name: featurize.Name, Params: r.Features.Params()},
+		Featurizer:  model.FeaturizerSpec{Name: featurize.Name, Params: r.Features.Params()},
 		Value:       r.Value,
 		Threshold:   r.Threshold,
 	}
@@ -161,10 +162,10 @@ func WriteFolder(dir string, r Recipe, lin *Linear, lexDir string) (string, erro
 		return "", err
 	}
 	header := "# Written by `tweetflow train --model " + r.Name + "`; edit the recipe in train/recipe.go, not this file.\n"
-	if err := os.WriteFile(filepath.Join(dir, scorer.SpecFile), append([]byte(header), y...), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.SpecFile), append([]byte(header), y...), 0o644); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, scorer.ModelFile), onnx, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.ModelFile), onnx, 0o644); err != nil {
 		return "", err
 	}
 	for _, l := range r.Lexicons {
@@ -211,7 +212,7 @@ func writeCard(dir string, r Recipe, rep *Report, command string) error {
 	b.WriteString("\nThe test splits are withheld from this project; expect test figures to be lower.\n")
 	fmt.Fprintf(&b, "\n## Speed\n\n%s Measured 2026-11-27 on a shared 2-core AMD EPYC VM (Go 1.26.8, ONNX Runtime 1.24.1); "+
 		"docs/BENCHMARKS.md (section \"Models\") has the command, the wall-clock figures and the conditions.\n", r.Speed)
-	return os.WriteFile(filepath.Join(dir, scorer.CardFile), []byte(b.String()), 0o644)
+	return os.WriteFile(filepath.Join(dir, model.CardFile), []byte(b.String()), 0o644)
 }
 
 // featureNote describes the features of c in words, for the model card.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tweetflow/tweetflow/featurize"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 	"github.com/tweetflow/tweetflow/train"
 )
@@ -123,7 +124,7 @@ func TestTrainExportScore(t *testing.T) {
 	}
 	r := train.Recipe{
 		Name: "toy", Description: "toy", Labels: []string{"bad", "good"}, Features: cfg, Hyper: h,
-		Value: scorer.ValueSpec{Derive: scorer.DeriveDifference, Positive: "good", Negative: "bad", Type: scorer.TypeFloat, Min: -1, Max: 1},
+		Value: model.ValueSpec{Derive: model.DeriveDifference, Positive: "good", Negative: "bad", Type: model.TypeFloat, Min: -1, Max: 1},
 	}
 	dir := t.TempDir()
 	version, err := train.WriteFolder(dir, r, a, "")
@@ -140,7 +141,7 @@ func TestTrainExportScore(t *testing.T) {
 	}
 	defer m.Close()
 	texts := []string{"this is great", "I hate it", "", "neutral words only", "great great awful"}
-	preds := make([]scorer.Prediction, len(texts))
+	preds := make([]model.Prediction, len(texts))
 	if err := m.Score(context.Background(), texts, preds); err != nil {
 		t.Fatal(err)
 	}

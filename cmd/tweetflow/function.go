@@ -9,6 +9,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/service/function"
 )
 
 // newFunctionCmd runs a model's Knative function, exactly as the image's
@@ -32,7 +33,7 @@ MAX_DELAY, MAX_QUEUE, WORKERS, ORT_THREADS.`,
 				}
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			inst := service.New(service.FunctionLoader(log), metrics.New("function", filepath.Base(os.Getenv("MODEL_DIR"))), log)
+			inst := service.New(function.Loader(log), metrics.New("function", filepath.Base(os.Getenv("MODEL_DIR"))), log)
 			return service.Run(cmd.Context(), inst, service.Options{Logger: log})
 		},
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/tweetflow/tweetflow/dashboards"
 	"github.com/tweetflow/tweetflow/kibana"
 	"github.com/tweetflow/tweetflow/mode/core"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 func newKibanaCmd() *cobra.Command {
@@ -45,10 +45,11 @@ func addGenFlags(f *pflag.FlagSet, modelsDefault string) *genFlags {
 
 // generate returns the saved objects (checked) and the rules.
 func (g *genFlags) generate() ([]byte, []kibana.Rule, error) {
-	specs, err := scorer.ListSpecs(g.modelsDir)
+	reg, err := model.Open(g.modelsDir)
 	if err != nil {
 		return nil, nil, err
 	}
+	specs := reg.Specs()
 	overrides := map[string]float64{}
 	for _, kv := range g.thresholds {
 		name, v, ok := strings.Cut(kv, "=")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
@@ -22,12 +23,12 @@ type scoreLine struct {
 }
 
 func newScoreCmd() *cobra.Command {
-	var model, lib string
+	var dir, lib string
 	cmd := &cobra.Command{
 		Use:   "score --model models/<name> [TEXT...]",
 		Short: "Score texts (arguments, or stdin lines) and print one JSON line each",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := scorer.Load(model, scorer.Options{LibraryPath: lib})
+			m, err := scorer.Load(dir, scorer.Options{LibraryPath: lib})
 			if err != nil {
 				return err
 			}
@@ -35,7 +36,7 @@ func newScoreCmd() *cobra.Command {
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)
 			score := func(texts []string) error {
-				preds := make([]scorer.Prediction, len(texts))
+				preds := make([]model.Prediction, len(texts))
 				if err := m.Score(cmd.Context(), texts, preds); err != nil {
 					return err
 				}
@@ -56,7 +57,7 @@ func newScoreCmd() *cobra.Command {
 			return scoreLines(cmd.InOrStdin(), score)
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "", "model folder (models/<name>)")
+	cmd.Flags().StringVar(&dir, "model", "", "model folder (models/<name>)")
 	cmd.Flags().StringVar(&lib, "onnxruntime-lib", "", "ONNX Runtime library (default $ONNXRUNTIME_LIB or lib/onnxruntime/)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd

@@ -7,7 +7,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Scorer scores a text by its length (value = min(len,100)/100, label
@@ -42,7 +42,7 @@ func (s *Scorer) Version() string { return "0.1.0" }
 func (s *Scorer) Labels() []string { return []string{"short", "long"} }
 
 // Score implements functions.Scorer.
-func (s *Scorer) Score(ctx context.Context, texts []string, out []scorer.Prediction) error {
+func (s *Scorer) Score(ctx context.Context, texts []string, out []model.Prediction) error {
 	s.mu.Lock()
 	s.batches = append(s.batches, len(texts))
 	s.mu.Unlock()
@@ -64,7 +64,7 @@ func (s *Scorer) Score(ctx context.Context, texts []string, out []scorer.Predict
 		if p >= 0.5 {
 			label = "long"
 		}
-		out[i] = scorer.Prediction{Value: float64(p), Label: label, Probs: []float32{1 - p, p}}
+		out[i] = model.Prediction{Value: float64(p), Label: label, Probs: []float32{1 - p, p}}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/service/function"
 )
 
 func main() {
@@ -33,7 +34,7 @@ func main() {
 	if name == "" {
 		name = filepath.Base(os.Getenv("MODEL_DIR"))
 	}
-	inst := service.New(service.FunctionLoader(log), metrics.New("function", name), log)
+	inst := service.New(function.Loader(log), metrics.New("function", name), log)
 	if err := service.Run(context.Background(), inst, service.Options{Logger: log}); err != nil {
 		fmt.Fprintln(os.Stderr, "function:", err)
 		os.Exit(1)

@@ -2,6 +2,8 @@
 // aggregator over its store, from typed configurations, and adapts them to
 // the transport's handler vocabulary. The Kafka-only and Knative modes put
 // the same components behind different transports; neither builds them.
+// Loading a model (ONNX Runtime, cgo) is mode/modelfunc's, so that the
+// aggregator, which imports this package, builds without cgo.
 package core
 
 import (
@@ -20,7 +22,6 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/scorer"
 	"github.com/tweetflow/tweetflow/transport"
 )
 
@@ -84,34 +85,6 @@ func (c FunctionConfig) Validate() error {
 		return errors.New("no model: set --model-dir or MODEL_DIR (a folder with model.yaml and model.onnx), or MODEL and MODELS_DIR")
 	}
 	return nil
-}
-
-// countingScorer reports each micro-batch's size to the metrics.
-type countingScorer struct {
-	*scorer.Model
-	m *metrics.Metrics
-}
-
-func (s countingScorer) Score(ctx context.Context, texts []string, out []scorer.Prediction) error {
-	s.m.ObserveBatch(len(texts))
-	return s.Model.Score(ctx, texts, out)
-}
-
-// NewFunction loads the model of c and returns the function core over it
-// and a close that flushes the core, then releases the model.
-func NewFunction(c FunctionConfig, m *metrics.Metrics) (*functions.Function, func(context.Context) error, error) {
-	if err := c.Validate(); err != nil {
-		return nil, nil, err
-	}
-	model, err := scorer.Load(c.ModelDir, scorer.Options{IntraOpThreads: c.Threads, LibraryPath: c.Library})
-	if err != nil {
-		return nil, nil, fmt.Errorf("model %s: %w", c.ModelDir, err)
-	}
-	fn := functions.New(countingScorer{model, m}, c.Batch)
-	closeAll := func(ctx context.Context) error {
-		return errors.Join(fn.Close(ctx), model.Close())
-	}
-	return fn, closeAll, nil
 }
 
 // FunctionHandler translates the core's errors into the transport's

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/transport"
 )
 
@@ -58,7 +57,7 @@ type Store struct {
 }
 
 // Open opens the store for the models of specs.
-func (c StoreConfig) Open(ctx context.Context, specs []*scorer.Spec, log *slog.Logger) (*Store, error) {
+func (c StoreConfig) Open(ctx context.Context, specs []*model.Spec, log *slog.Logger) (*Store, error) {
 	if !c.IsES() {
 		if c.SQLite == "" {
 			return nil, errors.New("no store: set --db (SQLITE_PATH) or --es (ES_URL)")
@@ -147,37 +146,11 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 }
 
 // Specs reads the model registry under dir: every model, or the ones names
-// lists (each must exist).
-func Specs(dir string, names []string) ([]*scorer.Spec, error) {
-	all, err := scorer.ListSpecs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("models in %s: %w", dir, err)
-	}
-	if len(names) == 0 {
-		if len(all) == 0 {
-			return nil, fmt.Errorf("no model folders (with %s) in %s", scorer.SpecFile, dir)
-		}
-		return all, nil
-	}
-	out := make([]*scorer.Spec, 0, len(names))
-	for _, n := range names {
-		i := slices.IndexFunc(all, func(s *scorer.Spec) bool { return s.Name == n })
-		if i < 0 {
-			return nil, fmt.Errorf("model %q has no folder in %s", n, dir)
-		}
-		out = append(out, all[i])
-	}
-	return out, nil
-}
+// lists (each must exist). See model.Select.
+func Specs(dir string, names []string) ([]*model.Spec, error) { return model.Select(dir, names) }
 
 // SpecNames returns the specs' model names.
-func SpecNames(specs []*scorer.Spec) []string {
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
-	return names
-}
+func SpecNames(specs []*model.Spec) []string { return model.Names(specs) }
 
 // classifyStoreErr keeps a record the store refuses for good from being
 // retried forever: Knative would otherwise redeliver it until its retries run out.

@@ -16,7 +16,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/dashboard"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // ServeConfig configures Serve.
@@ -167,13 +167,14 @@ func (d *runDashboard) close() {
 // descriptions, value ranges, thresholds, and the label whose share is
 // watched (the positive label of probability models, e.g. "offensive").
 func modelViews(dir string) ([]dashboard.ModelInfo, []alerts.ModelConfig, error) {
-	specs, err := scorer.ListSpecs(dir)
+	reg, err := model.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
+	specs := reg.Specs()
 	var infos []dashboard.ModelInfo
 	var cfgs []alerts.ModelConfig
 	for _, s := range specs {
@@ -184,7 +185,7 @@ func modelViews(dir string) ([]dashboard.ModelInfo, []alerts.ModelConfig, error)
 			info.Threshold, info.Direction = &v, t.Direction
 			cfg.Threshold = &alerts.Threshold{Value: t.Value, Direction: t.Direction}
 		}
-		if s.Value.Derive == scorer.DeriveProbability {
+		if s.Value.Derive == model.DeriveProbability {
 			cfg.ShareLabel = s.Value.Positive
 		}
 		infos = append(infos, info)

@@ -24,6 +24,7 @@ import (
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/shutdown"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/pipeline"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
@@ -323,10 +324,10 @@ func openStore(ctx context.Context, cfg Config, names []string) (*core.Store, er
 	return cfg.Store.Open(ctx, specs, cfg.Logger)
 }
 
-func specsOf(names []string) []*scorer.Spec {
-	specs := make([]*scorer.Spec, len(names))
+func specsOf(names []string) []*model.Spec {
+	specs := make([]*model.Spec, len(names))
 	for i, n := range names {
-		specs[i] = &scorer.Spec{Name: n}
+		specs[i] = &model.Spec{Name: n}
 	}
 	return specs
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/modelfunc"
 	"github.com/tweetflow/tweetflow/mode/shutdown"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/kafka"
@@ -115,7 +116,7 @@ func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
 	if m == nil {
 		m = metrics.New("function", filepath.Base(filepath.Clean(cfg.Function.ModelDir)))
 	}
-	fn, closeFn, err := core.NewFunction(cfg.Function, m)
+	fn, closeFn, err := modelfunc.New(cfg.Function, m)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
 	"github.com/tweetflow/tweetflow/internal/esfake"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 func TestValidateIndexName(t *testing.T) {
@@ -185,7 +185,7 @@ func TestTLSVerification(t *testing.T) {
 // go-elasticsearch's typed API request and checks that nothing is lost in
 // the round trip (an unknown or misspelled key would be dropped).
 func TestTemplateAgainstUpstreamTypes(t *testing.T) {
-	ms := []elastic.Model{{Name: "offense", ValueType: scorer.TypeFloat}, {Name: "sentiment", ValueType: scorer.TypeFloat}, {Name: "topic", ValueType: scorer.TypeKeyword}, {Name: "stars", ValueType: scorer.TypeInteger}}
+	ms := []elastic.Model{{Name: "offense", ValueType: model.TypeFloat}, {Name: "sentiment", ValueType: model.TypeFloat}, {Name: "topic", ValueType: model.TypeKeyword}, {Name: "stars", ValueType: model.TypeInteger}}
 	tpl, err := elastic.IndexTemplate("tweetflow", ms)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestMappingRejectsBadModels(t *testing.T) {
 func TestKeywordAndIntegerValues(t *testing.T) {
 	e := newEnv(t)
 	o := e.options(t)
-	o.Models = append(elastictest.Models(models), elastic.Model{Name: "topic", ValueType: scorer.TypeKeyword}, elastic.Model{Name: "stars", ValueType: scorer.TypeInteger})
+	o.Models = append(elastictest.Models(models), elastic.Model{Name: "topic", ValueType: model.TypeKeyword}, elastic.Model{Name: "stars", ValueType: model.TypeInteger})
 	d := e.open(t, o)
 	recs := records(3)
 	recs[0].Results = append(recs[0].Results, sink.Result{Model: "topic", Version: "1", Value: 2, Label: "politics"}, sink.Result{Model: "stars", Version: "1", Value: 4, Label: "four"})

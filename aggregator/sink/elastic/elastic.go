@@ -46,7 +46,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Clock is the time source for item retries; tests pass a controllable one
@@ -206,9 +206,9 @@ func Open(ctx context.Context, o Options) (*Driver, error) {
 	return d, nil
 }
 
-// ModelsFromRegistry is ModelsFromSpecs(scorer specs) for callers holding
+// ModelsFromRegistry is ModelsFromSpecs(model specs) for callers holding
 // specs.
-func ModelsFromRegistry(specs []*scorer.Spec) []Model { return ModelsFromSpecs(specs) }
+func ModelsFromRegistry(specs []*model.Spec) []Model { return ModelsFromSpecs(specs) }
 
 // ping calls GET /, which also runs the client's product check.
 func ping(ctx context.Context, es *elasticsearch.Client) error {
@@ -652,15 +652,15 @@ func (d *Driver) encode(rec sink.Record) ([]byte, error) {
 		b.WriteByte(',')
 		writeString(&b, r.Model)
 		b.WriteString(`:{"value":`)
-		vt := scorer.TypeFloat
+		vt := model.TypeFloat
 		if m, ok := d.models[r.Model]; ok {
 			vt = m.ValueType
 		}
 		switch vt {
-		case scorer.TypeKeyword:
+		case model.TypeKeyword:
 			// A keyword-valued model stores its label as the value.
 			writeString(&b, r.Label)
-		case scorer.TypeInteger:
+		case model.TypeInteger:
 			if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value != math.Trunc(r.Value) || math.Abs(r.Value) > 1<<53 {
 				return nil, fmt.Errorf("tweet %s: model %s: value %v is not an integer", t.ID, r.Model, r.Value)
 			}

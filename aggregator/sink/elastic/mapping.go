@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/tweetflow/tweetflow/event"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Model is what the index needs to know of a model from its spec.
@@ -17,8 +17,8 @@ type Model struct {
 }
 
 // ModelsFromSpecs takes the index-relevant part of the model registry
-// (scorer.ListSpecs), sorted by name.
-func ModelsFromSpecs(specs []*scorer.Spec) []Model {
+// (model.Open), sorted by name.
+func ModelsFromSpecs(specs []*model.Spec) []Model {
 	ms := make([]Model, 0, len(specs))
 	for _, s := range specs {
 		ms = append(ms, Model{Name: s.Name, ValueType: s.Value.Type})
@@ -72,11 +72,11 @@ var reserved = map[string]bool{
 
 func esValueType(t string) (string, error) {
 	switch t {
-	case scorer.TypeFloat:
+	case model.TypeFloat:
 		return "float", nil
-	case scorer.TypeInteger:
+	case model.TypeInteger:
 		return "long", nil
-	case scorer.TypeKeyword:
+	case model.TypeKeyword:
 		return "keyword", nil
 	}
 	return "", fmt.Errorf("value type %q is not one of float, integer, keyword", t)

@@ -23,7 +23,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
 	"github.com/tweetflow/tweetflow/internal/esfake"
-	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // NewFake starts an esfake server (closed at the end of the test) with the
@@ -48,7 +48,7 @@ func RegisterScripts(fake *esfake.Server) {
 func Models(names []string) []elastic.Model {
 	var ms []elastic.Model
 	for _, n := range names {
-		ms = append(ms, elastic.Model{Name: n, ValueType: scorer.TypeFloat})
+		ms = append(ms, elastic.Model{Name: n, ValueType: model.TypeFloat})
 	}
 	return ms
 }

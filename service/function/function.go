@@ -1,4 +1,8 @@
-package service
+// Package function is a model's Knative function: the func-go instance's
+// Loader that reads the model's configuration and loads it
+// (mode/modelfunc). It is apart from package service so that the
+// aggregator's function, which imports service, does not link ONNX Runtime.
+package function
 
 import (
 	"context"
@@ -12,13 +16,15 @@ import (
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/modelfunc"
+	"github.com/tweetflow/tweetflow/service"
 	"github.com/tweetflow/tweetflow/transport"
 )
 
-// FunctionConfig is a model function's configuration, read from func-go's
+// Config is a model function's configuration, read from func-go's
 // cfg map (the environment). One binary serves every model: the model is
 // data (MODEL_DIR), so adding a model needs no Go code.
-type FunctionConfig struct {
+type Config struct {
 	// ModelDir is the model folder (MODEL_DIR); or MODELS_DIR/MODEL.
 	ModelDir string
 	// Options of the micro-batcher: MAX_BATCH, MAX_DELAY, MAX_QUEUE, WORKERS.
@@ -27,9 +33,9 @@ type FunctionConfig struct {
 	Threads int
 }
 
-// FunctionConfigFrom reads a FunctionConfig from cfg.
-func FunctionConfigFrom(cfg map[string]string) (FunctionConfig, error) {
-	var c FunctionConfig
+// ConfigFrom reads a Config from cfg.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	var c Config
 	c.ModelDir = cfg["MODEL_DIR"]
 	if c.ModelDir == "" && cfg["MODEL"] != "" {
 		root := cfg["MODELS_DIR"]
@@ -61,29 +67,29 @@ func FunctionConfigFrom(cfg map[string]string) (FunctionConfig, error) {
 	return c, nil
 }
 
-// NewFunction loads the model of c and returns the function core over it
-// and a close that flushes the core, then releases the model. The loading
-// itself is mode/core's, shared with the other modes.
-func NewFunction(c FunctionConfig, m *metrics.Metrics) (*functions.Function, func(context.Context) error, error) {
-	return core.NewFunction(core.FunctionConfig{ModelDir: c.ModelDir, Batch: c.Batch, Threads: c.Threads}, m)
+// New loads the model of c and returns the function core over it and a
+// close that flushes the core, then releases the model. The loading itself
+// is mode/modelfunc's, shared with the other modes.
+func New(c Config, m *metrics.Metrics) (*functions.Function, func(context.Context) error, error) {
+	return modelfunc.New(core.FunctionConfig{ModelDir: c.ModelDir, Batch: c.Batch, Threads: c.Threads}, m)
 }
 
-// FunctionHandler translates the core's errors into the transport's
-// vocabulary (mode/core.FunctionHandler, shared with the other modes).
-func FunctionHandler(fn *functions.Function) transport.Handler { return core.FunctionHandler(fn) }
+// Handler translates the core's errors into the transport's vocabulary
+// (mode/core.FunctionHandler, shared with the other modes).
+func Handler(fn *functions.Function) transport.Handler { return core.FunctionHandler(fn) }
 
-// FunctionLoader is the Loader of a model's Knative function.
-func FunctionLoader(log *slog.Logger) Loader {
-	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
-		c, err := FunctionConfigFrom(cfg)
+// Loader is the service.Loader of a model's Knative function.
+func Loader(log *slog.Logger) service.Loader {
+	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (service.Component, error) {
+		c, err := ConfigFrom(cfg)
 		if err != nil {
-			return Component{}, err
+			return service.Component{}, err
 		}
-		fn, closeAll, err := NewFunction(c, m)
+		fn, closeAll, err := New(c, m)
 		if err != nil {
-			return Component{}, err
+			return service.Component{}, err
 		}
 		log.Info("model loaded", "model", fn.Name(), "version", fn.Version(), "dir", c.ModelDir)
-		return Component{Handler: FunctionHandler(fn), Close: closeAll}, nil
+		return service.Component{Handler: Handler(fn), Close: closeAll}, nil
 	}
 }

@@ -1,8 +1,10 @@
-// Package scorer loads a model folder (models/<name>/) and scores batches of
-// texts with ONNX Runtime. The spec (model.yaml) says what the ONNX graph's
-// tensors are called, what the labels are, how texts are featurized and how
-// the one indexed value is derived from the probabilities.
-package scorer
+// Package model is the model registry: the parsed model.yaml of each model
+// folder, the folder of folders that lists them, and the views the rest of
+// tweetflow derives from them (store columns, Elasticsearch mapping, Kibana
+// panels, dashboard charts, alert thresholds). It is pure Go: reading a spec
+// never loads ONNX Runtime, so the aggregator, the sinks and the generators
+// build with CGO_ENABLED=0. Scoring is package scorer's.
+package model
 
 import (
 	"fmt"
@@ -15,11 +17,24 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 )
 
-// SpecFile and ModelFile are the file names inside a model folder.
+// SpecFile, ModelFile and CardFile are the file names inside a model folder.
 const (
 	SpecFile  = "model.yaml"
 	ModelFile = "model.onnx"
 	CardFile  = "MODEL_CARD.md"
+)
+
+// Kind says how a model turns text into the graph's inputs, and so which
+// scorer loads it.
+type Kind string
+
+// Model kinds. Only hashed exists today; the transformer folders of issue
+// #12 add theirs here, each with its own required fields in Check.
+const (
+	// KindHashed: tweetflow's hashed featurizer feeds a graph with an int64
+	// ids input and a float32 weights input, both [batch, features]. The
+	// default when model.yaml has no kind.
+	KindHashed Kind = "hashed"
 )
 
 // Spec is the parsed model.yaml of a model folder.
@@ -28,6 +43,8 @@ type Spec struct {
 	// store's column prefix and the Elasticsearch field name.
 	Name    string `json:"name"`
 	Version string `json:"version"`
+	// Kind selects the scorer; empty means KindHashed.
+	Kind Kind `json:"kind,omitempty"`
 	// Description is one line for humans (dashboards, CLI).
 	Description string `json:"description,omitempty"`
 	// Inputs and Output name the ONNX graph's tensors.
@@ -43,12 +60,12 @@ type Spec struct {
 	// alert bound for this model's per-interval average.
 	Threshold *ThresholdSpec `json:"threshold,omitempty"`
 
-	// dirName is the folder the spec was read from (set by ListSpecs).
-	dirName string
+	// dir is the folder the spec was read from (set by LoadSpec).
+	dir string
 }
 
-// Inputs names the two input tensors: int64 feature ids and float32 feature
-// weights, both [batch, features].
+// Inputs names the two input tensors of a hashed model: int64 feature ids
+// and float32 feature weights, both [batch, features].
 type Inputs struct {
 	Indices string `json:"indices"`
 	Values  string `json:"values"`
@@ -97,6 +114,23 @@ type ThresholdSpec struct {
 	Reason    string  `json:"reason,omitempty"`
 }
 
+// Threshold directions.
+const (
+	Above = "above"
+	Below = "below"
+)
+
+// Dir is the folder the spec was read from; empty for a spec built in code.
+func (s *Spec) Dir() string { return s.dir }
+
+// ModelKind is the spec's kind, KindHashed when model.yaml names none.
+func (s *Spec) ModelKind() Kind {
+	if s.Kind == "" {
+		return KindHashed
+	}
+	return s.Kind
+}
+
 // LoadSpec reads and checks dir/model.yaml. Errors name the file and field.
 func LoadSpec(dir string) (*Spec, error) {
 	path := filepath.Join(dir, SpecFile)
@@ -111,6 +145,7 @@ func LoadSpec(dir string) (*Spec, error) {
 	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.dir = dir
 	return &s, nil
 }
 
@@ -121,19 +156,27 @@ func (s *Spec) Check() error {
 	}
 	switch {
 	case !event.ValidModelName(s.Name):
-		return fieldErr("name", "%q must match [a-z][a-z0-9_]*", s.Name)
+		return fieldErr("name", "%q must match [a-z]([a-z0-9_]{0,38}[a-z0-9])? (40 characters at most, no trailing _)", s.Name)
 	case s.Version == "":
 		return fieldErr("version", "missing")
-	case s.Inputs.Indices == "":
-		return fieldErr("inputs.indices", "missing")
-	case s.Inputs.Values == "":
-		return fieldErr("inputs.values", "missing")
-	case s.Output == "":
-		return fieldErr("output", "missing")
-	case len(s.Labels) < 2:
+	}
+	switch s.ModelKind() {
+	case KindHashed:
+		switch {
+		case s.Inputs.Indices == "":
+			return fieldErr("inputs.indices", "missing")
+		case s.Inputs.Values == "":
+			return fieldErr("inputs.values", "missing")
+		case s.Output == "":
+			return fieldErr("output", "missing")
+		case s.Featurizer.Name == "":
+			return fieldErr("featurizer.name", "missing")
+		}
+	default:
+		return fieldErr("kind", "%q is not a model kind this build has (want %s)", s.Kind, KindHashed)
+	}
+	if len(s.Labels) < 2 {
 		return fieldErr("labels", "need at least two labels, got %d", len(s.Labels))
-	case s.Featurizer.Name == "":
-		return fieldErr("featurizer.name", "missing")
 	}
 	seen := map[string]bool{}
 	for i, l := range s.Labels {
@@ -163,18 +206,11 @@ func (s *Spec) Check() error {
 	default:
 		return fieldErr("value.type", "%q is not one of float, integer, keyword", s.Value.Type)
 	}
-	if s.Threshold != nil && s.Threshold.Direction != "above" && s.Threshold.Direction != "below" {
+	if s.Value.Min > s.Value.Max {
+		return fieldErr("value.min", "%v is above value.max %v", s.Value.Min, s.Value.Max)
+	}
+	if s.Threshold != nil && s.Threshold.Direction != Above && s.Threshold.Direction != Below {
 		return fieldErr("threshold.direction", "%q is not above or below", s.Threshold.Direction)
 	}
 	return nil
-}
-
-// Prediction is one text's result.
-type Prediction struct {
-	// Value is derived from Probs as the spec's value section says.
-	Value float64
-	// Label is the most probable label.
-	Label string
-	// Probs holds one probability per label, in the spec's label order.
-	Probs []float32
 }

@@ -1,0 +1,99 @@
+package model_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tweetflow/tweetflow/model"
+)
+
+func validSpec() model.Spec {
+	return model.Spec{
+		Name: "sentiment", Version: "1",
+		Inputs: model.Inputs{Indices: "indices", Values: "values"}, Output: "probabilities",
+		Labels:     []string{"negative", "neutral", "positive"},
+		Featurizer: model.FeaturizerSpec{Name: "tweet-hash"},
+		Value:      model.ValueSpec{Derive: model.DeriveDifference, Positive: "positive", Negative: "negative", Type: model.TypeFloat, Min: -1, Max: 1},
+		Threshold:  &model.ThresholdSpec{Value: -0.25, Direction: "below"},
+	}
+}
+
+func TestSpecCheck(t *testing.T) {
+	s := validSpec()
+	if err := s.Check(); err != nil {
+		t.Fatalf("valid spec: %v", err)
+	}
+	cases := []struct {
+		field  string
+		mutate func(*model.Spec)
+	}{
+		{"name", func(s *model.Spec) { s.Name = "Bad-Name" }},
+		{"version", func(s *model.Spec) { s.Version = "" }},
+		{"inputs.indices", func(s *model.Spec) { s.Inputs.Indices = "" }},
+		{"inputs.values", func(s *model.Spec) { s.Inputs.Values = "" }},
+		{"output", func(s *model.Spec) { s.Output = "" }},
+		{"labels", func(s *model.Spec) { s.Labels = []string{"only"} }},
+		{"labels[2]", func(s *model.Spec) { s.Labels = []string{"a", "b", "a"} }},
+		{"labels[1]", func(s *model.Spec) { s.Labels = []string{"a", "", "c"} }},
+		{"featurizer.name", func(s *model.Spec) { s.Featurizer.Name = "" }},
+		{"value.positive", func(s *model.Spec) { s.Value.Positive = "great" }},
+		{"value.negative", func(s *model.Spec) { s.Value.Negative = "awful" }},
+		{"value.derive", func(s *model.Spec) { s.Value.Derive = "median" }},
+		{"value.type", func(s *model.Spec) { s.Value.Type = "double" }},
+		{"threshold.direction", func(s *model.Spec) { s.Threshold.Direction = "sideways" }},
+		{"kind", func(s *model.Spec) { s.Kind = "transformer" }},
+		{"value.min", func(s *model.Spec) { s.Value.Min, s.Value.Max = 1, -1 }},
+		{"value.positive", func(s *model.Spec) {
+			s.Value = model.ValueSpec{Derive: model.DeriveProbability, Positive: "x", Type: model.TypeFloat}
+		}},
+	}
+	for _, c := range cases {
+		s := validSpec()
+		c.mutate(&s)
+		err := s.Check()
+		if err == nil || !strings.Contains(err.Error(), "field "+c.field+":") {
+			t.Errorf("%s: Check() = %v, want an error naming the field", c.field, err)
+		}
+	}
+	argmax := validSpec()
+	argmax.Value = model.ValueSpec{Derive: model.DeriveArgmax, Type: model.TypeInteger, Max: 2}
+	if err := argmax.Check(); err != nil {
+		t.Errorf("argmax spec: %v", err)
+	}
+}
+
+func TestLoadSpecErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, model.SpecFile)
+	for _, c := range []struct{ yaml, want string }{
+		{"name: x\nversion: 1\nunknown_field: 3\n", "unknown_field"},
+		{"name: [oops\n", "model.yaml"},
+		{"name: ok\nversion: \"1\"\n", "inputs.indices"},
+	} {
+		if err := os.WriteFile(path, []byte(c.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := model.LoadSpec(dir)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("LoadSpec(%q) = %v, want an error naming %s and %s", c.yaml, err, path, c.want)
+		}
+	}
+}
+
+func TestShippedSpecs(t *testing.T) {
+	specs, err := model.Select("../models", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"sentiment": model.DeriveDifference, "offense": model.DeriveProbability}
+	for _, s := range specs {
+		if want[s.Name] != s.Value.Derive {
+			t.Errorf("%s: derive %q, want %q", s.Name, s.Value.Derive, want[s.Name])
+		}
+		if s.Threshold == nil || s.Description == "" {
+			t.Errorf("%s: missing threshold or description", s.Name)
+		}
+	}
+}
