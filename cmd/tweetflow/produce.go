@@ -10,6 +10,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/mode/produce"
 	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 func newProduceCmd() *cobra.Command {
@@ -47,7 +48,9 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 	}
 	f := cmd.Flags()
 	cfg.Kafka.BindFlags(f, os.Getenv)
-	f.StringVar(&cfg.Data, "csv", cfg.Data, "CSV file of tweets")
+	f.StringVar(&cfg.Data, "csv", cfg.Data, "tweets to replay (the same as --data)")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "tweets to replay: a file, comma-separated files or a quoted glob ('col/*.jsonl.gz'), - for stdin; gzip and zstd read transparently; several files merge in event-time order")
+	f.StringVar((*string)(&cfg.Format), "format", string(source.Auto), "input format: auto (decided from the content), sentiment140, csv, twitter-v2 (twarc2), twitter-v1, qut")
 	f.BoolVar(&cfg.CSV.Header, "header", false, "the CSV's first line names the columns")
 	f.IntVar(&cfg.StartRow, "start-row", envInt("START_ROW", cfg.StartRow), "first data row to replay, 1-based, after any header (to resume: the row this command prints) [$START_ROW]")
 	f.StringVar(&cfg.Topic, "topic", envOr("KAFKA_TOPIC", cfg.Topic), "Kafka topic [$KAFKA_TOPIC]")

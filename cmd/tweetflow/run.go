@@ -18,6 +18,7 @@ import (
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/embedded"
 	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -119,7 +120,8 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Data, "data", cfg.Data, "tweets CSV to replay")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "tweets to replay: a file, comma-separated files or a quoted glob ('col/*.jsonl.gz'), - for stdin; gzip and zstd read transparently; several files merge in event-time order")
+	f.StringVar((*string)(&cfg.Format), "format", string(source.Auto), "input format: auto (decided from the content), sentiment140, csv, twitter-v2 (twarc2), twitter-v1, qut")
 	f.StringVar(&cfg.ModelsDir, "models-dir", envOr(core.EnvModelsDir, cfg.ModelsDir), "folder holding the model folders [$MODELS_DIR]")
 	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models to run (default: every folder under --models-dir) [$MODELS]")
 	f.StringVar(&cfg.Store.SQLite, "db", envOr(core.EnvSQLitePath, cfg.Store.SQLite), "SQLite database file [$SQLITE_PATH]")
@@ -158,7 +160,13 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 // newProgress sizes a bar by the file's line count (a fast scan).
 func newProgress(w io.Writer, cfg embedded.Config) *progressbar.ProgressBar {
 	total := int64(-1)
-	if n, err := countLines(cfg.Data); err == nil {
+	// Lines are rows only in a plain CSV file (a twarc2 line holds a page).
+	plainCSV := cfg.Format == source.Sentiment140 || cfg.Format == source.CSV || cfg.Format == source.QUT ||
+		((cfg.Format == "" || cfg.Format == source.Auto) && strings.HasSuffix(cfg.Data, ".csv"))
+	if len(source.Paths(cfg.Data)) != 1 || strings.ContainsAny(cfg.Data, "*?[") || cfg.Data == source.Stdin {
+		plainCSV = false
+	}
+	if n, err := countLines(cfg.Data); err == nil && plainCSV {
 		total = n - int64(cfg.StartRow-1)
 		if cfg.CSV.Header {
 			total--

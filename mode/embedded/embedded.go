@@ -27,15 +27,21 @@ import (
 	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/pipeline"
 	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
 // Config is everything a run needs. Zero values take Defaults().
 type Config struct {
-	// Data is the CSV file, read with CSV (whose SkipRows StartRow sets).
-	Data string
-	CSV  csv.Options
+	// Data is the input: a file, comma-separated files or globs, or "-"
+	// for standard input (producer/source.Open: gzip and zstd read
+	// transparently, several files merged in event-time order), read as
+	// Format (empty: auto) with CSV for the CSV formats (StartRow sets its
+	// SkipRows, which source.Open applies to the merged rows).
+	Data   string
+	Format source.Format
+	CSV    csv.Options
 	// StartRow is the first data row to replay, 1-based, after any header.
 	StartRow int
 	// ModelsDir holds the model folders; Models names those to run (empty:
@@ -182,7 +188,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		names[i] = s.Name()
 		fns[i] = functions.New(s, functions.Options{})
 	}
-	src, err := csv.Open(cfg.Data, cfg.CSV)
+	src, err := source.Open(source.Paths(cfg.Data), source.Options{Format: cfg.Format, CSV: cfg.CSV, SkipRows: cfg.CSV.SkipRows})
 	if err != nil {
 		return sum, err
 	}
@@ -377,7 +383,7 @@ func ReadOnly(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	cfg.CSV.SkipRows = skip
-	src, err := csv.Open(cfg.Data, cfg.CSV)
+	src, err := source.Open(source.Paths(cfg.Data), source.Options{Format: cfg.Format, CSV: cfg.CSV, SkipRows: cfg.CSV.SkipRows})
 	if err != nil {
 		return Summary{}, err
 	}

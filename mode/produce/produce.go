@@ -20,6 +20,7 @@ import (
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/shutdown"
 	"github.com/tweetflow/tweetflow/producer"
+	"github.com/tweetflow/tweetflow/producer/source"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
@@ -28,9 +29,14 @@ import (
 
 // Config is everything a replay needs. Zero values take Defaults().
 type Config struct {
-	// Data is the CSV file, read with CSV (whose SkipRows StartRow sets).
-	Data string
-	CSV  csv.Options
+	// Data is the input: a file, comma-separated files or globs, or "-"
+	// for standard input (producer/source.Open: gzip and zstd read
+	// transparently, several files merged in event-time order), read as
+	// Format (empty: auto) with CSV for the CSV formats (StartRow sets its
+	// SkipRows, which source.Open applies to the merged rows).
+	Data   string
+	Format source.Format
+	CSV    csv.Options
 	// StartRow is the first data row to replay, 1-based, after any header
 	// (to resume: Summary.NextStartRow).
 	StartRow int
@@ -112,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, err
 	}
 	cfg.CSV.SkipRows = skip
-	src, err := csv.Open(cfg.Data, cfg.CSV)
+	src, err := source.Open(source.Paths(cfg.Data), source.Options{Format: cfg.Format, CSV: cfg.CSV, SkipRows: cfg.CSV.SkipRows})
 	if err != nil {
 		return sum, err
 	}

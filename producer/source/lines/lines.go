@@ -23,6 +23,17 @@ func (e *TooLongError) Error() string {
 	return fmt.Sprintf("line %d is %d bytes or more; the limit is %d", e.Line, e.Bytes, e.Max)
 }
 
+// ReadError is a failure of the stream under the lines (a gzip file cut
+// short, a disk error), at the line being read; reading ends there.
+type ReadError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *ReadError) Error() string { return fmt.Sprintf("%s:%d: read: %v", e.File, e.Line, e.Err) }
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // maxBuffer is the largest read buffer: a longer line (within the bound) is
 // gathered into a slice of its own, so a bound of many MB costs memory only
 // when such a line comes.
@@ -53,7 +64,7 @@ func (r *Reader) Line() int { return r.line }
 // ("\n" or "\r\n") and, on line 1, without a UTF-8 byte order mark. The
 // slice is valid until the next call. At the end it returns io.EOF; a line
 // past the bound is a *TooLongError; other errors are I/O errors naming
-// file:line (a gzip stream cut short, say), after which reading ends.
+// as *ReadError (a gzip stream cut short, say), after which reading ends.
 func (r *Reader) Next() ([]byte, error) {
 	for {
 		if r.eof {
@@ -82,7 +93,7 @@ func (r *Reader) Next() ([]byte, error) {
 				return nil, io.EOF
 			}
 		case err != nil:
-			return nil, fmt.Errorf("%s:%d: read: %w", r.name, r.line, err)
+			return nil, &ReadError{File: r.name, Line: r.line, Err: err}
 		}
 		if n > len(line) {
 			return nil, &TooLongError{Line: r.line, Bytes: n, Max: r.max}

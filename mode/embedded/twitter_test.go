@@ -1,0 +1,72 @@
+package embedded_test
+
+// (data helper, #10: the Twitter inputs through the embedded mode.)
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/mode/embedded"
+	"github.com/tweetflow/tweetflow/producer/source"
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// Every twarc2 fixture at once (a glob, merged in event time, the format
+// decided per file) plus the v1.1 statuses: each distinct tweet stored
+// exactly once (flat.jsonl and noflat.jsonl hold the same 100 tweets).
+func TestTwitterFilesEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(repoRoot(), "producer", "source", "twitter", "testdata")
+	data := filepath.Join(dir, "*.jsonl") + "," + filepath.Join(dir, "v1", "statuses.jsonl")
+
+	src, err := source.Open(source.Paths(data), source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[string]bool{}
+	for {
+		row, err := src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *csv.RowError
+		if errors.As(err, &re) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		distinct[row.Tweet.ID] = true
+	}
+	src.Close()
+	if len(distinct) < 300 {
+		t.Fatalf("only %d distinct tweets in the fixtures", len(distinct))
+	}
+
+	cfg := sampleConfig(t, data)
+	t.Logf("%d distinct tweets", len(distinct))
+	sum, err := embedded.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.StoreTweets != int64(len(distinct)) {
+		t.Fatalf("store holds %d tweets, want the %d distinct ones (summary %+v)", sum.StoreTweets, len(distinct), sum)
+	}
+	st, err := sqlite.Open(ctx, cfg.Store.SQLite, []string{"offense", "sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	stats, err := st.Stats(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Tweets != int64(len(distinct)) || stats.Complete != stats.Tweets {
+		t.Fatalf("store stats %+v, want %d complete tweets", stats, len(distinct))
+	}
+}
