@@ -15,8 +15,9 @@ import (
 
 // sniffBytes is how much of a file detect may look at (and the read buffer
 // of every file): the first line of a twarc2 page with its includes is
-// usually under this, and the decision mostly comes from the first key.
-const sniffBytes = 1 << 20
+// may be longer, but the decision mostly comes from the first key. It equals
+// lines.Reader's largest buffer, so the readers reuse this one.
+const sniffBytes = 256 << 10
 
 // Keys that only one API version writes at the top level of a line.
 var (

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"io"
@@ -17,35 +16,13 @@ import (
 // Row errors are returned as soon as a file yields them.
 type merge struct {
 	srcs []Reader
-	need []int // files whose next row must be read
-	h    heads
-}
-
-type head struct {
-	row  csv.Row
-	file int
-}
-
-type heads []head
-
-func (h heads) Len() int { return len(h) }
-func (h heads) Less(i, j int) bool {
-	if c := h[i].row.Tweet.CreatedAt.Compare(h[j].row.Tweet.CreatedAt); c != 0 {
-		return c < 0
-	}
-	return h[i].file < h[j].file
-}
-func (h heads) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *heads) Push(x any)   { *h = append(*h, x.(head)) }
-func (h *heads) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	need []int     // files whose next row must be read
+	rows []csv.Row // each file's next row, when it is in h
+	h    []int     // a min-heap of files by their next row
 }
 
 func newMerge(srcs []Reader) *merge {
-	m := &merge{srcs: srcs, h: make(heads, 0, len(srcs))}
+	m := &merge{srcs: srcs, rows: make([]csv.Row, len(srcs)), h: make([]int, 0, len(srcs))}
 	for i := len(srcs) - 1; i >= 0; i-- {
 		m.need = append(m.need, i)
 	}
@@ -65,13 +42,59 @@ func (m *merge) Read(ctx context.Context) (csv.Row, error) {
 			return csv.Row{}, err
 		default:
 			m.need = m.need[:len(m.need)-1]
-			heap.Push(&m.h, head{row, i})
+			m.rows[i] = row
+			m.push(i)
 		}
 	}
 	if len(m.h) == 0 {
 		return csv.Row{}, io.EOF
 	}
-	next := heap.Pop(&m.h).(head)
-	m.need = append(m.need, next.file)
-	return next.row, nil
+	i := m.pop()
+	row := m.rows[i]
+	m.rows[i] = csv.Row{}
+	m.need = append(m.need, i)
+	return row, nil
+}
+
+// A typed heap rather than container/heap, whose interface{} Push and Pop
+// cost an allocation a row.
+
+func (m *merge) less(a, b int) bool {
+	if c := m.rows[a].Tweet.CreatedAt.Compare(m.rows[b].Tweet.CreatedAt); c != 0 {
+		return c < 0
+	}
+	return a < b
+}
+
+func (m *merge) push(f int) {
+	m.h = append(m.h, f)
+	for j := len(m.h) - 1; j > 0; {
+		p := (j - 1) / 2
+		if !m.less(m.h[j], m.h[p]) {
+			break
+		}
+		m.h[j], m.h[p] = m.h[p], m.h[j]
+		j = p
+	}
+}
+
+func (m *merge) pop() int {
+	top := m.h[0]
+	last := len(m.h) - 1
+	m.h[0] = m.h[last]
+	m.h = m.h[:last]
+	for j := 0; ; {
+		l, r, min := 2*j+1, 2*j+2, j
+		if l < len(m.h) && m.less(m.h[l], m.h[min]) {
+			min = l
+		}
+		if r < len(m.h) && m.less(m.h[r], m.h[min]) {
+			min = r
+		}
+		if min == j {
+			return top
+		}
+		m.h[j], m.h[min] = m.h[min], m.h[j]
+		j = min
+	}
 }

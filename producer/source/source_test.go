@@ -136,7 +136,10 @@ func TestQUTThroughOpen(t *testing.T) {
 	}
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gzBench(tb testing.TB, b []byte) []byte  { return gz(tb, b) }
+func zstBench(tb testing.TB, b []byte) []byte { return zst(tb, b) }
+
+func gz(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
 	w.Write(b)
@@ -146,7 +149,7 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func zst(t *testing.T, b []byte) []byte {
+func zst(t testing.TB, b []byte) []byte {
 	w, err := zstd.NewWriter(nil)
 	if err != nil {
 		t.Fatal(err)
