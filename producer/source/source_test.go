@@ -278,3 +278,56 @@ func TestPaths(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// FuzzOpen: whatever the bytes (plain, or gzip of them), auto either refuses
+// the file with an error naming it or reads it to the end without a panic,
+// returning only valid tweets; row errors name the file.
+func FuzzOpen(f *testing.F) {
+	for _, p := range []string{filepath.Join(v2dir, "two_tweets.jsonl"), filepath.Join(v1dir, "statuses.jsonl")} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+	}
+	f.Add([]byte(qutRows), true)
+	f.Add([]byte(`{"id":"1","created_at":"Wed Oct 10 20:19:24 +0000 2018"}`), false)
+	f.Add([]byte("\xef\xbb\xbf[{\"id\":1e3}]"), false)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte, compress bool) {
+		if compress {
+			b = gz(t, b)
+		}
+		p := filepath.Join(dir, "in")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open([]string{p}, Options{MaxLineBytes: 1 << 16, CSV: csv.Options{MaxLineBytes: 1 << 16}})
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		defer s.Close()
+		for {
+			row, err := s.Read(context.Background())
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			var re *csv.RowError
+			if errors.As(err, &re) {
+				if re.File != p {
+					t.Fatalf("row error names %q: %v", re.File, re)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := row.Tweet.Validate(row.Tweet.ID); err != nil {
+				t.Fatalf("invalid tweet: %v", err)
+			}
+		}
+	})
+}
