@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // Metric names used in alerts (event.Alert.Metric).
@@ -49,23 +50,16 @@ type Config struct {
 	Coordination CoordinationConfig
 }
 
-// ModelConfig is what the engine knows of a model (from its model.yaml).
-type ModelConfig struct {
-	Name string
-	// Threshold is the reference line; nil for none.
-	Threshold *Threshold
-	// ShareLabel, when set, adds a "share of tweets labelled ShareLabel"
-	// metric to the anomaly checks (for offense: "offensive").
-	ShareLabel string
-}
+// ModelConfig is what the engine knows of a model: the registry's view
+// (model.Views), of which it reads Name, Threshold (the reference line; nil
+// for none) and ShareLabel (when set, a "share of tweets labelled
+// ShareLabel" metric joins the anomaly checks; for offense: "offensive").
+type ModelConfig = model.View
 
-// Threshold is a model's reference line: a window average beyond Value (in
-// Direction, "above" or "below") by more than Config.ThresholdZ standard
-// errors is alerted when it crosses.
-type Threshold struct {
-	Value     float64
-	Direction string
-}
+// Threshold is a model's reference line (model.ThresholdSpec): a window
+// average beyond Value (in Direction, "above" or "below") by more than
+// Config.ThresholdZ standard errors is alerted when it crosses.
+type Threshold = model.ThresholdSpec
 
 // AnomalyConfig configures the EWMA z-score checks.
 type AnomalyConfig struct {

@@ -37,14 +37,14 @@ const chromium = "/usr/bin/chromium"
 // finishedRun stores what a run over data/sample.csv stores: every tweet
 // (plus six injected campaigns) scored by the real models with ONNX
 // Runtime, written through the SQLite sink behind the alert engine's Tee.
-func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
+func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 	t.Helper()
 	ctx := context.Background()
-	specs, err := model.Select("../models", nil)
+	reg, err := model.Open("../models")
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := scorer.LoadAll("../models", nil, scorer.Options{})
+	models, err := scorer.LoadSpecs(reg.Specs(), scorer.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,26 +53,10 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 			m.Close()
 		}
 	}()
-	var names []string
-	var infos []dashboard.ModelInfo
-	var cfgs []alerts.ModelConfig
-	for _, s := range specs {
-		names = append(names, s.Name)
-		info := dashboard.ModelInfo{Name: s.Name, Description: s.Description, Min: s.Value.Min, Max: s.Value.Max}
-		cfg := alerts.ModelConfig{Name: s.Name}
-		if th := s.Threshold; th != nil {
-			v := th.Value
-			info.Threshold, info.Direction = &v, th.Direction
-			cfg.Threshold = &alerts.Threshold{Value: v, Direction: th.Direction}
-		}
-		if s.Value.Derive == model.DeriveProbability {
-			cfg.ShareLabel = s.Value.Positive
-		}
-		infos, cfgs = append(infos, info), append(cfgs, cfg)
-	}
+	views := reg.Views()
 
 	dbPath := filepath.Join(t.TempDir(), "run.db")
-	sk, err := sqlite.Open(ctx, dbPath, names)
+	sk, err := sqlite.Open(ctx, dbPath, reg.Names())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +64,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := alerts.New(alerts.Config{Models: cfgs})
+	eng, err := alerts.New(alerts.Config{Models: views})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +124,12 @@ func finishedRun(t *testing.T) (*sqlite.Store, []dashboard.ModelInfo) {
 	if err := tee.Close(ctx); err != nil { // flushes the engine; closes sk (reopened below)
 		t.Fatal(err)
 	}
-	reopened, err := sqlite.Open(ctx, dbPath, names)
+	reopened, err := sqlite.Open(ctx, dbPath, reg.Names())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reopened.Close(context.Background()) })
-	return reopened, infos
+	return reopened, views
 }
 
 // TestBrowser loads the dashboard of a finished run in headless Chromium,
@@ -155,7 +139,7 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s: %v (run `make browser` to install Debian's chromium)", chromium, err)
 	}
-	sk, infos := finishedRun(t)
+	sk, views := finishedRun(t)
 	ctx := context.Background()
 	st, err := dashboard.NewStore(ctx, sk.DB())
 	if err != nil {
@@ -165,7 +149,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dashboard.New(st, as, dashboard.Options{Models: infos})
+	srv, err := dashboard.New(st, as, dashboard.Options{Models: views})
 	if err != nil {
 		t.Fatal(err)
 	}

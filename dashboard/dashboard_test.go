@@ -18,6 +18,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 var t0 = time.Date(2009, 4, 6, 22, 0, 0, 0, time.UTC)
@@ -242,8 +243,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *sqlite.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	thr := -0.25
-	srv, err := New(st, as, Options{Models: []ModelInfo{{Name: "sentiment", Min: -1, Max: 1, Threshold: &thr, Direction: "below"}}})
+	srv, err := New(st, as, Options{Models: []model.View{{Name: "sentiment", Min: -1, Max: 1, Threshold: &model.ThresholdSpec{Value: -0.25, Direction: "below"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestServerAPI(t *testing.T) {
 	if ov.Count != 1000 || len(ov.Series.Points) == 0 || ov.Alerts != 1 || len(ov.Models) != 2 {
 		t.Fatalf("overview = %+v", ov)
 	}
-	if ov.Models[1].Name != "sentiment" || ov.Models[1].Threshold == nil {
+	if m := ov.Models[1]; m.Name != "sentiment" || m.Threshold == nil || *m.Threshold != -0.25 || m.Direction != "below" || m.Min != -1 {
 		t.Errorf("models = %+v", ov.Models)
 	}
 	var sr SearchResult

@@ -33,12 +33,14 @@ import (
 
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 //go:embed assets
 var assets embed.FS
 
-// ModelInfo is what the page shows of a model (from its model.yaml).
+// ModelInfo is what the page shows of a model (from its model.yaml), as
+// the page's JSON has it.
 type ModelInfo struct {
 	Name        string   `json:"name"`
 	Description string   `json:"description,omitempty"`
@@ -50,9 +52,10 @@ type ModelInfo struct {
 
 // Options configure the server.
 type Options struct {
-	// Models describes the models; models found in the store but not listed
-	// are shown without a threshold, on their observed range.
-	Models []ModelInfo
+	// Models describes the models (the registry's views, model.Views);
+	// models found in the store but not listed are shown without a
+	// threshold, on their observed range.
+	Models []model.View
 	// Poll is how often the page refreshes (default 2s).
 	Poll time.Duration
 	// SearchBudget bounds one search request's scanning (default 80ms).
@@ -279,7 +282,12 @@ func (s *Server) overview(ctx context.Context, q queryParams) (any, error) {
 // models merges the configured model infos with the store's models.
 func (s *Server) models() []ModelInfo {
 	byName := map[string]ModelInfo{}
-	for _, m := range s.opts.Models {
+	for _, v := range s.opts.Models {
+		m := ModelInfo{Name: v.Name, Description: v.Description, Min: v.Min, Max: v.Max}
+		if t := v.Threshold; t != nil {
+			value := t.Value
+			m.Threshold, m.Direction = &value, t.Direction
+		}
 		byName[m.Name] = m
 	}
 	var out []ModelInfo

@@ -18,7 +18,7 @@ func TestUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := kibana.FromSpecs(specs, elastic.DefaultIndex, nil)
+	o, err := kibana.FromViews(model.Views(specs), elastic.DefaultIndex, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestUpToDate(t *testing.T) {
 	}
 	// The committed file passes the structural check against the mapping
 	// generated from the same registry.
-	fields, err := elastic.MappedFields(elastic.ModelsFromSpecs(specs))
+	fields, err := elastic.MappedFields(model.Views(specs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,6 +158,21 @@ func TestConfigErrors(t *testing.T) {
 	cfg.VADER = "missing.txt"
 	if _, err := featurize.New(cfg, t.TempDir()); err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("missing lexicon: %v", err)
+	}
+	// A bad lexicon line is named by file and line.
+	dir := t.TempDir()
+	for _, c := range []struct{ body, want string }{
+		{"good\t1.5\t0.5\t[1]\nbad line\n", "bad.txt:2: want token<TAB>mean"},
+		{"good\t9\t0.5\t[1]\n", "bad.txt:1: mean \"9\""},
+		{"\n\n", "bad.txt: empty lexicon"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "bad.txt"), []byte(c.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg.VADER = "bad.txt"
+		if _, err := featurize.New(cfg, dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("lexicon %q: %v, want %q", c.body, err, c.want)
+		}
 	}
 }
 

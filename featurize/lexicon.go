@@ -9,15 +9,9 @@ import (
 	"strings"
 )
 
-// LoadVADER reads a VADER lexicon: lines token<TAB>mean<TAB>std<TAB>ratings,
-// mean in [-4, 4]. Errors name file:line.
-func LoadVADER(path string) (map[string]float32, error) {
-	m := make(map[string]float32, 8000)
-	err := readVADER(path, func(token string, v float32) { m[token] = v })
-	return m, err
-}
-
-// readVADER calls fn for each entry of a VADER lexicon file.
+// readVADER calls fn for each entry of a VADER lexicon file: lines
+// token<TAB>mean<TAB>std<TAB>ratings, mean in [-4, 4]. Errors name
+// file:line.
 func readVADER(path string, fn func(token string, v float32)) error {
 	b, err := os.ReadFile(path)
 	if err != nil {

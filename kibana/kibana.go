@@ -25,25 +25,14 @@ import (
 	"github.com/tweetflow/tweetflow/model"
 )
 
-// Threshold is a reference line and an alert bound on a per-interval value.
-type Threshold struct {
-	Value float64 `json:"value"`
-	// Direction is "above" or "below": the side that is worth a look.
-	Direction string `json:"direction"`
-	Reason    string `json:"reason,omitempty"`
-}
+// Threshold is a reference line and an alert bound on a per-interval value:
+// the spec's (model.ThresholdSpec), JSON value, direction, reason.
+type Threshold = model.ThresholdSpec
 
-// Model is one model's panel configuration.
-type Model struct {
-	Name        string
-	Description string
-	// ValueType is float, integer or keyword (keyword models get a
-	// label-count panel and no threshold).
-	ValueType string
-	Min, Max  float64
-	// Threshold is nil when the model has none: no line, no rule.
-	Threshold *Threshold
-}
+// Model is one model's panel configuration: the registry's view
+// (model.View). Keyword models get a label-count panel and no threshold; a
+// nil Threshold means no line and no rule.
+type Model = model.View
 
 // Options configures the generated objects.
 type Options struct {
@@ -68,19 +57,20 @@ type Options struct {
 // you watch (--threshold rate=N).
 const DefaultRateThreshold = 1000
 
-// FromSpecs builds Options from the model registry: each model's panel and
-// rule default to its spec's threshold. overrides (model name → value)
-// replace a threshold value; "rate" overrides RateThreshold.
-func FromSpecs(specs []*model.Spec, index string, overrides map[string]float64) (Options, error) {
+// FromViews builds Options from the registry's views (model.Views): each
+// model's panel and rule default to its spec's threshold. overrides (model
+// name → value) replace a threshold value; "rate" overrides RateThreshold.
+// views is not modified.
+func FromViews(views []model.View, index string, overrides map[string]float64) (Options, error) {
 	o := Options{Index: index, Interval: "10m", RateThreshold: DefaultRateThreshold, TimeFrom: "now-24h", TimeTo: "now"}
 	known := map[string]bool{"rate": true}
-	for _, s := range specs {
-		m := Model{Name: s.Name, Description: s.Description, ValueType: s.Value.Type, Min: s.Value.Min, Max: s.Value.Max}
-		if s.Threshold != nil {
-			m.Threshold = &Threshold{Value: s.Threshold.Value, Direction: s.Threshold.Direction, Reason: s.Threshold.Reason}
+	for _, v := range views {
+		if v.Threshold != nil {
+			t := *v.Threshold // overrides below must not write through to the caller's view
+			v.Threshold = &t
 		}
-		o.Models = append(o.Models, m)
-		known[s.Name] = true
+		o.Models = append(o.Models, v)
+		known[v.Name] = true
 	}
 	// sentiment and offense lead the dashboard; other models follow by name.
 	rank := func(n string) int {
@@ -124,11 +114,7 @@ func FromSpecs(specs []*model.Spec, index string, overrides map[string]float64) 
 
 // ElasticModels returns the index models of the options (for the mapping).
 func (o Options) ElasticModels() []elastic.Model {
-	var ms []elastic.Model
-	for _, m := range o.Models {
-		ms = append(ms, elastic.Model{Name: m.Name, ValueType: m.ValueType})
-	}
-	return ms
+	return slices.Clone(o.Models)
 }
 
 // Object is one saved object as the import API reads it, one per NDJSON

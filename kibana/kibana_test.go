@@ -27,7 +27,7 @@ func specs() []*model.Spec {
 
 func generate(t *testing.T, overrides map[string]float64) (kibana.Options, []byte, map[string]string) {
 	t.Helper()
-	o, err := kibana.FromSpecs(specs(), "tweetflow", overrides)
+	o, err := kibana.FromViews(model.Views(specs()), "tweetflow", overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestOverrides(t *testing.T) {
 	if len(rules) != 4 { // rate, sentiment, offense, irony (override gave it a threshold)
 		t.Fatalf("%d rules", len(rules))
 	}
-	if _, err := kibana.FromSpecs(specs(), "tweetflow", map[string]float64{"nosuch": 1}); err == nil {
+	if _, err := kibana.FromViews(model.Views(specs()), "tweetflow", map[string]float64{"nosuch": 1}); err == nil {
 		t.Error("override of an unknown model accepted")
 	}
 }
@@ -349,5 +349,34 @@ func TestRulesAcrossSpacesAndThresholds(t *testing.T) {
 	}
 	if len(perSpace("default")) != n {
 		t.Errorf("the default space's rules changed: %v", perSpace("default"))
+	}
+}
+
+// An override changes the generated options, never the caller's views.
+func TestFromViewsLeavesViewsAlone(t *testing.T) {
+	views := model.Views(specs())
+	o, err := kibana.FromViews(views, "tweetflow", map[string]float64{"sentiment": -0.5, "irony": 0.7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range o.Models {
+		switch m.Name {
+		case "sentiment":
+			if m.Threshold.Value != -0.5 || m.Threshold.Reason != "configured" {
+				t.Errorf("sentiment threshold %+v", m.Threshold)
+			}
+		case "irony":
+			if m.Threshold == nil || m.Threshold.Value != 0.7 || m.Threshold.Direction != "above" {
+				t.Errorf("irony threshold %+v", m.Threshold)
+			}
+		}
+	}
+	for _, v := range views {
+		if v.Name == "sentiment" && v.Threshold.Value != -0.25 {
+			t.Errorf("the caller's sentiment view changed: %+v", v.Threshold)
+		}
+		if v.Name == "irony" && v.Threshold != nil {
+			t.Errorf("the caller's irony view got a threshold: %+v", v.Threshold)
+		}
 	}
 }

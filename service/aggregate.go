@@ -112,17 +112,13 @@ func OpenSink(ctx context.Context, cfg map[string]string, c AggregatorConfig, sp
 		if ec.Index == "" {
 			ec.Index = "tweetflow"
 		}
-		d, err := elastic.Open(ctx, elastic.Options{Config: ec, Models: elastic.ModelsFromSpecs(specs), Logger: log})
+		d, err := elastic.Open(ctx, elastic.Options{Config: ec, Models: model.Views(specs), Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("elasticsearch %v: %w", ec.Addresses, err)
 		}
 		return d, nil
 	}
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
-	d, err := sqlite.Open(ctx, c.SQLitePath, names)
+	d, err := sqlite.Open(ctx, c.SQLitePath, model.Names(specs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", c.SQLitePath, err)
 	}
@@ -148,12 +144,8 @@ func NewAggregator(ctx context.Context, cfg map[string]string, m *metrics.Metric
 	if err != nil {
 		return nil, nil, err
 	}
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
 	agg, err := aggregator.New(d, aggregator.Options{
-		Models: names, JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
+		Models: model.Names(specs), JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
 		OnStored: func(recs []sink.Record) { m.ObserveBatch(len(recs)) },
 	})
 	if err != nil {

@@ -49,7 +49,6 @@ func (g *genFlags) generate() ([]byte, []kibana.Rule, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	specs := reg.Specs()
 	overrides := map[string]float64{}
 	for _, kv := range g.thresholds {
 		name, v, ok := strings.Cut(kv, "=")
@@ -59,7 +58,7 @@ func (g *genFlags) generate() ([]byte, []kibana.Rule, error) {
 		}
 		overrides[name] = f
 	}
-	o, err := kibana.FromSpecs(specs, g.index, overrides)
+	o, err := kibana.FromViews(reg.Views(), g.index, overrides)
 	if err != nil {
 		return nil, nil, err
 	}

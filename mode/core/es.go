@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/model"
 )
 
 // ES is the Elasticsearch part of a command line: values and the paths of
@@ -96,7 +97,7 @@ func IndexModels(modelsDir string) ([]elastic.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return elastic.ModelsFromSpecs(specs), nil
+	return model.Views(specs), nil
 }
 
 // EnsureIndex puts the index template and mapping generated from the

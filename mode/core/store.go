@@ -68,7 +68,7 @@ func (c StoreConfig) Open(ctx context.Context, specs []*model.Spec, log *slog.Lo
 		}
 		return &Store{Driver: st, SQLite: st}, nil
 	}
-	o := elastic.Options{Config: c.ES, Models: elastic.ModelsFromSpecs(specs), Logger: log}
+	o := elastic.Options{Config: c.ES, Models: model.Views(specs), Logger: log}
 	s := &Store{}
 	if c.ESDeadLetter != "" {
 		dl, err := elastic.OpenDeadLetterFile(c.ESDeadLetter)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
-	"github.com/tweetflow/tweetflow/alerts"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/dashboard"
 	"github.com/tweetflow/tweetflow/model"
@@ -55,7 +54,7 @@ func serveDB(ctx context.Context, db *sql.DB, cfg ServeConfig) error {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
-	infos, _, err := modelViews(cfg.ModelsDir)
+	views, err := modelViews(cfg.ModelsDir)
 	if err != nil {
 		return err
 	}
@@ -67,7 +66,7 @@ func serveDB(ctx context.Context, db *sql.DB, cfg ServeConfig) error {
 	if err != nil {
 		return err
 	}
-	srv, err := dashboard.New(st, as, dashboard.Options{Models: infos, Log: cfg.Logger})
+	srv, err := dashboard.New(st, as, dashboard.Options{Models: views, Log: cfg.Logger})
 	if err != nil {
 		return err
 	}
@@ -162,34 +161,16 @@ func (d *runDashboard) close() {
 	d.st.Close(context.Background())
 }
 
-// modelViews reads the model specs under dir (a missing dir gives none)
-// and returns what the dashboard and the alert engine need of them: names,
-// descriptions, value ranges, thresholds, and the label whose share is
-// watched (the positive label of probability models, e.g. "offensive").
-func modelViews(dir string) ([]dashboard.ModelInfo, []alerts.ModelConfig, error) {
+// modelViews reads the registry under dir (a missing dir gives none) and
+// returns its views (model.Views): what the dashboard and the alert engine
+// need of each model.
+func modelViews(dir string) ([]model.View, error) {
 	reg, err := model.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	specs := reg.Specs()
-	var infos []dashboard.ModelInfo
-	var cfgs []alerts.ModelConfig
-	for _, s := range specs {
-		info := dashboard.ModelInfo{Name: s.Name, Description: s.Description, Min: s.Value.Min, Max: s.Value.Max}
-		cfg := alerts.ModelConfig{Name: s.Name}
-		if t := s.Threshold; t != nil {
-			v := t.Value
-			info.Threshold, info.Direction = &v, t.Direction
-			cfg.Threshold = &alerts.Threshold{Value: t.Value, Direction: t.Direction}
-		}
-		if s.Value.Derive == model.DeriveProbability {
-			cfg.ShareLabel = s.Value.Positive
-		}
-		infos = append(infos, info)
-		cfgs = append(cfgs, cfg)
-	}
-	return infos, cfgs, nil
+	return reg.Views(), nil
 }

@@ -345,7 +345,7 @@ func withAlerts(ctx context.Context, cfg Config, st *core.Store) (sink.Driver, e
 	if cfg.Alerts.Off {
 		return st, nil
 	}
-	_, models, err := modelViews(cfg.ModelsDir)
+	models, err := modelViews(cfg.ModelsDir)
 	if err != nil {
 		return nil, err
 	}

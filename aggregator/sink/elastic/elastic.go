@@ -206,10 +206,6 @@ func Open(ctx context.Context, o Options) (*Driver, error) {
 	return d, nil
 }
 
-// ModelsFromRegistry is ModelsFromSpecs(model specs) for callers holding
-// specs.
-func ModelsFromRegistry(specs []*model.Spec) []Model { return ModelsFromSpecs(specs) }
-
 // ping calls GET /, which also runs the client's product check.
 func ping(ctx context.Context, es *elasticsearch.Client) error {
 	res, err := es.Info(es.Info.WithContext(ctx))

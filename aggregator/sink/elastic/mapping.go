@@ -2,30 +2,16 @@ package elastic
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/model"
 )
 
-// Model is what the index needs to know of a model from its spec.
-type Model struct {
-	Name string
-	// ValueType is the spec's value.type: float, integer or keyword.
-	ValueType string
-}
-
-// ModelsFromSpecs takes the index-relevant part of the model registry
-// (model.Open), sorted by name.
-func ModelsFromSpecs(specs []*model.Spec) []Model {
-	ms := make([]Model, 0, len(specs))
-	for _, s := range specs {
-		ms = append(ms, Model{Name: s.Name, ValueType: s.Value.Type})
-	}
-	slices.SortFunc(ms, func(a, b Model) int { return strings.Compare(a.Name, b.Name) })
-	return ms
-}
+// Model is what the index needs to know of a model: its Name and
+// ValueType (float, integer or keyword). It is the registry's view
+// (model.Views), so the mapping, Kibana and the dashboard read one
+// derivation of the specs.
+type Model = model.View
 
 // CheckModels validates model names and value types.
 func CheckModels(models []Model) error {
