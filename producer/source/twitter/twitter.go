@@ -17,13 +17,14 @@ package twitter
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
@@ -126,7 +127,7 @@ func (r *Reader) nextLine() ([]byte, error) {
 
 // The JSON shapes. Only the fields tweetflow carries are decoded.
 type page struct {
-	Data     json.RawMessage `json:"data"`
+	Data     jsontext.Value `json:"data"`
 	Includes struct {
 		Users  []user  `json:"users"`
 		Tweets []tweet `json:"tweets"`
@@ -208,22 +209,22 @@ func (r *Reader) parseLine(line []byte) {
 		return
 	}
 	var p page
-	if err := json.Unmarshal(line, &p); err != nil {
-		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr(err))})
+	if err := unmarshal(line, &p); err != nil {
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 		return
 	}
 	switch {
 	case len(p.Data) > 0 && p.Data[0] == '[':
 		var data []tweet
-		if err := json.Unmarshal(p.Data, &data); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "data: %s", jsonErr(err))})
+		if err := unmarshal(p.Data, &data); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("data", err))})
 			return
 		}
 		r.page(&p, data, true)
 	case len(p.Data) > 0 && p.Data[0] == '{':
 		var t tweet
-		if err := json.Unmarshal(p.Data, &t); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "data: %s", jsonErr(err))})
+		if err := unmarshal(p.Data, &t); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("data", err))})
 			return
 		}
 		r.page(&p, []tweet{t}, false)
@@ -368,19 +369,4 @@ func (t *tweet) fullText() (string, entities) {
 		return t.NoteTweet.Text, t.NoteTweet.Entities
 	}
 	return t.Text, t.Entities
-}
-
-// jsonErr says where in the line a JSON error is.
-func jsonErr(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("byte %d: %v", se.Offset, err)
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s: expected %v, got JSON %s", te.Field, te.Type, te.Value)
-	case err.Error() == "unexpected end of JSON input":
-		return "cut off: " + err.Error()
-	}
-	return err.Error()
 }

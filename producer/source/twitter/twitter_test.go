@@ -276,6 +276,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"data":{"id":"1"},"errors":[{}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := NewReader(bytes.NewReader(b), "fuzz", Options{MaxLineBytes: 1 << 16})
+		lines := bytes.Split(b, []byte("\n"))
 		for {
 			row, err := r.Read(context.Background())
 			if errors.Is(err, io.EOF) {
@@ -291,8 +292,41 @@ func FuzzReader(f *testing.F) {
 			if err := row.Tweet.Validate(row.Tweet.ID); err != nil {
 				t.Fatalf("returned an invalid tweet: %v", err)
 			}
+			// Against encoding/json: the line is JSON to it too, and the
+			// tweet's id is one it finds (data[i].id, data.id or id).
+			line := bytes.TrimSpace(lines[row.Line-1])
+			var v any
+			d := json.NewDecoder(bytes.NewReader(line))
+			if err := d.Decode(&v); err != nil || d.More() {
+				t.Fatalf("line %d: a tweet from a line encoding/json rejects (%v)", row.Line, err)
+			}
+			if !slices.Contains(v2IDs(v), row.Tweet.ID) {
+				t.Fatalf("line %d: id %q is not among encoding/json's %q", row.Line, row.Tweet.ID, v2IDs(v))
+			}
 		}
 	})
+}
+
+func v2IDs(v any) []string {
+	var ids []string
+	add := func(v any) {
+		if m, ok := v.(map[string]any); ok {
+			if s, ok := m["id"].(string); ok {
+				ids = append(ids, s)
+			}
+		}
+	}
+	m, _ := v.(map[string]any)
+	switch d := m["data"].(type) {
+	case []any:
+		for _, e := range d {
+			add(e)
+		}
+	case map[string]any:
+		add(d)
+	}
+	add(v)
+	return ids
 }
 
 // BenchmarkPages parses twarc2 response pages (noflat.jsonl, 100 tweets a

@@ -1,11 +1,12 @@
 package twitter
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
@@ -28,42 +29,42 @@ const ReasonStreamNotice csv.Reason = "stream_notice"
 
 // v1Status is a v1.1 Tweet object; only the fields tweetflow carries.
 type v1Status struct {
-	IDStr     string      `json:"id_str"`
-	ID        json.Number `json:"id"` // exact digits: ids pass 2^53
-	Text      string      `json:"text"`
-	FullText  string      `json:"full_text"` // tweet_mode=extended
-	CreatedAt string      `json:"created_at"`
-	Lang      string      `json:"lang"`
-	User      *v1User     `json:"user"`
+	IDStr     string  `json:"id_str"`
+	ID        number  `json:"id"` // exact digits: ids pass 2^53
+	Text      string  `json:"text"`
+	FullText  string  `json:"full_text"` // tweet_mode=extended
+	CreatedAt string  `json:"created_at"`
+	Lang      string  `json:"lang"`
+	User      *v1User `json:"user"`
 	// Compatibility mode (the streaming API): a tweet longer than 140
 	// characters has "truncated":true and its whole text here.
 	ExtendedTweet *struct {
 		FullText string     `json:"full_text"`
 		Entities v1Entities `json:"entities"`
 	} `json:"extended_tweet"`
-	Entities             v1Entities  `json:"entities"`
-	InReplyToStatusIDStr string      `json:"in_reply_to_status_id_str"`
-	InReplyToStatusID    json.Number `json:"in_reply_to_status_id"`
-	QuotedStatusIDStr    string      `json:"quoted_status_id_str"`
-	QuotedStatus         *v1Status   `json:"quoted_status"`
-	RetweetedStatus      *v1Status   `json:"retweeted_status"`
+	Entities             v1Entities `json:"entities"`
+	InReplyToStatusIDStr string     `json:"in_reply_to_status_id_str"`
+	InReplyToStatusID    number     `json:"in_reply_to_status_id"`
+	QuotedStatusIDStr    string     `json:"quoted_status_id_str"`
+	QuotedStatus         *v1Status  `json:"quoted_status"`
+	RetweetedStatus      *v1Status  `json:"retweeted_status"`
 
 	// A search response wraps its statuses.
-	Statuses json.RawMessage `json:"statuses"`
+	Statuses jsontext.Value `json:"statuses"`
 	// Streaming notices (no tweet).
-	Delete         json.RawMessage `json:"delete"`
-	Limit          json.RawMessage `json:"limit"`
-	ScrubGeo       json.RawMessage `json:"scrub_geo"`
-	StatusWithheld json.RawMessage `json:"status_withheld"`
-	UserWithheld   json.RawMessage `json:"user_withheld"`
-	Disconnect     json.RawMessage `json:"disconnect"`
-	Warning        json.RawMessage `json:"warning"`
+	Delete         jsontext.Value `json:"delete"`
+	Limit          jsontext.Value `json:"limit"`
+	ScrubGeo       jsontext.Value `json:"scrub_geo"`
+	StatusWithheld jsontext.Value `json:"status_withheld"`
+	UserWithheld   jsontext.Value `json:"user_withheld"`
+	Disconnect     jsontext.Value `json:"disconnect"`
+	Warning        jsontext.Value `json:"warning"`
 }
 
 type v1User struct {
-	IDStr      string      `json:"id_str"`
-	ID         json.Number `json:"id"`
-	ScreenName string      `json:"screen_name"`
+	IDStr      string `json:"id_str"`
+	ID         number `json:"id"`
+	ScreenName string `json:"screen_name"`
 }
 
 type v1Entities struct {
@@ -88,8 +89,8 @@ func (r *Reader) parseV1Line(line []byte) {
 	}
 	if line[0] == '[' {
 		var list []v1Status
-		if err := json.Unmarshal(line, &list); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr(err))})
+		if err := unmarshal(line, &list); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 			return
 		}
 		for i := range list {
@@ -98,15 +99,15 @@ func (r *Reader) parseV1Line(line []byte) {
 		return
 	}
 	var s v1Status
-	if err := json.Unmarshal(line, &s); err != nil {
-		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr(err))})
+	if err := unmarshal(line, &s); err != nil {
+		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 		return
 	}
 	switch {
 	case len(s.Statuses) > 0 && s.Statuses[0] == '[':
 		var list []v1Status
-		if err := json.Unmarshal(s.Statuses, &list); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "statuses: %s", jsonErr(err))})
+		if err := unmarshal(s.Statuses, &list); err != nil {
+			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("statuses", err))})
 			return
 		}
 		for i := range list {
@@ -126,7 +127,7 @@ func (r *Reader) parseV1Line(line []byte) {
 func (s *v1Status) notice() string {
 	for _, n := range [...]struct {
 		name string
-		v    json.RawMessage
+		v    jsontext.Value
 	}{{"delete", s.Delete}, {"limit", s.Limit}, {"scrub_geo", s.ScrubGeo}, {"status_withheld", s.StatusWithheld}, {"user_withheld", s.UserWithheld}, {"disconnect", s.Disconnect}, {"warning", s.Warning}} {
 		if len(n.v) > 0 {
 			return n.name

@@ -173,6 +173,18 @@ func TestV1BadInput(t *testing.T) {
 	}
 }
 
+// A text cut inside an emoji's escaped surrogate pair keeps its tweet (the
+// half becomes U+FFFD, as with encoding/json); a member named twice is
+// bad_json.
+func TestV1Escapes(t *testing.T) {
+	in := `{"id_str":"1","text":"cut \ud83d","created_at":"Wed Oct 10 20:19:24 +0000 2018"}` + "\n" +
+		`{"id_str":"2","id_str":"3","text":"x","created_at":"Wed Oct 10 20:19:24 +0000 2018"}` + "\n"
+	tweets, reasons, errs := readAll(t, NewV1Reader(strings.NewReader(in), "f", Options{}))
+	if len(tweets) != 1 || tweets[0].Text != "cut \ufffd" || reasons[ReasonBadJSON] != 1 || !strings.Contains(errs[0].Detail, "duplicate") {
+		t.Fatalf("%+v %v", tweets, errs)
+	}
+}
+
 // Ids past 2^53 keep their digits when only the number is there; times
 // with an offset become UTC.
 func TestV1NumericIDAndOffset(t *testing.T) {
