@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
-	"github.com/tweetflow/tweetflow/dashboards"
 	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/kibana/objects"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/model"
 )
@@ -85,9 +85,9 @@ func newKibanaExportCmd() *cobra.Command {
 		Use:   "export [--out-dir DIR]",
 		Short: "Write the saved objects (NDJSON) and alerting rules generated from the model registry",
 		Long: `export generates the Kibana data view, visualizations, dashboard and alerting
-rules from the model registry. With --out-dir it writes ` + dashboards.SavedObjectsFile + ` and
-` + dashboards.RulesFile + ` there (the committed copies live in dashboards/:
-regenerate them with --out-dir dashboards after changing a model); without it,
+rules from the model registry. With --out-dir it writes ` + objects.SavedObjectsFile + ` and
+` + objects.RulesFile + ` there (the committed copies live in kibana/objects/:
+regenerate them with --out-dir kibana/objects after changing a model); without it,
 it prints the NDJSON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -99,14 +99,14 @@ it prints the NDJSON.`,
 				_, err := cmd.OutOrStdout().Write(nd)
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(outDir, dashboards.SavedObjectsFile), nd, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(outDir, objects.SavedObjectsFile), nd, 0o644); err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(outDir, dashboards.RulesFile), kibana.RulesJSON(rules), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(outDir, objects.RulesFile), kibana.RulesJSON(rules), 0o644); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (%d rules)\n",
-				filepath.Join(outDir, dashboards.SavedObjectsFile), filepath.Join(outDir, dashboards.RulesFile), len(rules))
+				filepath.Join(outDir, objects.SavedObjectsFile), filepath.Join(outDir, objects.RulesFile), len(rules))
 			return err
 		},
 	}
@@ -153,7 +153,7 @@ func newKibanaImportCmd() *cobra.Command {
 		Short: "Import the dashboard into Kibana and create or update its alerting rules",
 		Long: `import posts the saved objects to Kibana's import API (overwriting the
 previous version: the ids are stable) and creates or updates the alerting
-rules. By default it imports the committed dashboards/ files built into the
+rules. By default it imports the committed kibana/objects/ files built into the
 binary; --models-dir regenerates them from a registry (with --threshold,
 --from, --to), --dir reads them from a folder. Credentials: $KIBANA_API_KEY(_FILE)
 or $KIBANA_USERNAME and $KIBANA_PASSWORD(_FILE), falling back to the ES_*
@@ -206,14 +206,14 @@ it also puts the index template and mapping first.`,
 				}
 				rulesJSON = kibana.RulesJSON(rules)
 			case dir != "":
-				if nd, err = os.ReadFile(filepath.Join(dir, dashboards.SavedObjectsFile)); err != nil {
+				if nd, err = os.ReadFile(filepath.Join(dir, objects.SavedObjectsFile)); err != nil {
 					return err
 				}
-				if rulesJSON, err = os.ReadFile(filepath.Join(dir, dashboards.RulesFile)); err != nil {
+				if rulesJSON, err = os.ReadFile(filepath.Join(dir, objects.RulesFile)); err != nil {
 					return err
 				}
 			default:
-				nd, rulesJSON = dashboards.SavedObjects(), dashboards.Rules()
+				nd, rulesJSON = objects.SavedObjects(), objects.Rules()
 			}
 			rules, err := kibana.ParseRules(rulesJSON)
 			if err != nil {
@@ -260,7 +260,7 @@ it also puts the index template and mapping first.`,
 	f.StringVar(&caFile, "kibana-ca-cert", "", "PEM file of CAs to trust for Kibana (default $"+envKibanaCACert+")")
 	f.BoolVar(&insecure, "insecure", false, "do NOT verify Kibana's TLS certificate (testing only)")
 	f.BoolVar(&noRules, "no-rules", false, "import the saved objects only")
-	f.StringVar(&dir, "dir", "", "read "+dashboards.SavedObjectsFile+" and "+dashboards.RulesFile+" from this folder")
+	f.StringVar(&dir, "dir", "", "read "+objects.SavedObjectsFile+" and "+objects.RulesFile+" from this folder")
 	g = addGenFlags(f, "models")
 	ef = addESFlags(f)
 	return cmd

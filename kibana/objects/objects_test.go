@@ -1,20 +1,20 @@
-package dashboards_test
+package objects_test
 
 import (
 	"bytes"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
-	"github.com/tweetflow/tweetflow/dashboards"
 	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/kibana/objects"
 	"github.com/tweetflow/tweetflow/model"
 )
 
 // TestUpToDate regenerates the saved objects and rules from the model
-// registry (../models) with the export defaults and compares them with the
-// committed files. On failure: go run ./cmd/tweetflow kibana export --out-dir dashboards
+// registry (../../models) with the export defaults and compares them with the
+// committed files. On failure: go run ./cmd/tweetflow kibana export --out-dir kibana/objects
 func TestUpToDate(t *testing.T) {
-	specs, err := model.Select("../models", nil)
+	specs, err := model.Select("../../models", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +26,11 @@ func TestUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(kibana.NDJSON(objs), dashboards.SavedObjects()) {
-		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir dashboards", dashboards.SavedObjectsFile)
+	if !bytes.Equal(kibana.NDJSON(objs), objects.SavedObjects()) {
+		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir kibana/objects", objects.SavedObjectsFile)
 	}
-	if !bytes.Equal(kibana.RulesJSON(kibana.Rules(o)), dashboards.Rules()) {
-		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir dashboards", dashboards.RulesFile)
+	if !bytes.Equal(kibana.RulesJSON(kibana.Rules(o)), objects.Rules()) {
+		t.Errorf("%s is out of date: run go run ./cmd/tweetflow kibana export --out-dir kibana/objects", objects.RulesFile)
 	}
 	// The committed file passes the structural check against the mapping
 	// generated from the same registry.
@@ -38,10 +38,10 @@ func TestUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kibana.Check(dashboards.SavedObjects(), fields); err != nil {
+	if err := kibana.Check(objects.SavedObjects(), fields); err != nil {
 		t.Error(err)
 	}
-	rules, err := kibana.ParseRules(dashboards.Rules())
+	rules, err := kibana.ParseRules(objects.Rules())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,12 @@
-// Package dashboards holds the committed Kibana saved objects and alerting
-// rules, generated from the model registry by
+// Package objects holds the committed Kibana saved objects (the data view,
+// the visualizations and the dashboard, as NDJSON) and alerting rules,
+// generated from the model registry by
 //
-//	tweetflow kibana export --models-dir models --out-dir dashboards
+//	tweetflow kibana export --models-dir models --out-dir kibana/objects
 //
 // and embedded so that `tweetflow kibana import` (and the Kubernetes import
 // Job) needs no source tree. A test fails when they are out of date.
-package dashboards
+package objects
 
 import _ "embed"
 
