@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tweetflow/tweetflow/event"
@@ -127,7 +128,7 @@ func (r *Reader) nextLine() ([]byte, error) {
 
 // The JSON shapes. Only the fields tweetflow carries are decoded.
 type page struct {
-	Data     jsontext.Value `json:"data"`
+	Data     data `json:"data"`
 	Includes struct {
 		Users  []user  `json:"users"`
 		Tweets []tweet `json:"tweets"`
@@ -213,22 +214,10 @@ func (r *Reader) parseLine(line []byte) {
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 		return
 	}
-	switch {
-	case len(p.Data) > 0 && p.Data[0] == '[':
-		var data []tweet
-		if err := unmarshal(p.Data, &data); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("data", err))})
-			return
-		}
-		r.page(&p, data, true)
-	case len(p.Data) > 0 && p.Data[0] == '{':
-		var t tweet
-		if err := unmarshal(p.Data, &t); err != nil {
-			r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("data", err))})
-			return
-		}
-		r.page(&p, []tweet{t}, false)
-	case len(p.Data) > 0 && string(p.Data) != "null":
+	switch k := p.Data.kind; {
+	case k == '[' || k == '{':
+		r.page(&p, p.Data.tweets, k == '[')
+	case k != 0:
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "data: not an array or object")})
 	case p.ID != "" || p.Text != "" || p.CreatedAt != "":
 		// Flattened: the includes are inline, in author and referenced_tweets.
@@ -237,6 +226,31 @@ func (r *Reader) parseLine(line []byte) {
 		r.errors(p.Errors)
 	default:
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "no data, no tweet id or text: not an API v2 page or a flattened tweet")})
+	}
+}
+
+// data is a page's "data": an array of tweets, or the streaming shape's one
+// tweet. Decoding it in place (not as a raw value decoded again) saves a
+// copy and a second scan of most of the line.
+type data struct {
+	kind   jsontext.Kind // '[' or '{' when present, 0 for absent or null
+	tweets []tweet
+}
+
+func (d *data) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch k := dec.PeekKind(); k {
+	case '[':
+		d.kind = k
+		return jsonv2.UnmarshalDecode(dec, &d.tweets)
+	case '{':
+		d.kind = k
+		d.tweets = make([]tweet, 1)
+		return jsonv2.UnmarshalDecode(dec, &d.tweets[0])
+	case 'n':
+		return dec.SkipValue()
+	default:
+		d.kind = k
+		return dec.SkipValue()
 	}
 }
 
