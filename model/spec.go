@@ -138,14 +138,24 @@ func LoadSpec(dir string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
-	var s Spec
-	if err := yaml.UnmarshalStrict(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := s.Check(); err != nil {
+	s, err := ParseSpec(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s.dir = dir
+	return s, nil
+}
+
+// ParseSpec parses and checks the bytes of a model.yaml: unknown fields are
+// errors, and errors name the field. The spec has no folder (Dir is empty).
+func ParseSpec(b []byte) (*Spec, error) {
+	var s Spec
+	if err := yaml.UnmarshalStrict(b, &s); err != nil {
+		return nil, err
+	}
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
