@@ -40,7 +40,7 @@ func New(component, model string) *Metrics {
 	m := &Metrics{
 		reg: reg,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tweetflow_events_total", Help: "Events received, by outcome (ok, rejected, overloaded, failed, malformed, unsupported, too_large).",
+			Name: "tweetflow_events_total", Help: "Events received, by outcome (ok, rejected, overloaded, failed, malformed, unsupported, too_large, panicked).",
 			ConstLabels: labels,
 		}, []string{"outcome"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -62,7 +62,7 @@ func New(component, model string) *Metrics {
 	reg.MustRegister(m.events, m.errors, lat, bs)
 	m.latency, m.batch = lat, bs
 	for _, o := range []string{transport.OutcomeOK, transport.OutcomeRejected, transport.OutcomeOverloaded, transport.OutcomeFailed,
-		transport.OutcomeMalformed, transport.OutcomeUnsupported, transport.OutcomeTooLarge} {
+		transport.OutcomeMalformed, transport.OutcomeUnsupported, transport.OutcomeTooLarge, transport.OutcomePanicked} {
 		m.outcomes[o] = m.events.WithLabelValues(o)
 		if o != transport.OutcomeOK {
 			m.errors.WithLabelValues(o) // exported at 0 so alerts can rate() it from the start

@@ -25,6 +25,7 @@ func TestExposition(t *testing.T) {
 		`tweetflow_events_total{component="function",model="sentiment",outcome="too_large"} 1`,
 		`tweetflow_event_errors_total{component="function",model="sentiment",outcome="too_large"} 1`,
 		`tweetflow_event_errors_total{component="function",model="sentiment",outcome="malformed"} 0`,
+		`tweetflow_event_errors_total{component="function",model="sentiment",outcome="panicked"} 0`,
 		`tweetflow_event_duration_seconds_count{component="function",model="sentiment"} 3`,
 		`tweetflow_batch_size_sum{component="function",model="sentiment"} 32`,
 		`go_goroutines`,

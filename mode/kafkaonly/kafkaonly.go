@@ -17,8 +17,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/modelfunc"
@@ -140,7 +138,7 @@ func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
 		return err
 	}
 	closers = append(closers, prod.Close)
-	c, closeDL, err := newConsumer(cfg.Consumer, cfg.In, m, log)
+	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.In, m, log)
 	if err != nil {
 		return err
 	}
@@ -230,7 +228,7 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 	if err != nil {
 		return err
 	}
-	c, closeDL, err := newConsumer(cfg.Consumer, cfg.Topic, m, log)
+	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.Topic, m, log)
 	if err != nil {
 		return errors.Join(err, closeAgg(context.WithoutCancel(ctx)))
 	}
@@ -267,26 +265,19 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 
 // newConsumer joins c.Group on topic, with a dead-letter producer when
 // c.DeadLetterTopic is set; closeDL releases that producer.
-func newConsumer(c Consumer, topic string, m *metrics.Metrics, log *slog.Logger) (_ *kafka.Consumer, closeDL func(context.Context) error, _ error) {
+func newConsumer(ctx context.Context, c Consumer, topic string, m *metrics.Metrics, log *slog.Logger) (_ *kafka.Consumer, closeDL func(context.Context) error, _ error) {
 	opts := c.Options
 	opts.MaxInFlight, opts.Observer, opts.Logger = c.InFlight, m, log
 	closeDL = func(context.Context) error { return nil }
 	if c.DeadLetterTopic != "" {
-		base, err := c.Kafka.Sarama()
+		// Created now (Kafka does not create it on first produce): a
+		// missing one would hold the partition behind its first poison
+		// record forever.
+		dl, err := kafka.NewTopicDeadLetter(ctx, c.Kafka, c.DeadLetterTopic, 1)
 		if err != nil {
 			return nil, nil, err
 		}
-		client, err := sarama.NewClient(c.Kafka.Brokers, kafka.ProducerConfig(base))
-		if err != nil {
-			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
-		}
-		sp, err := sarama.NewSyncProducerFromClient(client)
-		if err != nil {
-			client.Close()
-			return nil, nil, fmt.Errorf("kafka: dead-letter producer: %w", err)
-		}
-		opts.DeadLetter = &kafka.TopicDeadLetter{Topic: c.DeadLetterTopic, Producer: sp}
-		closeDL = func(context.Context) error { return errors.Join(sp.Close(), client.Close()) }
+		opts.DeadLetter, closeDL = dl, dl.Close
 	}
 	cons, err := kafka.NewConsumer(c.Kafka, c.Group, []string{topic}, opts)
 	if err != nil {

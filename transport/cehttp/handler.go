@@ -50,7 +50,8 @@ type HandlerOptions struct {
 //
 //	200 + event  h returned a reply (written in binary mode)
 //	202          h succeeded without a reply
-//	400          malformed CloudEvent, or h rejected it (*event.FieldError, transport.Permanent)
+//	400          malformed CloudEvent, or h rejected it (*event.FieldError,
+//	             transport.Permanent), or h panicked (*transport.PanicError)
 //	413          body over MaxBodyBytes
 //	415          not a CloudEvent encoding (or a batch), or a datacontenttype h refuses
 //	429          h is overloaded (transport.Overloaded); Retry-After is set
@@ -58,8 +59,13 @@ type HandlerOptions struct {
 //	             cancelled before h finished (shutdown, client gone)
 //	500          any other failure of h: transient, retried by the sender
 //
-// 4xx answers other than 429 are never retried by Knative, so they are
-// reserved for events that can never succeed.
+// 4xx answers other than 404, 408, 409 and 429 are never retried by
+// Knative, so they are reserved for events that can never succeed; the data
+// plane sends them to the dead-letter sink. A panic in h is one of those (a
+// poison event): h runs under transport.Safe, so the panic is answered 400
+// and counted as panicked. Left to net/http, a panic would abort the
+// connection, which Knative retries like any network error: a crash loop
+// over HTTP.
 func NewHandler(h transport.Handler, opts HandlerOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -73,7 +79,7 @@ func NewHandler(h transport.Handler, opts HandlerOptions) http.Handler {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
-	return &handler{h: h, opts: opts}
+	return &handler{h: transport.Safe(h), opts: opts}
 }
 
 type handler struct {
@@ -110,7 +116,13 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.As(err, &fe) && fe.Field == "datacontenttype" {
 				status = http.StatusUnsupportedMediaType
 			}
-			s.fail(w, r, start, transport.OutcomeRejected, status, err)
+			outcome := transport.OutcomeRejected
+			var pe *transport.PanicError
+			if errors.As(err, &pe) {
+				outcome = transport.OutcomePanicked
+				s.opts.Logger.Error("handler panicked; event rejected as poison", "event", e.ID(), "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+			}
+			s.fail(w, r, start, outcome, status, err)
 		case transport.Overload:
 			w.Header().Set("Retry-After", fmt.Sprint(int((s.opts.RetryAfter+time.Second-1)/time.Second)))
 			s.fail(w, r, start, transport.OutcomeOverloaded, http.StatusTooManyRequests, err)

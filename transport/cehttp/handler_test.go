@@ -101,6 +101,9 @@ func TestHandlerStatuses(t *testing.T) {
 		return nil, transport.NotReady(errors.New("model loading"))
 	}
 	noReply := func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }
+	panics := func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
+		panic("tokenizer: index out of range")
+	}
 	good := tweetEvent(t, "t1", "hi")
 
 	binary := func(mod func(h http.Header)) func() *http.Request {
@@ -154,6 +157,9 @@ func TestHandlerStatuses(t *testing.T) {
 		{"overload", overload, binary(func(http.Header) {}), 429, transport.OutcomeOverloaded, "queue full"},
 		{"not ready", notReady, binary(func(http.Header) {}), 503, transport.OutcomeFailed, "model loading"},
 		{"transient", transient, binary(func(http.Header) {}), 500, transport.OutcomeFailed, "store down"},
+		// 400: Knative does not retry it, so a poison event goes to the
+		// dead-letter sink instead of crash-looping the function.
+		{"panic", panics, binary(func(http.Header) {}), 400, transport.OutcomePanicked, "panicked"},
 		{"GET", echo, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) }, 405, "", ""},
 	}
 	tests[3].req = func() *http.Request {

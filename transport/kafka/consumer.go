@@ -130,7 +130,10 @@ func (c *Consumer) Run(ctx context.Context, h transport.AckHandler) error {
 			c.opts.Logger.Warn("kafka consumer", "topics", c.topics, "err", err)
 		}
 	}()
-	gh := &groupHandler{c: c, h: h, ctx: ctx}
+	// Protect: a panicking handler becomes a permanent failure of its
+	// event (dead-lettered), not a dead consumer that restarts, is handed
+	// the same record and dies again.
+	gh := &groupHandler{c: c, h: transport.Protect(h), ctx: ctx}
 	var runErr error
 	for ctx.Err() == nil {
 		// Consume returns at every rebalance; loop to rejoin.
@@ -196,7 +199,11 @@ loop:
 		}
 		tr.add(m.Offset)
 		wg.Add(1)
-		g.deliver(m, done)
+		// A delivery finishes once: a second call (a handler that acks
+		// twice, a retry racing the shutdown) would free a slot that is
+		// not held and drive the WaitGroup negative, which panics.
+		var once sync.Once
+		g.deliver(m, func(off int64) { once.Do(func() { done(off) }) })
 	}
 	// Give in-flight events a bounded time to finish so their offsets are
 	// marked before the session commits; the rest are redelivered.
@@ -230,7 +237,7 @@ func (g *groupHandler) deliver(m *sarama.ConsumerMessage, done func(int64)) {
 				opts.Observer.Observe(transport.OutcomeOK, time.Since(start))
 				done(m.Offset)
 			case transport.Classify(err) == transport.Reject:
-				opts.Observer.Observe(transport.OutcomeRejected, time.Since(start))
+				opts.Observer.Observe(rejectOutcome(err), time.Since(start))
 				g.deadLetter(m, err, done)
 			case g.ctx.Err() != nil:
 				// Shutting down: leave it unacked, the next owner gets it.
@@ -259,6 +266,15 @@ func (g *groupHandler) deliver(m *sarama.ConsumerMessage, done func(int64)) {
 		})
 	}
 	attempt(0)
+}
+
+// rejectOutcome tells a handler panic (a poison event) from a rejection.
+func rejectOutcome(err error) string {
+	var pe *transport.PanicError
+	if errors.As(err, &pe) {
+		return transport.OutcomePanicked
+	}
+	return transport.OutcomeRejected
 }
 
 // deadLetter stores m with its reason, then acks it; if the dead-letter
@@ -362,6 +378,46 @@ func decodeBinaryV1(m *sarama.ConsumerMessage) (*cloudevents.Event, bool) {
 type TopicDeadLetter struct {
 	Topic    string
 	Producer sarama.SyncProducer
+	own      sarama.Client // closed by Close when NewTopicDeadLetter opened it
+}
+
+// NewTopicDeadLetter creates topic (as EnsureTopic; an existing topic of any
+// partition count is used as it is) and opens an idempotent producer for it.
+// Creating it at start matters: Kafka does not create a topic on first
+// produce, so a consumer whose dead-letter topic is missing would retry its
+// first poison record forever and hold its partition. A topic that cannot be
+// created (no permission, say) fails here, before anything is consumed.
+func NewTopicDeadLetter(ctx context.Context, cfg Config, topic string, replication int16) (*TopicDeadLetter, error) {
+	if topic == "" {
+		return nil, errors.New("kafka: dead-letter topic: empty name")
+	}
+	if err := EnsureTopic(ctx, cfg, topic, 1, replication); err != nil {
+		return nil, fmt.Errorf("kafka: dead-letter topic: %w", err)
+	}
+	base, err := cfg.Sarama()
+	if err != nil {
+		return nil, err
+	}
+	client, err := sarama.NewClient(cfg.Brokers, ProducerConfig(base))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: dead-letter producer for %s: %w", topic, err)
+	}
+	sp, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("kafka: dead-letter producer for %s: %w", topic, err)
+	}
+	return &TopicDeadLetter{Topic: topic, Producer: sp, own: client}, nil
+}
+
+// Close closes the producer and, when NewTopicDeadLetter opened it, its
+// client.
+func (d *TopicDeadLetter) Close(context.Context) error {
+	err := d.Producer.Close()
+	if d.own != nil {
+		err = errors.Join(err, d.own.Close())
+	}
+	return err
 }
 
 // DeadLetter implements DeadLetter.

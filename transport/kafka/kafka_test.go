@@ -393,3 +393,134 @@ func TestSASL(t *testing.T) {
 		t.Fatal("no brokers accepted")
 	}
 }
+
+// A handler that acks one delivery twice (first a transient failure, then
+// success) must not finish the record twice: the second finish used to free
+// a slot nobody held and drive the claim's WaitGroup negative, a panic that
+// killed the consumer.
+func TestDoubleAckFinishesOnce(t *testing.T) {
+	cfg := newCluster(t)
+	in := tweets(t, 20, "w")
+	produce(t, cfg, "tweets", 1, in)
+	var calls, acked atomic.Int32
+	stop := startConsumer(t, cfg, "g", "tweets", kafka.ConsumerOptions{RetryDelay: time.Millisecond, MaxInFlight: 2}, func(ctx context.Context, e cloudevents.Event, ack func(error)) {
+		calls.Add(1)
+		ack(nil)
+		ack(errors.New("a second ack, ignored"))
+		ack(nil)
+		acked.Add(1)
+	})
+	waitFor(t, 20*time.Second, "20 handled", func() bool { return acked.Load() == 20 })
+	waitFor(t, 20*time.Second, "commit of all 20", func() bool { return committed(t, cfg, "g", "tweets", 1)[0] == 20 })
+	stop()
+	if calls.Load() != 20 {
+		t.Fatalf("handler called %d times, want 20 (an ignored second ack must not retry)", calls.Load())
+	}
+}
+
+// outcomes counts the Observer's outcomes.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) Observe(outcome string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[outcome]++
+}
+
+func (o *outcomes) get(outcome string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[outcome]
+}
+
+// A handler that panics on one text (a tokenizer bug, say) does not kill the
+// consumer: that record goes to the dead-letter topic, which
+// NewTopicDeadLetter created (Kafka does not create it on first produce, and
+// a missing one held the partition forever), the panic is counted, and the
+// rest are handled and committed.
+func TestPanicIsDeadLetteredToCreatedTopic(t *testing.T) {
+	cfg := newCluster(t)
+	in := tweets(t, 10, "p")
+	produce(t, cfg, "tweets", 1, in)
+	dl, err := kafka.NewTopicDeadLetter(context.Background(), cfg, "tweets-dlq", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close(context.Background())
+	obs := &outcomes{}
+	var ok atomic.Int32
+	stop := startConsumer(t, cfg, "g", "tweets", kafka.ConsumerOptions{DeadLetter: dl, Observer: obs}, func(ctx context.Context, e cloudevents.Event, ack func(error)) {
+		tw, err := event.DecodeTweet(&e)
+		if err != nil {
+			ack(err)
+			return
+		}
+		if tw.Text == "text "+in[4].ID() {
+			panic("scorer: cannot tokenize " + tw.Text)
+		}
+		ok.Add(1)
+		ack(nil)
+	})
+	waitFor(t, 20*time.Second, "commit of all 10", func() bool { return committed(t, cfg, "g", "tweets", 1)[0] == 10 })
+	stop()
+	if ok.Load() != 9 || obs.get(transport.OutcomePanicked) != 1 || obs.get(transport.OutcomeOK) != 9 {
+		t.Fatalf("handled %d, outcomes %v; want 9 ok and 1 panicked", ok.Load(), obs.n)
+	}
+	recs := readTopic(t, cfg, "tweets-dlq", 1)
+	var reason, id string
+	for _, h := range recs[0].Headers {
+		switch string(h.Key) {
+		case "tweetflow_error":
+			reason = string(h.Value)
+		case "ce_id":
+			id = string(h.Value)
+		}
+	}
+	if id != in[4].ID() || !strings.Contains(reason, "panicked") || !strings.Contains(reason, "cannot tokenize") {
+		t.Fatalf("dead letter of %q with reason %q, want %s and the panic", id, reason, in[4].ID())
+	}
+}
+
+func TestNewTopicDeadLetterRefusesEmptyName(t *testing.T) {
+	cfg := newCluster(t)
+	if _, err := kafka.NewTopicDeadLetter(context.Background(), cfg, "", 1); err == nil {
+		t.Fatal("empty dead-letter topic accepted")
+	}
+}
+
+// readTopic reads n records from partition 0 of topic, from the start.
+func readTopic(t testing.TB, cfg kafka.Config, topic string, n int) []*sarama.ConsumerMessage {
+	t.Helper()
+	base, err := cfg.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sarama.NewConsumer(cfg.Brokers, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var out []*sarama.ConsumerMessage
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			out = append(out, m)
+		case <-timeout.C:
+			t.Fatalf("topic %s has %d records, want %d", topic, len(out), n)
+		}
+	}
+	return out
+}
