@@ -30,7 +30,15 @@ func goTool(t *testing.T) string {
 func goCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(goTool(t), args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// -race needs cgo: a GOFLAGS=-race set for the test run must not reach
+	// the cgo-free build.
+	var flags []string
+	for _, f := range strings.Fields(os.Getenv("GOFLAGS")) {
+		if f != "-race" {
+			flags = append(flags, f)
+		}
+	}
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.Join(flags, " "))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
