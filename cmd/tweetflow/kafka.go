@@ -14,7 +14,7 @@ import (
 // bindConsumer registers the flags both Kafka-only services share.
 func bindConsumer(cmd *cobra.Command, c *kafkaonly.Consumer, metricsAddr *string) {
 	f := cmd.Flags()
-	c.Kafka.BindFlags(f, os.Getenv)
+	bindKafka(f, &c.Kafka, os.Getenv)
 	f.StringVar(&c.Group, "group", c.Group, "consumer group (one per model for functions; default tweetflow-MODEL)")
 	f.IntVar(&c.InFlight, "in-flight", c.InFlight, "events in flight (delivered, not yet acked) per partition")
 	f.StringVar(&c.DeadLetterTopic, "dead-letter-topic", "", "topic for records that can never be handled (default: log and skip)")

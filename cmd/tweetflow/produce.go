@@ -47,7 +47,7 @@ tweet id, so rows sent twice are deduplicated downstream.`,
 		},
 	}
 	f := cmd.Flags()
-	cfg.Kafka.BindFlags(f, os.Getenv)
+	bindKafka(f, &cfg.Kafka, os.Getenv)
 	f.StringVar(&cfg.Data, "csv", cfg.Data, "tweets to replay (the same as --data)")
 	f.StringVar(&cfg.Data, "data", cfg.Data, "tweets to replay: a file, comma-separated files or a quoted glob ('col/*.jsonl.gz'), - for stdin; gzip and zstd read transparently; several files merge in event-time order")
 	f.StringVar((*string)(&cfg.Format), "format", string(source.Auto), "input format: auto (decided from the content), sentiment140, csv, twitter-v2 (twarc2), twitter-v1, qut")

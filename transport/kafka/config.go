@@ -14,17 +14,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/spf13/pflag"
 	"github.com/xdg-go/scram"
 )
 
-// Config is how to reach the cluster. Every field has a flag and an
-// environment variable (BindFlags), so a Kubernetes Job sets it from a Secret.
+// Config is how to reach the cluster. It is plain data: cmd/tweetflow maps
+// its flags and the Env* variables onto it, so a Kubernetes Job sets it from
+// a Secret.
 type Config struct {
 	Brokers  []string
 	ClientID string
@@ -36,6 +35,9 @@ type Config struct {
 	SASLMechanism string
 	SASLUser      string
 	SASLPassword  string
+	// SASLPasswordFile names a file holding the password (a mounted
+	// Secret); it wins over SASLPassword. Trailing newlines are dropped.
+	SASLPasswordFile string
 
 	// TLS enables TLS; CAFile adds a CA (Strimzi's cluster CA); CertFile and
 	// KeyFile give a client certificate (mTLS).
@@ -46,54 +48,20 @@ type Config struct {
 	InsecureSkipVerify bool
 }
 
-// Environment variables read by BindFlags for the defaults.
+// Environment variables a command reads for Config (cmd/tweetflow binds
+// them; the driver itself reads no environment and parses no flags).
 const (
-	EnvBrokers       = "KAFKA_BROKERS"
-	EnvSASLMechanism = "KAFKA_SASL_MECHANISM"
-	EnvSASLUser      = "KAFKA_SASL_USER"
-	EnvSASLPassword  = "KAFKA_SASL_PASSWORD"
-	EnvTLS           = "KAFKA_TLS"
-	EnvTLSCA         = "KAFKA_TLS_CA"
-	EnvTLSCert       = "KAFKA_TLS_CERT"
-	EnvTLSKey        = "KAFKA_TLS_KEY"
-	EnvTLSInsecure   = "KAFKA_TLS_INSECURE"
+	EnvBrokers          = "KAFKA_BROKERS"
+	EnvSASLMechanism    = "KAFKA_SASL_MECHANISM"
+	EnvSASLUser         = "KAFKA_SASL_USER"
+	EnvSASLPassword     = "KAFKA_SASL_PASSWORD"
+	EnvSASLPasswordFile = "KAFKA_SASL_PASSWORD_FILE"
+	EnvTLS              = "KAFKA_TLS"
+	EnvTLSCA            = "KAFKA_TLS_CA"
+	EnvTLSCert          = "KAFKA_TLS_CERT"
+	EnvTLSKey           = "KAFKA_TLS_KEY"
+	EnvTLSInsecure      = "KAFKA_TLS_INSECURE"
 )
-
-// BindFlags registers the connection flags on fs, with defaults taken from
-// the environment through getenv (os.Getenv in main, a map in tests).
-func (c *Config) BindFlags(fs *pflag.FlagSet, getenv func(string) string) {
-	def := func(env, fallback string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		return fallback
-	}
-	boolDef := func(env string) bool {
-		b, _ := strconv.ParseBool(getenv(env))
-		return b
-	}
-	fs.StringSliceVar(&c.Brokers, "kafka-brokers", splitList(def(EnvBrokers, "localhost:9092")), "Kafka bootstrap servers, comma-separated [$"+EnvBrokers+"]")
-	fs.StringVar(&c.ClientID, "kafka-client-id", "tweetflow", "Kafka client id")
-	fs.StringVar(&c.Version, "kafka-version", "", "Kafka protocol version (default 2.8.0)")
-	fs.StringVar(&c.SASLMechanism, "kafka-sasl-mechanism", def(EnvSASLMechanism, ""), "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 [$"+EnvSASLMechanism+"]")
-	fs.StringVar(&c.SASLUser, "kafka-sasl-user", def(EnvSASLUser, ""), "SASL user [$"+EnvSASLUser+"]")
-	fs.StringVar(&c.SASLPassword, "kafka-sasl-password", def(EnvSASLPassword, ""), "SASL password; prefer the environment variable [$"+EnvSASLPassword+"]")
-	fs.BoolVar(&c.TLS, "kafka-tls", boolDef(EnvTLS), "connect with TLS [$"+EnvTLS+"]")
-	fs.StringVar(&c.TLSCAFile, "kafka-tls-ca", def(EnvTLSCA, ""), "PEM file of the CA that signed the brokers' certificates [$"+EnvTLSCA+"]")
-	fs.StringVar(&c.TLSCertFile, "kafka-tls-cert", def(EnvTLSCert, ""), "PEM client certificate for mTLS [$"+EnvTLSCert+"]")
-	fs.StringVar(&c.TLSKeyFile, "kafka-tls-key", def(EnvTLSKey, ""), "PEM client key for mTLS [$"+EnvTLSKey+"]")
-	fs.BoolVar(&c.InsecureSkipVerify, "kafka-tls-insecure", boolDef(EnvTLSInsecure), "skip verifying the brokers' certificates (testing only) [$"+EnvTLSInsecure+"]")
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // Sarama returns the base sarama configuration: connection, SASL and TLS.
 // The producer and consumer add their own settings to it.
@@ -137,6 +105,13 @@ func (c Config) Sarama() (*sarama.Config, error) {
 		}
 		sc.Net.SASL.User = c.SASLUser
 		sc.Net.SASL.Password = c.SASLPassword
+		if c.SASLPasswordFile != "" {
+			b, err := os.ReadFile(c.SASLPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("kafka: sasl password file: %w", err)
+			}
+			sc.Net.SASL.Password = strings.TrimRight(string(b), "\r\n")
+		}
 		sc.Net.SASL.Handshake = true
 	}
 	if c.TLS || c.TLSCAFile != "" || c.TLSCertFile != "" {

@@ -12,10 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tweetflow/tweetflow/transport/kafka"
@@ -78,17 +78,23 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-func TestBindFlagsFromEnvAndFlags(t *testing.T) {
-	env := map[string]string{kafka.EnvBrokers: "a:9092, b:9092", kafka.EnvSASLMechanism: "SCRAM-SHA-512",
-		kafka.EnvSASLUser: "u", kafka.EnvSASLPassword: "p", kafka.EnvTLS: "true", kafka.EnvTLSCA: "/ca.crt"}
-	var c kafka.Config
-	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	c.BindFlags(fs, func(k string) string { return env[k] })
-	if err := fs.Parse([]string{"--kafka-sasl-user=flaguser"}); err != nil {
+// A password file (a mounted Secret) wins over the password, without its
+// trailing newline; a missing file fails naming it.
+func TestSASLPasswordFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Brokers) != 2 || c.Brokers[1] != "b:9092" || c.SASLMechanism != "SCRAM-SHA-512" || c.SASLUser != "flaguser" ||
-		c.SASLPassword != "p" || !c.TLS || c.TLSCAFile != "/ca.crt" {
-		t.Fatalf("%+v", c)
+	c := kafka.Config{Brokers: []string{"x:1"}, SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: "env", SASLPasswordFile: file}
+	sc, err := c.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Net.SASL.Password != "s3cret" {
+		t.Fatalf("password %q, want the file's", sc.Net.SASL.Password)
+	}
+	c.SASLPasswordFile = file + ".missing"
+	if _, err := c.Sarama(); err == nil || !strings.Contains(err.Error(), "password.missing") {
+		t.Fatalf("missing password file: %v", err)
 	}
 }
