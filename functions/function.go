@@ -52,13 +52,19 @@ type Options struct {
 	MaxQueue int
 	// Workers is the number of Score calls in flight at once. Default 1.
 	Workers int
+	// CacheSize bounds the cache of recent results by (model version,
+	// text): most of a real stream is retweets carrying the retweeted
+	// tweet's text, which then costs a lookup instead of a model call.
+	// Default 8192 texts; negative turns the cache off.
+	CacheSize int
 }
 
 // Function scores tweets with one model. It is safe for concurrent use.
 type Function struct {
 	s     Scorer
 	opts  Options
-	preds sync.Pool // []model.Prediction, reused across batches
+	preds sync.Pool   // []model.Prediction, reused across batches
+	cache *scoreCache // nil when off
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -90,7 +96,10 @@ func New(s Scorer, opts Options) *Function {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
-	f := &Function{s: s, opts: opts, reqs: make(chan *request, opts.MaxQueue), done: make(chan struct{})}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 8192
+	}
+	f := &Function{s: s, opts: opts, reqs: make(chan *request, opts.MaxQueue), done: make(chan struct{}), cache: newScoreCache(opts.CacheSize)}
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Go(f.worker)
@@ -120,22 +129,64 @@ func (f *Function) scoreInto(ctx context.Context, tweets []event.Tweet, out []ev
 	if len(tweets) == 0 {
 		return nil
 	}
-	texts := make([]string, len(tweets))
-	for i := range tweets {
-		texts[i] = tweets[i].Text
+	name, version := f.s.Name(), f.s.Version()
+	// got[i] is tweet i's prediction: from the cache, or scored below (a
+	// text repeated in the batch is scored once).
+	got := make([]model.Prediction, len(tweets))
+	texts := make([]string, 0, len(tweets))
+	var slot []int // slot[i]: index in texts of tweet i's text, -1 for a hit
+	var first map[string]int
+	if f.cache == nil {
+		for i := range tweets {
+			texts = append(texts, tweets[i].Text)
+		}
+	} else {
+		slot = make([]int, len(tweets))
+		for i := range tweets {
+			t := tweets[i].Text
+			if p, ok := f.cache.get(version, t); ok {
+				got[i], slot[i] = p, -1
+				continue
+			}
+			if first == nil {
+				first = make(map[string]int)
+			}
+			j, seen := first[t]
+			if !seen {
+				j = len(texts)
+				first[t] = j
+				texts = append(texts, t)
+			}
+			slot[i] = j
+		}
 	}
-	preds, _ := f.preds.Get().([]model.Prediction)
-	if cap(preds) < len(tweets) {
-		preds = make([]model.Prediction, len(tweets))
-	}
-	preds = preds[:len(tweets)]
-	defer f.preds.Put(preds) //nolint:staticcheck // a slice header is fine here; the backing arrays are what we keep
-	if err := f.s.Score(ctx, texts, preds); err != nil {
-		return fmt.Errorf("model %s: score %d tweets: %w", f.s.Name(), len(tweets), err)
+	if len(texts) > 0 {
+		preds, _ := f.preds.Get().([]model.Prediction)
+		if cap(preds) < len(texts) {
+			preds = make([]model.Prediction, len(texts))
+		}
+		preds = preds[:len(texts)]
+		defer f.preds.Put(preds) //nolint:staticcheck // a slice header is fine here; the backing arrays are what we keep
+		if err := f.s.Score(ctx, texts, preds); err != nil {
+			return fmt.Errorf("model %s: score %d tweets: %w", f.s.Name(), len(texts), err)
+		}
+		if f.cache == nil {
+			copy(got, preds)
+		} else {
+			for j := range preds {
+				// A copy of Probs: the scorer may reuse the pooled slices.
+				preds[j].Probs = append([]float32(nil), preds[j].Probs...)
+				f.cache.add(version, texts[j], preds[j])
+			}
+			for i, j := range slot {
+				if j >= 0 {
+					got[i] = preds[j]
+				}
+			}
+		}
 	}
 	labels := f.s.Labels()
-	name, version := f.s.Name(), f.s.Version()
-	for i, p := range preds {
+	for i, p := range got {
 		probs := make(map[string]float64, len(labels))
 		for k, l := range labels {
 			if k < len(p.Probs) {

@@ -1,0 +1,144 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/functions/functionstest"
+	"github.com/tweetflow/tweetflow/producer/source"
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/scorer"
+)
+
+// A text seen before, or twice in one batch, is scored once; the metadata
+// are those an uncached function gives.
+func TestScoreCache(t *testing.T) {
+	mk := func(id, text string) event.Tweet {
+		return event.Tweet{ID: id, Text: text, CreatedAt: time.Unix(1, 0)}
+	}
+	b1 := []event.Tweet{mk("1", "original text"), mk("2", "other"), mk("3", "original text")}
+	b2 := []event.Tweet{mk("4", "original text"), mk("5", "new one"), mk("6", "other")}
+	cached, plain := &functionstest.Scorer{}, &functionstest.Scorer{}
+	fc, fp := New(cached, Options{}), New(plain, Options{CacheSize: -1})
+	defer fc.Close(context.Background())
+	defer fp.Close(context.Background())
+	for _, b := range [][]event.Tweet{b1, b2} {
+		got, err := fc.ScoreTweets(context.Background(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fp.ScoreTweets(context.Background(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if string(gj) != string(wj) {
+			t.Fatalf("cached %s\nplain  %s", gj, wj)
+		}
+	}
+	if s := cached.Sizes(); !slices.Equal(s, []int{2, 1}) {
+		t.Fatalf("cached batches %v, want [2 1]", s)
+	}
+	if s := plain.Sizes(); !slices.Equal(s, []int{3, 3}) {
+		t.Fatalf("uncached batches %v", s)
+	}
+	if st := fc.CacheStats(); st.Hits != 2 || st.Misses != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A later model version does not see the old results.
+	if _, ok := fc.cache.get("0.2.0", "other"); ok {
+		t.Fatal("a result of version 0.1.0 served for 0.2.0")
+	}
+}
+
+// twitterTweets reads every twarc2 fixture and the v1.1 statuses.
+func twitterTweets(tb testing.TB) []event.Tweet {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "producer", "source", "twitter", "testdata")
+	src, err := source.Open([]string{filepath.Join(dir, "*.jsonl"), filepath.Join(dir, "v1", "statuses.jsonl")}, source.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	var out []event.Tweet
+	for {
+		row, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		var re *csv.RowError
+		if errors.As(err, &re) {
+			continue
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, row.Tweet)
+	}
+}
+
+// On the real twarc2 data, the model is called once per distinct text.
+func TestScoreCacheOnTwitterData(t *testing.T) {
+	tws := twitterTweets(t)
+	distinct := map[string]bool{}
+	for _, tw := range tws {
+		distinct[tw.Text] = true
+	}
+	s := &functionstest.Scorer{}
+	f := New(s, Options{})
+	defer f.Close(context.Background())
+	for b := range slices.Chunk(tws, 64) {
+		if _, err := f.ScoreTweets(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scored := 0
+	for _, n := range s.Sizes() {
+		scored += n
+	}
+	if scored != len(distinct) {
+		t.Fatalf("%d texts scored for %d tweets, want the %d distinct texts", scored, len(tws), len(distinct))
+	}
+	t.Logf("%d tweets, %d distinct texts scored", len(tws), scored)
+}
+
+// BenchmarkCacheTwitterReplay: the real sentiment model over the twarc2 and
+// v1.1 fixtures in batches of 64, a fresh function (cold cache) each pass,
+// with and without the cache: the gain a retweet-heavy stream gets.
+func BenchmarkCacheTwitterReplay(b *testing.B) {
+	tws := twitterTweets(b)
+	_, file, _, _ := runtime.Caller(0)
+	ms, err := scorer.LoadAll(filepath.Join(filepath.Dir(file), "..", "models"), []string{"sentiment"}, scorer.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ms[0].Close()
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"cache=off", -1}, {"cache=on", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				f := New(ms[0], Options{CacheSize: tc.size})
+				for batch := range slices.Chunk(tws, 64) {
+					if _, err := f.ScoreTweets(context.Background(), batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				n += len(tws)
+				f.Close(context.Background())
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tweets/s")
+		})
+	}
+}
