@@ -1,6 +1,9 @@
 // Package aggregator is the join core: it gathers the metadata of each tweet
 // from every configured model, by tweet id, and writes one record per tweet
-// to a sink.Driver when all models have answered or the join timeout passes.
+// through a sink.Writer when all models have answered or the join timeout
+// passes. Retries, validation, dead letters and observers of stored records
+// are the Writer's: the aggregator writes each batch once and acks its inputs
+// with the outcome.
 //
 // It knows nothing of transports. The embedded pipeline calls Add directly;
 // the Knative and Kafka services call it from their handlers and turn the
@@ -43,13 +46,7 @@ type Options struct {
 	// FlushInterval is the longest a ready record waits for its batch to
 	// fill. Default 50ms.
 	FlushInterval time.Duration
-	// MaxAttempts bounds the writes of a record that keeps failing with a
-	// transient error; then its inputs are acked with the error. Default 10.
-	MaxAttempts int
-	// RetryBackoff is the wait before the first retry, doubled each time up
-	// to 5s. Default 100ms.
-	RetryBackoff time.Duration
-	// Writers is the number of concurrent WriteBatch calls. Default 1. More
+	// Writers is the number of concurrent Write calls. Default 1. More
 	// let a driver's CPU work outside its lock (e.g. an alert engine
 	// observing one batch while SQLite writes the next) overlap; batches may
 	// then be stored out of order, which the merge makes harmless.
@@ -59,11 +56,6 @@ type Options struct {
 	// stored is acked at once instead of waiting JoinTimeout in a new entry.
 	// Default MaxPending; negative turns it off.
 	Recent int
-	// OnStored, if set, is called from the writer after each durable write
-	// with the records written (not those that failed). It must return
-	// quickly and must not keep recs; with Writers > 1 it is called
-	// concurrently. Alerts and progress attach here.
-	OnStored func(recs []sink.Record)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -88,12 +80,6 @@ func (o *Options) defaults() error {
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 50 * time.Millisecond
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 10
-	}
-	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = 100 * time.Millisecond
 	}
 	if o.Recent == 0 {
 		o.Recent = o.MaxPending
@@ -121,9 +107,17 @@ type Stats struct {
 	Pending int
 }
 
+// Writer stores the aggregator's records: a *sink.Writer. Write returns
+// nil when every record is stored, a *sink.BatchError naming the failed ones
+// by index, or another error when none was stored; it does its own retries
+// within its own time bound.
+type Writer interface {
+	Write(ctx context.Context, recs []sink.Record) error
+}
+
 // Aggregator joins metadata by tweet id. It is safe for concurrent use.
 type Aggregator struct {
-	d    sink.Driver
+	w    Writer
 	opts Options
 
 	mu      sync.Mutex
@@ -141,7 +135,7 @@ type Aggregator struct {
 	stopExpiry chan struct{}
 	writerDone chan struct{}
 	expiryDone chan struct{}
-	cancel     context.CancelFunc // aborts the writer's retries at Close's deadline
+	cancel     context.CancelFunc // aborts the writes in flight at Close's deadline
 }
 
 type entry struct {
@@ -155,10 +149,10 @@ type entry struct {
 	prev, next *entry
 }
 
-// New starts an aggregator writing to d.
-func New(d sink.Driver, opts Options) (*Aggregator, error) {
-	if d == nil {
-		return nil, errors.New("aggregator: nil sink driver")
+// New starts an aggregator writing through w.
+func New(w Writer, opts Options) (*Aggregator, error) {
+	if w == nil {
+		return nil, errors.New("aggregator: nil writer")
 	}
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -166,7 +160,7 @@ func New(d sink.Driver, opts Options) (*Aggregator, error) {
 	opts.Models = slices.Clone(opts.Models)
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Aggregator{
-		d:          d,
+		w:          w,
 		opts:       opts,
 		pending:    make(map[string]*entry),
 		recent:     newRecentSet(opts.Recent),
@@ -189,11 +183,18 @@ func New(d sink.Driver, opts Options) (*Aggregator, error) {
 // Add joins md into its tweet's pending record. ack is called exactly once:
 // with nil after the record holding md is durably written, or with the error
 // that prevented it. If Add returns an error, md was not accepted and ack is
-// not called: a *event.FieldError for invalid metadata, ErrClosed, or the
-// context's error when ctx ended while Add waited for room (backpressure).
+// not called: a *event.FieldError for invalid metadata or a model that is not
+// configured, ErrClosed, or the context's error when ctx ended while Add
+// waited for room (backpressure).
 func (a *Aggregator) Add(ctx context.Context, md event.Metadata, ack func(error)) error {
-	if err := md.Validate(event.MetadataID(md.TweetID, md.Model)); err != nil {
+	id := event.MetadataID(md.TweetID, md.Model)
+	if err := md.Validate(id); err != nil {
 		return err
+	}
+	if !slices.Contains(a.opts.Models, md.Model) {
+		// Alone it could never complete a tweet, and beside the others it
+		// would make their record invalid (sink.Validate).
+		return &event.FieldError{EventID: id, Field: "data.model", Reason: fmt.Sprintf("model %s is not configured (configured: %v)", md.Model, a.opts.Models)}
 	}
 	res := sink.Result{Model: md.Model, Version: md.ModelVersion, Value: md.Value, Label: md.Label}
 	a.mu.Lock()
@@ -355,16 +356,16 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 	for i, e := range batch {
 		recs[i] = sink.Record{Tweet: e.tweet, Results: e.results, TimedOut: e.timedOut}
 	}
-	errs := a.writeRetrying(ctx, recs)
-	var stored []sink.Record
+	errs := a.writeOnce(ctx, recs)
+	var stored int
 	var complete, timedOut, failed int64
 	for i, e := range batch {
 		err := errs[i]
 		if err != nil {
 			failed++
-			a.opts.Logger.Error("aggregator: record not stored", "tweet", e.tweet.ID, "err", err)
+			a.opts.Logger.Error("aggregator: record not stored", "tweet", e.tweet.ID, "code", sink.ErrorCode(err), "err", err)
 		} else {
-			stored = append(stored, recs[i])
+			stored++
 			if e.timedOut {
 				timedOut++
 			} else {
@@ -375,11 +376,8 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 			ack(err)
 		}
 	}
-	if a.opts.OnStored != nil && len(stored) > 0 {
-		a.opts.OnStored(stored)
-	}
 	a.mu.Lock()
-	a.stats.Written += int64(len(stored))
+	a.stats.Written += int64(stored)
 	a.stats.Complete += complete
 	a.stats.TimedOut += timedOut
 	a.stats.Failed += failed
@@ -398,56 +396,24 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 	a.mu.Unlock()
 }
 
-// writeRetrying writes recs, retrying transient failures with backoff. It
-// returns one error per record (nil = stored).
-func (a *Aggregator) writeRetrying(ctx context.Context, recs []sink.Record) []error {
+// writeOnce writes recs through the Writer (which retries) and returns one
+// error per record (nil = stored).
+func (a *Aggregator) writeOnce(ctx context.Context, recs []sink.Record) []error {
 	errs := make([]error, len(recs))
-	todo := make([]int, len(recs)) // indexes into recs still to write
-	for i := range todo {
-		todo[i] = i
+	err := a.w.Write(ctx, recs)
+	var be *sink.BatchError
+	switch {
+	case err == nil:
+	case errors.As(err, &be):
+		for i := range errs {
+			errs[i] = be.Failed[i]
+		}
+	default:
+		for i := range errs {
+			errs[i] = err
+		}
 	}
-	backoff := a.opts.RetryBackoff
-	for attempt := 1; ; attempt++ {
-		sub := make([]sink.Record, len(todo))
-		for k, i := range todo {
-			sub[k] = recs[i]
-		}
-		err := a.d.WriteBatch(ctx, sub)
-		var again []int
-		var be *sink.BatchError
-		switch {
-		case err == nil:
-			for _, i := range todo {
-				errs[i] = nil
-			}
-		case errors.As(err, &be):
-			for k, i := range todo {
-				ferr := be.Failed[k] // nil: stored
-				errs[i] = ferr
-				if ferr != nil && sink.ErrorCode(ferr) != sink.Permanent {
-					again = append(again, i)
-				}
-			}
-		default:
-			for _, i := range todo {
-				errs[i] = err
-			}
-			if sink.ErrorCode(err) != sink.Permanent {
-				again = todo
-			}
-		}
-		if len(again) == 0 || attempt >= a.opts.MaxAttempts || ctx.Err() != nil {
-			return errs
-		}
-		a.opts.Logger.Warn("aggregator: write failed, retrying", "records", len(again), "attempt", attempt, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return errs
-		}
-		backoff = min(backoff*2, 5*time.Second)
-		todo = again
-	}
+	return errs
 }
 
 // Stats returns the counters.
@@ -461,8 +427,8 @@ func (a *Aggregator) Stats() Stats {
 
 // Close stops accepting metadata, writes every pending tweet (incomplete
 // ones as partial records) and waits for the writes. If ctx ends first,
-// retries stop and the remaining inputs are acked with an error. Close does
-// not close the sink driver.
+// the writes in flight stop and the remaining inputs are acked with an
+// error. Close does not close the Writer.
 func (a *Aggregator) Close(ctx context.Context) error {
 	a.mu.Lock()
 	if a.closed {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
@@ -48,12 +50,31 @@ func (a *acks) get(key string) []error {
 	return append([]error(nil), a.calls[key]...)
 }
 
+// The tests run in synctest bubbles: join timeouts, flush intervals and the
+// Writer's backoff pass in fake time, and synctest.Wait is the signal that
+// every goroutine of the aggregator is idle, so "not written yet" is
+// checked without sleeping.
+
+// writer returns a sink.Writer over d for the test models, with fast
+// backoff and observers.
+func writer(t *testing.T, d sink.Driver, obs ...sink.Observer) *sink.Writer {
+	t.Helper()
+	w, err := sink.NewWriter(d, sink.Options{Models: models, BackoffMin: time.Millisecond, Observers: obs, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func newAgg(t *testing.T, d sink.Driver, opts Options) *Aggregator {
 	t.Helper()
 	if opts.Models == nil {
 		opts.Models = models
 	}
-	a, err := New(d, opts)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a, err := New(writer(t, d), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,34 +82,41 @@ func newAgg(t *testing.T, d sink.Driver, opts Options) *Aggregator {
 	return a
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// settled waits until the aggregator is idle and checks cond.
+func settled(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
+	synctest.Wait()
+	if !cond() {
+		t.Fatalf("not true once idle: %s", what)
 	}
 }
 
-func TestCompleteJoin(t *testing.T) {
+func TestCompleteJoin(t *testing.T) { synctest.Test(t, testCompleteJoin) }
+
+func testCompleteJoin(t *testing.T) {
 	st := mem.NewStore()
 	var observed atomic.Int64
-	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, OnStored: func(recs []sink.Record) { observed.Add(int64(len(recs))) }})
+	w := writer(t, st.Open(models), sink.ObserverFunc(func(_ context.Context, recs []sink.Record) { observed.Add(int64(len(recs))) }))
+	a, err := New(w, Options{Models: models, JoinTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
 	ak := newAcks()
 	ctx := context.Background()
 	if err := a.Add(ctx, md(1, "sentiment"), ak.fn("s")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(time.Minute) // fake time: a minute of the hour's join timeout
+	synctest.Wait()
 	if len(ak.get("s")) != 0 || st.Len() != 0 {
 		t.Fatal("acked or written before the join completed")
 	}
 	if err := a.Add(ctx, md(1, "offense"), ak.fn("o")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "acks", func() bool { return ak.n.Load() == 2 })
+	time.Sleep(time.Second) // the flush interval
+	settled(t, "both acked", func() bool { return ak.n.Load() == 2 })
 	if e := ak.get("s"); len(e) != 1 || e[0] != nil {
 		t.Fatalf("sentiment ack %v", e)
 	}
@@ -101,7 +129,9 @@ func TestCompleteJoin(t *testing.T) {
 	}
 }
 
-func TestJoinTimeoutWritesPartial(t *testing.T) {
+func TestJoinTimeoutWritesPartial(t *testing.T) { synctest.Test(t, testJoinTimeoutWritesPartial) }
+
+func testJoinTimeoutWritesPartial(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: 30 * time.Millisecond, FlushInterval: time.Millisecond})
 	ak := newAcks()
@@ -109,7 +139,12 @@ func TestJoinTimeoutWritesPartial(t *testing.T) {
 	if err := a.Add(ctx, md(2, "sentiment"), ak.fn("s")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "timeout write", func() bool { return ak.n.Load() == 1 })
+	synctest.Wait()
+	if ak.n.Load() != 0 {
+		t.Fatal("acked before the join timeout")
+	}
+	time.Sleep(40 * time.Millisecond) // past the 30 ms join timeout and a tick
+	settled(t, "the timeout write", func() bool { return ak.n.Load() == 1 })
 	doc, _ := st.Get("t2")
 	if doc.Complete || !doc.Partial || len(doc.Missing) != 1 || doc.Missing[0] != "offense" {
 		t.Fatalf("doc %+v, want partial missing offense", doc)
@@ -121,14 +156,17 @@ func TestJoinTimeoutWritesPartial(t *testing.T) {
 	if err := a.Add(ctx, md(2, "offense"), ak.fn("o")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "late write", func() bool { return ak.n.Load() == 2 })
+	time.Sleep(40 * time.Millisecond) // its own join timeout: the tweet is written, so a new entry waits
+	settled(t, "the late write", func() bool { return ak.n.Load() == 2 })
 	doc, _ = st.Get("t2")
 	if !doc.Complete || doc.Partial || len(doc.Results) != 2 {
 		t.Fatalf("doc %+v, want complete", doc)
 	}
 }
 
-func TestDuplicateMetadata(t *testing.T) {
+func TestDuplicateMetadata(t *testing.T) { synctest.Test(t, testDuplicateMetadata) }
+
+func testDuplicateMetadata(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
 	ak := newAcks()
@@ -141,7 +179,8 @@ func TestDuplicateMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "acks", func() bool { return ak.n.Load() == 4 })
+	time.Sleep(time.Second) // the flush interval
+	settled(t, "4 acks", func() bool { return ak.n.Load() == 4 })
 	for k := range 4 {
 		if e := ak.get(fmt.Sprint(k)); len(e) != 1 || e[0] != nil {
 			t.Fatalf("ack %d: %v", k, e)
@@ -156,7 +195,9 @@ func TestDuplicateMetadata(t *testing.T) {
 	}
 }
 
-func TestBackpressure(t *testing.T) {
+func TestBackpressure(t *testing.T) { synctest.Test(t, testBackpressure) }
+
+func testBackpressure(t *testing.T) {
 	st := mem.NewStore()
 	release := st.Block()
 	defer release()
@@ -183,10 +224,11 @@ func TestBackpressure(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Add(ctx, md(4, "sentiment"), ak.fn("s4")) }()
+	synctest.Wait()
 	select {
 	case err := <-done:
 		t.Fatalf("Add returned %v while the store was blocked", err)
-	case <-time.After(30 * time.Millisecond):
+	default:
 	}
 	release()
 	if err := <-done; err != nil {
@@ -206,18 +248,23 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
-func TestTransientRetry(t *testing.T) {
+// TestTransientRetry: the Writer's retries resolve transient failures; the
+// inputs are acked once, with nil.
+func TestTransientRetry(t *testing.T) { synctest.Test(t, testTransientRetry) }
+
+func testTransientRetry(t *testing.T) {
 	st := mem.NewStore()
 	st.FailNext(2)
-	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, RetryBackoff: time.Millisecond})
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
 	ak := newAcks()
 	for _, m := range models {
 		if err := a.Add(context.Background(), md(5, m), ak.fn(m)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "acks", func() bool { return ak.n.Load() == 2 })
-	if e := ak.get("offense"); e[0] != nil {
+	time.Sleep(time.Second) // flush interval and two backoffs
+	settled(t, "2 acks", func() bool { return ak.n.Load() == 2 })
+	if e := ak.get("offense"); len(e) != 1 || e[0] != nil {
 		t.Fatalf("ack %v after retries", e[0])
 	}
 	if doc, ok := st.Get("t5"); !ok || !doc.Complete {
@@ -225,34 +272,14 @@ func TestTransientRetry(t *testing.T) {
 	}
 }
 
-// failOne is a driver that rejects one tweet permanently.
-type failOne struct {
-	sink.Driver
-	bad string
-}
-
-func (f failOne) WriteBatch(ctx context.Context, recs []sink.Record) error {
-	var keep []sink.Record
-	failed := map[int]error{}
-	for i, r := range recs {
-		if r.Tweet.ID == f.bad {
-			failed[i] = &sink.Error{Code: sink.Permanent, Err: errors.New("rejected " + r.Tweet.ID)}
-			continue
-		}
-		keep = append(keep, r)
-	}
-	if err := f.Driver.WriteBatch(ctx, keep); err != nil {
-		return err
-	}
-	if len(failed) > 0 {
-		return &sink.BatchError{Failed: failed}
-	}
-	return nil
-}
-
 func TestPermanentFailureAckedWithError(t *testing.T) {
+	synctest.Test(t, testPermanentFailureAckedWithError)
+}
+
+func testPermanentFailureAckedWithError(t *testing.T) {
 	st := mem.NewStore()
-	a := newAgg(t, failOne{st.Open(models), "t7"}, Options{JoinTimeout: time.Hour, FlushInterval: 20 * time.Millisecond})
+	st.Refuse("t7")
+	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, FlushInterval: 20 * time.Millisecond})
 	ak := newAcks()
 	for i := 6; i <= 8; i++ {
 		for _, m := range models {
@@ -261,8 +288,9 @@ func TestPermanentFailureAckedWithError(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "acks", func() bool { return ak.n.Load() == 6 })
-	if e := ak.get("7sentiment"); len(e) != 1 || e[0] == nil {
+	time.Sleep(time.Second)
+	settled(t, "6 acks", func() bool { return ak.n.Load() == 6 })
+	if e := ak.get("7sentiment"); len(e) != 1 || sink.ErrorCode(e[0]) != sink.Permanent {
 		t.Fatalf("ack of the rejected tweet: %v", e)
 	}
 	if e := ak.get("8offense"); len(e) != 1 || e[0] != nil {
@@ -275,7 +303,7 @@ func TestPermanentFailureAckedWithError(t *testing.T) {
 
 func TestCloseFlushesPending(t *testing.T) {
 	st := mem.NewStore()
-	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour})
+	a, err := New(writer(t, st.Open(models)), Options{Models: models, JoinTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,10 +328,12 @@ func TestCloseFlushesPending(t *testing.T) {
 	}
 }
 
-func TestCloseWakesBlockedAdd(t *testing.T) {
+func TestCloseWakesBlockedAdd(t *testing.T) { synctest.Test(t, testCloseWakesBlockedAdd) }
+
+func testCloseWakesBlockedAdd(t *testing.T) {
 	st := mem.NewStore()
 	release := st.Block()
-	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour, MaxPending: 1})
+	a, err := New(writer(t, st.Open(models)), Options{Models: models, JoinTimeout: time.Hour, MaxPending: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +343,12 @@ func TestCloseWakesBlockedAdd(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Add(ctx, md(2, "sentiment"), nil) }()
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait() // the second Add is waiting for room
+	select {
+	case err := <-done:
+		t.Fatalf("Add at the cap returned %v before Close", err)
+	default:
+	}
 	closed := make(chan error, 1)
 	go func() { closed <- a.Close(ctx) }()
 	if err := <-done; !errors.Is(err, ErrClosed) {
@@ -328,11 +363,13 @@ func TestCloseWakesBlockedAdd(t *testing.T) {
 	}
 }
 
-func TestCloseDeadlineAcksWithError(t *testing.T) {
+func TestCloseDeadlineAcksWithError(t *testing.T) { synctest.Test(t, testCloseDeadlineAcksWithError) }
+
+func testCloseDeadlineAcksWithError(t *testing.T) {
 	st := mem.NewStore()
 	release := st.Block()
 	defer release()
-	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Hour})
+	a, err := New(writer(t, st.Open(models)), Options{Models: models, JoinTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,8 +395,15 @@ func TestInvalidMetadata(t *testing.T) {
 	if err := a.Add(context.Background(), bad, func(error) { t.Error("ack called for rejected metadata") }); !errors.As(err, &fe) || fe.Field != "data.label" {
 		t.Fatalf("Add = %v, want a FieldError on data.label", err)
 	}
-	if _, err := New(mem.NewStore().Open(nil), Options{}); err == nil {
+	unconfigured := md(1, "topic")
+	if err := a.Add(context.Background(), unconfigured, func(error) { t.Error("ack called for rejected metadata") }); !errors.As(err, &fe) || fe.Field != "data.model" {
+		t.Fatalf("Add of an unconfigured model = %v, want a FieldError on data.model", err)
+	}
+	if _, err := New(writer(t, mem.NewStore().Open(nil)), Options{}); err == nil {
 		t.Fatal("New without models accepted")
+	}
+	if _, err := New(nil, Options{Models: models}); err == nil {
+		t.Fatal("New without a writer accepted")
 	}
 }
 
@@ -368,7 +412,9 @@ func TestInvalidMetadata(t *testing.T) {
 // whose sender is blocked on a new tweet: only the join timeout frees it, by
 // writing partial records that the late results complete in the store. So
 // every ack is called once and every tweet ends complete.
-func TestConcurrentAdds(t *testing.T) {
+func TestConcurrentAdds(t *testing.T) { synctest.Test(t, testConcurrentAdds) }
+
+func testConcurrentAdds(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: 5 * time.Millisecond, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond, Writers: 3})
 	ak := newAcks()
@@ -412,7 +458,11 @@ func TestConcurrentAdds(t *testing.T) {
 
 func BenchmarkAdd(b *testing.B) {
 	st := mem.NewStore()
-	a, err := New(st.Open(models), Options{Models: models, JoinTimeout: time.Minute})
+	w, err := sink.NewWriter(st.Open(models), sink.Options{Models: models})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := New(w, Options{Models: models, JoinTimeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -433,7 +483,9 @@ func BenchmarkAdd(b *testing.B) {
 
 // A redelivery of a result already written is acked at once (not held for
 // the join timeout) and writes nothing.
-func TestRedeliveryAfterWrite(t *testing.T) {
+func TestRedeliveryAfterWrite(t *testing.T) { synctest.Test(t, testRedeliveryAfterWrite) }
+
+func testRedeliveryAfterWrite(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
 	ak := newAcks()
@@ -443,7 +495,8 @@ func TestRedeliveryAfterWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "first write", func() bool { return ak.n.Load() == 2 })
+	time.Sleep(time.Second)
+	settled(t, "the first write", func() bool { return ak.n.Load() == 2 })
 	if err := a.Add(ctx, md(9, "sentiment"), ak.fn("again")); err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +516,8 @@ func TestRedeliveryAfterWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "write", func() bool { return b.Stats().Written == 1 })
+	time.Sleep(time.Second)
+	settled(t, "the write", func() bool { return b.Stats().Written == 1 })
 	if err := b.Add(ctx, md(10, "offense"), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,11 @@ func (p *aggregatorPod) start() {
 		p.t.Fatal(err)
 	}
 	cs := &crashableSink{Driver: st}
-	agg, err := aggregator.New(cs, aggregator.Options{Models: p.models, JoinTimeout: 3 * time.Second, Logger: quiet()})
+	w, err := sink.NewWriter(cs, sink.Options{Models: p.models, Logger: quiet()})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	agg, err := aggregator.New(w, aggregator.Options{Models: p.models, JoinTimeout: 3 * time.Second, Logger: quiet()})
 	if err != nil {
 		p.t.Fatal(err)
 	}

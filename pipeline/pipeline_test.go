@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator"
+	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/mem"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
@@ -32,6 +33,15 @@ func (s fakeScorer) Score(ctx context.Context, texts []string, out []model.Predi
 	return nil
 }
 
+func newWriter(t *testing.T, d sink.Driver) *sink.Writer {
+	t.Helper()
+	w, err := sink.NewWriter(d, sink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func tweets(from, n int) []event.Tweet {
 	var out []event.Tweet
 	for i := from; i < from+n; i++ {
@@ -45,7 +55,7 @@ func tweets(from, n int) []event.Tweet {
 func TestSlowModelPartialThenComplete(t *testing.T) {
 	st := mem.NewStore()
 	models := []string{"fast", "slow"}
-	agg, err := aggregator.New(st.Open(models), aggregator.Options{Models: models, JoinTimeout: 20 * time.Millisecond, FlushInterval: time.Millisecond})
+	agg, err := aggregator.New(newWriter(t, st.Open(models)), aggregator.Options{Models: models, JoinTimeout: 20 * time.Millisecond, FlushInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +97,7 @@ func TestBackpressure(t *testing.T) {
 	st := mem.NewStore()
 	release := st.Block()
 	models := []string{"m"}
-	agg, err := aggregator.New(st.Open(models), aggregator.Options{Models: models, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond})
+	agg, err := aggregator.New(newWriter(t, st.Open(models)), aggregator.Options{Models: models, MaxPending: 64, BatchSize: 16, FlushInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,9 +144,15 @@ func NewAggregator(ctx context.Context, cfg map[string]string, m *metrics.Metric
 	if err != nil {
 		return nil, nil, err
 	}
-	agg, err := aggregator.New(d, aggregator.Options{
-		Models: model.Names(specs), JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
-		OnStored: func(recs []sink.Record) { m.ObserveBatch(len(recs)) },
+	names := model.Names(specs)
+	w, err := sink.NewWriter(d, sink.Options{Models: names, Logger: log,
+		Observers: []sink.Observer{sink.ObserverFunc(func(_ context.Context, recs []sink.Record) { m.ObserveBatch(len(recs)) })}})
+	if err != nil {
+		_ = d.Close(ctx)
+		return nil, nil, err
+	}
+	agg, err := aggregator.New(w, aggregator.Options{
+		Models: names, JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
 	})
 	if err != nil {
 		_ = d.Close(ctx)

@@ -123,6 +123,11 @@ func parseBulk(defaultIndex string, body []byte) ([]bulkOp, *esError) {
 		if op.meta.Index == "" {
 			return nil, errf(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;")
 		}
+		if len(op.meta.ID) > 512 {
+			// BulkRequest.validate merges every item's validation, so one
+			// long _id fails the whole request, not its item.
+			return nil, errf(400, "action_request_validation_exception", "Validation Failed: 1: id [%s] is too long, must be no longer than 512 bytes but was: %d;", op.meta.ID, len(op.meta.ID))
+		}
 		if op.action == "delete" {
 			if op.meta.ID == "" {
 				return nil, errf(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;")

@@ -157,14 +157,18 @@ func NewAggregator(ctx context.Context, c AggregatorConfig, m *metrics.Metrics, 
 	if err != nil {
 		return nil, nil, err
 	}
-	agg, err := aggregator.New(st.Driver, aggregator.Options{
+	w, err := st.Writer(SpecNames(specs), log, sink.ObserverFunc(func(_ context.Context, recs []sink.Record) {
+		m.ObserveBatch(len(recs))
+		if c.OnStored != nil {
+			c.OnStored(recs)
+		}
+	}))
+	if err != nil {
+		_ = st.Close(ctx)
+		return nil, nil, err
+	}
+	agg, err := aggregator.New(w, aggregator.Options{
 		Models: SpecNames(specs), JoinTimeout: c.JoinTimeout, MaxPending: c.MaxPending, Logger: log,
-		OnStored: func(recs []sink.Record) {
-			m.ObserveBatch(len(recs))
-			if c.OnStored != nil {
-				c.OnStored(recs)
-			}
-		},
 	})
 	if err != nil {
 		_ = st.Close(ctx)

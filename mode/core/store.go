@@ -52,8 +52,19 @@ type Store struct {
 	// SQLite is set when the store is SQLite.
 	SQLite *sqlite.Store
 	// ES is set when the store is Elasticsearch.
-	ES      *elastic.Driver
-	closers []func() error
+	ES *elastic.Driver
+	// DeadLetter receives the records that can never be stored (the
+	// ESDeadLetter file); Writer hands it to the sink.Writer.
+	DeadLetter sink.DeadLetter
+	closers    []func() error
+}
+
+// Writer returns the sink.Writer over s that the aggregator writes through:
+// records validated for models, retried within sink.DefaultWriteBudget,
+// those refused for good sent to s.DeadLetter, the stored ones shown to obs.
+// Closing the Writer closes obs (that have a Close), then s.
+func (s *Store) Writer(models []string, log *slog.Logger, obs ...sink.Observer) (*sink.Writer, error) {
+	return sink.NewWriter(s, sink.Options{Models: models, DeadLetter: s.DeadLetter, Observers: obs, Logger: log})
 }
 
 // Open opens the store for the models of specs.
@@ -71,11 +82,11 @@ func (c StoreConfig) Open(ctx context.Context, specs []*model.Spec, log *slog.Lo
 	o := elastic.Options{Config: c.ES, Models: model.Views(specs), Logger: log}
 	s := &Store{}
 	if c.ESDeadLetter != "" {
-		dl, err := elastic.OpenDeadLetterFile(c.ESDeadLetter)
+		dl, err := sink.OpenDeadLetterFile(c.ESDeadLetter)
 		if err != nil {
 			return nil, err
 		}
-		o.DeadLetter = dl
+		s.DeadLetter = dl
 		s.closers = append(s.closers, dl.Close)
 	}
 	d, err := elastic.Open(ctx, o)

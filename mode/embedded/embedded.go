@@ -213,7 +213,12 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 
 	pcfg := pipeline.Config{Functions: fns, Workers: cfg.Workers}
 	maxPending := max(cfg.MaxPending, pipeline.MinPending(pcfg, cfg.Producer.BatchSize))
-	agg, err := aggregator.New(drv, aggregator.Options{
+	w, err := sink.NewWriter(drv, sink.Options{Models: names, DeadLetter: st.DeadLetter, Logger: log})
+	if err != nil {
+		_ = drv.Close(ctx)
+		return sum, err
+	}
+	agg, err := aggregator.New(w, aggregator.Options{
 		Models: names, JoinTimeout: cfg.JoinTimeout, MaxPending: maxPending, Logger: log, Writers: 2,
 	})
 	if err != nil {

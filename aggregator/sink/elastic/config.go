@@ -205,10 +205,12 @@ func ValidateIndexName(name string) error {
 	return nil
 }
 
-// RetryPolicy is how requests and items are retried.
+// RetryPolicy is how the client retries whole requests.
 type RetryPolicy struct {
 	// RequestRetries is how many times the transport retries a whole
-	// request that failed with 429/502/503/504 or a network error.
+	// request that failed with 429/502/503/504 or a network error: 0 is the
+	// default (3, for the admin commands), negative turns retries off (the
+	// sink driver's client: sink.Writer retries).
 	RequestRetries int
 	// RequestBackoff is the transport's wait before retry n (1-based).
 	RequestBackoff func(n int) time.Duration
@@ -254,7 +256,8 @@ func NewClient(c Config, rp RetryPolicy) (*elasticsearch.Client, error) {
 		Password:      c.Password,
 		Transport:     tr,
 		RetryOnStatus: []int{429, 502, 503, 504},
-		MaxRetries:    rp.RequestRetries,
+		DisableRetry:  rp.RequestRetries < 0,
+		MaxRetries:    max(rp.RequestRetries, 0),
 		RetryBackoff:  rp.RequestBackoff,
 	})
 }

@@ -8,16 +8,16 @@
 // writes a plain index whose document id is the tweet id. See
 // docs/ELASTICSEARCH.md.
 //
-// Retries happen at two levels. The transport retries a whole bulk request
-// that failed with 429, 502, 503, 504 or on the network (RetryOnStatus,
-// RetryBackoff). The bulk indexer does not retry items, so WriteBatch
-// retries the items that failed with 429, 5xx, a version conflict or a lost
-// request, with capped exponential backoff, until they succeed, the retry
-// budget is spent, or the context ends; what is still unwritten is then
-// reported as Transient (the aggregator keeps those inputs unacknowledged,
-// so on Knative the event is redelivered later). Items that can never
-// succeed (a mapping rejection, any other 4xx) go to the dead-letter output
-// and never hold up the others.
+// The driver does not retry: WriteBatch sends each record once and reports
+// each failed item by index, Transient (429, 5xx, a version conflict left
+// after retry_on_conflict, a lost request) or Permanent (a mapping
+// rejection, an operator's write block, any other 4xx). sink.Writer is the
+// one retry loop, bounded below the delivery timeout, and the one place that
+// dead-letters; the client's own whole-request retries are off for the sink
+// (Options.Retry), so retries never stack: before, the transport's 3, the
+// driver's item retries for up to 2 minutes and the aggregator's 10 ran
+// under a 30 s Trigger timeout, and Knative redelivered while the first
+// write was still retrying.
 //
 // Memory is bounded: the encoded bytes of all WriteBatch calls in flight
 // share one budget (MaxBufferedBytes); past it, WriteBatch waits, which
@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,40 +50,16 @@ import (
 	"github.com/tweetflow/tweetflow/model"
 )
 
-// Clock is the time source for item retries; tests pass a controllable one
-// (esfake.Clock).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Options configures a Driver. Config and Models are required.
 type Options struct {
 	Config Config
 	// Models are the configured models: the mapping's model fields and what
 	// complete/missing refer to.
 	Models []Model
-	// DeadLetter receives records that can never be written. Nil: they are
-	// only reported (Permanent) in the BatchError.
-	DeadLetter DeadLetter
-	Logger     *slog.Logger
-	// Clock times item retries; nil is the real clock.
-	Clock Clock
-	// Retry configures the transport's whole-request retries.
+	Logger *slog.Logger
+	// Retry configures the client's whole-request retries when the driver
+	// builds its client. The zero value turns them off: sink.Writer
+	// retries, within its write budget.
 	Retry RetryPolicy
 	// Workers is the number of concurrent bulk requests (default 2).
 	Workers int
@@ -91,10 +68,6 @@ type Options struct {
 	// MaxBufferedBytes bounds the encoded bytes of all WriteBatch calls in
 	// flight (default 64 MiB).
 	MaxBufferedBytes int64
-	// ItemBackoffMin/Max bound the wait between item retry rounds (default
-	// 200 ms and 5 s); ItemRetryFor is how long one WriteBatch keeps
-	// retrying before it reports Transient errors (default 2 minutes).
-	ItemBackoffMin, ItemBackoffMax, ItemRetryFor time.Duration
 	// Refresh is the bulk refresh parameter ("", "true", "wait_for"); empty
 	// leaves visibility to the index's refresh interval.
 	Refresh string
@@ -113,7 +86,6 @@ type Driver struct {
 	names   []string
 	opts    Options
 	log     *slog.Logger
-	clock   Clock
 	bi      esutil.BulkIndexer
 	budget  *budget
 	closeMu sync.RWMutex
@@ -135,9 +107,6 @@ func Open(ctx context.Context, o Options) (*Driver, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
 	if o.Workers <= 0 {
 		o.Workers = 2
 	}
@@ -147,23 +116,18 @@ func Open(ctx context.Context, o Options) (*Driver, error) {
 	if o.MaxBufferedBytes <= 0 {
 		o.MaxBufferedBytes = 64 << 20
 	}
-	if o.ItemBackoffMin <= 0 {
-		o.ItemBackoffMin = 200 * time.Millisecond
-	}
-	if o.ItemBackoffMax <= 0 {
-		o.ItemBackoffMax = 5 * time.Second
-	}
-	if o.ItemRetryFor <= 0 {
-		o.ItemRetryFor = 2 * time.Minute
-	}
 	log := o.Logger.With("sink", "elasticsearch", "index", o.Config.Index)
 	if o.Config.InsecureSkipVerify {
 		log.Warn("TLS certificate verification is off (--es-insecure)")
 	}
 	es := o.Client
 	if es == nil {
+		rp := o.Retry
+		if rp.RequestRetries == 0 {
+			rp.RequestRetries = -1 // off: sink.Writer is the one retry loop
+		}
 		var err error
-		if es, err = NewClient(o.Config, o.Retry); err != nil {
+		if es, err = NewClient(o.Config, rp); err != nil {
 			return nil, fmt.Errorf("elasticsearch client: %w", err)
 		}
 	}
@@ -176,7 +140,7 @@ func Open(ctx context.Context, o Options) (*Driver, error) {
 		}
 	}
 	d := &Driver{
-		es: es, index: o.Config.Index, opts: o, log: log, clock: o.Clock,
+		es: es, index: o.Config.Index, opts: o, log: log,
 		models: map[string]Model{}, budget: newBudget(o.MaxBufferedBytes),
 	}
 	for _, m := range o.Models {
@@ -341,6 +305,54 @@ func codeOf(status int) sink.Code {
 	return sink.Unknown
 }
 
+// classify is codeOf with Elasticsearch's error types, for the answers whose
+// status alone misleads:
+//   - cluster_block_exception: the status is the block's. The flood-stage
+//     disk block (index read-only / allow delete) is lifted by Elasticsearch
+//     once disk space is freed: it answers 429 since 7.x, and 403 before, so
+//     a 403 naming that block is Transient too. An operator's write or
+//     read-only block (FORBIDDEN/8, /5) stays until someone removes it:
+//     Permanent, as Elasticsearch itself chose when it made only the
+//     disk block retryable (elastic/elasticsearch#50166). No master or a
+//     state not recovered answer 503: Transient.
+//   - index_closed_exception (400) and the closed-index block (403): a
+//     closed index takes no writes until it is opened: Permanent.
+//   - security_exception (403): the user lacks the privilege: Permanent.
+func classify(status int, typ, reason string) sink.Code {
+	if status == 403 && typ == "cluster_block_exception" && strings.Contains(reason, "read-only / allow delete") {
+		return sink.Transient
+	}
+	return codeOf(status)
+}
+
+// wholeRequestStatus reads the status of a bulk request that failed as a
+// whole from the bulk indexer's error ("flush: [400 Bad Request] ..."):
+// esutil passes it to each item as an error, without the status.
+var wholeRequestStatus = regexp.MustCompile(`^flush: \[(\d{3}) `)
+
+// requestError reads the type and reason of a whole request's failure from
+// what follows the status in the bulk indexer's error ("Bad Request]
+// {"error":...}"), with the reason cut to 512 bytes (Elasticsearch echoes a
+// long _id in it).
+func requestError(rest string) (typ, reason string) {
+	typ, reason = "request", rest
+	if i := strings.Index(rest, "{"); i >= 0 {
+		var env struct {
+			Error struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
+		}
+		if json.Unmarshal([]byte(rest[i:]), &env) == nil && env.Error.Type != "" {
+			typ, reason = env.Error.Type, env.Error.Reason
+		}
+	}
+	if len(reason) > 512 {
+		reason = reason[:512] + "…"
+	}
+	return typ, reason
+}
+
 // ItemError is the failure of one record's bulk item.
 type ItemError struct {
 	TweetID string
@@ -349,9 +361,6 @@ type ItemError struct {
 	Status int
 	Type   string
 	Reason string
-	// DeadLettered is set when the record was written to the dead-letter
-	// output, so the caller may acknowledge it.
-	DeadLettered bool
 }
 
 func (e *ItemError) Error() string {
@@ -364,17 +373,8 @@ func (e *ItemError) Error() string {
 		b.WriteString(e.Type + ": ")
 	}
 	b.WriteString(e.Reason)
-	if e.DeadLettered {
-		b.WriteString(" (dead-lettered)")
-	}
 	return b.String()
 }
-
-// ErrDeadLettered matches (errors.Is) an item error whose record is safely
-// in the dead-letter output.
-var ErrDeadLettered = errors.New("dead-lettered")
-
-func (e *ItemError) Is(target error) bool { return target == ErrDeadLettered && e.DeadLettered }
 
 // group is the records of one tweet id in a batch, merged into one update:
 // two bulk items for the same document could go out in two concurrent
@@ -384,7 +384,6 @@ type group struct {
 	indices []int
 	body    []byte
 	err     error // permanent encoding error
-	tweet   sink.Record
 }
 
 // WriteBatch implements sink.Driver.
@@ -403,12 +402,13 @@ func (d *Driver) WriteBatch(ctx context.Context, recs []sink.Record) error {
 
 	groups := d.groupRecords(recs)
 	failed := map[int]error{}
-	var permanent []*group
 	var pending []*group
 	var size int64
 	for _, g := range groups {
 		if g.err != nil {
-			permanent = append(permanent, g)
+			for _, i := range g.indices {
+				failed[i] = &sink.Error{Code: sink.Permanent, Err: &ItemError{TweetID: g.id, Index: d.index, Type: "encode", Reason: g.err.Error()}}
+			}
 			continue
 		}
 		pending = append(pending, g)
@@ -419,95 +419,25 @@ func (d *Driver) WriteBatch(ctx context.Context, recs []sink.Record) error {
 	}
 	defer d.budget.release(size)
 
-	deadline := d.clock.Now().Add(d.opts.ItemRetryFor)
-	itemErrs := map[*group]*ItemError{}
-	for attempt := 0; len(pending) > 0; attempt++ {
-		outcomes := d.send(ctx, pending)
-		var retry []*group
-		for i, g := range pending {
-			ie := outcomes[i]
-			switch {
-			case ie == nil:
-				delete(itemErrs, g)
-			case codeOf(ie.Status) == sink.Permanent:
-				itemErrs[g] = ie
-				g.err = ie
-				permanent = append(permanent, g)
-			default:
-				itemErrs[g] = ie
-				retry = append(retry, g)
-			}
+	outcomes := d.send(ctx, pending)
+	for k, g := range pending {
+		ie := outcomes[k]
+		if ie == nil {
+			continue
 		}
-		pending = retry
-		if len(pending) == 0 {
-			break
-		}
-		wait := min(d.opts.ItemBackoffMin<<min(attempt, 16), d.opts.ItemBackoffMax)
-		if ctx.Err() != nil || d.clock.Now().Add(wait).After(deadline) {
-			break
-		}
-		d.log.Debug("retrying failed bulk items", "items", len(pending), "attempt", attempt+1, "wait", wait, "first", itemErrs[pending[0]])
-		if err := d.clock.Sleep(ctx, wait); err != nil {
-			break
-		}
-	}
-	for _, g := range pending {
-		err := error(itemErrs[g])
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		code := classify(ie.Status, ie.Type, ie.Reason)
+		var err error = ie
+		if ctx.Err() != nil && code != sink.Permanent {
+			err = fmt.Errorf("%w (gave up: %w)", ie, ctx.Err())
 		}
 		for _, i := range g.indices {
-			failed[i] = &sink.Error{Code: sink.Transient, Err: err}
+			failed[i] = &sink.Error{Code: code, Err: err}
 		}
-	}
-	if len(permanent) > 0 {
-		d.deadLetter(ctx, permanent, recs, failed)
 	}
 	if len(failed) > 0 {
 		return &sink.BatchError{Failed: failed}
 	}
 	return nil
-}
-
-// deadLetter writes the permanently failed records to the dead-letter
-// output and fills failed. If the dead-letter write fails, the records are
-// reported Transient, so that they are retried rather than lost.
-func (d *Driver) deadLetter(ctx context.Context, gs []*group, recs []sink.Record, failed map[int]error) {
-	var letters []Letter
-	now := time.Now().UTC()
-	for _, g := range gs {
-		ie, ok := g.err.(*ItemError)
-		if !ok {
-			ie = &ItemError{TweetID: g.id, Index: d.index, Type: "encode", Reason: g.err.Error()}
-			g.err = ie
-		}
-		for _, i := range g.indices {
-			letters = append(letters, Letter{Time: now, Index: d.index, TweetID: g.id, Status: ie.Status, ErrorType: ie.Type, Reason: ie.Reason, Record: recs[i]})
-		}
-	}
-	var dlErr error
-	if d.opts.DeadLetter != nil {
-		dlErr = d.opts.DeadLetter.Put(ctx, letters)
-		if dlErr != nil {
-			d.log.Error("dead-letter write failed", "records", len(letters), "err", dlErr)
-		}
-	}
-	for _, g := range gs {
-		ie := g.err.(*ItemError)
-		d.log.Warn("record rejected by elasticsearch", "tweet_id", g.id, "status", ie.Status, "type", ie.Type, "reason", ie.Reason, "dead_lettered", d.opts.DeadLetter != nil && dlErr == nil)
-		for _, i := range g.indices {
-			switch {
-			case d.opts.DeadLetter != nil && dlErr == nil:
-				cp := *ie
-				cp.DeadLettered = true
-				failed[i] = &sink.Error{Code: sink.Permanent, Err: &cp}
-			case dlErr != nil:
-				failed[i] = &sink.Error{Code: sink.Transient, Err: fmt.Errorf("%w; and the dead-letter write failed: %w", ie, dlErr)}
-			default:
-				failed[i] = &sink.Error{Code: sink.Permanent, Err: ie}
-			}
-		}
-	}
 }
 
 // send adds the groups' items to the bulk indexer, flushes, and returns
@@ -533,9 +463,13 @@ func (d *Driver) send(ctx context.Context, gs []*group) []*ItemError {
 			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
 				ie := &ItemError{TweetID: g.id, Index: d.index, Status: res.Status, Type: res.Error.Type, Reason: res.Error.Reason}
 				if err != nil {
-					// The whole request failed after the transport's
-					// retries: no item status.
+					// The whole request failed: no item status, but the
+					// request's own is in the error.
 					ie.Status, ie.Type, ie.Reason = 0, "request", err.Error()
+					if m := wholeRequestStatus.FindStringSubmatch(err.Error()); m != nil {
+						ie.Status, _ = strconv.Atoi(m[1])
+						ie.Type, ie.Reason = requestError(err.Error()[len(m[0]):])
+					}
 				}
 				mu.Lock()
 				out[i], done[i] = ie, true

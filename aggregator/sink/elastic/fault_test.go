@@ -39,27 +39,34 @@ func newEnv(t *testing.T) *env {
 	return &env{fake: fake, url: url, clock: clock, dl: filepath.Join(t.TempDir(), "dead.ndjson")}
 }
 
-func (e *env) options(t *testing.T) elastic.Options {
-	dl, err := elastic.OpenDeadLetterFile(e.dl)
+func (e *env) options(*testing.T) elastic.Options {
+	return elastic.Options{
+		Config:     elastic.Config{Addresses: []string{e.url}, Index: index},
+		Models:     elastictest.Models(models),
+		Logger:     slog.New(slog.DiscardHandler),
+		FlushBytes: 64 << 10, // several bulk requests per batch
+	}
+}
+
+// writer returns a sink.Writer over d, as the aggregator writes: any valid
+// model name (so the store's own refusals are what the tests see), a
+// dead-letter file, short backoff (the fake's faults are counted, not
+// timed) and the given write budget.
+func (e *env) writer(t *testing.T, d sink.Driver, budget time.Duration) *sink.Writer {
+	t.Helper()
+	dl, err := sink.OpenDeadLetterFile(e.dl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dl.Close() })
-	return elastic.Options{
-		Config:     elastic.Config{Addresses: []string{e.url}, Index: index},
-		Models:     elastictest.Models(models),
-		DeadLetter: dl,
-		Logger:     slog.New(slog.DiscardHandler),
-		Clock:      e.clock,
-		// The transport's own retries run on the wall clock: keep them
-		// short. Item retries run on the controllable clock with realistic
-		// backoff (100 ms doubling to 5 s).
-		Retry:          elastic.RetryPolicy{RequestRetries: 2, RequestBackoff: func(int) time.Duration { return time.Millisecond }},
-		ItemBackoffMin: 100 * time.Millisecond,
-		ItemBackoffMax: 5 * time.Second,
-		ItemRetryFor:   2 * time.Minute,
-		FlushBytes:     64 << 10, // several bulk requests per batch
+	w, err := sink.NewWriter(d, sink.Options{
+		WriteBudget: budget, BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond,
+		DeadLetter: dl, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return w
 }
 
 func (e *env) open(t *testing.T, o elastic.Options) *elastic.Driver {
@@ -72,38 +79,26 @@ func (e *env) open(t *testing.T, o elastic.Options) *elastic.Driver {
 	return d
 }
 
-// writeAll writes n tweets in batches as the aggregator does: records
-// reported Transient are written again; Permanent ones are returned.
-func writeAll(t *testing.T, d sink.Driver, recs []sink.Record, batch int) map[string]error {
+// writeAll writes recs in batches through w and returns the records that
+// failed for good; a record still failing transiently fails the test.
+func writeAll(t *testing.T, w *sink.Writer, recs []sink.Record, batch int) map[string]error {
 	t.Helper()
-	ctx := context.Background()
 	permanent := map[string]error{}
 	for start := 0; start < len(recs); start += batch {
 		todo := recs[start:min(start+batch, len(recs))]
-		for attempt := 0; len(todo) > 0; attempt++ {
-			if attempt == 50 {
-				t.Fatalf("batch at %d: still failing after %d attempts", start, attempt)
+		err := w.Write(context.Background(), todo)
+		if err == nil {
+			continue
+		}
+		var be *sink.BatchError
+		if !errors.As(err, &be) {
+			t.Fatalf("batch at %d: %v", start, err)
+		}
+		for i, e := range be.Failed {
+			if sink.ErrorCode(e) != sink.Permanent {
+				t.Fatalf("batch at %d: record %d: %v", start, i, e)
 			}
-			err := d.WriteBatch(ctx, todo)
-			if err == nil {
-				break
-			}
-			var be *sink.BatchError
-			if !errors.As(err, &be) {
-				if sink.ErrorCode(err) == sink.Permanent {
-					t.Fatalf("batch at %d: %v", start, err)
-				}
-				continue
-			}
-			var again []sink.Record
-			for i, e := range be.Failed {
-				if sink.ErrorCode(e) == sink.Permanent {
-					permanent[todo[i].Tweet.ID] = e
-					continue
-				}
-				again = append(again, todo[i])
-			}
-			todo = again
+			permanent[todo[i].Tweet.ID] = e
 		}
 	}
 	return permanent
@@ -124,7 +119,7 @@ func (e *env) checkAll(t *testing.T, recs []sink.Record, skip map[string]error) 
 	if got := e.fake.DocCount(index); got != want {
 		t.Errorf("documents = %d, want %d", got, want)
 	}
-	es, err := elastic.NewClient(elastic.Config{Addresses: []string{e.url}}, elastic.RetryPolicy{})
+	es, err := elastic.NewClient(elastic.Config{Addresses: []string{e.url}}, elastic.RetryPolicy{RequestRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +169,9 @@ func TestFaultPerItem429(t *testing.T) {
 		}
 		return 0
 	})
-	d := e.open(t, e.options(t))
+	w := e.writer(t, e.open(t, e.options(t)), time.Minute)
 	recs := records(3000)
-	if perm := writeAll(t, d, recs, 500); len(perm) > 0 {
+	if perm := writeAll(t, w, recs, 500); len(perm) > 0 {
 		t.Fatalf("permanent failures: %v", perm)
 	}
 	e.checkAll(t, recs, nil)
@@ -189,12 +184,11 @@ func TestFaultWholeRequest429And503(t *testing.T) {
 	for _, status := range []int{429, 503} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			e := newEnv(t)
-			d := e.open(t, e.options(t))
+			w := e.writer(t, e.open(t, e.options(t)), time.Minute)
 			recs := records(2000)
-			// More consecutive failures than the transport retries, so
-			// the item-level retry has to take over as well.
+			// The client does not retry: the Writer does, alone.
 			e.fake.FailRequests(7, status)
-			if perm := writeAll(t, d, recs, 400); len(perm) > 0 {
+			if perm := writeAll(t, w, recs, 400); len(perm) > 0 {
 				t.Fatalf("permanent failures: %v", perm)
 			}
 			e.checkAll(t, recs, nil)
@@ -205,67 +199,54 @@ func TestFaultWholeRequest429And503(t *testing.T) {
 	}
 }
 
+// TestFaultOutage30s: during an outage longer than the write budget, Write
+// returns within the budget with every record Transient (the aggregator
+// acks its inputs with the error, and the broker redelivers); once the
+// cluster is back, the same records are stored, each once. A cancelled
+// caller gets Transient errors at once.
 func TestFaultOutage30s(t *testing.T) {
 	for _, mode := range []esfake.OutageMode{esfake.OutageDrop, esfake.OutageUnavailable} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			e := newEnv(t)
-			d := e.open(t, e.options(t))
+			const budget = 300 * time.Millisecond
+			w := e.writer(t, e.open(t, e.options(t)), budget)
 			recs := records(2000)
-			// First half before the outage.
-			writeAll(t, d, recs[:1000], 250)
-			start := e.clock.Now()
-			e.fake.Outage(30*time.Second, mode)
-			if perm := writeAll(t, d, recs[1000:], 250); len(perm) > 0 {
+			writeAll(t, w, recs[:1000], 250)
+			e.fake.Outage(30*time.Second, mode) // by the fake's clock, which only the test moves
+			start := time.Now()
+			err := w.Write(context.Background(), recs[1000:1300])
+			if el := time.Since(start); el > budget+200*time.Millisecond {
+				t.Errorf("Write during the outage took %v, budget %v", el, budget)
+			}
+			var be *sink.BatchError
+			if !errors.As(err, &be) || len(be.Failed) != 300 {
+				t.Fatalf("Write during the outage = %v, want every record failed", err)
+			}
+			for i, err := range be.Failed {
+				if sink.ErrorCode(err) != sink.Transient || errors.Is(err, sink.ErrDeadLettered) {
+					t.Fatalf("record %d: %v is not transient", i, err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := w.Write(ctx, recs[1000:1010]); !errors.As(err, &be) || sink.ErrorCode(be.Failed[0]) != sink.Transient {
+				t.Fatalf("Write with a cancelled context = %v, want transient", err)
+			}
+			e.clock.Advance(30 * time.Second)
+			if perm := writeAll(t, w, recs[1000:], 250); len(perm) > 0 {
 				t.Fatalf("permanent failures: %v", perm)
 			}
-			waited := e.clock.Now().Sub(start)
-			if waited < 30*time.Second {
-				t.Errorf("writes finished %v into a 30 s outage", waited)
-			}
 			e.checkAll(t, recs, nil)
-			t.Logf("outage 30s: writer backed off %v of (virtual) time; fake stats %+v", waited, e.fake.Stats())
 		})
 	}
 }
 
-// TestOutagePushesBack: when the outage outlasts the retry budget,
-// WriteBatch returns Transient errors for every record (the caller keeps
-// its inputs unacknowledged), and a later retry stores them all.
-func TestOutagePushesBack(t *testing.T) {
-	e := newEnv(t)
-	o := e.options(t)
-	o.ItemRetryFor = 10 * time.Second
-	d := e.open(t, o)
-	recs := records(300)
-	e.fake.Outage(30*time.Second, esfake.OutageDrop)
-	err := d.WriteBatch(context.Background(), recs)
-	var be *sink.BatchError
-	if !errors.As(err, &be) || len(be.Failed) != len(recs) {
-		t.Fatalf("WriteBatch during outage = %v, want every record failed", err)
-	}
-	for i, e := range be.Failed {
-		if sink.ErrorCode(e) != sink.Transient {
-			t.Fatalf("record %d: %v is not transient", i, e)
-		}
-	}
-	// A caller whose context ends gets a Transient error at once.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := d.WriteBatch(ctx, recs); sink.ErrorCode(err) != sink.Transient {
-		t.Fatalf("WriteBatch with a cancelled context = %v, want transient", err)
-	}
-	e.clock.Advance(30 * time.Second)
-	writeAll(t, d, recs, 300)
-	e.checkAll(t, recs, nil)
-}
-
 // letter is a dead-letter line as read back (values may be strings: NaN).
 type letter struct {
-	TweetID   string `json:"tweet_id"`
-	Status    int    `json:"status"`
-	ErrorType string `json:"error_type"`
-	Reason    string `json:"reason"`
-	Record    struct {
+	TweetID string `json:"tweet_id"`
+	Code    string `json:"code"`
+	Reason  string `json:"reason"`
+	Record  struct {
 		Tweet struct {
 			ID string `json:"id"`
 		} `json:"tweet"`
@@ -300,19 +281,19 @@ func readLetters(t *testing.T, path string) []letter {
 // dead-letter file with the reason; the others are stored.
 func TestMappingConflictDeadLetter(t *testing.T) {
 	e := newEnv(t)
-	d := e.open(t, e.options(t))
+	w := e.writer(t, e.open(t, e.options(t)), time.Minute)
 	recs := records(500)
 	bad := map[string]bool{}
 	for _, i := range []int{3, 250, 499} {
 		recs[i].Results = append(recs[i].Results, sink.Result{Model: "unregistered", Version: "1", Value: 0.5, Label: "x"})
 		bad[recs[i].Tweet.ID] = true
 	}
-	perm := writeAll(t, d, recs, 100)
+	perm := writeAll(t, w, recs, 100)
 	if len(perm) != len(bad) {
 		t.Fatalf("permanent failures %v, want %v", perm, bad)
 	}
 	for id, err := range perm {
-		if !bad[id] || !errors.Is(err, elastic.ErrDeadLettered) || !strings.Contains(err.Error(), "strict_dynamic_mapping_exception") {
+		if !bad[id] || !errors.Is(err, sink.ErrDeadLettered) || !strings.Contains(err.Error(), "strict_dynamic_mapping_exception") {
 			t.Errorf("tweet %s: %v", id, err)
 		}
 	}
@@ -322,7 +303,7 @@ func TestMappingConflictDeadLetter(t *testing.T) {
 		t.Fatalf("%d dead letters, want %d", len(letters), len(bad))
 	}
 	for _, l := range letters {
-		if !bad[l.TweetID] || l.Status != 400 || l.ErrorType != "strict_dynamic_mapping_exception" || l.Reason == "" || l.Record.Tweet.ID != l.TweetID || len(l.Record.Results) != 3 {
+		if !bad[l.TweetID] || l.Code != "permanent" || !strings.Contains(l.Reason, "status 400: strict_dynamic_mapping_exception") || l.Record.Tweet.ID != l.TweetID || len(l.Record.Results) != 3 {
 			t.Errorf("dead letter %+v", l)
 		}
 	}
@@ -344,10 +325,10 @@ func TestValueTypeConflictDeadLetter(t *testing.T) {
 		t.Fatalf("open with a conflicting mapping = %v", err)
 	}
 	o2.SkipEnsureIndex = true
-	d := e.open(t, o2)
+	w := e.writer(t, e.open(t, o2), time.Minute)
 	recs := records(20)
 	recs[7].Results = append(recs[7].Results, sink.Result{Model: "topic", Version: "1", Value: 2, Label: "politics"})
-	perm := writeAll(t, d, recs, 20)
+	perm := writeAll(t, w, recs, 20)
 	if len(perm) != 1 || perm[recs[7].Tweet.ID] == nil || !strings.Contains(perm[recs[7].Tweet.ID].Error(), "document_parsing_exception") {
 		t.Fatalf("permanent = %v", perm)
 	}
@@ -360,15 +341,21 @@ func TestValueTypeConflictDeadLetter(t *testing.T) {
 	}
 }
 
-// TestBadRecordsNeverBlock: records the driver cannot encode (NaN value, no
-// timestamp) fail alone, permanently, named by index.
+// TestBadRecordsNeverBlock: records Validate refuses (NaN value, no
+// timestamp) fail alone, permanently, named by index, and are
+// dead-lettered; the driver alone refuses what it cannot encode too.
 func TestBadRecordsNeverBlock(t *testing.T) {
 	e := newEnv(t)
 	d := e.open(t, e.options(t))
 	recs := records(10)
 	recs[2].Results[0].Value = nan()
 	recs[5].Tweet.CreatedAt = time.Time{}
-	err := d.WriteBatch(context.Background(), recs)
+	raw := d.WriteBatch(context.Background(), recs[2:3])
+	var rbe *sink.BatchError
+	if !errors.As(raw, &rbe) || sink.ErrorCode(rbe.Failed[0]) != sink.Permanent {
+		t.Fatalf("driver WriteBatch of a NaN value = %v, want it refused for good", raw)
+	}
+	err := e.writer(t, d, time.Minute).Write(context.Background(), recs)
 	var be *sink.BatchError
 	if !errors.As(err, &be) || len(be.Failed) != 2 || be.Failed[2] == nil || be.Failed[5] == nil {
 		t.Fatalf("WriteBatch = %v, want #2 and #5 failed", err)
@@ -395,8 +382,7 @@ func nan() float64 { var z float64; return z / z }
 // TestNeverDeletesAtOpen: opening on an index with data keeps it.
 func TestNeverDeletesAtOpen(t *testing.T) {
 	e := newEnv(t)
-	d := e.open(t, e.options(t))
-	writeAll(t, d, records(50), 50)
+	writeAll(t, e.writer(t, e.open(t, e.options(t)), time.Minute), records(50), 50)
 	o := e.options(t)
 	o.Models = append(elastictest.Models(models), elastic.Model{Name: "topic", ValueType: "keyword"})
 	e.open(t, o)
@@ -407,5 +393,72 @@ func TestNeverDeletesAtOpen(t *testing.T) {
 	props := m["properties"].(map[string]any)
 	if _, ok := props["topic"]; !ok {
 		t.Error("reopening with a new model did not add its fields")
+	}
+}
+
+// TestLongIDRejectsWholeBulk: Elasticsearch refuses a whole bulk request
+// (400 action_request_validation_exception) when one _id passes 512 bytes,
+// and the fake does too: the driver alone then fails every record of the
+// batch, for good. Through the Writer, Validate refuses the long id first,
+// so only that record fails and the others are stored.
+func TestLongIDRejectsWholeBulk(t *testing.T) {
+	e := newEnv(t)
+	o := e.options(t)
+	o.Workers = 1 // one bulk request for the batch (each worker sends its own)
+	d := e.open(t, o)
+	recs := records(5)
+	recs[3].Tweet.ID = strings.Repeat("x", 513)
+	err := d.WriteBatch(context.Background(), recs)
+	var be *sink.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 5 {
+		t.Fatalf("driver WriteBatch = %v, want all 5 failed with the request", err)
+	}
+	for i, err := range be.Failed {
+		if sink.ErrorCode(err) != sink.Permanent || !strings.Contains(err.Error(), "action_request_validation_exception") || !strings.Contains(err.Error(), "Validation Failed: 1: id [xxx") {
+			t.Errorf("#%d: %v", i, err)
+		}
+	}
+	if n := e.fake.DocCount(index); n != 0 {
+		t.Fatalf("%d documents stored from a refused request", n)
+	}
+	err = e.writer(t, d, time.Minute).Write(context.Background(), recs)
+	if !errors.As(err, &be) || len(be.Failed) != 1 || be.Failed[3] == nil {
+		t.Fatalf("Write = %v, want only #3", err)
+	}
+	if n := e.fake.DocCount(index); n != 4 {
+		t.Errorf("documents = %d, want 4", n)
+	}
+}
+
+// TestBlocksClassified: answers whose status alone misleads are classified
+// by their type (see classify): an operator's write block is permanent
+// (dead-lettered), the disk flood-stage block and overload are transient
+// (retried, then stored).
+func TestBlocksClassified(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	tries := map[string]int{}
+	e.fake.SetItemFault(func(_, _, id string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		tries[id]++
+		switch {
+		case id == sinktest.Tweet(1).ID:
+			return 403 // FORBIDDEN/8/index write (api): stays
+		case id == sinktest.Tweet(2).ID && tries[id] <= 2:
+			return 429
+		}
+		return 0
+	})
+	w := e.writer(t, e.open(t, e.options(t)), time.Minute)
+	perm := writeAll(t, w, records(4), 4)
+	if len(perm) != 1 || !errors.Is(perm[sinktest.Tweet(1).ID], sink.ErrDeadLettered) || !strings.Contains(perm[sinktest.Tweet(1).ID].Error(), "FORBIDDEN/8") {
+		t.Fatalf("permanent = %v, want the write-blocked tweet only", perm)
+	}
+	if tries[sinktest.Tweet(1).ID] != 1 {
+		t.Errorf("a write-blocked item was tried %d times, want 1", tries[sinktest.Tweet(1).ID])
+	}
+	if got := e.fake.DocCount(index); got != 3 {
+		t.Errorf("documents = %d, want 3", got)
 	}
 }

@@ -79,11 +79,9 @@ func NewHarness(t testing.TB) *Harness {
 // Open implements sinktest.Harness.
 func (h *Harness) Open(ctx context.Context, models []string) (sink.Driver, error) {
 	o := elastic.Options{
-		Config:         elastic.Config{Addresses: []string{h.URL}, Index: h.Index},
-		Models:         Models(models),
-		Logger:         slog.New(slog.DiscardHandler),
-		Retry:          elastic.RetryPolicy{RequestRetries: 3, RequestBackoff: func(int) time.Duration { return time.Millisecond }},
-		ItemBackoffMin: time.Millisecond, ItemBackoffMax: 20 * time.Millisecond, ItemRetryFor: 5 * time.Second,
+		Config: elastic.Config{Addresses: []string{h.URL}, Index: h.Index},
+		Models: Models(models),
+		Logger: slog.New(slog.DiscardHandler),
 	}
 	if h.Tune != nil {
 		h.Tune(&o)
