@@ -18,7 +18,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
-	"github.com/tweetflow/tweetflow/internal/esfake"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {

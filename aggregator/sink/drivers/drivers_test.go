@@ -13,10 +13,10 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/drivers"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/mem"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
-	"github.com/tweetflow/tweetflow/internal/esfake"
 )
 
 var models = []string{"offense", "sentiment"}

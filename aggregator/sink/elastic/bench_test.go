@@ -22,8 +22,8 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
-	"github.com/tweetflow/tweetflow/internal/esfake"
 )
 
 const benchBatch = 1000

@@ -17,8 +17,8 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
-	"github.com/tweetflow/tweetflow/internal/esfake"
 )
 
 var models = []string{"offense", "sentiment"}

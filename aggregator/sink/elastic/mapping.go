@@ -74,7 +74,7 @@ func esValueType(t string) (string, error) {
 // has to know what the others wrote. A model counts as present when its
 // label has a value (every stored result has a label).
 //
-// The ES fake cannot run Painless; internal/esfake emulates exactly these
+// The ES fake cannot run Painless; aggregator/sink/elastic/esfake emulates exactly these
 // sources (esfake.TweetflowScripts), and the semantics stated here are what
 // that emulation implements:
 //   - missing emits each name of params.models whose <name>.label has no value;

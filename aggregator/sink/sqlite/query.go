@@ -13,22 +13,14 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 )
 
-// Queries for the dashboard, the alerts and the run summary. Every value is
+// Queries for the run summary and the tests: Count, Get, Stats. (The
+// dashboard has its own rollup tables and text index; the time series and
+// search queries that were here had no caller.) Every value is
 // a parameter; model names, the only identifiers built into SQL text, are
 // checked against event.ValidModelName and the store's columns first.
 //
 // Time ranges are half-open [from, to) on the tweet's own time; a zero from
 // or to leaves that side open.
-
-// Bucket is one interval of a time series.
-type Bucket struct {
-	Start time.Time
-	// Count is the number of tweets in the interval (for ModelAverages, the
-	// number with a value for the model).
-	Count int64
-	// Avg is the model's mean value (ModelAverages only).
-	Avg float64
-}
 
 // Tweet is a stored row.
 type Tweet struct {
@@ -81,109 +73,6 @@ func (s *Store) Count(ctx context.Context, from, to time.Time) (int64, error) {
 		return 0, fmt.Errorf("sqlite %s: count: %w", s.path, err)
 	}
 	return n, nil
-}
-
-func (s *Store) checkModel(ctx context.Context, model string) error {
-	if !event.ValidModelName(model) {
-		return fmt.Errorf("sqlite %s: invalid model name %q", s.path, model)
-	}
-	cols, err := s.columns(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite %s: %w", s.path, err)
-	}
-	if !cols[model+"_value"] {
-		return fmt.Errorf("sqlite %s: unknown model %q", s.path, model)
-	}
-	return nil
-}
-
-func intervalMillis(interval time.Duration) (int64, error) {
-	ms := interval.Milliseconds()
-	if ms <= 0 {
-		return 0, fmt.Errorf("interval %v must be at least 1ms", interval)
-	}
-	return ms, nil
-}
-
-// ModelAverages returns model's mean value per interval over [from, to);
-// intervals without values are absent.
-func (s *Store) ModelAverages(ctx context.Context, model string, from, to time.Time, interval time.Duration) ([]Bucket, error) {
-	if err := s.checkModel(ctx, model); err != nil {
-		return nil, err
-	}
-	ms, err := intervalMillis(interval)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: model averages: %w", s.path, err)
-	}
-	where, args := rangeWhere(from, to)
-	q := fmt.Sprintf(`SELECT (created_at / ?) * ? AS b, COUNT(%[1]s_value), AVG(%[1]s_value)
-		FROM tweets WHERE %[2]s AND %[1]s_value IS NOT NULL GROUP BY b ORDER BY b`, model, where)
-	return s.buckets(ctx, q, append([]any{ms, ms}, args...), true)
-}
-
-// TweetsPerInterval returns the number of tweets per interval over [from, to).
-func (s *Store) TweetsPerInterval(ctx context.Context, from, to time.Time, interval time.Duration) ([]Bucket, error) {
-	ms, err := intervalMillis(interval)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: tweets per interval: %w", s.path, err)
-	}
-	where, args := rangeWhere(from, to)
-	q := `SELECT (created_at / ?) * ? AS b, COUNT(*), 0 FROM tweets WHERE ` + where + ` GROUP BY b ORDER BY b`
-	return s.buckets(ctx, q, append([]any{ms, ms}, args...), false)
-}
-
-func (s *Store) buckets(ctx context.Context, q string, args []any, avg bool) ([]Bucket, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: query: %w", s.path, err)
-	}
-	defer rows.Close()
-	var out []Bucket
-	for rows.Next() {
-		var b Bucket
-		var start int64
-		var mean sql.NullFloat64
-		if err := rows.Scan(&start, &b.Count, &mean); err != nil {
-			return nil, fmt.Errorf("sqlite %s: scan: %w", s.path, err)
-		}
-		b.Start = time.UnixMilli(start).UTC()
-		if avg {
-			b.Avg = mean.Float64
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite %s: query: %w", s.path, err)
-	}
-	return out, nil
-}
-
-// Query selects tweets for Search. Empty fields match everything.
-type Query struct {
-	// Text matches tweets whose text contains it (case-insensitive for ASCII).
-	Text string
-	// User matches the exact user handle.
-	User string
-	// From and To bound the tweet time, [From, To).
-	From, To time.Time
-}
-
-// Search returns up to limit tweets matching q, newest first.
-func (s *Store) Search(ctx context.Context, q Query, limit int) ([]Tweet, error) {
-	if limit <= 0 || limit > 10000 {
-		limit = 100
-	}
-	where, args := rangeWhere(q.From, q.To)
-	if q.Text != "" {
-		where += ` AND text LIKE ? ESCAPE '\'`
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text)
-		args = append(args, "%"+esc+"%")
-	}
-	if q.User != "" {
-		where += " AND user = ?"
-		args = append(args, q.User)
-	}
-	return s.selectTweets(ctx, where+" ORDER BY created_at DESC, id LIMIT ?", append(args, limit))
 }
 
 // Get returns the stored tweet with id; found is false when there is none.

@@ -21,8 +21,8 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
-	"github.com/tweetflow/tweetflow/internal/esfake"
 	"github.com/tweetflow/tweetflow/model"
 )
 
