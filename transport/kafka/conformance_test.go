@@ -27,6 +27,38 @@ func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func(
 	return p, stop
 }
 
+// Open: a topic of 3 partitions; each Receiver is a new consumer in one
+// group, so a restart is the group's next member.
+func (harness) Open(t *testing.T) transporttest.Source {
+	cfg := newCluster(t)
+	if err := kafka.EnsureTopic(context.Background(), cfg, "events", 3, 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := kafka.NewProducer(cfg, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return source{cfg: cfg, p: p}
+}
+
+type source struct {
+	cfg kafka.Config
+	p   *kafka.Producer
+}
+
+func (s source) Sender() transport.Sender { return s.p }
+
+func (s source) Receiver(t *testing.T) transport.Receiver {
+	c, err := kafka.NewConsumer(s.cfg, "at-least-once", []string{"events"},
+		kafka.ConsumerOptions{RetryDelay: time.Millisecond, DrainTimeout: 200 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestConformance(t *testing.T) {
 	transporttest.Run(t, func(*testing.T) transporttest.Harness { return harness{} })
+	transporttest.RunAtLeastOnce(t, func(*testing.T) transporttest.SourceHarness { return harness{} })
 }
