@@ -18,9 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/mode/produce"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
-	"github.com/tweetflow/tweetflow/service"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
@@ -253,7 +253,7 @@ func benchProducer(b *testing.B, batch int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := producer.Run(context.Background(), src, service.EventSender(p), producer.Options{BatchSize: batch, Logger: quiet()})
+		st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{BatchSize: batch, Logger: quiet()})
 		src.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -12,19 +11,20 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/kafkaonly"
 	"github.com/tweetflow/tweetflow/model"
-	"github.com/tweetflow/tweetflow/service"
-	"github.com/tweetflow/tweetflow/service/function"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
 // kafkaOnly is the Knative-free deployment in one process: a function
 // consumer group per model (tweets → metadata) and the aggregator's consumer
-// group (metadata → SQLite), exactly as 'tweetflow kafka function|aggregate'
-// wire them.
+// group (metadata → SQLite), run by mode/kafkaonly exactly as 'tweetflow
+// kafka function|aggregate' run them.
 type kafkaOnly struct {
 	tb     testing.TB
 	kcfg   kafka.Config
@@ -32,6 +32,9 @@ type kafkaOnly struct {
 	models []string
 
 	aggMetrics *metrics.Metrics // the current aggregator's
+	// stored receives a value (without blocking) after each durable write:
+	// the waits below wake on it instead of sleeping.
+	stored chan struct{}
 
 	wg     sync.WaitGroup
 	cancel []context.CancelFunc
@@ -46,65 +49,41 @@ func newKafkaOnly(tb testing.TB, parts int32) *kafkaOnly {
 	}
 	tb.Cleanup(cluster.Close)
 	k := &kafkaOnly{tb: tb, kcfg: kafka.Config{Brokers: cluster.ListenAddrs(), ClientID: "kafka-only"},
-		dbPath: filepath.Join(tb.TempDir(), "tweetflow.db"), errs: make(chan error, 16)}
+		dbPath: filepath.Join(tb.TempDir(), "tweetflow.db"), errs: make(chan error, 16), stored: make(chan struct{}, 1)}
 	for _, topic := range []string{"tweets", "metadata"} {
 		if err := kafka.EnsureTopic(context.Background(), k.kcfg, topic, parts, 1); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	specs, err := model.Select(modelsDir, nil)
+	reg, err := model.Open(modelsDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, s := range specs {
-		k.models = append(k.models, s.Name)
-	}
+	k.models = reg.Names()
 	return k
-}
-
-func (k *kafkaOnly) consumerOpts() kafka.ConsumerOptions {
-	return kafka.ConsumerOptions{MaxInFlight: 512, Logger: quiet()}
 }
 
 func (k *kafkaOnly) startFunctions() {
 	for _, name := range k.models {
-		m := metrics.New("function", name)
-		fn, closeFn, err := function.New(function.Config{ModelDir: filepath.Join(modelsDir, name)}, m)
-		if err != nil {
-			k.tb.Fatal(err)
-		}
-		prod, err := kafka.NewProducer(k.kcfg, "metadata")
-		if err != nil {
-			k.tb.Fatal(err)
-		}
-		c, err := kafka.NewConsumer(k.kcfg, "tweetflow-"+name, []string{"tweets"}, k.consumerOpts())
-		if err != nil {
-			k.tb.Fatal(err)
-		}
-		k.run(func(ctx context.Context) error {
-			err := service.KafkaFunction(ctx, c, prod, function.Handler(fn), 512)
-			return errors.Join(err, closeFn(context.Background()), prod.Close(context.Background()))
-		})
+		cfg := kafkaonly.FunctionConfig{Function: core.FunctionConfig{ModelDir: filepath.Join(modelsDir, name)},
+			Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet()}
+		k.run(func(ctx context.Context) error { return kafkaonly.RunFunction(ctx, cfg) })
 	}
 }
 
 // startAggregator starts the aggregator group; its returned stop ends it
 // (gracefully: pending tweets are written and committed).
 func (k *kafkaOnly) startAggregator() (stop func()) {
-	cfg := map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": k.dbPath, "JOIN_TIMEOUT": "10s", "MAX_PENDING": "100000"}
 	k.aggMetrics = metrics.New("aggregator", "")
-	agg, closeAll, err := service.NewAggregator(context.Background(), cfg, k.aggMetrics, quiet())
-	if err != nil {
-		k.tb.Fatal(err)
-	}
-	opts := k.consumerOpts()
-	opts.Observer = k.aggMetrics
-	opts.MaxInFlight = 10000 // read ahead to the other models' results (see 'tweetflow kafka aggregate')
-	c, err := kafka.NewConsumer(k.kcfg, "tweetflow-aggregator", []string{"metadata"}, opts)
-	if err != nil {
-		k.tb.Fatal(err)
-	}
-	return k.run(func(ctx context.Context) error { return service.KafkaAggregator(ctx, c, agg, closeAll) })
+	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Metrics: k.aggMetrics, Logger: quiet(),
+		Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath},
+			OnStored: func([]sink.Record) {
+				select {
+				case k.stored <- struct{}{}:
+				default:
+				}
+			}}}
+	return k.run(func(ctx context.Context) error { return kafkaonly.RunAggregator(ctx, cfg) })
 }
 
 func (k *kafkaOnly) run(f func(ctx context.Context) error) (stop func()) {
@@ -144,21 +123,30 @@ func (k *kafkaOnly) produce(events []cloudevents.Event) {
 	}
 }
 
+// until checks done after each durable write of the aggregator (and once
+// at first) until it holds, failing the test after timeout with what
+// describe says.
+func (k *kafkaOnly) until(timeout time.Duration, done func() bool, describe func() string) {
+	k.tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for !done() {
+		select {
+		case <-k.stored:
+		case <-deadline.C:
+			k.tb.Fatalf("after %v: %s", timeout, describe())
+		}
+	}
+}
+
 // waitAcked waits until the current aggregator has acked n metadata events
-// (each acked only once its record is stored). Cheap enough to poll while
+// (each acked only once its record is stored). Cheap enough to check while
 // measuring, unlike a query over the whole store.
 func (k *kafkaOnly) waitAcked(n int64, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for {
-		got := okEvents(k.tb, k.aggMetrics)
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			k.tb.Fatalf("after %v: %d metadata events stored, want %d", timeout, got, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	k.until(timeout, func() bool { return okEvents(k.tb, k.aggMetrics) >= n },
+		func() string {
+			return fmt.Sprintf("%d metadata events stored, want %d", okEvents(k.tb, k.aggMetrics), n)
+		})
 }
 
 func okEvents(tb testing.TB, m *metrics.Metrics) int64 {
@@ -188,17 +176,11 @@ func (k *kafkaOnly) waitStored(n int64, timeout time.Duration) {
 		k.tb.Fatal(err)
 	}
 	defer st.Close(context.Background())
-	deadline := time.Now().Add(timeout)
-	for {
-		s, err := st.Stats(context.Background(), time.Time{}, time.Time{})
-		if err == nil && s.Complete >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			k.tb.Fatalf("after %v: %+v, want %d complete (err %v)", timeout, s, n, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	var s sqlite.Stats
+	k.until(timeout, func() bool {
+		s, err = st.Stats(context.Background(), time.Time{}, time.Time{})
+		return err == nil && s.Complete >= n
+	}, func() string { return fmt.Sprintf("%+v, want %d complete (err %v)", s, n, err) })
 }
 
 func syntheticTweets(tb testing.TB, n int, prefix string) []cloudevents.Event {

@@ -24,11 +24,12 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/modelfunc"
+	"github.com/tweetflow/tweetflow/mode/produce"
 	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
-	"github.com/tweetflow/tweetflow/service"
-	"github.com/tweetflow/tweetflow/service/function"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
 	"github.com/tweetflow/tweetflow/transport/kafka"
@@ -72,7 +73,7 @@ func produceCSV(t *testing.T, p *kafka.Producer, skip, limit int) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	st, err := producer.Run(context.Background(), src, service.EventSender(p), producer.Options{Limit: int64(limit), BatchSize: 128, Logger: quiet()})
+	st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{Limit: int64(limit), BatchSize: 128, Logger: quiet()})
 	if err != nil || st.Sent != int64(limit) {
 		t.Fatalf("produce: sent %d of %d: %v", st.Sent, limit, err)
 	}
@@ -151,7 +152,7 @@ func (p *aggregatorPod) start() {
 	p.mu.Lock()
 	p.agg, p.store = agg, cs
 	p.mu.Unlock()
-	h := cehttp.NewHandler(transport.Sync(service.MetadataHandler(agg)), cehttp.HandlerOptions{Logger: quiet()})
+	h := cehttp.NewHandler(transport.Sync(core.MetadataHandler(agg)), cehttp.HandlerOptions{Logger: quiet()})
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
@@ -262,13 +263,13 @@ func TestKnativeDataPath(t *testing.T) {
 	cores := map[string]*functions.Function{}
 	var unavailable atomic.Int64
 	for i, s := range specs {
-		fn, closeFn, err := function.New(function.Config{ModelDir: filepath.Join(modelsDir, s.Name)}, metrics.New("function", s.Name))
+		fn, closeFn, err := modelfunc.New(core.FunctionConfig{ModelDir: filepath.Join(modelsDir, s.Name)}, metrics.New("function", s.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer closeFn(context.Background())
 		cores[s.Name] = fn
-		var h http.Handler = cehttp.NewHandler(function.Handler(fn), cehttp.HandlerOptions{Logger: quiet()})
+		var h http.Handler = cehttp.NewHandler(core.FunctionHandler(fn), cehttp.HandlerOptions{Logger: quiet()})
 		if i == 0 {
 			var seen atomic.Int64
 			h = faulty(h, func() bool { k := seen.Add(1); return k > 50 && k <= 200 }, &unavailable)

@@ -8,8 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service"
-	"github.com/tweetflow/tweetflow/service/function"
+	"github.com/tweetflow/tweetflow/mode/core"
+	"github.com/tweetflow/tweetflow/mode/knative"
+	"github.com/tweetflow/tweetflow/mode/knative/function"
 )
 
 // newFunctionCmd runs a model's Knative function, exactly as the image's
@@ -26,15 +27,10 @@ event. Listens on LISTEN_ADDRESS (default [::]:8080); /health/readiness,
 MAX_DELAY, MAX_QUEUE, WORKERS, ORT_THREADS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if modelDir != "" {
-				// func-go reads its configuration from the environment.
-				if err := os.Setenv("MODEL_DIR", modelDir); err != nil {
-					return err
-				}
-			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			inst := service.New(function.Loader(log), metrics.New("function", filepath.Base(os.Getenv("MODEL_DIR"))), log)
-			return service.Run(cmd.Context(), inst, service.Options{Logger: log})
+			name := filepath.Base(cmpOr(modelDir, os.Getenv(core.EnvModelDir)))
+			inst := knative.New(function.Loader(log, modelDir), metrics.New("function", name), log)
+			return knative.Run(cmd.Context(), inst, knative.Options{Logger: log})
 		},
 	}
 	cmd.Flags().StringVar(&modelDir, "model-dir", "", "model folder (model.yaml, model.onnx) [$MODEL_DIR]")
@@ -54,8 +50,8 @@ for; JOIN_TIMEOUT (default 2s) and MAX_PENDING bound the join.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			inst := service.New(service.AggregatorLoader(log), metrics.New("aggregator", ""), log)
-			return service.Run(cmd.Context(), inst, service.Options{Logger: log})
+			inst := knative.New(knative.AggregatorLoader(log), metrics.New("aggregator", ""), log)
+			return knative.Run(cmd.Context(), inst, knative.Options{Logger: log})
 		},
 	}
 	return cmd

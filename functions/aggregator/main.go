@@ -17,13 +17,13 @@ import (
 	"os"
 
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service"
+	"github.com/tweetflow/tweetflow/mode/knative"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	inst := service.New(service.AggregatorLoader(log), metrics.New("aggregator", ""), log)
-	if err := service.Run(context.Background(), inst, service.Options{Logger: log}); err != nil {
+	inst := knative.New(knative.AggregatorLoader(log), metrics.New("aggregator", ""), log)
+	if err := knative.Run(context.Background(), inst, knative.Options{Logger: log}); err != nil {
 		fmt.Fprintln(os.Stderr, "aggregator:", err)
 		os.Exit(1)
 	}

@@ -17,8 +17,8 @@ import (
 	"runtime/debug"
 
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service"
-	"github.com/tweetflow/tweetflow/service/function"
+	"github.com/tweetflow/tweetflow/mode/knative"
+	"github.com/tweetflow/tweetflow/mode/knative/function"
 )
 
 func main() {
@@ -34,8 +34,8 @@ func main() {
 	if name == "" {
 		name = filepath.Base(os.Getenv("MODEL_DIR"))
 	}
-	inst := service.New(function.Loader(log), metrics.New("function", name), log)
-	if err := service.Run(context.Background(), inst, service.Options{Logger: log}); err != nil {
+	inst := knative.New(function.Loader(log, ""), metrics.New("function", name), log)
+	if err := knative.Run(context.Background(), inst, knative.Options{Logger: log}); err != nil {
 		fmt.Fprintln(os.Stderr, "function:", err)
 		os.Exit(1)
 	}

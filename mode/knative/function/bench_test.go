@@ -12,7 +12,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service/function"
+	"github.com/tweetflow/tweetflow/mode/knative/function"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
 )
 
@@ -22,7 +22,7 @@ import (
 func BenchmarkFunctionHandler(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New("function", "sentiment")
-	comp, err := function.Loader(log)(context.Background(), map[string]string{"MODEL_DIR": "../../models/sentiment"}, m)
+	comp, err := function.Loader(log, "")(context.Background(), map[string]string{"MODEL_DIR": "../../../models/sentiment"}, m)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package service runs a tweetflow component (a model function, the
-// aggregator) as a Knative function: a knative.dev/func-go instance with
+// Package knative is the composition root of the Knative mode: it runs a
+// tweetflow component (a model function, mode/knative/function; the
+// aggregator, AggregatorLoader) as a Knative function: a knative.dev/func-go instance with
 // Start, Stop, Ready, Alive and Handle, served by func-go's runtime, which
 // binds LISTEN_ADDRESS, serves /health/readiness and /health/liveness, and on
 // SIGTERM drains in-flight requests before calling Stop.
@@ -10,7 +11,7 @@
 // transport/cehttp instead (400/413/415/429/503 as the data plane expects),
 // and /metrics is added; func-go still owns the listener, the health
 // endpoints, the signals and the shutdown order.
-package service
+package knative
 
 import (
 	"context"
@@ -51,6 +52,12 @@ type Instance struct {
 	mu        sync.RWMutex
 	comp      *Component
 	stopping  bool
+	// loaded closes once the component is loaded; draining once func-go
+	// begins its HTTP shutdown (readiness turns false then, so Kubernetes
+	// stops routing while in-flight events are answered).
+	loaded    chan struct{}
+	draining  chan struct{}
+	drainOnce sync.Once
 	loadErr   error
 	startedAt time.Time
 	readyAt   time.Time
@@ -61,7 +68,8 @@ func New(load Loader, m *metrics.Metrics, log *slog.Logger) *Instance {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Instance{load: load, metrics: m, log: log, startedAt: time.Now()}
+	return &Instance{load: load, metrics: m, log: log, startedAt: time.Now(),
+		loaded: make(chan struct{}), draining: make(chan struct{})}
 }
 
 // Start loads the component. func-go calls it in a goroutine while the
@@ -76,6 +84,7 @@ func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	i.comp = &c
 	i.readyAt = time.Now()
+	close(i.loaded)
 	i.log.Info("ready", "after", i.readyAt.Sub(i.startedAt))
 	return nil
 }
@@ -101,6 +110,11 @@ func (i *Instance) Ready(context.Context) (bool, error) {
 	defer i.mu.RUnlock()
 	if i.loadErr != nil {
 		return false, i.loadErr
+	}
+	select {
+	case <-i.draining:
+		return false, nil
+	default:
 	}
 	return i.comp != nil && !i.stopping, nil
 }
@@ -147,6 +161,7 @@ type Options struct {
 // at / and the metrics at /metrics. Start it with (*fce.Service).Start(ctx).
 func NewService(inst *Instance, opts Options) *fce.Service {
 	svc := fce.New(inst)
+	svc.RegisterOnShutdown(func() { inst.drainOnce.Do(func() { close(inst.draining) }) })
 	funcgo := svc.Handler // func-go's mux: health endpoints (and its own "/")
 	events := cehttp.NewHandler(inst.Handle, cehttp.HandlerOptions{
 		MaxBodyBytes: opts.MaxBodyBytes, Observer: inst.metrics, Logger: opts.Logger,

@@ -15,8 +15,8 @@ import (
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service"
-	"github.com/tweetflow/tweetflow/service/function"
+	"github.com/tweetflow/tweetflow/mode/knative"
+	"github.com/tweetflow/tweetflow/mode/knative/function"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
 )
 
@@ -28,11 +28,11 @@ func tweet(t *testing.T, id string) cloudevents.Event {
 	return e
 }
 
-func startFunction(t *testing.T, cfg map[string]string) (*httptest.Server, *metrics.Metrics, service.Component) {
+func startFunction(t *testing.T, cfg map[string]string) (*httptest.Server, *metrics.Metrics, knative.Component) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New("function", "sentiment")
-	comp, err := function.Loader(log)(context.Background(), cfg, m)
+	comp, err := function.Loader(log, "")(context.Background(), cfg, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func startFunction(t *testing.T, cfg map[string]string) (*httptest.Server, *metr
 // A real model behind the real handler: a scored event gets 200 with the
 // metadata event, the same event twice gets the same answer, poison gets 400.
 func TestFunctionServiceWithRealModel(t *testing.T) {
-	srv, m, _ := startFunction(t, map[string]string{"MODEL_DIR": "../../models/sentiment"})
+	srv, m, _ := startFunction(t, map[string]string{"MODEL_DIR": "../../../models/sentiment"})
 	ctx := context.Background()
 	in := tweet(t, "t1")
 	var first string
@@ -82,7 +82,7 @@ func TestFunctionServiceWithRealModel(t *testing.T) {
 // A flood past the queue gets 429 (retried by Knative), never a 4xx that
 // would drop the event, and every accepted event is answered.
 func TestFunctionServiceOverload(t *testing.T) {
-	srv, _, _ := startFunction(t, map[string]string{"MODEL_DIR": "../../models/sentiment", "MAX_BATCH": "1", "MAX_QUEUE": "1", "MAX_DELAY": "1ms"})
+	srv, _, _ := startFunction(t, map[string]string{"MODEL_DIR": "../../../models/sentiment", "MAX_BATCH": "1", "MAX_QUEUE": "1", "MAX_DELAY": "1ms"})
 	var mu sync.Mutex
 	counts := map[int]int{}
 	var wg sync.WaitGroup
@@ -107,15 +107,20 @@ func TestFunctionConfigErrors(t *testing.T) {
 		{"MODEL_DIR": "x", "MAX_BATCH": "0"},
 		{"MODEL_DIR": "x", "MAX_DELAY": "fast"},
 	} {
-		if _, err := function.ConfigFrom(cfg); err == nil {
+		if _, err := function.ConfigFrom(cfg, ""); err == nil {
 			t.Errorf("%v accepted", cfg)
 		}
 	}
-	c, err := function.ConfigFrom(map[string]string{"MODEL": "offense", "MODELS_DIR": "/m"})
+	c, err := function.ConfigFrom(map[string]string{"MODEL": "offense", "MODELS_DIR": "/m"}, "")
 	if err != nil || c.ModelDir != "/m/offense" {
 		t.Fatalf("%+v %v", c, err)
 	}
-	_, err = function.Loader(slog.New(slog.NewTextHandler(io.Discard, nil)))(context.Background(), map[string]string{"MODEL_DIR": "../../models/nosuch"}, metrics.New("f", ""))
+	// --model-dir wins over MODEL_DIR (no os.Setenv in cmd any more).
+	c, err = function.ConfigFrom(map[string]string{"MODEL_DIR": "/env/m", "MAX_BATCH": "8"}, "/flag/m")
+	if err != nil || c.ModelDir != "/flag/m" || c.Batch.MaxBatch != 8 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = function.Loader(slog.New(slog.NewTextHandler(io.Discard, nil)), "")(context.Background(), map[string]string{"MODEL_DIR": "../../../models/nosuch"}, metrics.New("f", ""))
 	if err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Fatalf("missing model: %v", err)
 	}

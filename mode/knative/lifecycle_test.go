@@ -1,4 +1,4 @@
-package service_test
+package knative
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/metrics"
-	"github.com/tweetflow/tweetflow/service"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
 )
 
@@ -51,29 +50,32 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 // The lifecycle Knative sees: not ready while loading (events get 503),
-// ready after, events answered, metrics served, and on shutdown the event in
-// flight is answered before Stop closes the component.
+// ready after, events answered, metrics served; on shutdown readiness turns
+// false at once, the event in flight is answered, and only then does Stop
+// close the component. Each step waits on a signal (the loader entered, the
+// component loaded, the drain begun), never on a sleep.
 func TestLifecycle(t *testing.T) {
 	addr := freeAddr(t)
 	t.Setenv("LISTEN_ADDRESS", addr)
 	t.Setenv("TWEETFLOW_TEST_CFG", "seen")
 	base := "http://" + addr
 
-	release := make(chan struct{})
+	loading, release := make(chan struct{}), make(chan struct{})
+	inHandler := make(chan string, 2)
 	var closed atomic.Bool
-	var inHandler = make(chan struct{}, 1)
-	load := func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (service.Component, error) {
+	var inst *Instance
+	load := func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
 		if cfg["TWEETFLOW_TEST_CFG"] != "seen" {
-			return service.Component{}, errors.New("environment not passed in cfg")
+			return Component{}, errors.New("environment not passed in cfg")
 		}
-		<-release // a slow model load
-		return service.Component{
+		close(loading) // func-go listens before it starts the instance
+		<-release      // a slow model load
+		return Component{
 			Handler: func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-				select {
-				case inHandler <- struct{}{}:
-				default:
+				inHandler <- e.ID()
+				if e.ID() == "t2" {
+					<-inst.draining // answered only after the shutdown began
 				}
-				time.Sleep(200 * time.Millisecond)
 				if closed.Load() {
 					return nil, errors.New("handled after Close")
 				}
@@ -87,43 +89,33 @@ func TestLifecycle(t *testing.T) {
 			Close: func(context.Context) error { closed.Store(true); return nil },
 		}, nil
 	}
-	inst := service.New(load, metrics.New("function", "m"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst = New(load, metrics.New("function", "m"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- service.Run(ctx, inst, service.Options{}) }()
+	go func() { done <- Run(ctx, inst, Options{}) }()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if code, _ := get(t, base+"/health/liveness"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("service never listened")
-		}
-		time.Sleep(5 * time.Millisecond)
+	<-loading
+	if code, _ := get(t, base+"/health/liveness"); code != 200 {
+		t.Fatalf("liveness while loading = %d, want 200", code)
 	}
 	if code, _ := get(t, base+"/health/readiness"); code != http.StatusServiceUnavailable {
 		t.Fatalf("readiness while loading = %d, want 503", code)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second}
 	if _, status, _ := cehttp.Post(ctx, client, base, tweet(t, "early")); status != http.StatusServiceUnavailable {
 		t.Fatalf("event while loading = %d, want 503", status)
 	}
 	close(release)
-	for {
-		if code, _ := get(t, base+"/health/readiness"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("never ready")
-		}
-		time.Sleep(5 * time.Millisecond)
+	<-inst.loaded
+	if code, _ := get(t, base+"/health/readiness"); code != 200 {
+		t.Fatalf("readiness once loaded = %d, want 200", code)
 	}
 	reply, status, err := cehttp.Post(ctx, client, base, tweet(t, "t1"))
 	if err != nil || status != 200 || reply.ID() != event.MetadataID("t1", "m") {
 		t.Fatalf("status %d err %v reply %v", status, err, reply)
 	}
+	<-inHandler // t1's
 	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, `tweetflow_events_total{component="function",model="m",outcome="ok"} 1`) {
 		t.Fatalf("metrics %d:\n%s", code, body)
 	}
@@ -131,18 +123,19 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("ReadyAfter not set")
 	}
 
-	<-inHandler // t1's
-
 	// Shutdown with an event in flight: it is answered, then Close runs.
 	got := make(chan int, 1)
 	go func() {
 		_, status, _ := cehttp.Post(context.Background(), client, base, tweet(t, "t2"))
 		got <- status
 	}()
-	<-inHandler
+	<-inHandler // t2 is in the handler, held until the drain begins
 	cancel()
 	if status := <-got; status != 200 {
 		t.Fatalf("in-flight event answered %d during shutdown, want 200", status)
+	}
+	if ok, _ := inst.Ready(context.Background()); ok {
+		t.Fatal("ready while draining")
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -153,8 +146,8 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestLoadFailureIsNotAlive(t *testing.T) {
-	inst := service.New(func(context.Context, map[string]string, *metrics.Metrics) (service.Component, error) {
-		return service.Component{}, errors.New("models/x/model.onnx: no such file")
+	inst := New(func(context.Context, map[string]string, *metrics.Metrics) (Component, error) {
+		return Component{}, errors.New("models/x/model.onnx: no such file")
 	}, metrics.New("function", "x"), nil)
 	if err := inst.Start(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "model.onnx") {
 		t.Fatalf("Start err = %v", err)
