@@ -49,9 +49,9 @@ type Instance struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	mu        sync.RWMutex
-	comp      *Component
-	stopping  bool
+	mu       sync.RWMutex
+	comp     *Component
+	stopping bool
 	// loaded closes once the component is loaded; draining once func-go
 	// begins its HTTP shutdown (readiness turns false then, so Kubernetes
 	// stops routing while in-flight events are answered).
