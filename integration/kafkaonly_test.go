@@ -30,6 +30,7 @@ type kafkaOnly struct {
 	kcfg   kafka.Config
 	dbPath string
 	models []string
+	parts  int32
 
 	aggMetrics *metrics.Metrics // the current aggregator's
 	// stored receives a value (without blocking) after each durable write:
@@ -49,7 +50,7 @@ func newKafkaOnly(tb testing.TB, parts int32) *kafkaOnly {
 	}
 	tb.Cleanup(cluster.Close)
 	k := &kafkaOnly{tb: tb, kcfg: kafka.Config{Brokers: cluster.ListenAddrs(), ClientID: "kafka-only"},
-		dbPath: filepath.Join(tb.TempDir(), "tweetflow.db"), errs: make(chan error, 16), stored: make(chan struct{}, 1)}
+		dbPath: filepath.Join(tb.TempDir(), "tweetflow.db"), errs: make(chan error, 16), stored: make(chan struct{}, 1), parts: parts}
 	for _, topic := range []string{"tweets", "metadata"} {
 		if err := kafka.EnsureTopic(context.Background(), k.kcfg, topic, parts, 1); err != nil {
 			tb.Fatal(err)
@@ -66,7 +67,7 @@ func newKafkaOnly(tb testing.TB, parts int32) *kafkaOnly {
 func (k *kafkaOnly) startFunctions() {
 	for _, name := range k.models {
 		cfg := kafkaonly.FunctionConfig{Function: core.FunctionConfig{ModelDir: filepath.Join(modelsDir, name)},
-			Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet()}
+			Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, Partitions: k.parts, MetricsAddr: "", Logger: quiet()}
 		k.run(func(ctx context.Context) error { return kafkaonly.RunFunction(ctx, cfg) })
 	}
 }
@@ -133,6 +134,8 @@ func (k *kafkaOnly) until(timeout time.Duration, done func() bool, describe func
 	for !done() {
 		select {
 		case <-k.stored:
+		case err := <-k.errs:
+			k.tb.Fatalf("a service failed: %v", err)
 		case <-deadline.C:
 			k.tb.Fatalf("after %v: %s", timeout, describe())
 		}
