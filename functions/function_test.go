@@ -11,52 +11,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/tweetflow/tweetflow/event"
-	"github.com/tweetflow/tweetflow/model"
+	"github.com/tweetflow/tweetflow/functions/functionstest"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
 var _ Scorer = (*scorer.Model)(nil)
-
-// fakeScorer scores by text length and records its batch sizes; block, if
-// set, holds every Score call until closed.
-type fakeScorer struct {
-	mu      sync.Mutex
-	batches []int
-	block   chan struct{}
-	fail    error
-}
-
-func (s *fakeScorer) Name() string     { return "fake" }
-func (s *fakeScorer) Version() string  { return "0.1.0" }
-func (s *fakeScorer) Labels() []string { return []string{"short", "long"} }
-func (s *fakeScorer) Score(ctx context.Context, texts []string, out []model.Prediction) error {
-	s.mu.Lock()
-	s.batches = append(s.batches, len(texts))
-	block, fail := s.block, s.fail
-	s.mu.Unlock()
-	if block != nil {
-		<-block
-	}
-	if fail != nil {
-		return fail
-	}
-	for i, t := range texts {
-		p := float32(min(len(t), 100)) / 100
-		out[i] = model.Prediction{Value: float64(p), Label: map[bool]string{true: "long", false: "short"}[p >= 0.5], Probs: []float32{1 - p, p}}
-	}
-	return nil
-}
-
-func (s *fakeScorer) sizes() []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int(nil), s.batches...)
-}
 
 func tweet(i int) event.Tweet {
 	return event.Tweet{ID: fmt.Sprint(1000 + i), User: "u", Text: strings.Repeat("x", i%100+1), CreatedAt: time.Unix(1239000000, 0).UTC()}
@@ -71,7 +36,7 @@ func tweetEvent(t *testing.T, i int) cloudevents.Event {
 }
 
 func TestScoreTweets(t *testing.T) {
-	s := &fakeScorer{}
+	s := &functionstest.Scorer{}
 	f := New(s, Options{})
 	defer f.Close(context.Background())
 	tws := []event.Tweet{tweet(9), tweet(79)}
@@ -79,8 +44,8 @@ func TestScoreTweets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mds) != 2 || s.sizes()[0] != 2 {
-		t.Fatalf("%d metadata, batches %v", len(mds), s.sizes())
+	if len(mds) != 2 || s.Sizes()[0] != 2 {
+		t.Fatalf("%d metadata, batches %v", len(mds), s.Sizes())
 	}
 	m := mds[1]
 	if m.TweetID != "1079" || m.Model != "fake" || m.ModelVersion != "0.1.0" || m.Label != "long" || m.Value != float64(float32(0.8)) ||
@@ -93,7 +58,7 @@ func TestScoreTweets(t *testing.T) {
 }
 
 func TestHandleMicroBatches(t *testing.T) {
-	s := &fakeScorer{}
+	s := &functionstest.Scorer{}
 	f := New(s, Options{MaxBatch: 16, MaxDelay: 50 * time.Millisecond})
 	const n = 64
 	var wg sync.WaitGroup
@@ -123,7 +88,7 @@ func TestHandleMicroBatches(t *testing.T) {
 	if err := f.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sizes := s.sizes()
+	sizes := s.Sizes()
 	total := 0
 	for _, b := range sizes {
 		if b > 16 {
@@ -137,7 +102,7 @@ func TestHandleMicroBatches(t *testing.T) {
 }
 
 func TestHandleMaxDelay(t *testing.T) {
-	s := &fakeScorer{}
+	s := &functionstest.Scorer{}
 	f := New(s, Options{MaxBatch: 1000, MaxDelay: 5 * time.Millisecond})
 	defer f.Close(context.Background())
 	// A lone event is answered after MaxDelay, not held for a full batch.
@@ -149,7 +114,7 @@ func TestHandleMaxDelay(t *testing.T) {
 }
 
 func TestHandlePoison(t *testing.T) {
-	f := New(&fakeScorer{}, Options{})
+	f := New(&functionstest.Scorer{}, Options{})
 	defer f.Close(context.Background())
 	e := tweetEvent(t, 1)
 	e.SetData(event.ContentType, map[string]string{"id": "1", "text": ""})
@@ -160,74 +125,82 @@ func TestHandlePoison(t *testing.T) {
 	}
 }
 
+// In a synctest bubble: time is the bubble's (the sleeps below pass the
+// micro-batch delay at once and in order) and synctest.Wait says every
+// goroutine is blocked, so the steps cannot race.
 func TestHandleOverloaded(t *testing.T) {
-	s := &fakeScorer{block: make(chan struct{})}
-	f := New(s, Options{MaxBatch: 2, MaxQueue: 2, MaxDelay: time.Millisecond})
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	var okCount atomic.Int64
-	// The worker takes the first into a blocked Score (MaxDelay passes
-	// before the next arrives); two more fill the queue.
-	for i := range 3 {
-		wg.Go(func() {
-			if _, err := f.Handle(ctx, tweetEvent(t, i)); err == nil {
-				okCount.Add(1)
-			}
-		})
-		time.Sleep(10 * time.Millisecond)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err = f.Handle(short, tweetEvent(t, 9))
-		cancel()
-		if errors.Is(err, ErrOverloaded) {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		s := &functionstest.Scorer{Block: make(chan struct{})}
+		f := New(s, Options{MaxBatch: 2, MaxQueue: 2, MaxDelay: time.Millisecond})
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var okCount atomic.Int64
+		// The workers take the first events into a blocked Score (MaxDelay
+		// passes before the next arrives); the others fill the queue.
+		for i := range 3 {
+			wg.Go(func() {
+				if _, err := f.Handle(ctx, tweetEvent(t, i)); err == nil {
+					okCount.Add(1)
+				}
+			})
+			time.Sleep(10 * time.Millisecond)
 		}
-	}
-	if !errors.Is(err, ErrOverloaded) {
-		t.Fatalf("Handle with a full queue = %v, want ErrOverloaded", err)
-	}
-	close(s.block)
-	wg.Wait()
-	if okCount.Load() != 3 {
-		t.Fatalf("%d of the 3 accepted events answered", okCount.Load())
-	}
-	f.Close(ctx)
+		var err error
+		for try := 0; try < 8 && !errors.Is(err, ErrOverloaded); try++ {
+			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			_, err = f.Handle(short, tweetEvent(t, 9))
+			cancel()
+		}
+		if !errors.Is(err, ErrOverloaded) {
+			t.Fatalf("Handle with a full queue = %v, want ErrOverloaded", err)
+		}
+		close(s.Block)
+		wg.Wait()
+		if okCount.Load() != 3 {
+			t.Fatalf("%d of the 3 accepted events answered", okCount.Load())
+		}
+		f.Close(ctx)
+	})
 }
 
 func TestCloseDrains(t *testing.T) {
-	s := &fakeScorer{block: make(chan struct{})}
-	f := New(s, Options{MaxBatch: 4, MaxDelay: time.Millisecond})
-	ctx := context.Background()
-	results := make(chan error, 8)
-	for i := range 8 {
-		go func() {
-			_, err := f.Handle(ctx, tweetEvent(t, i))
-			results <- err
-		}()
-	}
-	time.Sleep(30 * time.Millisecond)
-	closed := make(chan error, 1)
-	go func() { closed <- f.Close(ctx) }()
-	time.Sleep(10 * time.Millisecond)
-	if _, err := f.Handle(ctx, tweetEvent(t, 99)); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Handle during Close = %v, want ErrClosed", err)
-	}
-	close(s.block)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	for range 8 {
-		if err := <-results; err != nil {
-			t.Fatalf("queued event not answered before Close returned: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		s := &functionstest.Scorer{Block: make(chan struct{})}
+		f := New(s, Options{MaxBatch: 4, MaxDelay: time.Millisecond})
+		ctx := context.Background()
+		results := make(chan error, 8)
+		for i := range 8 {
+			go func() {
+				_, err := f.Handle(ctx, tweetEvent(t, i))
+				results <- err
+			}()
 		}
-	}
+		synctest.Wait() // all 8 queued or being scored
+		closed := make(chan error, 1)
+		go func() { closed <- f.Close(ctx) }()
+		synctest.Wait() // Close has begun and waits for the queue
+		select {
+		case err := <-closed:
+			t.Fatalf("Close returned (%v) with events still being scored", err)
+		default:
+		}
+		if _, err := f.Handle(ctx, tweetEvent(t, 99)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Handle during Close = %v, want ErrClosed", err)
+		}
+		close(s.Block)
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		for range 8 {
+			if err := <-results; err != nil {
+				t.Fatalf("queued event not answered before Close returned: %v", err)
+			}
+		}
+	})
 }
 
 func TestScoreErrorIsTransient(t *testing.T) {
-	f := New(&fakeScorer{fail: errors.New("session broke")}, Options{})
+	f := New(&functionstest.Scorer{Fail: errors.New("session broke")}, Options{})
 	defer f.Close(context.Background())
 	_, err := f.Handle(context.Background(), tweetEvent(t, 1))
 	var fe *event.FieldError

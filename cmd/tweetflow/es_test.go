@@ -19,6 +19,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
+	"github.com/tweetflow/tweetflow/kibana"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -253,9 +254,9 @@ func TestKibanaImportJobArgs(t *testing.T) {
 	if err := cmd.ParseFlags(rest); err != nil {
 		t.Errorf("job args %v: %v", c.Args, err)
 	}
-	known := map[string]bool{envKibanaCACert: true, envKibanaURL: true, elastic.EnvURL: true, elastic.EnvUsername: true, elastic.EnvPassword: true,
+	known := map[string]bool{kibana.EnvCACert: true, kibana.EnvURL: true, elastic.EnvURL: true, elastic.EnvUsername: true, elastic.EnvPassword: true,
 		elastic.EnvPasswordFile: true, elastic.EnvAPIKey: true, elastic.EnvAPIKeyFile: true, elastic.EnvCACertFile: true, elastic.EnvIndex: true,
-		envKibanaAPIKey: true, envKibanaUsername: true, envKibanaPassword: true}
+		kibana.EnvAPIKey: true, kibana.EnvUsername: true, kibana.EnvPassword: true}
 	for _, e := range c.Env {
 		if !known[e.Name] {
 			t.Errorf("job sets %s, which the command does not read", e.Name)

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,7 +13,6 @@ import (
 	"github.com/tweetflow/tweetflow/kibana"
 	"github.com/tweetflow/tweetflow/kibana/objects"
 	"github.com/tweetflow/tweetflow/mode/core"
-	"github.com/tweetflow/tweetflow/model"
 )
 
 func newKibanaCmd() *cobra.Command {
@@ -43,39 +40,13 @@ func addGenFlags(f *pflag.FlagSet, modelsDefault string) *genFlags {
 	return g
 }
 
-// generate returns the saved objects (checked) and the rules.
+// generate maps the flags onto kibana.Generate.
 func (g *genFlags) generate() ([]byte, []kibana.Rule, error) {
-	reg, err := model.Open(g.modelsDir)
+	th, err := kibana.ParseThresholds(g.thresholds)
 	if err != nil {
 		return nil, nil, err
 	}
-	overrides := map[string]float64{}
-	for _, kv := range g.thresholds {
-		name, v, ok := strings.Cut(kv, "=")
-		f, perr := strconv.ParseFloat(v, 64)
-		if !ok || perr != nil {
-			return nil, nil, fmt.Errorf("--threshold %q: want name=number", kv)
-		}
-		overrides[name] = f
-	}
-	o, err := kibana.FromViews(reg.Views(), g.index, overrides)
-	if err != nil {
-		return nil, nil, err
-	}
-	o.TimeFrom, o.TimeTo = g.from, g.to
-	objs, err := kibana.SavedObjects(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	nd := kibana.NDJSON(objs)
-	fields, err := elastic.MappedFields(o.ElasticModels())
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := kibana.Check(nd, fields); err != nil {
-		return nil, nil, fmt.Errorf("generated saved objects fail the check: %w", err)
-	}
-	return nd, kibana.Rules(o), nil
+	return kibana.Generate(kibana.GenerateOptions{ModelsDir: g.modelsDir, Index: g.index, Thresholds: th, From: g.from, To: g.to})
 }
 
 func newKibanaExportCmd() *cobra.Command {
@@ -115,37 +86,10 @@ it prints the NDJSON.`,
 	return cmd
 }
 
-// Kibana credentials: KIBANA_* variables, falling back to the ES_* ones
-// (on ECK the elastic user logs in to both).
-const (
-	envKibanaURL          = "KIBANA_URL"
-	envKibanaAPIKey       = "KIBANA_API_KEY"
-	envKibanaAPIKeyFile   = "KIBANA_API_KEY_FILE"
-	envKibanaUsername     = "KIBANA_USERNAME"
-	envKibanaPassword     = "KIBANA_PASSWORD"
-	envKibanaPasswordFile = "KIBANA_PASSWORD_FILE"
-	envKibanaCACert       = "KIBANA_CA_CERT" // a PEM file path
-)
-
-func kibanaSecret(env, fileEnv, esEnv, esFileEnv string) (string, error) {
-	for _, pair := range [][2]string{{env, fileEnv}, {esEnv, esFileEnv}} {
-		if v := os.Getenv(pair[0]); v != "" {
-			return v, nil
-		}
-		if p := os.Getenv(pair[1]); p != "" {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return "", fmt.Errorf("%s: read secret file: %w", pair[1], err)
-			}
-			return strings.TrimSpace(string(b)), nil
-		}
-	}
-	return "", nil
-}
-
 func newKibanaImportCmd() *cobra.Command {
-	var url, space, caFile, dir string
-	var insecure, noRules bool
+	var kc kibana.ClientConfig
+	var dir string
+	var noRules bool
 	var g *genFlags
 	var ef *esFlags
 	cmd := &cobra.Command{
@@ -162,39 +106,9 @@ it also puts the index template and mapping first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if url == "" {
-				url = os.Getenv(envKibanaURL)
-			}
-			if url == "" {
-				return fmt.Errorf("--url (or $%s) is required", envKibanaURL)
-			}
-			if caFile == "" {
-				caFile = os.Getenv(envKibanaCACert)
-			}
-			var ca []byte
-			if caFile != "" {
-				var err error
-				if ca, err = os.ReadFile(caFile); err != nil {
-					return fmt.Errorf("kibana CA certificate: %w", err)
-				}
-			}
-			c, err := kibana.NewClient(url, space, ca, insecure)
+			c, err := kc.Client(os.Getenv, nil)
 			if err != nil {
 				return err
-			}
-			if c.APIKey, err = kibanaSecret(envKibanaAPIKey, envKibanaAPIKeyFile, elastic.EnvAPIKey, elastic.EnvAPIKeyFile); err != nil {
-				return err
-			}
-			if c.Username == "" {
-				c.Username = os.Getenv(envKibanaUsername)
-				if c.Username == "" {
-					c.Username = os.Getenv(elastic.EnvUsername)
-				}
-			}
-			if c.Password == "" {
-				if c.Password, err = kibanaSecret(envKibanaPassword, envKibanaPasswordFile, elastic.EnvPassword, elastic.EnvPasswordFile); err != nil {
-					return err
-				}
 			}
 
 			var nd, rulesJSON []byte
@@ -221,22 +135,16 @@ it also puts the index template and mapping first.`,
 			}
 
 			if ef.set() {
-				models, merr := core.IndexModels(g.modelsDir)
-				if merr == nil {
-					cfg, err := ef.config()
-					if err != nil {
-						return err
-					}
-					es, err := elastic.NewClient(cfg, elastic.RetryPolicy{})
-					if err != nil {
-						return err
-					}
-					if err := elastic.EnsureIndex(ctx, es, cfg.Index, models); err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date\n", cfg.Index)
-				} else {
+				cfg, err := ef.config()
+				if err != nil {
+					return err
+				}
+				if _, merr := core.IndexModels(g.modelsDir); merr != nil {
 					slog.Warn("no model registry: the index template is left to the aggregator's first start", "models_dir", g.modelsDir, "err", merr)
+				} else if _, err := core.EnsureIndex(ctx, g.modelsDir, cfg); err != nil {
+					return err
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date\n", cfg.Index)
 				}
 			}
 			res, err := c.Import(ctx, nd)
@@ -255,10 +163,10 @@ it also puts the index template and mapping first.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&url, "url", "", "Kibana URL (default $"+envKibanaURL+")")
-	f.StringVar(&space, "space", "", "Kibana space id (default: the default space)")
-	f.StringVar(&caFile, "kibana-ca-cert", "", "PEM file of CAs to trust for Kibana (default $"+envKibanaCACert+")")
-	f.BoolVar(&insecure, "insecure", false, "do NOT verify Kibana's TLS certificate (testing only)")
+	f.StringVar(&kc.URL, "url", "", "Kibana URL (default $"+kibana.EnvURL+")")
+	f.StringVar(&kc.Space, "space", "", "Kibana space id (default: the default space)")
+	f.StringVar(&kc.CAFile, "kibana-ca-cert", "", "PEM file of CAs to trust for Kibana (default $"+kibana.EnvCACert+")")
+	f.BoolVar(&kc.Insecure, "insecure", false, "do NOT verify Kibana's TLS certificate (testing only)")
 	f.BoolVar(&noRules, "no-rules", false, "import the saved objects only")
 	f.StringVar(&dir, "dir", "", "read "+objects.SavedObjectsFile+" and "+objects.RulesFile+" from this folder")
 	g = addGenFlags(f, "models")

@@ -6,6 +6,8 @@ package modetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,7 +46,7 @@ func ReadTopic(ctx context.Context, tb testing.TB, cfg kafka.Config, topic strin
 		tb.Fatal(err)
 	}
 	defer consumer.Close()
-	parts, err := client.Partitions(topic)
+	parts, err := partitions(ctx, client, topic)
 	if err != nil {
 		tb.Fatalf("topic %s: %v", topic, err)
 	}
@@ -88,4 +90,31 @@ func ReadTopic(ctx context.Context, tb testing.TB, cfg kafka.Config, topic strin
 		}
 	}
 	return out
+}
+
+// partitions returns topic's partitions, waiting for the topic to exist:
+// the service under test may create it after the test starts reading (a
+// dead-letter topic is created when the service starts). Only a topic that
+// never appears before ctx ends is an error.
+func partitions(ctx context.Context, client sarama.Client, topic string) ([]int32, error) {
+	for {
+		parts, err := client.Partitions(topic)
+		if err == nil && len(parts) > 0 {
+			return parts, nil
+		}
+		if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			return nil, err
+		}
+		if err == nil {
+			err = sarama.ErrUnknownTopicOrPartition
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waiting for it to be created: %v)", err, ctx.Err())
+		case <-time.After(10 * time.Millisecond): // metadata has no push: ask again
+		}
+		if err := client.RefreshMetadata(topic); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			return nil, err
+		}
+	}
 }
