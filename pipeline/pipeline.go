@@ -3,9 +3,13 @@
 // (functions.Function.ScoreTweets, in parallel across models and cores), and
 // each model's metadata goes to the aggregator, which writes the store.
 //
-// Every queue is a bounded channel and the aggregator's Add blocks at its
-// cap, so a slow store slows the models, which slows Send, which slows the
-// producer: memory stays bounded whatever the input size.
+// The fan-out rides on the in-process transport (transport/inproc): Send
+// queues one job per model for each batch, Workers receivers score them, and
+// a job is acknowledged when its metadata is handed to the aggregator. Its
+// queue is bounded and the aggregator's Add blocks at its cap, so a slow
+// store slows the models, which slows Send, which slows the producer: memory
+// stays bounded whatever the input size. A scorer that panics fails its job
+// (*transport.PanicError) instead of the process.
 package pipeline
 
 import (
@@ -19,6 +23,8 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
+	"github.com/tweetflow/tweetflow/transport"
+	"github.com/tweetflow/tweetflow/transport/inproc"
 )
 
 // Config of a pipeline.
@@ -36,7 +42,7 @@ type Config struct {
 // MinPending is the smallest aggregator MaxPending that can never stall
 // this pipeline with batches of batchSize: a tweet stays pending only
 // while one of its model jobs is queued or running, and at most
-// QueueBatches×models+Workers jobs are. Past that a full table would wait
+// QueueBatches×models (the queue) + Workers jobs are. Past that a full table would wait
 // for the join timeout instead of a partner job.
 func MinPending(cfg Config, batchSize int) int {
 	w, q := cfg.defaults()
@@ -83,13 +89,13 @@ type Stats struct {
 // Pipeline is a running pipeline; it implements producer.Sender.
 type Pipeline struct {
 	cfg    Config
-	in     chan []event.Tweet
-	jobs   chan job
+	jobs   *inproc.Chan[job]
 	ctx    context.Context // scoring and Add: not the caller's, so Ctrl-C drains
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when every receiver has returned
 
-	closeOnce sync.Once
+	inflight  sync.WaitGroup // jobs queued and not yet finished
+	closing   atomic.Bool
 	tweets    atomic.Int64
 	acked     atomic.Int64
 	ackFailed atomic.Int64
@@ -117,64 +123,79 @@ func Start(cfg Config) (*Pipeline, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pipeline{
 		cfg:    cfg,
-		in:     make(chan []event.Tweet, queue),
-		jobs:   make(chan job, queue*len(cfg.Functions)),
+		jobs:   inproc.NewChan[job](inproc.Options{Buffer: queue * len(cfg.Functions)}),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
 		models: map[string]ModelStats{},
 	}
-	go p.dispatch()
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(p.work)
+		// One receiver per worker: each scores one job at a time.
+		wg.Go(func() { _ = p.jobs.Receive(ctx, p.work) })
 	}
 	go func() { wg.Wait(); close(p.done) }()
 	return p, nil
 }
 
-// Send queues a batch for every model; it blocks while the queue is full.
-// It takes ownership of tweets.
+// Send queues a job per model for the batch; it blocks while the queue is
+// full. The jobs of one batch are queued together, so the models of a tweet
+// run close in time and its aggregator entry completes quickly. It takes
+// ownership of tweets.
 func (p *Pipeline) Send(ctx context.Context, tweets []event.Tweet) error {
 	if len(tweets) == 0 {
 		return nil
 	}
-	select {
-	case p.in <- tweets:
-		p.tweets.Add(int64(len(tweets)))
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.ctx.Done():
-		return errors.New("pipeline: aborted")
+	if p.closing.Load() {
+		return errors.New("pipeline: send after close")
+	}
+	// An abort (Close's ctx ended) must free a Send blocked on a full
+	// queue that nobody reads any more.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(p.ctx, cancel)()
+	for _, fn := range p.cfg.Functions {
+		p.inflight.Add(1)
+		if err := p.jobs.Enqueue(ctx, job{tweets, fn}, p.finished); err != nil {
+			p.inflight.Done()
+			if p.ctx.Err() != nil {
+				return errors.New("pipeline: aborted")
+			}
+			return err
+		}
+	}
+	p.tweets.Add(int64(len(tweets)))
+	return nil
+}
+
+// work scores one job and acks it. A failure is recorded for Close and is
+// the job's final result (Permanent: the transport must not redeliver a
+// batch whose scoring failed).
+func (p *Pipeline) work(_ context.Context, j job, ack func(error)) {
+	if err := p.run(j); err != nil {
+		p.fail(err)
+		ack(transport.Permanent(err))
+		return
+	}
+	ack(nil)
+}
+
+// finished is the ack of one job. Only a panic (recovered by the
+// transport, *transport.PanicError) reaches it unrecorded.
+func (p *Pipeline) finished(err error) {
+	defer p.inflight.Done()
+	var pe *transport.PanicError
+	if errors.As(err, &pe) {
+		p.fail(fmt.Errorf("pipeline: scoring panicked: %w", err))
 	}
 }
 
-// dispatch fans each batch out to one job per model. Jobs of one batch are
-// queued together, so the models of a tweet run close in time and its
-// aggregator entry completes quickly.
-func (p *Pipeline) dispatch() {
-	defer close(p.jobs)
-	for batch := range p.in {
-		for _, fn := range p.cfg.Functions {
-			select {
-			case p.jobs <- job{batch, fn}:
-			case <-p.ctx.Done():
-				return
-			}
-		}
-	}
-}
-
-func (p *Pipeline) work() {
-	for j := range p.jobs {
-		if err := p.run(j); err != nil {
-			p.mu.Lock()
-			if p.err == nil {
-				p.err = err
-			}
-			p.mu.Unlock()
-		}
+// fail keeps the first error for Close.
+func (p *Pipeline) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
 	}
 }
 
@@ -223,15 +244,18 @@ func (p *Pipeline) run(j job) error {
 // returns the first scoring or aggregator error, if any. If ctx ends first,
 // the pipeline is aborted and the remaining batches are dropped.
 func (p *Pipeline) Close(ctx context.Context) error {
-	p.closeOnce.Do(func() { close(p.in) })
+	p.closing.Store(true)
+	finished := make(chan struct{})
+	go func() { p.inflight.Wait(); close(finished) }()
 	select {
-	case <-p.done:
+	case <-finished:
 	case <-ctx.Done():
 		p.cancel()
 		<-p.done
 		return fmt.Errorf("pipeline: close: %w", ctx.Err())
 	}
 	p.cancel()
+	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err

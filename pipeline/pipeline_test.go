@@ -14,6 +14,7 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
 	"github.com/tweetflow/tweetflow/model"
+	"github.com/tweetflow/tweetflow/transport"
 )
 
 // fakeScorer scores by text length, after an optional delay per batch.
@@ -142,5 +143,56 @@ func TestBackpressure(t *testing.T) {
 	}
 	if st.Len() != sent {
 		t.Fatalf("%d stored, %d sent", st.Len(), sent)
+	}
+}
+
+// panicScorer panics on one text, as a tokenizer bug would.
+type panicScorer struct{ fakeScorer }
+
+func (s panicScorer) Score(ctx context.Context, texts []string, out []model.Prediction) error {
+	for _, t := range texts {
+		if t == "poison" {
+			panic("tokenizer: cannot split " + t)
+		}
+	}
+	return s.fakeScorer.Score(ctx, texts, out)
+}
+
+// A scorer that panics on one text fails that batch's job, not the
+// process: the other batches are scored and stored, and Close reports the
+// panic.
+func TestScorerPanicFailsItsJobOnly(t *testing.T) {
+	st := mem.NewStore()
+	models := []string{"m"}
+	agg, err := aggregator.New(newWriter(t, st.Open(models)), aggregator.Options{Models: models, FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(Config{Functions: []*functions.Function{functions.New(panicScorer{fakeScorer{name: "m"}}, functions.Options{})}, Aggregator: agg, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := tweets(100, 1)
+	bad[0].Text = "poison"
+	for _, b := range [][]event.Tweet{tweets(0, 10), bad, tweets(10, 10)} {
+		if err := p.Send(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = p.Close(context.Background())
+	var pe *transport.PanicError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Close = %v, want the scorer's panic", err)
+	}
+	if err := agg.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, ok := st.Get(fmt.Sprint(i)); !ok {
+			t.Fatalf("tweet %d not stored after another batch's panic", i)
+		}
+	}
+	if _, ok := st.Get("100"); ok {
+		t.Fatal("the poison tweet was stored")
 	}
 }

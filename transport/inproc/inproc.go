@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,29 +38,27 @@ type Options struct {
 	Observer transport.Observer
 }
 
-// Queue is one in-process source of events: a Sender and a Receiver.
-type Queue struct {
+// Chan is the transport's core over any item type: a bounded queue whose
+// items are acknowledged after completion. Queue is Chan over CloudEvents;
+// the embedded mode's fan-out (pipeline) carries batches of tweets on it,
+// without encoding them as events.
+type Chan[T any] struct {
 	opts Options
-	ch   chan *delivery
+	ch   chan *delivery[T]
 	seq  atomic.Uint64
 
 	mu   sync.Mutex
-	redo []*delivery // handed to a Receive that ended before they were acked
+	redo []*delivery[T] // handed to a Receive that ended before they were acked
 }
 
-var (
-	_ transport.Sender   = (*Queue)(nil)
-	_ transport.Receiver = (*Queue)(nil)
-)
-
-type delivery struct {
+type delivery[T any] struct {
 	seq  uint64
-	e    cloudevents.Event
-	done chan error // buffered 1: the final result, written once
+	v    T
+	done func(error) // called once with the final result
 }
 
-// New returns an empty queue.
-func New(opts Options) *Queue {
+// NewChan returns an empty Chan.
+func NewChan[T any](opts Options) *Chan[T] {
 	opts.Buffer = cmp.Or(opts.Buffer, 64)
 	opts.RetryDelay = cmp.Or(opts.RetryDelay, 10*time.Millisecond)
 	opts.MaxRetryDelay = cmp.Or(opts.MaxRetryDelay, time.Second)
@@ -67,36 +66,72 @@ func New(opts Options) *Queue {
 	if opts.Observer == nil {
 		opts.Observer = transport.NopObserver{}
 	}
-	return &Queue{opts: opts, ch: make(chan *delivery, opts.Buffer)}
+	return &Chan[T]{opts: opts, ch: make(chan *delivery[T], opts.Buffer)}
 }
 
-// Send queues events and returns when every one of them has been handled:
+// Enqueue queues v, blocking while the buffer is full, and returns once it
+// is queued; done is called once, when a receiver has finished v (nil, or
+// the rejection). It returns ctx's error if ctx ends before v is queued
+// (then done is not called).
+func (c *Chan[T]) Enqueue(ctx context.Context, v T, done func(error)) error {
+	d := &delivery[T]{seq: c.seq.Add(1), v: v, done: done}
+	select {
+	case c.ch <- d:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("inproc: enqueue: %w", ctx.Err())
+	}
+}
+
+// Send queues items and returns when every one of them has been handled:
 // nil when all were acked with nil, else the rejections (transient failures
 // are redelivered, not reported). If ctx ends first it returns ctx's error;
-// the events already queued stay queued.
-func (q *Queue) Send(ctx context.Context, events []cloudevents.Event) error {
-	ds := make([]*delivery, 0, len(events))
-	for _, e := range events {
-		d := &delivery{seq: q.seq.Add(1), e: e, done: make(chan error, 1)}
-		select {
-		case q.ch <- d:
-			ds = append(ds, d)
-		case <-ctx.Done():
-			return fmt.Errorf("inproc: send event %s: %w", e.ID(), ctx.Err())
+// the items already queued stay queued.
+func (c *Chan[T]) Send(ctx context.Context, items []T) error {
+	results := make([]chan error, 0, len(items))
+	for i, v := range items {
+		r := make(chan error, 1)
+		if err := c.Enqueue(ctx, v, func(err error) { r <- err }); err != nil {
+			return fmt.Errorf("inproc: item %d of %d: %w", i+1, len(items), err)
 		}
+		results = append(results, r)
 	}
 	var errs []error
-	for _, d := range ds {
+	for i, r := range results {
 		select {
-		case err := <-d.done:
+		case err := <-r:
 			if err != nil {
-				errs = append(errs, fmt.Errorf("inproc: event %s: %w", d.e.ID(), err))
+				errs = append(errs, err)
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("inproc: waiting for event %s: %w", d.e.ID(), ctx.Err())
+			return fmt.Errorf("inproc: waiting for item %d of %d: %w", i+1, len(items), ctx.Err())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Queue is the in-process transport of CloudEvents: a Sender and a
+// Receiver over one Chan.
+type Queue struct{ c *Chan[cloudevents.Event] }
+
+var (
+	_ transport.Sender   = (*Queue)(nil)
+	_ transport.Receiver = (*Queue)(nil)
+)
+
+// New returns an empty queue.
+func New(opts Options) *Queue { return &Queue{NewChan[cloudevents.Event](opts)} }
+
+// Send implements transport.Sender: it returns when every event is
+// finished (see Chan.Send). A rejected event's error names it.
+func (q *Queue) Send(ctx context.Context, events []cloudevents.Event) error {
+	return q.c.Send(ctx, events)
+}
+
+// Receive implements transport.Receiver (see Chan.Receive); h runs under
+// transport.Protect.
+func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
+	return q.c.Receive(ctx, transport.Protect(h))
 }
 
 // Close implements transport.Sender; a Queue holds nothing to release.
@@ -105,8 +140,8 @@ func (q *Queue) Close(context.Context) error { return nil }
 // claim is one Receive's hold on a delivery. Whoever moves state from
 // claimHeld first decides the delivery's fate: finished (acked or
 // rejected) or returned to the queue; later acks are ignored.
-type claim struct {
-	d     *delivery
+type claim[T any] struct {
+	d     *delivery[T]
 	state atomic.Int32
 }
 
@@ -116,16 +151,20 @@ const (
 	claimReturned
 )
 
-// Receive implements transport.Receiver. Each event is handed to h (under
-// transport.Protect, so a panic is a permanent failure); events returned by
-// an earlier Receive come first.
-func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
-	h = transport.Protect(h)
+// Receive hands each item to h until ctx ends, items returned by an
+// earlier Receive first, then gives the in-flight ones DrainTimeout to be
+// acked and returns nil; what is still unacked goes back to the queue for
+// the next Receive. h acks each item once (later acks are ignored): nil or
+// a rejection (transport.Classify) finishes it, any other error redelivers
+// it after a back-off. Several Receives may run at once (workers). A panic
+// in h is a permanent failure of its item (*transport.PanicError).
+func (q *Chan[T]) Receive(ctx context.Context, h func(context.Context, T, func(error))) error {
+	h = protect(h)
 	var (
 		mu     sync.Mutex
-		held   = map[*claim]struct{}{}
+		held   = map[*claim[T]]struct{}{}
 		wg     sync.WaitGroup
-		giveUp = func(c *claim) { // back to the queue for the next Receive
+		giveUp = func(c *claim[T]) { // back to the queue for the next Receive
 			if c.state.CompareAndSwap(claimHeld, claimReturned) {
 				q.requeue(c.d)
 				mu.Lock()
@@ -134,9 +173,9 @@ func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
 				wg.Done()
 			}
 		}
-		finish = func(c *claim, err error) {
+		finish = func(c *claim[T], err error) {
 			if c.state.CompareAndSwap(claimHeld, claimFinished) {
-				c.d.done <- err
+				c.d.done(err)
 				mu.Lock()
 				delete(held, c)
 				mu.Unlock()
@@ -144,8 +183,8 @@ func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
 			}
 		}
 	)
-	deliver := func(d *delivery) {
-		c := &claim{d: d}
+	deliver := func(d *delivery[T]) {
+		c := &claim[T]{d: d}
 		mu.Lock()
 		held[c] = struct{}{}
 		mu.Unlock()
@@ -153,7 +192,7 @@ func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
 		start := time.Now()
 		var attempt func(n int)
 		attempt = func(n int) {
-			h(ctx, d.e, func(err error) {
+			h(ctx, d.v, func(err error) {
 				kind := transport.Classify(err)
 				switch {
 				case err == nil:
@@ -212,7 +251,7 @@ func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
 	case <-drained:
 	case <-t.C:
 		mu.Lock()
-		left := make([]*claim, 0, len(held))
+		left := make([]*claim[T], 0, len(held))
 		for c := range held {
 			left = append(left, c)
 		}
@@ -224,14 +263,14 @@ func (q *Queue) Receive(ctx context.Context, h transport.AckHandler) error {
 	return nil
 }
 
-func (q *Queue) requeue(d *delivery) {
+func (q *Chan[T]) requeue(d *delivery[T]) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(q.redo, d.seq, func(x *delivery, s uint64) int { return cmp.Compare(x.seq, s) })
+	i, _ := slices.BinarySearchFunc(q.redo, d.seq, func(x *delivery[T], s uint64) int { return cmp.Compare(x.seq, s) })
 	q.redo = slices.Insert(q.redo, i, d)
 }
 
-func (q *Queue) popRedo() *delivery {
+func (q *Chan[T]) popRedo() *delivery[T] {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.redo) == 0 {
@@ -240,4 +279,23 @@ func (q *Queue) popRedo() *delivery {
 	d := q.redo[0]
 	q.redo = q.redo[1:]
 	return d
+}
+
+// protect is transport.Protect for any item: a panic in h becomes
+// ack(*transport.PanicError), and ack takes effect once.
+func protect[T any](h func(context.Context, T, func(error))) func(context.Context, T, func(error)) {
+	return func(ctx context.Context, v T, ack func(error)) {
+		var once atomic.Bool
+		safe := func(err error) {
+			if once.CompareAndSwap(false, true) {
+				ack(err)
+			}
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				safe(&transport.PanicError{Value: p, Stack: debug.Stack()})
+			}
+		}()
+		h(ctx, v, safe)
+	}
 }
