@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tweetflow/tweetflow/producer/gen"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 func newGenCmd() *cobra.Command {
@@ -15,6 +16,7 @@ func newGenCmd() *cobra.Command {
 		out    string
 		opts   gen.Options
 		inject *campaignFlags // --inject-campaign (alerts.go)
+		twarc  string         // --twarc-from: twarc2 pages instead (data helper, #10)
 	)
 	cmd := &cobra.Command{
 		Use:   "gen --rows N --out FILE",
@@ -26,6 +28,9 @@ same file.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required")
+			}
+			if twarc != "" {
+				return genTwarc(cmd, twarc, out, opts.Rows)
 			}
 			rows, err := gen.LoadSample(cmd.Context(), sample)
 			if err != nil {
@@ -60,6 +65,26 @@ same file.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed")
 	f.StringVar(&sample, "sample", "data/sample.csv", "sentiment140-format sample to draw texts and users from")
 	f.Int64Var(&opts.FirstID, "first-id", 3000000000, "first tweet id")
+	f.StringVar(&twarc, "twarc-from", "", "write twarc2 response pages (JSON lines) instead, cycling through the tweets of these inputs (--data syntax; as retweet-heavy as they are)")
 	inject = addCampaignFlags(f)
 	return cmd
+}
+
+func genTwarc(cmd *cobra.Command, from, out string, n int) error {
+	tmpl, err := gen.LoadTweets(cmd.Context(), source.Paths(from))
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("gen: %w", err)
+	}
+	n, err = gen.TwarcPages(cmd.Context(), f, tmpl, gen.TwarcOptions{Tweets: n})
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("gen: %w", cerr)
+	}
+	if err == nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %d tweets as twarc2 pages to %s\n", n, out)
+	}
+	return err
 }
