@@ -28,6 +28,9 @@ type addedVocab struct {
 	tokens    []*addedToken
 	byContent map[string]*addedToken
 	raw, norm *trieNode
+	// rawFirst, normFirst: the bytes an added token can start with, so split skips the
+	// trie for every other byte.
+	rawFirst, normFirst [256]bool
 }
 
 type trieNode struct {
@@ -72,11 +75,13 @@ func parseAdded(list []addedJSON, norm normalizer) (addedVocab, error) {
 				continue
 			}
 			v.norm.insert(nc, t)
+			v.normFirst[nc[0]] = true
 			if _, ok := v.byContent[nc]; !ok {
 				v.byContent[nc] = t
 			}
 		} else {
 			v.raw.insert(a.Content, t)
+			v.rawFirst[a.Content[0]] = true
 		}
 	}
 	return v, nil
@@ -90,16 +95,20 @@ type section struct {
 // split cuts s around the added tokens of one trie (normalized or raw), applying their
 // lstrip/rstrip to the neighbouring text.
 func (v *addedVocab) split(s string, normalized bool) []section {
-	root := v.raw
+	root, first := v.raw, &v.rawFirst
 	if normalized {
-		root = v.norm
+		root, first = v.norm, &v.normFirst
 	}
 	if root.next == nil {
 		return []section{{text: s}}
 	}
-	var out []section
+	out := make([]section, 0, 1)
 	start := 0
 	for i := 0; i < len(s); {
+		if !first[s[i]] {
+			i++
+			continue
+		}
 		n := root
 		var match *addedToken
 		end := 0
@@ -116,8 +125,7 @@ func (v *addedVocab) split(s string, normalized bool) []section {
 			}
 		}
 		if match == nil {
-			_, size := decodeRune(s[i:])
-			i += size
+			i++ // a first byte is never a UTF-8 continuation byte, so byte steps stay aligned
 			continue
 		}
 		if i > start {

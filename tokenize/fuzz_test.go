@@ -38,7 +38,7 @@ func FuzzEncode(f *testing.F) {
 				}
 			}
 			if b, ok := tok.model.(*bpe); ok {
-				for _, piece := range tok.pre.split(sanitizeUTF8(s)) {
+				for piece := range pieces(tok, sanitizeUTF8(s)) {
 					syms := make([]int64, len(piece))
 					for k := 0; k < len(piece); k++ {
 						syms[k] = b.byteSym[piece[k]]

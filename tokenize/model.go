@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -158,8 +158,7 @@ type bpe struct {
 	byteSym     [256]int64 // byte-level: the id of each byte's GPT-2 character, -1 if absent
 	byteFBID    [256]int64 // byte_fallback: the id of <0xXX>, -1 if absent
 
-	cache     sync.Map // string -> []int64, for pieces up to cacheMaxLen bytes
-	cacheSize atomic.Int64
+	cache wordCache
 }
 
 const (
@@ -200,6 +199,7 @@ func parseBPE(raw json.RawMessage) (*bpe, error) {
 	}
 	b := &bpe{vocab: c.Vocab, merges: make(map[uint64]merge, len(c.Merges)), unk: -1,
 		fuseUnk: c.FuseUnk, byteFB: c.ByteFallback, ignoreMerge: c.IgnoreMerges}
+	b.cache.seed = maphash.MakeSeed()
 	if c.Unk != nil {
 		id, ok := c.Vocab[*c.Unk]
 		if !ok {
@@ -293,19 +293,48 @@ func (b *bpe) encode(piece string, ids []int64) []int64 {
 	if piece == "" {
 		return ids
 	}
-	if len(piece) <= cacheMaxLen {
-		if v, ok := b.cache.Load(piece); ok {
-			return append(ids, v.([]int64)...)
-		}
+	if len(piece) > cacheMaxLen {
+		return b.encodeUncached(piece, ids)
+	}
+	sh := b.cache.shard(piece)
+	sh.mu.RLock()
+	v, ok := sh.m[piece]
+	sh.mu.RUnlock()
+	if ok {
+		return append(ids, v...)
 	}
 	mark := len(ids)
 	ids = b.encodeUncached(piece, ids)
-	if len(piece) <= cacheMaxLen && b.cacheSize.Load() < cacheMaxEntries {
-		if _, loaded := b.cache.LoadOrStore(strings.Clone(piece), append([]int64(nil), ids[mark:]...)); !loaded {
-			b.cacheSize.Add(1)
-		}
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = map[string][]int64{}
 	}
+	if len(sh.m) < cacheMaxEntries/cacheShards {
+		sh.m[strings.Clone(piece)] = append([]int64(nil), ids[mark:]...)
+	}
+	sh.mu.Unlock()
 	return ids
+}
+
+const cacheShards = 32
+
+// wordCache maps a piece to its ids. Sharded maps under RWMutexes: cheaper than sync.Map for
+// these short keys, and shards keep concurrent encoders from queueing on one lock.
+type wordCache struct {
+	seed   maphash.Seed
+	shards [cacheShards]struct {
+		mu sync.RWMutex
+		m  map[string][]int64
+		_  [40]byte // keep shards on separate cache lines
+	}
+}
+
+func (c *wordCache) shard(key string) *struct {
+	mu sync.RWMutex
+	m  map[string][]int64
+	_  [40]byte
+} {
+	return &c.shards[maphash.String(c.seed, key)%cacheShards]
 }
 
 func (b *bpe) encodeUncached(piece string, ids []int64) []int64 {

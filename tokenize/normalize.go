@@ -115,7 +115,7 @@ func (q sequenceNormalizer) normalize(s string) string {
 type bertNormalizer struct{ clean, chinese, lower, strip bool }
 
 func (n bertNormalizer) normalize(s string) string {
-	if n.clean || n.chinese {
+	if (n.clean || n.chinese) && !plainASCII(s) {
 		var b strings.Builder
 		b.Grow(len(s) + 8)
 		for _, r := range s {
@@ -150,10 +150,21 @@ func (n bertNormalizer) normalize(s string) string {
 // isBertControl: Cc, Cf, Co (and Cs, which valid UTF-8 cannot hold) except tab, newline and
 // carriage return, which are whitespace.
 func isBertControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
+	if r < 0x80 {
+		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7F
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
+}
+
+// plainASCII reports whether BertNormalizer's cleaning leaves s as it is: printable ASCII and
+// plain spaces only (most English tweets), so the rune loop and its copy can be skipped.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7F {
+			return false
+		}
+	}
+	return true
 }
 
 // isChinese is BERT's CJK Unified Ideographs test: the BMP blocks and the supplementary

@@ -10,7 +10,8 @@ import (
 
 // preTokenizer cuts normalized text into the pieces (words) the model encodes one by one.
 type preTokenizer interface {
-	split(s string) []string
+	// split calls yield with each piece of s, in order.
+	split(s string, yield func(string))
 }
 
 // parsePreTokenizer also reports whether pieces are to be byte-level encoded (ByteLevel).
@@ -67,20 +68,16 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, bool, error) {
 
 type wholeText struct{}
 
-func (wholeText) split(s string) []string { return []string{s} }
+func (wholeText) split(s string, yield func(string)) { yield(s) }
 
 type sequencePre []preTokenizer
 
-func (q sequencePre) split(s string) []string {
-	pieces := []string{s}
-	for _, p := range q {
-		var next []string
-		for _, piece := range pieces {
-			next = append(next, p.split(piece)...)
-		}
-		pieces = next
+func (q sequencePre) split(s string, yield func(string)) {
+	if len(q) == 0 {
+		yield(s)
+		return
 	}
-	return pieces
+	q[0].split(s, func(piece string) { q[1:].split(piece, yield) })
 }
 
 // isBertPunct is transformers.js's PUNCTUATION_REGEX: \p{P} and all ASCII punctuation and
@@ -96,22 +93,21 @@ func isBertPunct(r rune) bool {
 // punctuation character alone; whitespace is dropped.
 type bertPre struct{}
 
-func (bertPre) split(s string) []string {
-	var out []string
+func (bertPre) split(s string, yield func(string)) {
 	start := -1
 	for i, r := range s {
 		switch {
 		case isJSSpace(r):
 			if start >= 0 {
-				out = append(out, s[start:i])
+				yield(s[start:i])
 				start = -1
 			}
 		case isBertPunct(r):
 			if start >= 0 {
-				out = append(out, s[start:i])
+				yield(s[start:i])
 				start = -1
 			}
-			out = append(out, s[i:i+len(string(r))])
+			yield(s[i : i+len(string(r))])
 		default:
 			if start < 0 {
 				start = i
@@ -119,9 +115,8 @@ func (bertPre) split(s string) []string {
 		}
 	}
 	if start >= 0 {
-		out = append(out, s[start:])
+		yield(s[start:])
 	}
-	return out
 }
 
 func isWordRune(r rune) bool {
@@ -131,8 +126,7 @@ func isWordRune(r rune) bool {
 // whitespacePre is the Whitespace pre-tokenizer: \w+|[^\w\s]+.
 type whitespacePre struct{}
 
-func (whitespacePre) split(s string) []string {
-	var out []string
+func (whitespacePre) split(s string, yield func(string)) {
 	start, kind := -1, 0 // kind 1: word, 2: other
 	for i, r := range s {
 		k := 2
@@ -142,7 +136,7 @@ func (whitespacePre) split(s string) []string {
 			k = 1
 		}
 		if k != kind && start >= 0 {
-			out = append(out, s[start:i])
+			yield(s[start:i])
 			start = -1
 		}
 		if k != 0 && start < 0 {
@@ -151,14 +145,17 @@ func (whitespacePre) split(s string) []string {
 		kind = k
 	}
 	if start >= 0 {
-		out = append(out, s[start:])
+		yield(s[start:])
 	}
-	return out
 }
 
 type whitespaceSplit struct{}
 
-func (whitespaceSplit) split(s string) []string { return strings.FieldsFunc(s, isJSSpace) }
+func (whitespaceSplit) split(s string, yield func(string)) {
+	for f := range strings.FieldsFuncSeq(s, isJSSpace) {
+		yield(f)
+	}
+}
 
 // byteLevelPre is GPT-2's pre-tokenizer: the pieces of the regular expression
 //
@@ -168,20 +165,19 @@ func (whitespaceSplit) split(s string) []string { return strings.FieldsFunc(s, i
 // their bytes to GPT-2's byte alphabet.
 type byteLevelPre struct{ prefixSpace, regex bool }
 
-func (p byteLevelPre) split(s string) []string {
+func (p byteLevelPre) split(s string, yield func(string)) {
 	if p.prefixSpace && !strings.HasPrefix(s, " ") {
 		s = " " + s
 	}
 	if !p.regex {
-		return []string{s}
+		yield(s)
+		return
 	}
-	var out []string
 	for i := 0; i < len(s); {
 		n := gpt2Match(s, i)
-		out = append(out, s[i:i+n])
+		yield(s[i : i+n])
 		i += n
 	}
-	return out
 }
 
 type runeClass int

@@ -249,12 +249,11 @@ func (t *Tokenizer) encodeContent(text string, budget int) []int64 {
 			if sub.text == "" {
 				continue
 			}
-			for _, piece := range t.pre.split(sub.text) {
-				if full() {
-					break
+			t.pre.split(sub.text, func(piece string) {
+				if !full() {
+					ids = t.model.encode(piece, ids)
 				}
-				ids = t.model.encode(piece, ids)
-			}
+			})
 		}
 	}
 	return ids
