@@ -34,7 +34,7 @@ func (s fakeScorer) Score(ctx context.Context, texts []string, out []model.Predi
 	return nil
 }
 
-func newWriter(t *testing.T, d sink.Driver) *sink.Writer {
+func newWriter(t testing.TB, d sink.Driver) *sink.Writer {
 	t.Helper()
 	w, err := sink.NewWriter(d, sink.Options{})
 	if err != nil {
