@@ -1,0 +1,108 @@
+package coord
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/alerts/signal"
+	"github.com/tweetflow/tweetflow/event"
+	tfcsv "github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// readFixture reads testdata/qut/fixture.csv with the producer's QUT reader,
+// the way the tweets reach the engine in a run.
+func readFixture(t *testing.T) []event.Tweet {
+	t.Helper()
+	r, err := tfcsv.Open(filepath.Join("testdata", "qut", "fixture.csv"), tfcsv.QUT())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []event.Tweet
+	for {
+		row, err := r.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, row.Tweet)
+	}
+}
+
+// readGolden reads a toolkit network table: user_1 -> user_2 rows with the
+// toolkit's weight. Self-loops (an account matching itself) are left out,
+// as the toolkit's graph export leaves them out: coordination is between
+// distinct accounts.
+func readGolden(t *testing.T, name string) map[[2]string]int {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "qut", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(recs) == 0 || fmt.Sprint(recs[0]) != "[user_1 user_2 weight]" {
+		t.Fatalf("%s: header %v", name, recs[:1])
+	}
+	out := map[[2]string]int{}
+	for i, r := range recs[1:] {
+		w, err := strconv.Atoi(r[2])
+		if err != nil {
+			t.Fatalf("%s:%d: weight: %v", name, i+2, err)
+		}
+		if r[0] != r[1] {
+			out[[2]string{r[0], r[1]}] = w
+		}
+	}
+	return out
+}
+
+// TestToolkitEquivalence compares the engine's networks with the QUT
+// coordination-network-toolkit's on the same replay and windows
+// (testdata/qut/regen.sh ran the toolkit and says how).
+func TestToolkitEquivalence(t *testing.T) {
+	tweets := readFixture(t)
+	if len(tweets) < 700 {
+		t.Fatalf("fixture: %d tweets", len(tweets))
+	}
+	kinds := map[string]signal.Kind{"co_retweet": signal.CoRetweet, "co_link": signal.CoLink, "co_reply": signal.CoReply, "co_tweet": signal.CoTweet}
+	var windows []Window
+	for _, k := range kinds {
+		windows = append(windows, Window{k, time.Minute}, Window{k, 10 * time.Minute})
+	}
+	e, err := New(Config{Windows: windows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tweets {
+		e.Observe(&tweets[i])
+	}
+	for name, k := range kinds {
+		for _, span := range []time.Duration{time.Minute, 10 * time.Minute} {
+			golden := fmt.Sprintf("golden_%s_%d.csv", name, int(span.Seconds()))
+			want := readGolden(t, golden)
+			if len(want) < 10 {
+				t.Fatalf("%s: only %d edges: the fixture does not exercise %s", golden, len(want), k)
+			}
+			diff(t, golden, directed(e.Edges(Window{k, span})), want)
+		}
+	}
+	for _, ws := range e.Stats().Windows {
+		if want := map[signal.Kind]uint64{signal.CoLink: 1, signal.CoTweet: 1}[ws.Signal]; ws.Duplicate != want {
+			t.Errorf("%s: duplicate rows counted %d, want %d", ws.Window, ws.Duplicate, want)
+		}
+	}
+}
