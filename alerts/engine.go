@@ -14,7 +14,8 @@
 // Every window is on event time (the tweets' own timestamps), never the
 // wall clock, so a replay at any speed raises the same alerts with the same
 // ids. The engine does no I/O: Observe and Flush return alerts, and Tee
-// (tee.go) wires the engine behind a sink.Driver and writes the alerts out.
+// (tee.go), an observer of the records a sink.Writer stored, feeds the
+// engine and writes the alerts out.
 package alerts
 
 import (

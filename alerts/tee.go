@@ -56,9 +56,10 @@ func (w Events) WriteAlerts(ctx context.Context, alerts []event.Alert) error {
 	return nil
 }
 
-// Tee is a sink.Driver that stores records through another driver and then
-// shows the stored ones to the engine; the alerts it raises go to a Writer.
-// It is the one hook the pipeline needs: wrap the sink with NewTee.
+// Tee shows stored records to the engine and writes the alerts it raises to
+// a Writer. It is a sink.Observer: attach it to the sink.Writer the
+// aggregator writes through (sink.Options.Observers), which calls Stored
+// with the records once they are durable, and closes it before the store.
 //
 // A pipeline that scores batches in parallel stores them out of event-time
 // order: a replay at full speed stored 10% of 1.6M tweets more than 10 s of
@@ -71,7 +72,6 @@ func (w Events) WriteAlerts(ctx context.Context, alerts []event.Alert) error {
 // on Close, which reports them if they still fail: an alert is never
 // dropped silently (the engine raises a coordination alert only once).
 type Tee struct {
-	next sink.Driver
 	eng  *Engine
 	out  Writer
 	opts TeeOptions
@@ -96,10 +96,10 @@ type TeeOptions struct {
 	Log *slog.Logger
 	// Hold is how long a stored record waits before the engine sees it
 	// (default DefaultHold; negative: no wait, the engine runs inside
-	// WriteBatch).
+	// Stored).
 	Hold time.Duration
 	// MaxHeld bounds the waiting records (default 1,000,000); past it
-	// WriteBatch passes the oldest to the engine itself, which slows the
+	// Stored passes the oldest to the engine itself, which slows the
 	// sink's writer down to the engine's pace (backpressure).
 	MaxHeld int
 	// Now is the wall clock (tests set it).
@@ -109,12 +109,12 @@ type TeeOptions struct {
 // DefaultHold is the default TeeOptions.Hold.
 const DefaultHold = time.Second
 
-var _ sink.Driver = (*Tee)(nil)
+var _ sink.Observer = (*Tee)(nil)
 
-// NewTee returns a driver writing to next and observing into eng. With a
-// hold, the engine runs in a goroutine of its own, off the sink's write
-// path; Close stops it.
-func NewTee(next sink.Driver, eng *Engine, out Writer, opts TeeOptions) *Tee {
+// NewTee returns an observer of stored records feeding eng. With a hold,
+// the engine runs in a goroutine of its own, off the sink's write path;
+// Close stops it.
+func NewTee(eng *Engine, out Writer, opts TeeOptions) *Tee {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -127,7 +127,7 @@ func NewTee(next sink.Driver, eng *Engine, out Writer, opts TeeOptions) *Tee {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	t := &Tee{next: next, eng: eng, out: out, opts: opts}
+	t := &Tee{eng: eng, out: out, opts: opts}
 	if opts.Hold > 0 {
 		t.stop, t.stopped = make(chan struct{}), make(chan struct{})
 		go t.tick()
@@ -152,20 +152,14 @@ func (t *Tee) tick() {
 	}
 }
 
-// WriteBatch implements sink.Driver: it returns next's result unchanged.
-// Only records next reported as stored are observed.
-func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
-	err := t.next.WriteBatch(ctx, recs)
-	var be *sink.BatchError
-	if err != nil && !errors.As(err, &be) {
-		return err // nothing stored
-	}
+// Stored implements sink.Observer: it holds a copy of recs (the caller
+// reuses them) for the engine.
+func (t *Tee) Stored(ctx context.Context, recs []sink.Record) {
 	now := t.opts.Now().UnixNano()
-	// The caller may reuse recs once we return: keep a copy.
 	t.mu.Lock()
 	buf := t.held.spareBuf()
 	t.mu.Unlock()
-	kept := sortedCopy(buf, recs, func(i int) bool { return be != nil && be.Failed[i] != nil })
+	kept := sortedCopy(buf, recs, func(int) bool { return false })
 	t.mu.Lock()
 	t.seq++
 	t.held.add(kept, t.seq, now)
@@ -174,7 +168,6 @@ func (t *Tee) WriteBatch(ctx context.Context, recs []sink.Record) error {
 	if over || t.opts.Hold < 0 {
 		t.release(ctx, false)
 	}
-	return err
 }
 
 // release passes to the engine, oldest event first, the held records that
@@ -220,8 +213,10 @@ func (t *Tee) write(ctx context.Context, alerts []event.Alert) error {
 	return nil
 }
 
-// Close passes every held record to the engine, flushes its open windows,
-// writes their alerts and any pending ones, and closes next.
+// Close passes every held record to the engine, flushes its open windows
+// and writes their alerts and any pending ones. It does not close the store
+// (sink.Writer closes it after its observers, so an alerts table in the
+// same SQLite file is still open here).
 func (t *Tee) Close(ctx context.Context) error {
 	if t.stop != nil {
 		close(t.stop)
@@ -240,7 +235,7 @@ func (t *Tee) Close(ctx context.Context) error {
 		t.opts.Log.Warn("alerts: tweets stored too late for their window's checks (raise --alert-lateness)",
 			"late", st.Late, "observed", st.Observed)
 	}
-	return errors.Join(werr, t.next.Close(ctx))
+	return werr
 }
 
 // heldRuns holds the stored batches waiting for the engine and merges them

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -35,7 +37,7 @@ func (d *fakeDriver) WriteBatch(_ context.Context, recs []sink.Record) error {
 	failed := map[int]error{}
 	for i, r := range recs {
 		if d.fail[r.Tweet.ID] {
-			failed[i] = errors.New("rejected")
+			failed[i] = &sink.Error{Code: sink.Permanent, Err: errors.New("rejected")}
 			continue
 		}
 		d.stored = append(d.stored, r.Tweet.ID)
@@ -64,13 +66,19 @@ func (w *flakyWriter) WriteAlerts(_ context.Context, as []event.Alert) error {
 	return nil
 }
 
+// TestTeeObservesOnlyStoredRecords: attached to a sink.Writer, the Tee sees
+// only what the store stored, and is closed before the store.
 func TestTeeObservesOnlyStoredRecords(t *testing.T) {
 	ctx := context.Background()
 	recs := campaign("x", 5, t0, 20*time.Second)
 	d := &fakeDriver{fail: map[string]bool{recs[2].Tweet.ID: true}}
 	w := &flakyWriter{}
-	tee := NewTee(d, mustEngine(t, coordOnly()), w, TeeOptions{Hold: -1})
-	err := tee.WriteBatch(ctx, recs)
+	tee := NewTee(mustEngine(t, coordOnly()), w, TeeOptions{Hold: -1})
+	sw, err := sink.NewWriter(d, sink.Options{Observers: []sink.Observer{tee}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sw.Write(ctx, recs)
 	var be *sink.BatchError
 	if !errors.As(err, &be) || len(be.Failed) != 1 {
 		t.Fatalf("err = %v, want the driver's batch error", err)
@@ -78,23 +86,23 @@ func TestTeeObservesOnlyStoredRecords(t *testing.T) {
 	if len(w.got) != 0 {
 		t.Fatalf("alert raised from 4 stored accounts + 1 rejected: %v", w.got)
 	}
-	// The rejected record is retried and stored: now 5 accounts.
+	// The rejected record is redelivered and stored: now 5 accounts.
 	d.fail = nil
-	if err := tee.WriteBatch(ctx, recs[2:3]); err != nil {
+	if err := sw.Write(ctx, recs[2:3]); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.got) != 1 || w.got[0].Kind != event.AlertCoordination {
 		t.Fatalf("alerts = %v, want one coordination alert", w.got)
 	}
 	// A whole-batch failure stores and observes nothing.
-	d.err = errors.New("disk full")
-	if err := tee.WriteBatch(ctx, campaign("y", 6, t0.Add(time.Hour), 10*time.Second)); !errors.Is(err, d.err) {
+	d.err = &sink.Error{Code: sink.Permanent, Err: errors.New("disk full")}
+	if err := sw.Write(ctx, campaign("y", 6, t0.Add(time.Hour), 10*time.Second)); !errors.As(err, &be) || !errors.Is(be.Failed[0], d.err) {
 		t.Fatalf("err = %v", err)
 	}
 	if s := tee.eng.Stats(); s.Observed != 5 {
 		t.Errorf("observed %d, want 5", s.Observed)
 	}
-	if err := tee.Close(ctx); err != nil || !d.closed {
+	if err := sw.Close(ctx); err != nil || !d.closed {
 		t.Errorf("close: %v, closed=%v", err, d.closed)
 	}
 }
@@ -102,23 +110,21 @@ func TestTeeObservesOnlyStoredRecords(t *testing.T) {
 func TestTeeRetriesAlertWrites(t *testing.T) {
 	ctx := context.Background()
 	w := &flakyWriter{fails: 2}
-	tee := NewTee(&fakeDriver{}, mustEngine(t, coordOnly()), w, TeeOptions{Hold: -1})
-	if err := tee.WriteBatch(ctx, campaign("x", 5, t0, 20*time.Second)); err != nil {
-		t.Fatalf("a failed alert write must not fail the stored records: %v", err)
-	}
+	tee := NewTee(mustEngine(t, coordOnly()), w, TeeOptions{Hold: -1})
+	tee.Stored(ctx, campaign("x", 5, t0, 20*time.Second)) // a failed alert write fails no record
 	// The next batch retries (and fails again), the one after succeeds.
-	_ = tee.WriteBatch(ctx, campaign("y", 1, t0.Add(time.Minute), 0))
+	tee.Stored(ctx, campaign("y", 1, t0.Add(time.Minute), 0))
 	if len(w.got) != 0 {
 		t.Fatal("written while the writer fails")
 	}
-	_ = tee.WriteBatch(ctx, campaign("z", 1, t0.Add(2*time.Minute), 0))
+	tee.Stored(ctx, campaign("z", 1, t0.Add(2*time.Minute), 0))
 	if len(w.got) != 1 {
 		t.Fatalf("after recovery: %d alerts written, want 1", len(w.got))
 	}
 	// Close reports alerts it cannot write.
 	w2 := &flakyWriter{fails: 100}
-	tee2 := NewTee(&fakeDriver{}, mustEngine(t, coordOnly()), w2, TeeOptions{Hold: -1})
-	_ = tee2.WriteBatch(ctx, campaign("x", 5, t0, 20*time.Second))
+	tee2 := NewTee(mustEngine(t, coordOnly()), w2, TeeOptions{Hold: -1})
+	tee2.Stored(ctx, campaign("x", 5, t0, 20*time.Second))
 	if err := tee2.Close(ctx); err == nil {
 		t.Error("Close hid an unwritten alert")
 	}
@@ -165,11 +171,9 @@ func TestTeeReordersWithinHold(t *testing.T) {
 	now := t0
 	w := &flakyWriter{}
 	eng := mustEngine(t, cfg)
-	tee := NewTee(&fakeDriver{}, eng, w, TeeOptions{Hold: time.Second, Now: func() time.Time { return now }})
+	tee := NewTee(eng, w, TeeOptions{Hold: time.Second, Now: func() time.Time { return now }})
 	for _, b := range batches { // all within one second of wall time
-		if err := tee.WriteBatch(ctx, b); err != nil {
-			t.Fatal(err)
-		}
+		tee.Stored(ctx, b)
 	}
 	if len(w.got) != 0 {
 		t.Fatalf("alerts before the hold passed: %v", kinds(w.got))
@@ -196,15 +200,19 @@ func TestTeeReordersWithinHold(t *testing.T) {
 // With no new batches (a slow live replay), held records still reach the
 // engine once their hold passes.
 func TestTeeReleasesWithoutNewBatches(t *testing.T) {
+	synctest.Test(t, testTeeReleasesWithoutNewBatches)
+}
+
+func testTeeReleasesWithoutNewBatches(t *testing.T) {
 	w := &syncWriter{}
-	tee := NewTee(&fakeDriver{}, mustEngine(t, coordOnly()), w, TeeOptions{Hold: 20 * time.Millisecond})
-	if err := tee.WriteBatch(context.Background(), campaign("x", 5, t0, 20*time.Second)); err != nil {
-		t.Fatal(err)
+	tee := NewTee(mustEngine(t, coordOnly()), w, TeeOptions{Hold: 20 * time.Millisecond})
+	tee.Stored(context.Background(), campaign("x", 5, t0, 20*time.Second))
+	synctest.Wait()
+	if w.count() != 0 {
+		t.Fatal("alert written before the hold passed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for w.count() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	time.Sleep(30 * time.Millisecond) // fake time: the 20 ms hold and a tick
+	synctest.Wait()
 	if w.count() != 1 {
 		t.Errorf("%d alerts written by the ticker, want 1", w.count())
 	}

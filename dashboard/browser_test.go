@@ -68,7 +68,10 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tee := alerts.NewTee(sk, eng, as, alerts.TeeOptions{})
+	tee, err := sink.NewWriter(sk, sink.Options{Observers: []sink.Observer{alerts.NewTee(eng, as, alerts.TeeOptions{})}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
 	if err != nil {
@@ -101,7 +104,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 				recs[i].Results = append(recs[i].Results, sink.Result{Model: m.Name(), Version: m.Version(), Value: p.Value, Label: p.Label})
 			}
 		}
-		if err := tee.WriteBatch(ctx, recs); err != nil {
+		if err := tee.Write(ctx, recs); err != nil {
 			t.Fatal(err)
 		}
 		batch = batch[:0]
@@ -121,7 +124,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 	}
 	batch = append(batch, in.Flush()...)
 	flush()
-	if err := tee.Close(ctx); err != nil { // flushes the engine; closes sk (reopened below)
+	if err := tee.Close(ctx); err != nil { // flushes the engine, then closes sk (reopened below)
 		t.Fatal(err)
 	}
 	reopened, err := sqlite.Open(ctx, dbPath, reg.Names())

@@ -205,7 +205,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		return sum, err
 	}
 	defer dash.close()
-	drv, err := withAlerts(ctx, cfg, st)
+	obs, err := withAlerts(ctx, cfg, st)
 	if err != nil {
 		_ = st.Close(ctx)
 		return sum, err
@@ -213,23 +213,23 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 
 	pcfg := pipeline.Config{Functions: fns, Workers: cfg.Workers}
 	maxPending := max(cfg.MaxPending, pipeline.MinPending(pcfg, cfg.Producer.BatchSize))
-	w, err := sink.NewWriter(drv, sink.Options{Models: names, DeadLetter: st.DeadLetter, Logger: log})
+	w, err := sink.NewWriter(st, sink.Options{Models: names, DeadLetter: st.DeadLetter, Observers: obs, Logger: log})
 	if err != nil {
-		_ = drv.Close(ctx)
+		_ = st.Close(ctx)
 		return sum, err
 	}
 	agg, err := aggregator.New(w, aggregator.Options{
 		Models: names, JoinTimeout: cfg.JoinTimeout, MaxPending: maxPending, Logger: log, Writers: 2,
 	})
 	if err != nil {
-		_ = drv.Close(ctx)
+		_ = w.Close(ctx)
 		return sum, err
 	}
 	pcfg.Aggregator = agg
 	p, err := pipeline.Start(pcfg)
 	if err != nil {
 		_ = agg.Close(ctx)
-		_ = drv.Close(ctx)
+		_ = w.Close(ctx)
 		return sum, err
 	}
 
@@ -261,7 +261,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		} else {
 			log.Warn("counting the store", "store", st, "err", cerr)
 		}
-		closeErr = drv.Close(dctx)
+		closeErr = w.Close(dctx)
 	}()
 	var drainErr error
 	select {
@@ -343,12 +343,12 @@ func specsOf(names []string) []*model.Spec {
 	return specs
 }
 
-// withAlerts returns the driver the aggregator writes: st, or with alerts
-// on, an alerts.Tee over st whose alerts go to the store's alerts table
-// (SQLite) or alerts index (Elasticsearch). Closing it closes st.
-func withAlerts(ctx context.Context, cfg Config, st *core.Store) (sink.Driver, error) {
+// withAlerts returns the observers of stored records: none, or with alerts
+// on, an alerts.Tee whose alerts go to the store's alerts table (SQLite) or
+// alerts index (Elasticsearch). The sink.Writer closes it before st.
+func withAlerts(ctx context.Context, cfg Config, st *core.Store) ([]sink.Observer, error) {
 	if cfg.Alerts.Off {
-		return st, nil
+		return nil, nil
 	}
 	models, err := modelViews(cfg.ModelsDir)
 	if err != nil {
@@ -375,7 +375,7 @@ func withAlerts(ctx context.Context, cfg Config, st *core.Store) (sink.Driver, e
 		}
 		out = append(out, aw)
 	}
-	return alerts.NewTee(st, eng, out, alerts.TeeOptions{Log: cfg.Logger, Hold: cfg.Alerts.Hold}), nil
+	return []sink.Observer{alerts.NewTee(eng, out, alerts.TeeOptions{Log: cfg.Logger, Hold: cfg.Alerts.Hold})}, nil
 }
 
 // ReadOnly reads and parses cfg.Data as Run would, and discards the tweets:
