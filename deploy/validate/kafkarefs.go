@@ -21,7 +21,11 @@ type strimziKafka struct {
 	Spec struct {
 		Kafka struct {
 			Listeners []struct {
-				Port int `json:"port"`
+				Port           int  `json:"port"`
+				TLS            bool `json:"tls"`
+				Authentication struct {
+					Type string `json:"type"`
+				} `json:"authentication"`
 			} `json:"listeners"`
 		} `json:"kafka"`
 	} `json:"spec"`
@@ -45,8 +49,16 @@ type kafkaSource struct {
 // checkKafkaRefs checks every bootstrap address and topic name used in the manifests against
 // the Strimzi Kafka clusters and KafkaTopics defined there (when any are: a manifest set for an
 // external Kafka is not checked).
-func checkKafkaRefs(docs []Document) []Problem {
+func checkKafkaRefs(docs []Document) []Problem { return kafkaRefs(docs, false) }
+
+// kafkaRefs is checkKafkaRefs; with saslOnly, only the Strimzi listeners with TLS and
+// SCRAM-SHA-512 count, so a client left on the plain listener in a SASL overlay is a problem.
+func kafkaRefs(docs []Document, saslOnly bool) []Problem {
 	bootstrap := map[string]bool{}
+	what := "a listener"
+	if saslOnly {
+		what = "a TLS + SCRAM-SHA-512 listener"
+	}
 	topics := map[string]int{} // name -> partitions
 	for _, d := range docs {
 		switch {
@@ -56,6 +68,9 @@ func checkKafkaRefs(docs []Document) []Problem {
 				continue
 			}
 			for _, l := range k.Spec.Kafka.Listeners {
+				if saslOnly && (!l.TLS || l.Authentication.Type != "scram-sha-512") {
+					continue
+				}
 				svc := d.Name + "-kafka-bootstrap." + d.Namespace
 				for _, host := range []string{svc, svc + ".svc", svc + ".svc.cluster.local"} {
 					bootstrap[fmt.Sprintf("%s:%d", host, l.Port)] = true
@@ -80,7 +95,7 @@ func checkKafkaRefs(docs []Document) []Problem {
 	servers := func(d Document, field, list string) {
 		for _, s := range strings.Split(list, ",") {
 			if s = strings.TrimSpace(s); s != "" && !bootstrap[s] {
-				probs = append(probs, d.problem(field, "bootstrap server %q is not a listener of the Strimzi Kafka defined in %s/ (have %s)", s, K8sDir, strings.Join(sortedKeys(bootstrap), ", ")))
+				probs = append(probs, d.problem(field, "bootstrap server %q is not %s of the Strimzi Kafka defined in %s/ (have %s)", s, what, K8sDir, strings.Join(sortedKeys(bootstrap), ", ")))
 			}
 		}
 	}

@@ -84,6 +84,16 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	probs = append(probs, checkRerunJobs(m.Docs)...)
 	probs = append(probs, checkScaledObjects(m.Docs)...)
 	probs = append(probs, checkKafkaRefs(m.Docs)...)
+	secrets, err := secretTemplates(opt.Root)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, checkSecretRefs(m.Docs, secrets)...)
+	ops, err := checkOverlays(ctx, fctx, opt, m.Docs)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, ops...)
 
 	fps, err := checkFunctions(fctx, opt.Root, m)
 	if err != nil {
@@ -572,8 +582,11 @@ type scaledObject struct {
 			Name string `json:"name"`
 		} `json:"scaleTargetRef"`
 		Triggers []struct {
-			Type     string            `json:"type"`
-			Metadata map[string]string `json:"metadata"`
+			Type              string            `json:"type"`
+			Metadata          map[string]string `json:"metadata"`
+			AuthenticationRef *struct {
+				Name string `json:"name"`
+			} `json:"authenticationRef"`
 		} `json:"triggers"`
 	} `json:"spec"`
 }

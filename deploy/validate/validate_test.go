@@ -317,6 +317,75 @@ func TestBrokenManifests(t *testing.T) {
 			old: "name: ${FUNCTION}-function-trigger-0", new: "name: ${MODEL}-trigger",
 			want: []string{"deploy/templates/trigger.yaml.tmpl (rendered for model sample_model)", "deploy.subscriptions[0]", `no Trigger "sample-model-function-trigger-0"`},
 		},
+		// The SASL overlays (k8s/sasl, #14 break 7): rendered with kustomize and checked whole.
+		{
+			name: "sasl: KEDA reads a key the Secret does not have", file: "k8s/sasl/kafka-only/triggerauthentication.yaml",
+			old: "      key: ca.crt", new: "      key: ca",
+			want: []string{"k8s/sasl/kafka-only (kustomize build)", "TriggerAuthentication tweetflow-kafka-sasl", "spec.secretTargetRef[2]", `Secret tweetflow-kafka-sasl has no key "ca"`},
+		},
+		{
+			name: "sasl: KafkaSource mechanism key misspelt", file: "k8s/sasl/knative/kustomization.yaml",
+			old: "                key: sasl.mechanism", new: "                key: mechanism",
+			want: []string{"k8s/sasl/knative (kustomize build)", "KafkaSource tweets", "spec.net.sasl.type.secretKeyRef", `no key "mechanism"`},
+		},
+		{
+			name: "sasl: template without the CA the Broker needs", file: KafkaSASLTemplate,
+			old: "  ca.crt: |\n    CHANGE_ME_CA_PEM\n", new: "",
+			want: []string{"k8s/sasl/knative (kustomize build)", "ConfigMap tweetflow-kafka-broker-config", "data.auth.secret.ref.name", `no key "ca.crt"`},
+		},
+		{
+			name: "sasl: KafkaSource left on the plain listener", file: "k8s/sasl/knative/kustomization.yaml",
+			old: "        value:\n          - tweetflow-kafka-bootstrap.kafka.svc:9093", new: "        value:\n          - tweetflow-kafka-bootstrap.kafka.svc:9092",
+			want: []string{"k8s/sasl/knative (kustomize build)", "KafkaSource tweets", "spec.bootstrapServers[0]", "not a TLS + SCRAM-SHA-512 listener"},
+		},
+		{
+			// kustomize skips a patch whose target matches nothing, without a word.
+			name: "sasl: patch target matches nothing", file: "k8s/sasl/knative/kustomization.yaml",
+			old: "      kind: KafkaSource\n      name: tweets", new: "      kind: KafkaSource\n      name: tweet",
+			want: []string{"k8s/sasl/knative (kustomize build)", "KafkaSource tweets", "spec.net", "needs sasl"},
+		},
+		{
+			name: "sasl: ScaledObject without its TriggerAuthentication", file: "k8s/sasl/kafka-only/kustomization.yaml",
+			old: "        value:\n          name: tweetflow-kafka-sasl", new: "        value:\n          name: tweetflow-kafka",
+			want: []string{"k8s/sasl/kafka-only (kustomize build)", "ScaledObject kafka-aggregator", "spec.triggers[0].authenticationRef"},
+		},
+		{
+			name: "sasl: CA file not mounted", file: "k8s/sasl/kafka-only/kustomization.yaml",
+			old: "value: /etc/tweetflow/kafka-ca/ca.crt", new: "value: /etc/kafka-ca/ca.crt",
+			want: []string{"k8s/sasl/kafka-only (kustomize build)", "Deployment kafka-function-", "KAFKA_TLS_CA", "volumeMounts"},
+		},
+		{
+			name: "sasl: producer without TLS", file: "k8s/sasl/jobs/kustomization.yaml",
+			old: "        path: /data/KAFKA_TLS\n        value: \"true\"", new: "        path: /data/KAFKA_TLS\n        value: \"false\"",
+			want: []string{"k8s/sasl/jobs (kustomize build)", "Job tweetflow-producer", "KAFKA_TLS is \"false\""},
+		},
+		{
+			// kustomize also passes a JSON patch that replaces a field the object lacks.
+			name: "sasl: patch path that is not there", file: "k8s/sasl/kafka-only/kustomization.yaml",
+			old: "path: /spec/triggers/0/metadata/bootstrapServers", new: "path: /spec/triggers/0/metadata/bootstrapServer",
+			want: []string{"k8s/sasl/kafka-only (kustomize build)", "ScaledObject kafka-aggregator", "metadata.bootstrapServers", "not a TLS + SCRAM-SHA-512 listener"},
+		},
+		{
+			name: "sasl: patch kustomize refuses", file: "k8s/sasl/kafka-only/kustomization.yaml",
+			old: "      - op: replace\n        path: /spec/triggers/0", new: "      - op: rplace\n        path: /spec/triggers/0",
+			want: []string{"k8s/sasl/kafka-only/kustomization.yaml", "kustomize build"},
+		},
+		{
+			name: "sasl: KafkaUser schema", file: "k8s/sasl/user/kafkauser.yaml",
+			old: "    type: scram-sha-512", new: "    type: scram-sha-256",
+			want: []string{"k8s/sasl/user/kafkauser.yaml", "KafkaUser tweetflow", "spec.authentication.type"},
+		},
+		{
+			name: "sasl: TriggerAuthentication schema", file: "k8s/sasl/kafka-only/triggerauthentication.yaml",
+			old: "  secretTargetRef:", new: "  secretTargetRefs:",
+			want: []string{"k8s/sasl/kafka-only/triggerauthentication.yaml", "TriggerAuthentication tweetflow-kafka-sasl", "secretTargetRefs"},
+		},
+		{
+			// The base manifests are checked against the templates too.
+			name: "producer reads a key the SASL Secret does not have", file: "k8s/jobs/producer.yaml",
+			old: "                  key: user\n", new: "                  key: username\n",
+			want: []string{"k8s/jobs/producer.yaml", "Job tweetflow-producer", "valueFrom.secretKeyRef", `no key "username"`},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
