@@ -3,10 +3,15 @@ package elastic
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-func TestBudgetBoundsAndOrder(t *testing.T) {
+// In a synctest bubble: synctest.Wait says the second acquire is blocked,
+// and the context's timeout passes in fake time.
+func TestBudgetBoundsAndOrder(t *testing.T) { synctest.Test(t, testBudgetBoundsAndOrder) }
+
+func testBudgetBoundsAndOrder(t *testing.T) {
 	b := newBudget(100)
 	ctx := context.Background()
 	if err := b.acquire(ctx, 60); err != nil {
@@ -15,10 +20,11 @@ func TestBudgetBoundsAndOrder(t *testing.T) {
 	// 50 more does not fit: the caller waits...
 	got := make(chan error, 1)
 	go func() { got <- b.acquire(ctx, 50) }()
+	synctest.Wait()
 	select {
 	case <-got:
 		t.Fatal("acquire past the budget did not wait")
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	// ...and a caller whose context ends gives up with its error.
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
