@@ -217,10 +217,16 @@ func (e *Engine) Observe(t *event.Tweet) {
 
 // bound replaces a string longer than MaxKeyBytes by its SHA-256.
 func (e *Engine) bound(s string) string {
+	if len(s) > e.cfg.MaxKeyBytes {
+		e.c.longKey++
+	}
+	return e.boundQuiet(s)
+}
+
+func (e *Engine) boundQuiet(s string) string {
 	if len(s) <= e.cfg.MaxKeyBytes {
 		return s
 	}
-	e.c.longKey++
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -232,6 +238,9 @@ func (e *Engine) bound(s string) string {
 type Edge struct {
 	A, B             string // account ids (the handle when the data had none)
 	HandleA, HandleB string
+	// TweetsA and TweetsB count the account's tweets the engine saw while
+	// it held state for the account (all of them when it never left).
+	TweetsA, TweetsB int
 	AB, BA           int
 	// First and Last are the event times of the first and latest co-action.
 	First, Last time.Time

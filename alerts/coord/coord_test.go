@@ -161,7 +161,7 @@ func TestEdgeWeightsAndBoundary(t *testing.T) {
 	rt("4", "c", 131*time.Second, "x")
 	rt("5", "b", 130*time.Second, "y") // another key
 	got := e.Edges(w)
-	want := []Edge{{A: "a", B: "b", HandleA: "@a", HandleB: "@b", AB: 2, BA: 1, First: t0.Add(60 * time.Second), Last: t0.Add(60 * time.Second)}}
+	want := []Edge{{A: "a", B: "b", HandleA: "@a", HandleB: "@b", TweetsA: 2, TweetsB: 2, AB: 2, BA: 1, First: t0.Add(60 * time.Second), Last: t0.Add(60 * time.Second)}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("edges\n got %+v\nwant %+v", got, want)
 	}

@@ -9,6 +9,7 @@ type interner struct {
 	ids     map[string]uint32
 	names   []string
 	handles []string
+	tweets  []int // tweets observed while the id was live
 	refs    []int32
 	free    []uint32
 }
@@ -23,11 +24,12 @@ func (in *interner) acquire(name, handle string) uint32 {
 		if n := len(in.free); n > 0 {
 			id = in.free[n-1]
 			in.free = in.free[:n-1]
-			in.names[id], in.handles[id], in.refs[id] = name, "", 0
+			in.names[id], in.handles[id], in.tweets[id], in.refs[id] = name, "", 0, 0
 		} else {
 			id = uint32(len(in.names))
 			in.names = append(in.names, name)
 			in.handles = append(in.handles, "")
+			in.tweets = append(in.tweets, 0)
 			in.refs = append(in.refs, 0)
 		}
 		in.ids[name] = id
@@ -35,6 +37,7 @@ func (in *interner) acquire(name, handle string) uint32 {
 	if handle != "" {
 		in.handles[id] = handle
 	}
+	in.tweets[id]++
 	in.refs[id]++
 	return id
 }

@@ -286,9 +286,10 @@ func (w *window) snapshot() []Edge {
 	for k, es := range w.edges {
 		lo, hi := uint32(k>>32), uint32(k)
 		ed := Edge{A: in.names[lo], B: in.names[hi], HandleA: in.handles[lo], HandleB: in.handles[hi],
+			TweetsA: in.tweets[lo], TweetsB: in.tweets[hi],
 			AB: int(es.loHi), BA: int(es.hiLo), First: time.Unix(0, es.first).UTC(), Last: time.Unix(0, es.last).UTC()}
 		if ed.A > ed.B {
-			ed.A, ed.B, ed.HandleA, ed.HandleB, ed.AB, ed.BA = ed.B, ed.A, ed.HandleB, ed.HandleA, ed.BA, ed.AB
+			ed.A, ed.B, ed.HandleA, ed.HandleB, ed.TweetsA, ed.TweetsB, ed.AB, ed.BA = ed.B, ed.A, ed.HandleB, ed.HandleA, ed.TweetsB, ed.TweetsA, ed.BA, ed.AB
 		}
 		out = append(out, ed)
 	}
