@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator"
@@ -43,6 +44,16 @@ func newWriter(t testing.TB, d sink.Driver) *sink.Writer {
 	return w
 }
 
+// closeAll stops the functions' workers (a synctest bubble ends only when
+// its goroutines have).
+func closeAll(t testing.TB, fns []*functions.Function) {
+	for _, f := range fns {
+		if err := f.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func tweets(from, n int) []event.Tweet {
 	var out []event.Tweet
 	for i := from; i < from+n; i++ {
@@ -53,7 +64,12 @@ func tweets(from, n int) []event.Tweet {
 
 // A model slower than the join timeout: records are written partial, then
 // the late results complete them in the store.
-func TestSlowModelPartialThenComplete(t *testing.T) {
+//
+// In a synctest bubble: the slow model's delay and the join timeout run on
+// the bubble's clock, so "slower than the join timeout" holds every run.
+func TestSlowModelPartialThenComplete(t *testing.T) { synctest.Test(t, testSlowModelPartialThenComplete) }
+
+func testSlowModelPartialThenComplete(t *testing.T) {
 	st := mem.NewStore()
 	models := []string{"fast", "slow"}
 	agg, err := aggregator.New(newWriter(t, st.Open(models)), aggregator.Options{Models: models, JoinTimeout: 20 * time.Millisecond, FlushInterval: time.Millisecond})
@@ -64,6 +80,7 @@ func TestSlowModelPartialThenComplete(t *testing.T) {
 		functions.New(fakeScorer{name: "fast"}, functions.Options{}),
 		functions.New(fakeScorer{name: "slow", delay: 150 * time.Millisecond}, functions.Options{}),
 	}
+	defer closeAll(t, fns)
 	p, err := Start(Config{Functions: fns, Aggregator: agg, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +110,11 @@ func TestSlowModelPartialThenComplete(t *testing.T) {
 }
 
 // A blocked store stops Send (bounded queues), and nothing is lost when it
-// comes back.
-func TestBackpressure(t *testing.T) {
+// comes back. In a bubble, Send's 50 ms timeout fires only once every
+// goroutine is blocked: a Send that times out is one that truly cannot go on.
+func TestBackpressure(t *testing.T) { synctest.Test(t, testBackpressure) }
+
+func testBackpressure(t *testing.T) {
 	st := mem.NewStore()
 	release := st.Block()
 	models := []string{"m"}
@@ -102,7 +122,9 @@ func TestBackpressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Start(Config{Functions: []*functions.Function{functions.New(fakeScorer{name: "m"}, functions.Options{})}, Aggregator: agg, Workers: 1, QueueBatches: 1})
+	fns := []*functions.Function{functions.New(fakeScorer{name: "m"}, functions.Options{})}
+	defer closeAll(t, fns)
+	p, err := Start(Config{Functions: fns, Aggregator: agg, Workers: 1, QueueBatches: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -40,7 +40,11 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestSyncWaitsForLateAck(t *testing.T) {
+// In a synctest bubble the late ack's sleep and the deadline run on the
+// bubble's clock: the order is fixed, not a race against a real timer.
+func TestSyncWaitsForLateAck(t *testing.T) { synctest.Test(t, testSyncWaitsForLateAck) }
+
+func testSyncWaitsForLateAck(t *testing.T) {
 	h := transport.Sync(func(ctx context.Context, e cloudevents.Event, ack func(error)) {
 		go func() {
 			time.Sleep(20 * time.Millisecond)
@@ -60,7 +64,12 @@ func TestSyncWaitsForLateAck(t *testing.T) {
 	}
 }
 
-func TestAsyncBoundsConcurrency(t *testing.T) {
+// In a bubble, the 5 ms "work" of each call ends only when every goroutine
+// is blocked, so all three workers are always in flight together: the peak
+// is exactly 3, never a lucky or unlucky schedule.
+func TestAsyncBoundsConcurrency(t *testing.T) { synctest.Test(t, testAsyncBoundsConcurrency) }
+
+func testAsyncBoundsConcurrency(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	h := transport.Async(func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 		n := inFlight.Add(1)
@@ -88,6 +97,7 @@ func TestAsyncBoundsConcurrency(t *testing.T) {
 	if p := peak.Load(); p != 3 {
 		t.Fatalf("peak concurrency %d, want 3", p)
 	}
+	time.Sleep(time.Second) // the bubble's clock, past the workers' idle time: they exit
 }
 
 type recSender struct {
@@ -123,9 +133,14 @@ func TestForwardAcksOnlyAfterSend(t *testing.T) {
 
 // A call that finds every worker busy waits; when its context ends first it
 // is acked with the context's error and the handler never sees it. Idle
-// workers exit, so an Async left alone holds no goroutines.
+// workers exit, so an Async left alone holds no goroutines: synctest.Test
+// returns only when every goroutine of its bubble has, and fails with a
+// deadlock if a worker never did.
 func TestAsyncWaitsThenGivesUpAndWorkersExit(t *testing.T) {
-	base := runtime.NumGoroutine()
+	synctest.Test(t, testAsyncWaitsThenGivesUpAndWorkersExit)
+}
+
+func testAsyncWaitsThenGivesUpAndWorkersExit(t *testing.T) {
 	release := make(chan struct{})
 	var calls atomic.Int32
 	h := transport.Async(func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
@@ -152,13 +167,7 @@ func TestAsyncWaitsThenGivesUpAndWorkersExit(t *testing.T) {
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("handler ran %d times, want 2", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines, want at most %d once the workers are idle", runtime.NumGoroutine(), base)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	time.Sleep(time.Second) // the bubble's clock, past the workers' idle time: they exit
 }
 
 // A panic in a handler is recovered at the boundary: Protect and Async ack

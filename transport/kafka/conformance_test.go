@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func(
 	}
 	stopConsumer := startConsumer(t, cfg, "conformance", "events",
 		kafka.ConsumerOptions{RetryDelay: time.Millisecond}, transport.Async(h, 16))
-	stop := func() { stopConsumer(); p.Close(context.Background()) }
+	var once sync.Once
+	stop := func() { once.Do(func() { stopConsumer(); p.Close(context.Background()) }) }
 	return p, stop
 }
 

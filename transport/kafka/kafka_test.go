@@ -90,6 +90,26 @@ func committed(t testing.TB, cfg kafka.Config, group, topic string, parts int32)
 	return out
 }
 
+// committedOr is partition 0's committed offset, -1 while the group has
+// none (it may not exist yet).
+func committedOr(cfg kafka.Config, group, topic string) int64 {
+	base, err := cfg.Sarama()
+	if err != nil {
+		return -1
+	}
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, base)
+	if err != nil {
+		return -1
+	}
+	defer admin.Close()
+	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: {0}})
+	if err != nil || resp.Blocks[topic][0] == nil {
+		return -1
+	}
+	return resp.Blocks[topic][0].Offset
+}
+
+// waitFor polls state held by the broker, which sends no signal.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -245,8 +265,15 @@ func TestOutOfOrderAckNeverCommitsPastUnacked(t *testing.T) {
 		ack(nil)
 	})
 	waitFor(t, 20*time.Second, "49 acks", func() bool { return acked.Load() == 49 && held.Load() != nil })
-	time.Sleep(1500 * time.Millisecond) // past an auto-commit interval
-	if off := committed(t, cfg, "g", "tweets", 1)[0]; off > 10 {
+	// The commit of the acked prefix is the signal (no sleep for an
+	// auto-commit interval): it must stop at 10. A commit past 10 never
+	// equals 10, so this fails rather than passes by luck.
+	var off int64
+	waitFor(t, 20*time.Second, "commit of the acked prefix", func() bool {
+		off = committedOr(cfg, "g", "tweets")
+		return off >= 10
+	})
+	if off != 10 {
 		t.Fatalf("committed %d past the unacked offset 10", off)
 	}
 	held.Load().(func(error))(nil)
@@ -269,8 +296,7 @@ func TestUnackedRedeliveredAfterRestart(t *testing.T) {
 		ack(nil)
 	})
 	waitFor(t, 20*time.Second, "20 deliveries", func() bool { return seen.Load() == 20 })
-	time.Sleep(1200 * time.Millisecond)
-	stop()
+	stop() // commits the acked prefix as it leaves the group
 	var mu sync.Mutex
 	var again []string
 	startConsumer(t, cfg, "g", "tweets", kafka.ConsumerOptions{}, func(ctx context.Context, e cloudevents.Event, ack func(error)) {
@@ -279,8 +305,9 @@ func TestUnackedRedeliveredAfterRestart(t *testing.T) {
 		mu.Unlock()
 		ack(nil)
 	})
-	waitFor(t, 20*time.Second, "redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(again) == 5 })
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, 20*time.Second, "redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(again) >= 5 })
+	// A wrong redelivery (an acked offset before 15) would come first, in
+	// partition order: again[0] catches it without waiting for more.
 	mu.Lock()
 	defer mu.Unlock()
 	if len(again) != 5 || again[0] != in[15].ID() || again[4] != in[19].ID() {

@@ -26,7 +26,8 @@ import (
 // Harness creates one transport instance for a test.
 type Harness interface {
 	// Start starts a receiver that calls h for each event and returns a
-	// Sender that delivers to it, and a stop func (also run at cleanup).
+	// Sender that delivers to it, and a stop func that stops the receiver
+	// after its drain (safe to call twice; also run at cleanup).
 	Start(t *testing.T, h transport.Handler) (transport.Sender, func())
 }
 
@@ -229,7 +230,11 @@ func testRejected(t *testing.T, h Harness) {
 	_ = s.Send(context.Background(), in) // HTTP reports the rejection; Kafka cannot
 	rest := append(ids(in[:2]), ids(in[3:])...)
 	rec.wait(t, rest, 30*time.Second)
-	time.Sleep(300 * time.Millisecond) // room for a wrong redelivery to show
+	rec.until(t, 30*time.Second, "rejected event handed over", func() bool { return rec.calls[poison] > 0 })
+	// Stopping drains the receiver: a wrong redelivery already scheduled
+	// (retry delays are milliseconds in every harness) shows before it
+	// returns, and none comes after.
+	stop()
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if n := rec.calls[poison]; n != 1 {
@@ -259,6 +264,7 @@ func testPanic(t *testing.T, h Harness) {
 	rest := append(ids(in[:6]), ids(in[7:])...)
 	rec.wait(t, rest, 30*time.Second)
 	rec.until(t, 30*time.Second, "panicking event handed over", func() bool { return rec.calls[poison] > 0 })
+	stop()
 	// The poison event is answered (rejected) before Send returns on every
 	// synchronous transport; a second, wrong delivery of it would come from
 	// a retry, which has had the whole wait above to show.
