@@ -80,7 +80,7 @@ type goldenBatch struct {
 // goldenTrunc is the max_length the goldens' "trunc" ids were cut to (generate.mjs TRUNC).
 const goldenTrunc = 64
 
-var fixtures = []string{"bert-wordpiece", "roberta-bpe"}
+var fixtures = []string{"bert-wordpiece", "roberta-bpe", "unigram-spm"}
 
 func loadFixture(t testing.TB, name string) *Tokenizer {
 	t.Helper()

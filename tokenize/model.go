@@ -13,8 +13,9 @@ import (
 
 // model turns one pre-tokenized piece into ids.
 type model interface {
-	// encode appends the ids of piece to ids.
-	encode(piece string, ids []int64) []int64
+	// encode appends the ids of piece to ids. limit >= 0: the caller needs no more than limit
+	// ids in all, so a model may stop early once len(ids) > limit.
+	encode(piece string, ids []int64, limit int) []int64
 	tokenID(token string) (int64, bool)
 	size() int
 }
@@ -29,7 +30,9 @@ func parseModel(raw json.RawMessage) (model, error) {
 		return parseWordPiece(raw)
 	case "BPE":
 		return parseBPE(raw)
-	case "Unigram", "WordLevel":
+	case "Unigram":
+		return parseUnigram(raw)
+	case "WordLevel":
 		return nil, fmt.Errorf("type %q is not supported yet", typ)
 	}
 	return nil, fmt.Errorf("type %q is not supported", typ)
@@ -106,7 +109,7 @@ func (w *wordPiece) size() int                      { return vocabSize(w.vocab) 
 
 // encode is greedy longest-match-first; a word with an unmatched part, or longer than
 // max_input_chars_per_word characters, is one unk.
-func (w *wordPiece) encode(piece string, ids []int64) []int64 {
+func (w *wordPiece) encode(piece string, ids []int64, _ int) []int64 {
 	if piece == "" {
 		return ids
 	}
@@ -289,7 +292,7 @@ func (b *bpe) useByteLevel() error {
 func (b *bpe) tokenID(t string) (int64, bool) { id, ok := b.vocab[t]; return id, ok }
 func (b *bpe) size() int                      { return vocabSize(b.vocab) }
 
-func (b *bpe) encode(piece string, ids []int64) []int64 {
+func (b *bpe) encode(piece string, ids []int64, _ int) []int64 {
 	if piece == "" {
 		return ids
 	}

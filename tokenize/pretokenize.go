@@ -38,6 +38,39 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, bool, error) {
 			return nil, false, fmt.Errorf("ByteLevel: %w", err)
 		}
 		return byteLevelPre{prefixSpace: c.AddPrefixSpace, regex: c.UseRegex == nil || *c.UseRegex}, true, nil
+	case "Metaspace":
+		var c struct {
+			Replacement    *string `json:"replacement"`
+			PrependScheme  *string `json:"prepend_scheme"`
+			AddPrefixSpace *bool   `json:"add_prefix_space"`
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, false, fmt.Errorf("Metaspace: %w", err)
+		}
+		// split is ignored, as transformers.js ignores it: the whole section goes to the model
+		// (the Unigram model walks it word by word itself; see unigram.encode).
+		m := metaspace{replacement: "\u2581", prepend: true}
+		if c.Replacement != nil {
+			if *c.Replacement == "" {
+				return nil, false, errors.New("Metaspace: replacement: empty")
+			}
+			m.replacement = *c.Replacement
+		}
+		if c.AddPrefixSpace != nil { // older files
+			m.prepend = *c.AddPrefixSpace
+		}
+		if c.PrependScheme != nil {
+			switch *c.PrependScheme {
+			case "always":
+				m.prepend = true
+			case "never":
+				m.prepend = false
+			default:
+				// "first" depends on the position among added-token sections (Llama); not yet.
+				return nil, false, fmt.Errorf("Metaspace: prepend_scheme %q is not supported", *c.PrependScheme)
+			}
+		}
+		return m, false, nil
 	case "Sequence":
 		var c struct {
 			PreTokenizers []json.RawMessage `json:"pretokenizers"`
@@ -267,4 +300,18 @@ func lastRune(s string) (rune, int) {
 		}
 	}
 	return 0, 1
+}
+
+// metaspace replaces spaces with ▁ and prepends one when the text does not start with it.
+type metaspace struct {
+	replacement string
+	prepend     bool
+}
+
+func (m metaspace) split(s string, yield func(string)) {
+	s = strings.ReplaceAll(s, " ", m.replacement)
+	if m.prepend && !strings.HasPrefix(s, m.replacement) {
+		s = m.replacement + s
+	}
+	yield(s)
 }

