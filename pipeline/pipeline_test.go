@@ -67,7 +67,9 @@ func tweets(from, n int) []event.Tweet {
 //
 // In a synctest bubble: the slow model's delay and the join timeout run on
 // the bubble's clock, so "slower than the join timeout" holds every run.
-func TestSlowModelPartialThenComplete(t *testing.T) { synctest.Test(t, testSlowModelPartialThenComplete) }
+func TestSlowModelPartialThenComplete(t *testing.T) {
+	synctest.Test(t, testSlowModelPartialThenComplete)
+}
 
 func testSlowModelPartialThenComplete(t *testing.T) {
 	st := mem.NewStore()
