@@ -37,6 +37,13 @@ func Check(ndjson []byte, fields map[string]string) error {
 		if o.Type == "" || o.ID == "" || o.Attributes == nil {
 			return fmt.Errorf("line %d: missing type, id or attributes", line)
 		}
+		want, ok := TypeMigrationVersion(o.Type)
+		if !ok {
+			return fmt.Errorf("line %d: saved-object type %q is not one this package writes", line, o.Type)
+		}
+		if o.TypeMigrationVersion != want || o.CoreMigrationVersion != CoreMigrationVersion {
+			return fmt.Errorf("line %d (%s %s): typeMigrationVersion %q, coreMigrationVersion %q: want %q and %q (the format it is written in; without them Kibana 8.19 falls back to the legacy migrationVersion)", line, o.Type, o.ID, o.TypeMigrationVersion, o.CoreMigrationVersion, want, CoreMigrationVersion)
+		}
 		key := o.Type + "/" + o.ID
 		if byKey[key] {
 			return fmt.Errorf("line %d: duplicate object %s", line, key)

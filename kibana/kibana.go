@@ -3,9 +3,9 @@
 // registry, checks them structurally, and imports them into a Kibana.
 //
 // Format choice: the panels are aggregation-based ("legacy") visualization
-// saved objects written in the Kibana 7.10 export format (migrationVersion
-// 7.10.0). That format has been stable since 7.10, every 7.10+ and 8.x
-// Kibana imports it and migrates it forward with its own saved-object
+// saved objects written in the Kibana 7.10 export format and labelled as
+// Kibana 8.8+ does (see TypeMigrationVersion). That format has been stable
+// since 7.10, Kibana migrates it forward with its own saved-object
 // migrations, its JSON is small enough to check field by field, and the line
 // chart's thresholdLine draws the reference line. Lens documents change shape
 // between minor versions, and TSVB panels name their index by string rather
@@ -120,11 +120,53 @@ func (o Options) ElasticModels() []elastic.Model {
 // Object is one saved object as the import API reads it, one per NDJSON
 // line.
 type Object struct {
-	Type             string            `json:"type"`
-	ID               string            `json:"id"`
-	Attributes       map[string]any    `json:"attributes"`
-	References       []Reference       `json:"references"`
-	MigrationVersion map[string]string `json:"migrationVersion,omitempty"`
+	Type       string         `json:"type"`
+	ID         string         `json:"id"`
+	Attributes map[string]any `json:"attributes"`
+	References []Reference    `json:"references"`
+	// TypeMigrationVersion is the version of the type's format the
+	// attributes are written in: Kibana runs every migration of the type
+	// after it on import. CoreMigrationVersion says which of core's own
+	// transforms the object has been through. Both replaced the legacy
+	// migrationVersion map in Kibana 8.8, and an 8.8+ export carries both.
+	TypeMigrationVersion string `json:"typeMigrationVersion"`
+	CoreMigrationVersion string `json:"coreMigrationVersion"`
+	// Managed false, as core's 8.8.0 transform would set it: objects
+	// that users may edit.
+	Managed bool `json:"managed"`
+}
+
+// CoreMigrationVersion is the last of Kibana core's document transforms
+// (8.8.0: migrationVersion → typeMigrationVersion, managed defaults to
+// false; 8.19 has none later). The objects here already have that shape,
+// so they carry it; a Kibana older than 8.8 refuses them as coming from a
+// newer Kibana (the README's version table says 8.19).
+const CoreMigrationVersion = "8.8.0"
+
+// TypeMigrationVersion returns the version of the format this package
+// writes a saved-object type in, the one the 7.10 export format had: the
+// data view as 7.11.0 left it, visualizations 7.10.0, the dashboard 7.9.3
+// (its panelsJSON). They are deliberately not the 8.19 types' latest
+// versions, so that Kibana runs the later migrations (including the 8.0.0
+// conversion to multiple-isolated objects, which follows
+// typeMigrationVersion) instead of taking the 7.10 shape as current.
+func TypeMigrationVersion(savedObjectType string) (string, bool) {
+	switch savedObjectType {
+	case "index-pattern":
+		return "7.11.0", true
+	case "visualization":
+		return "7.10.0", true
+	case "dashboard":
+		return "7.9.3", true
+	}
+	return "", false
+}
+
+// versioned sets the migration versions of a type (one of TypeMigrationVersion's).
+func versioned(o Object) Object {
+	o.TypeMigrationVersion, _ = TypeMigrationVersion(o.Type)
+	o.CoreMigrationVersion = CoreMigrationVersion
+	return o
 }
 
 // Reference links a saved object to another by id.
@@ -160,7 +202,7 @@ func searchSource(query string) map[string]any {
 
 func visObject(id, title, description string, visState map[string]any, query string, index string) Object {
 	visState["title"] = title
-	return Object{
+	return versioned(Object{
 		Type: "visualization",
 		ID:   id,
 		Attributes: map[string]any{
@@ -171,9 +213,8 @@ func visObject(id, title, description string, visState map[string]any, query str
 			"version":               1,
 			"kibanaSavedObjectMeta": searchSource(query),
 		},
-		References:       []Reference{{Name: searchRef, Type: "index-pattern", ID: DataViewID}},
-		MigrationVersion: map[string]string{"visualization": "7.10.0"},
-	}
+		References: []Reference{{Name: searchRef, Type: "index-pattern", ID: DataViewID}},
+	})
 }
 
 func dateHistogram(interval string) map[string]any {
@@ -220,7 +261,7 @@ func SavedObjects(o Options) ([]Object, error) {
 	if o.Interval == "" {
 		o.Interval = "10m"
 	}
-	objs := []Object{{
+	objs := []Object{versioned(Object{
 		Type: "index-pattern",
 		ID:   DataViewID,
 		Attributes: map[string]any{
@@ -228,9 +269,8 @@ func SavedObjects(o Options) ([]Object, error) {
 			"name":          "tweetflow (" + o.Index + ")",
 			"timeFieldName": elastic.FieldTimestamp,
 		},
-		References:       []Reference{},
-		MigrationVersion: map[string]string{"index-pattern": "7.11.0"},
-	}}
+		References: []Reference{},
+	})}
 	objs = append(objs,
 		visObject("tweetflow-total", "Tweets (total)", "Number of tweets stored in the selected time range.",
 			map[string]any{"type": "metric", "aggs": []any{map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}}},
@@ -310,7 +350,7 @@ func dashboard(o Options, vis []Object) Object {
 		refs = append(refs, Reference{Name: ref, Type: "visualization", ID: v.ID})
 		x += w
 	}
-	return Object{
+	return versioned(Object{
 		Type: "dashboard",
 		ID:   DashboardID,
 		Attributes: map[string]any{
@@ -326,9 +366,8 @@ func dashboard(o Options, vis []Object) Object {
 			"kibanaSavedObjectMeta": map[string]any{"searchSourceJSON": mustJSON(map[string]any{
 				"query": map[string]any{"query": "", "language": "kuery"}, "filter": []any{}})},
 		},
-		References:       refs,
-		MigrationVersion: map[string]string{"dashboard": "7.9.3"},
-	}
+		References: refs,
+	})
 }
 
 // NDJSON encodes objects one per line, in order, as the import API reads

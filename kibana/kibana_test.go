@@ -98,6 +98,19 @@ func TestCheckCatches(t *testing.T) {
 			return strings.Replace(s, `"timeFieldName":"timestamp"`, `"timeFieldName":"user"`, 1)
 		},
 		"not JSON": func(s string) string { return s + "{\n" },
+		// #14 break 11: Kibana 8.8+ reads typeMigrationVersion and coreMigrationVersion.
+		"no typeMigrationVersion": func(s string) string {
+			return strings.Replace(s, `"typeMigrationVersion":"7.10.0",`, ``, 1)
+		},
+		"typeMigrationVersion of a newer format": func(s string) string {
+			return strings.Replace(s, `"typeMigrationVersion":"7.9.3"`, `"typeMigrationVersion":"10.3.0"`, 1)
+		},
+		"no coreMigrationVersion": func(s string) string {
+			return strings.Replace(s, `"coreMigrationVersion":"8.8.0",`, ``, 1)
+		},
+		"legacy migrationVersion only": func(s string) string {
+			return strings.Replace(s, `"typeMigrationVersion":"7.11.0","coreMigrationVersion":"8.8.0"`, `"migrationVersion":{"index-pattern":"7.11.0"}`, 1)
+		},
 	} {
 		bad := mutate(string(nd))
 		if bad == string(nd) {

@@ -70,14 +70,11 @@ it prints the NDJSON.`,
 				_, err := cmd.OutOrStdout().Write(nd)
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(outDir, objects.SavedObjectsFile), nd, 0o644); err != nil {
+			objPath, rulesPath, err := objects.WriteDir(outDir, nd, kibana.RulesJSON(rules))
+			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(outDir, objects.RulesFile), kibana.RulesJSON(rules), 0o644); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (%d rules)\n",
-				filepath.Join(outDir, objects.SavedObjectsFile), filepath.Join(outDir, objects.RulesFile), len(rules))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (%d rules)\n", objPath, rulesPath, len(rules))
 			return err
 		},
 	}

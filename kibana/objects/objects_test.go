@@ -2,6 +2,9 @@ package objects_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
@@ -52,5 +55,32 @@ func TestUpToDate(t *testing.T) {
 	}
 	if len(rules) < 3 {
 		t.Errorf("%d rules, want at least rate, sentiment and offense", len(rules))
+	}
+}
+
+// TestWriteDirCreatesTheFolder: `tweetflow kibana export --out-dir DIR`
+// writes into a DIR that does not exist yet (#14 break 11), and a DIR that
+// cannot be created is an error naming it.
+func TestWriteDirCreatesTheFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "deeper")
+	op, rp, err := objects.WriteDir(dir, []byte("{}\n"), []byte("[]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{op: "{}\n", rp: "[]\n"} {
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
+		}
+	}
+	if filepath.Dir(op) != dir || filepath.Base(op) != objects.SavedObjectsFile || filepath.Base(rp) != objects.RulesFile {
+		t.Errorf("paths %s, %s", op, rp)
+	}
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := objects.WriteDir(filepath.Join(file, "sub"), nil, nil); err == nil || !strings.Contains(err.Error(), "a-file") {
+		t.Errorf("WriteDir under a file: %v, want an error naming the path", err)
 	}
 }
