@@ -65,6 +65,7 @@ type wordPiece struct {
 	cont     map[string]int64 // entries with the continuing prefix, keyed without it
 	unk      int64
 	maxChars int
+	maxLen   int // longest entry in bytes (continuations without the prefix): longer substrings are never looked up
 }
 
 func parseWordPiece(raw json.RawMessage) (*wordPiece, error) {
@@ -97,6 +98,7 @@ func parseWordPiece(raw json.RawMessage) (*wordPiece, error) {
 		w.maxChars = *c.MaxInChars
 	}
 	for tok, id := range c.Vocab {
+		w.maxLen = max(w.maxLen, len(tok))
 		if rest, ok := strings.CutPrefix(tok, prefix); ok && rest != "" {
 			w.cont[rest] = id
 		}
@@ -119,7 +121,14 @@ func (w *wordPiece) encode(piece string, ids []int64, _ int) []int64 {
 	mark := len(ids)
 	for start := 0; start < len(piece); {
 		found := false
-		for end := len(piece); end > start; {
+		end := len(piece)
+		if end-start > w.maxLen {
+			end = start + w.maxLen
+			for end > start && !utf8.RuneStart(piece[end]) {
+				end--
+			}
+		}
+		for end > start {
 			sub := piece[start:end]
 			var id int64
 			var ok bool
