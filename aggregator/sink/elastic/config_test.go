@@ -196,7 +196,7 @@ func TestTemplateAgainstUpstreamTypes(t *testing.T) {
 		t.Fatalf("upstream types reject the template: %v", err)
 	}
 	tm := req.Template.Mappings
-	if tm == nil || len(tm.Properties) != 10 || len(tm.Runtime) != 3 {
+	if tm == nil || len(tm.Properties) != 19 || len(tm.Runtime) != 3 {
 		t.Fatalf("decoded mappings: %+v", tm)
 	}
 	if _, ok := tm.Properties["timestamp"].(*types.DateProperty); !ok {

@@ -569,6 +569,33 @@ func (d *Driver) encode(rec sink.Record) ([]byte, error) {
 		}
 		b.WriteByte('}')
 	}
+	// The optional tweet fields are left out when empty: the document stays
+	// small, and every record of a tweet carries the same tweet.
+	for _, f := range [...]struct{ name, v string }{
+		{FieldUserID, t.UserID}, {FieldLang, t.Lang}, {FieldRetweetOf, t.RetweetOf},
+		{FieldQuoteOf, t.QuoteOf}, {FieldReplyTo, t.ReplyTo}, {FieldConversationID, t.ConversationID},
+	} {
+		if f.v != "" {
+			b.WriteString(`,"` + f.name + `":`)
+			writeString(&b, f.v)
+		}
+	}
+	for _, f := range [...]struct {
+		name string
+		l    []string
+	}{{FieldHashtags, t.Hashtags}, {FieldURLs, t.URLs}, {FieldMentions, t.Mentions}} {
+		if len(f.l) == 0 {
+			continue
+		}
+		b.WriteString(`,"` + f.name + `":[`)
+		for i, v := range f.l {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(&b, v)
+		}
+		b.WriteByte(']')
+	}
 	if rec.TimedOut {
 		b.WriteString(`,"timed_out":true`)
 	}

@@ -42,6 +42,18 @@ const (
 	FieldUser      = "user"
 	FieldText      = "text"
 	FieldFields    = "fields"
+	// The tweet's optional fields (#10), absent from a document when the
+	// tweet has none: keyword fields, so a filter or a terms aggregation
+	// ("every retweet of X", "top hashtags") needs no text analysis.
+	FieldUserID         = "user_id"
+	FieldLang           = "lang"
+	FieldRetweetOf      = "retweet_of"
+	FieldQuoteOf        = "quote_of"
+	FieldReplyTo        = "reply_to"
+	FieldConversationID = "conversation_id"
+	FieldHashtags       = "hashtags"
+	FieldURLs           = "urls"
+	FieldMentions       = "mentions"
 	// FieldTimedOut is set (true) by a write the aggregator made after its
 	// join timeout; "partial" is derived from it.
 	FieldTimedOut = "timed_out"
@@ -54,6 +66,8 @@ const (
 var reserved = map[string]bool{
 	FieldTweetID: true, FieldTimestamp: true, FieldUser: true, FieldText: true, FieldFields: true,
 	FieldTimedOut: true, FieldComplete: true, FieldMissing: true, FieldPartial: true,
+	FieldUserID: true, FieldLang: true, FieldRetweetOf: true, FieldQuoteOf: true, FieldReplyTo: true,
+	FieldConversationID: true, FieldHashtags: true, FieldURLs: true, FieldMentions: true,
 }
 
 func esValueType(t string) (string, error) {
@@ -114,6 +128,12 @@ func Mappings(models []Model) (map[string]any, error) {
 		// is accepted without growing the mapping.
 		FieldFields:   map[string]any{"type": "flattened"},
 		FieldTimedOut: map[string]any{"type": "boolean"},
+		// A URL can be longer than Lucene's term limit; ignore_above keeps
+		// such a tweet indexable (the URL stays in _source).
+		FieldURLs: map[string]any{"type": "keyword", "ignore_above": 2048},
+	}
+	for _, f := range []string{FieldUserID, FieldLang, FieldRetweetOf, FieldQuoteOf, FieldReplyTo, FieldConversationID, FieldHashtags, FieldMentions} {
+		props[f] = map[string]any{"type": "keyword"}
 	}
 	names := make([]any, 0, len(models))
 	for _, m := range models {

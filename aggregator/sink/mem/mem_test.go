@@ -20,7 +20,9 @@ func (h harness) Read(_ context.Context, id string) (sinktest.Doc, bool, error) 
 		return sinktest.Doc{}, false, nil
 	}
 	return sinktest.Doc{TweetID: d.Tweet.ID, User: d.Tweet.User, Text: d.Tweet.Text, Timestamp: d.Tweet.CreatedAt,
-		Fields: d.Tweet.Fields, Results: d.Results, Complete: d.Complete, Missing: d.Missing, Partial: d.Partial}, true, nil
+		Fields: d.Tweet.Fields, UserID: d.Tweet.UserID, Lang: d.Tweet.Lang, RetweetOf: d.Tweet.RetweetOf, QuoteOf: d.Tweet.QuoteOf,
+		ReplyTo: d.Tweet.ReplyTo, ConversationID: d.Tweet.ConversationID, Hashtags: d.Tweet.Hashtags, URLs: d.Tweet.URLs,
+		Mentions: d.Tweet.Mentions, Results: d.Results, Complete: d.Complete, Missing: d.Missing, Partial: d.Partial}, true, nil
 }
 
 func (h harness) Count(context.Context) (int, error) { return h.s.Len(), nil }

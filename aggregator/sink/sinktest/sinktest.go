@@ -39,6 +39,10 @@ type Doc struct {
 	Timestamp time.Time
 	// Fields are the tweet's extra CSV columns (nil or empty when none).
 	Fields map[string]string
+	// The tweet's optional fields of #10 (event.Tweet); "" or an empty
+	// list when the tweet has none. Lists keep their order.
+	UserID, Lang, RetweetOf, QuoteOf, ReplyTo, ConversationID string
+	Hashtags, URLs, Mentions                                  []string
 	// Results holds the stored fields of each model present, by model name.
 	Results map[string]sink.Result
 	// Complete is true when every configured model is present.
@@ -106,6 +110,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"ManyRecords", testManyRecords},
 		{"OddText", testOddText},
 		{"ExtraFields", testExtraFields},
+		{"TweetFields", testTweetFields},
 		{"CancelledContext", testCancelledContext},
 		{"DurableAfterClose", testDurableAfterClose},
 		{"ConcurrentWriters", testConcurrentWriters},
@@ -255,6 +260,23 @@ func CheckDoc(doc Doc, tw event.Tweet, want []sink.Result, configured []string, 
 			if doc.Fields[k] != v {
 				add("fields[%q] = %q, want %q", k, doc.Fields[k], v)
 			}
+		}
+	}
+	for _, f := range []struct{ name, got, want string }{
+		{"user_id", doc.UserID, tw.UserID}, {"lang", doc.Lang, tw.Lang}, {"retweet_of", doc.RetweetOf, tw.RetweetOf},
+		{"quote_of", doc.QuoteOf, tw.QuoteOf}, {"reply_to", doc.ReplyTo, tw.ReplyTo}, {"conversation_id", doc.ConversationID, tw.ConversationID},
+	} {
+		if f.got != f.want {
+			add("%s %q, want %q", f.name, f.got, f.want)
+		}
+	}
+	for _, f := range []struct {
+		name      string
+		got, want []string
+	}{{"hashtags", doc.Hashtags, tw.Hashtags}, {"urls", doc.URLs, tw.URLs}, {"mentions", doc.Mentions, tw.Mentions}} {
+		// nil and empty are the same: a store need not tell them apart.
+		if !slices.Equal(f.got, f.want) && (len(f.got) > 0 || len(f.want) > 0) {
+			add("%s %q, want %q", f.name, f.got, f.want)
 		}
 	}
 	present := map[string]bool{}
@@ -459,6 +481,48 @@ func testExtraFields(t *testing.T, h Harness) {
 	rec.Tweet.Fields = map[string]string{"query": "NO_QUERY", "lang": "en"}
 	write(t, d, rec)
 	expect(t, h, rec.Tweet, rec.Results, defaultModels, false)
+}
+
+// WithFields returns tweet i with every optional field of #10 set: a
+// retweet that also replies and quotes (no real tweet does all three, but a
+// store must keep each), with lists in a non-sorted order and a URL and a
+// hashtag that need escaping.
+func WithFields(i int) event.Tweet {
+	tw := Tweet(i)
+	tw.UserID = fmt.Sprint(1000000 + i)
+	tw.Lang = "en"
+	tw.RetweetOf = fmt.Sprint(9000000 + i)
+	tw.QuoteOf = fmt.Sprint(8000000 + i)
+	tw.ReplyTo = fmt.Sprint(7000000 + i)
+	tw.ConversationID = fmt.Sprint(6000000 + i)
+	tw.Hashtags = []string{"zeta", "Alpha", "ünïcode", "zeta"}
+	tw.URLs = []string{"https://example.org/a?b=c&d=\"e\"", "http://t.co/x"}
+	tw.Mentions = []string{"bob", "alice"}
+	return tw
+}
+
+func testTweetFields(t *testing.T, h Harness) {
+	d := open(t, h, defaultModels)
+	full := Full(40)
+	full.Tweet = WithFields(40)
+	// A tweet with some fields only: absent ones stay absent, an empty list
+	// is stored as no list.
+	some := Full(41)
+	some.Tweet.Lang = "und"
+	some.Tweet.ReplyTo = "12345"
+	some.Tweet.Hashtags = []string{}
+	some.Tweet.Mentions = []string{"solo"}
+	none := Full(42)
+	write(t, d, full, some, none)
+	for _, rec := range []sink.Record{full, some, none} {
+		expect(t, h, rec.Tweet, rec.Results, defaultModels, false)
+	}
+	// A later write of one model merges: the fields are the tweet's, as
+	// sent again with it.
+	part := WithFields(43)
+	write(t, d, sink.Record{Tweet: part, Results: []sink.Result{Result("offense", 43)}})
+	write(t, d, sink.Record{Tweet: part, Results: []sink.Result{Result("sentiment", 43)}})
+	expect(t, h, part, []sink.Result{Result("offense", 43), Result("sentiment", 43)}, defaultModels, false)
 }
 
 func testCancelledContext(t *testing.T, h Harness) {

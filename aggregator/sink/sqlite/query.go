@@ -92,7 +92,7 @@ func (s *Store) knownModels() []string {
 
 func (s *Store) selectTweets(ctx context.Context, where string, args []any) ([]Tweet, error) {
 	known := s.knownModels()
-	cols := "id, created_at, user, text, fields, complete, missing, timed_out"
+	cols := "id, created_at, user, text, fields, complete, missing, timed_out, " + strings.Join(tweetFieldColumns, ", ")
 	for _, m := range known {
 		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label, %[1]s_version", m)
 	}
@@ -110,7 +110,10 @@ func (s *Store) selectTweets(ctx context.Context, where string, args []any) ([]T
 		vals := make([]sql.NullFloat64, len(known))
 		labels := make([]sql.NullString, len(known))
 		versions := make([]sql.NullString, len(known))
-		dest := []any{&t.ID, &created, &t.User, &t.Text, &fields, &t.Complete, &missing, &t.TimedOut}
+		var opt [6]sql.NullString
+		var lists [3]sql.NullString
+		dest := []any{&t.ID, &created, &t.User, &t.Text, &fields, &t.Complete, &missing, &t.TimedOut,
+			&opt[0], &opt[1], &opt[2], &opt[3], &opt[4], &opt[5], &lists[0], &lists[1], &lists[2]}
 		for k := range known {
 			dest = append(dest, &vals[k], &labels[k], &versions[k])
 		}
@@ -121,6 +124,15 @@ func (s *Store) selectTweets(ctx context.Context, where string, args []any) ([]T
 		if fields.Valid {
 			if err := json.Unmarshal([]byte(fields.String), &t.Fields); err != nil {
 				return nil, fmt.Errorf("sqlite %s: tweet %s: fields: %w", s.path, t.ID, err)
+			}
+		}
+		t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo, t.ConversationID =
+			opt[0].String, opt[1].String, opt[2].String, opt[3].String, opt[4].String, opt[5].String
+		for k, dst := range []*[]string{&t.Hashtags, &t.URLs, &t.Mentions} {
+			if lists[k].Valid {
+				if err := json.Unmarshal([]byte(lists[k].String), dst); err != nil {
+					return nil, fmt.Errorf("sqlite %s: tweet %s: %s: %w", s.path, t.ID, tweetFieldColumns[6+k], err)
+				}
 			}
 		}
 		if missing != "" {

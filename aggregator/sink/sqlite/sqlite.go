@@ -4,10 +4,21 @@
 //
 // Table tweets: id (primary key), created_at (Unix milliseconds, indexed),
 // user, text, fields (JSON of kept CSV columns), complete, missing
-// (comma-separated configured models absent), timed_out, and per model
-// <model>_value, <model>_label, <model>_version. A model seen for the first
-// time gets its columns with ALTER TABLE ADD COLUMN, which keeps every row.
-// Table models lists the models that have columns.
+// (comma-separated configured models absent), timed_out, the tweet's
+// optional fields (#10: user_id, lang, retweet_of, quote_of, reply_to,
+// conversation_id, NULL when absent, each but lang indexed; hashtags, urls,
+// mentions as JSON arrays, NULL when empty), and per model <model>_value,
+// <model>_label, <model>_version. A model seen for the first time gets its
+// columns with ALTER TABLE ADD COLUMN, which keeps every row.
+// Table models lists the models that have columns. Table tweet_entities
+// (kind 'hashtag'|'url'|'mention', value, tweet_id) answers "every tweet with
+// this hashtag / link / mention" from its primary key; triggers on tweets
+// keep it equal to the three list columns (hashtags and mentions
+// lowercased, as Twitter matches them).
+//
+// The schema is versioned with PRAGMA user_version; Open migrates an older
+// file in place (adding columns and tables, never dropping a row) and refuses
+// a file from a newer tweetflow.
 //
 // Every write merges: the tweet's fields are set, each model column takes the
 // new value when the record has that model (COALESCE), and complete/missing
@@ -82,6 +93,46 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Models() []string { return slices.Clone(s.configured) }
 
 func (s *Store) init(ctx context.Context) error {
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ensureModels(ctx, s.configured)
+}
+
+// schemaVersion is the PRAGMA user_version this package writes. 0 is the
+// schema before versioning (no tweet fields), 1 adds the #10 tweet fields.
+const schemaVersion = 1
+
+// tweetFieldColumns are the columns of schema 1, in upsert order.
+var tweetFieldColumns = []string{"user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id", "hashtags", "urls", "mentions"}
+
+// entityRows is the SELECT that yields a tweet's tweet_entities rows from
+// the new row of a trigger.
+const entityRows = `SELECT 'hashtag', lower(value), new.id FROM json_each(new.hashtags)
+	UNION ALL SELECT 'url', value, new.id FROM json_each(new.urls)
+	UNION ALL SELECT 'mention', lower(value), new.id FROM json_each(new.mentions)`
+
+// migrate brings the file to schemaVersion in one immediate transaction, so
+// two processes opening the same old file migrate it once: the second waits
+// for the lock, then reads the new version.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("schema version %d is newer than this tweetflow's %d: open it with a newer tweetflow", version, schemaVersion)
+	}
+	if version == schemaVersion {
+		return nil
+	}
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS tweets (
 			id TEXT PRIMARY KEY,
@@ -96,14 +147,61 @@ func (s *Store) init(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS tweets_created_at ON tweets(created_at)`,
 		`CREATE TABLE IF NOT EXISTS models (name TEXT PRIMARY KEY, added_at INTEGER NOT NULL)`,
 	}
-	for _, st := range stmts {
-		if _, err := s.db.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+	// Schema 0 -> 1: the tweet fields. Columns are added, so rows written
+	// before keep every value and read back with the new fields absent.
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info('tweets')`)
+	if err != nil {
+		return fmt.Errorf("migrate: read columns: %w", err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: read columns: %w", err)
+		}
+		have[c] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("migrate: read columns: %w", err)
+	}
+	for _, c := range tweetFieldColumns {
+		if !have[c] { // no table yet: created above, then altered
+			stmts = append(stmts, "ALTER TABLE tweets ADD COLUMN "+c+" TEXT")
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ensureModels(ctx, s.configured)
+	for _, c := range []string{"user_id", "retweet_of", "quote_of", "reply_to", "conversation_id"} {
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS tweets_%[1]s ON tweets(%[1]s) WHERE %[1]s IS NOT NULL", c))
+	}
+	stmts = append(stmts,
+		`CREATE TABLE IF NOT EXISTS tweet_entities (
+			kind TEXT NOT NULL,
+			value TEXT NOT NULL,
+			tweet_id TEXT NOT NULL,
+			PRIMARY KEY (kind, value, tweet_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX IF NOT EXISTS tweet_entities_tweet ON tweet_entities(tweet_id)`,
+		`CREATE TRIGGER IF NOT EXISTS tweets_entities_insert AFTER INSERT ON tweets
+			WHEN new.hashtags IS NOT NULL OR new.urls IS NOT NULL OR new.mentions IS NOT NULL
+			BEGIN INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) `+entityRows+`; END`,
+		`CREATE TRIGGER IF NOT EXISTS tweets_entities_update AFTER UPDATE OF hashtags, urls, mentions ON tweets
+			WHEN new.hashtags IS NOT old.hashtags OR new.urls IS NOT old.urls OR new.mentions IS NOT old.mentions
+			BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id;
+			INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) `+entityRows+`; END`,
+		`CREATE TRIGGER IF NOT EXISTS tweets_entities_delete AFTER DELETE ON tweets
+			BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id; END`,
+		fmt.Sprintf("PRAGMA user_version = %d", schemaVersion),
+	)
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", version, schemaVersion, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
 }
 
 // ensureModels adds columns for models that have none. Caller holds s.mu.
@@ -198,6 +296,7 @@ func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
 // every value is a parameter.
 func (s *Store) upsertSQL(known []string, rows int) string {
 	cols := []string{"id", "created_at", "user", "text", "fields", "timed_out", "complete", "missing"}
+	cols = append(cols, tweetFieldColumns...)
 	for _, m := range known {
 		cols = append(cols, m+"_value", m+"_label", m+"_version")
 	}
@@ -208,6 +307,9 @@ func (s *Store) upsertSQL(known []string, rows int) string {
 	// Rows of one statement are inserted in order, so a tweet twice in a
 	// batch merges like two statements would.
 	b.WriteString(" ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, user = excluded.user, text = excluded.text, fields = excluded.fields")
+	for _, c := range tweetFieldColumns {
+		fmt.Fprintf(&b, ", %s = excluded.%s", c, c)
+	}
 	for _, m := range known {
 		for _, suf := range []string{"_value", "_label", "_version"} {
 			c := m + suf
@@ -298,7 +400,7 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 	defer one.Close()
 	many := tx.StmtContext(ctx, s.many)
 	defer many.Close()
-	width := 8 + 3*len(s.known)
+	width := modelArg0 + 3*len(s.known)
 	args := make([]any, width*chunkRows)
 	var chunk []int // indexes of recs in the current chunk
 	exec := func(st *sql.Stmt, idx []int) error {
@@ -332,6 +434,19 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 	return nil
 }
 
+// modelArg0 is the index of the first model column in an upsert row: 8
+// record columns, then the 9 tweetFieldColumns.
+const modelArg0 = 8 + 9
+
+// nullString stores "" as NULL, so an absent field is absent (and out of the
+// partial indexes).
+func nullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
 func (s *Store) fillArgs(args []any, rec sink.Record) {
 	t := rec.Tweet
 	args[0] = t.ID
@@ -346,11 +461,22 @@ func (s *Store) fillArgs(args []any, rec sink.Record) {
 		b, _ := json.Marshal(t.Fields) // map[string]string always marshals
 		args[4] = string(b)
 	}
+	for k, v := range []string{t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo, t.ConversationID} {
+		args[8+k] = nullString(v)
+	}
+	for k, l := range [][]string{t.Hashtags, t.URLs, t.Mentions} {
+		args[14+k] = nil
+		if len(l) > 0 {
+			b, _ := json.Marshal(l) // []string always marshals
+			args[14+k] = string(b)
+		}
+	}
 	for k, m := range s.known {
-		args[8+3*k], args[9+3*k], args[10+3*k] = nil, nil, nil
+		i := modelArg0 + 3*k
+		args[i], args[i+1], args[i+2] = nil, nil, nil
 		for _, r := range rec.Results {
 			if r.Model == m {
-				args[8+3*k], args[9+3*k], args[10+3*k] = r.Value, r.Label, r.Version
+				args[i], args[i+1], args[i+2] = r.Value, r.Label, r.Version
 			}
 		}
 	}

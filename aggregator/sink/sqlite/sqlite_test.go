@@ -103,6 +103,8 @@ func (h *harness) Read(ctx context.Context, id string) (sinktest.Doc, bool, erro
 	}
 	return sinktest.Doc{
 		TweetID: t.ID, User: t.User, Text: t.Text, Timestamp: t.CreatedAt, Fields: t.Fields,
+		UserID: t.UserID, Lang: t.Lang, RetweetOf: t.RetweetOf, QuoteOf: t.QuoteOf, ReplyTo: t.ReplyTo,
+		ConversationID: t.ConversationID, Hashtags: t.Hashtags, URLs: t.URLs, Mentions: t.Mentions,
 		Results: t.Results, Complete: t.Complete, Missing: t.Missing, Partial: t.TimedOut && !t.Complete,
 	}, true, nil
 }

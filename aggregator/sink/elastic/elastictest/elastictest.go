@@ -226,9 +226,23 @@ func docFromSource(id string, src map[string]json.RawMessage, fields map[string]
 			return d, fmt.Errorf("document %s: fields: %w", id, err)
 		}
 	}
+	d.UserID, d.Lang, d.RetweetOf = str(elastic.FieldUserID), str(elastic.FieldLang), str(elastic.FieldRetweetOf)
+	d.QuoteOf, d.ReplyTo, d.ConversationID = str(elastic.FieldQuoteOf), str(elastic.FieldReplyTo), str(elastic.FieldConversationID)
+	for _, f := range []struct {
+		name string
+		dst  *[]string
+	}{{elastic.FieldHashtags, &d.Hashtags}, {elastic.FieldURLs, &d.URLs}, {elastic.FieldMentions, &d.Mentions}} {
+		if raw, ok := src[f.name]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return d, fmt.Errorf("document %s: %s: %w", id, f.name, err)
+			}
+		}
+	}
 	for k, raw := range src {
 		switch k {
-		case elastic.FieldTweetID, elastic.FieldTimestamp, elastic.FieldUser, elastic.FieldText, elastic.FieldFields, elastic.FieldTimedOut:
+		case elastic.FieldTweetID, elastic.FieldTimestamp, elastic.FieldUser, elastic.FieldText, elastic.FieldFields, elastic.FieldTimedOut,
+			elastic.FieldUserID, elastic.FieldLang, elastic.FieldRetweetOf, elastic.FieldQuoteOf, elastic.FieldReplyTo,
+			elastic.FieldConversationID, elastic.FieldHashtags, elastic.FieldURLs, elastic.FieldMentions:
 			continue
 		}
 		var m struct {
