@@ -31,6 +31,11 @@ type dispatcher struct {
 	retry      cehttp.Retry
 	// duplicate says whether to deliver an event twice (at-least-once).
 	duplicate func(id string) bool
+	// onAcked, if set, is called after an event is acked without error;
+	// onUnreachable after a POST to the aggregator failed without any
+	// answer (its pod gone). Tests wait on these instead of polling.
+	onAcked       func(e cloudevents.Event)
+	onUnreachable func()
 
 	mu          sync.Mutex
 	deadLetters []deadLetter
@@ -57,6 +62,9 @@ func (d *dispatcher) deliver(ctx context.Context, url string, e cloudevents.Even
 		if err == nil {
 			reply = r
 			return false, nil
+		}
+		if status == 0 && url == d.aggregator && d.onUnreachable != nil {
+			d.onUnreachable()
 		}
 		retryable := status == 0 || cehttp.Retryable(status)
 		if retryable {
@@ -91,7 +99,11 @@ func (d *dispatcher) handle(ctx context.Context, e cloudevents.Event, ack func(e
 		}
 		wg.Wait()
 		close(errs)
-		ack(<-errs) // nil when every trigger finished
+		err := <-errs // nil when every trigger finished
+		ack(err)
+		if err == nil && d.onAcked != nil {
+			d.onAcked(e)
+		}
 	}()
 }
 

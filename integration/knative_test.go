@@ -116,6 +116,8 @@ type aggregatorPod struct {
 	agg      *aggregator.Aggregator
 	store    *crashableSink
 	accepted atomic.Int64 // metadata events answered 2xx
+	// onAccepted, if set, is told the count after each 2xx (set before start).
+	onAccepted func(n int64)
 	starts   atomic.Int32
 }
 
@@ -157,7 +159,9 @@ func (p *aggregatorPod) start() {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
 		if rec.status >= 200 && rec.status < 300 {
-			p.accepted.Add(1)
+			if n := p.accepted.Add(1); p.onAccepted != nil {
+				p.onAccepted(n)
+			}
 		}
 	})
 	if err := p.srv.start(counted); err != nil {
@@ -286,29 +290,58 @@ func TestKnativeDataPath(t *testing.T) {
 	for i, s := range specs {
 		names[i] = s.Name
 	}
-	pod := &aggregatorPod{t: t, srv: &restartable{addr: "127.0.0.1:0"}, dbPath: dbPath, models: names}
-	pod.start()
-	restarted := make(chan struct{})
-	go func() {
-		defer close(restarted)
-		for pod.accepted.Load() < 400 {
-			if ctx.Err() != nil {
-				return
+	at400 := make(chan struct{})
+	pod := &aggregatorPod{t: t, srv: &restartable{addr: "127.0.0.1:0"}, dbPath: dbPath, models: names,
+		onAccepted: func(n int64) {
+			if n == 400 {
+				close(at400)
 			}
-			time.Sleep(time.Millisecond)
-		}
-		pod.kill()
-		time.Sleep(100 * time.Millisecond) // the pod is gone for a while: connections refused
-		pod.start()
-	}()
-
+		}}
+	pod.start()
+	unreachable := make(chan struct{}, 1)
+	var ackedMu sync.Mutex
+	acked := map[string]bool{} // partition/offset
+	allAcked := make(chan struct{})
 	d := &dispatcher{
 		client:     &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}},
 		functions:  fnURLs,
 		aggregator: "http://" + pod.srv.addr,
 		retry:      cehttp.Retry{Retries: 100, Delay: 5 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
 		duplicate:  func(id string) bool { return len(id) > 0 && id[len(id)-1] == '7' },
+		onUnreachable: func() {
+			select {
+			case unreachable <- struct{}{}:
+			default:
+			}
+		},
+		onAcked: func(e cloudevents.Event) {
+			x := e.Extensions()
+			ackedMu.Lock()
+			defer ackedMu.Unlock()
+			acked[fmt.Sprint(x["kafkapartition"], "/", x["kafkaoffset"])] = true
+			if len(acked) == records {
+				close(allAcked)
+			}
+		},
 	}
+	// The aggregator, killed once 400 metadata events have been stored,
+	// and started again once a delivery has found it gone.
+	restarted := make(chan struct{})
+	go func() {
+		defer close(restarted)
+		select {
+		case <-at400:
+		case <-ctx.Done():
+			return
+		}
+		pod.kill()
+		select {
+		case <-unreachable: // connections refused: the outage is seen
+		case <-ctx.Done():
+		}
+		pod.start()
+	}()
+
 	consumer, err := kafka.NewConsumer(kcfg, "kafkasource-tweetflow", []string{"tweets"}, kafka.ConsumerOptions{MaxInFlight: 64, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -317,16 +350,18 @@ func TestKnativeDataPath(t *testing.T) {
 	consumed := make(chan error, 1)
 	go func() { consumed <- consumer.Run(cctx, d.handle) }()
 
-	deadline := time.Now().Add(2 * time.Minute)
-	for committedTotal(t, kcfg, "kafkasource-tweetflow", "tweets") < records {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d records committed", committedTotal(t, kcfg, "kafkasource-tweetflow", "tweets"), records)
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-allAcked:
+	case <-ctx.Done():
+		ackedMu.Lock()
+		t.Fatalf("only %d of %d records acked", len(acked), records)
 	}
-	stopConsumer()
+	stopConsumer() // drains and commits what was acked
 	if err := <-consumed; err != nil {
 		t.Fatal(err)
+	}
+	if got := committedTotal(t, kcfg, "kafkasource-tweetflow", "tweets"); got != records {
+		t.Fatalf("%d of %d records committed after every one was acked", got, records)
 	}
 	<-restarted
 	pod.stop()
