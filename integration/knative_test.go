@@ -118,7 +118,7 @@ type aggregatorPod struct {
 	accepted atomic.Int64 // metadata events answered 2xx
 	// onAccepted, if set, is told the count after each 2xx (set before start).
 	onAccepted func(n int64)
-	starts   atomic.Int32
+	starts     atomic.Int32
 }
 
 // crashableSink fails every write once the process is "killed", so nothing
