@@ -1,8 +1,10 @@
 package campaign
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -124,6 +126,19 @@ false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
 			break
 		}
 		fmt.Fprintf(w, "  false alert %s: %s\n", a.WindowStart.Format(time.RFC3339), a.Message)
+	}
+	return nil
+}
+
+// WriteJSON writes the report as indented JSON to path (`alerts bench
+// --json`), for comparing runs.
+func (r Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench report: %w", err)
 	}
 	return nil
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,28 +64,11 @@ func parseFlagTime(name, s string) (time.Time, error) {
 }
 
 func printAlerts(cmd *cobra.Command, list []event.Alert, asJSON bool) error {
-	out := cmd.OutOrStdout()
-	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		for _, a := range list {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WINDOW START (UTC)\tKIND\tWHAT\tMESSAGE")
-	for _, a := range list {
-		what := a.Metric
-		if a.Model != "" {
-			what = a.Model + " " + a.Metric
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.WindowStart.UTC().Format("2006-01-02 15:04:05"), a.Kind, what, a.Message)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := embedded.WriteAlerts(cmd.OutOrStdout(), list, asJSON); err != nil {
 		return err
+	}
+	if asJSON {
+		return nil
 	}
 	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%d alert(s)\n", len(list))
 	return err
@@ -180,11 +160,7 @@ as false, including alerts on genuine repeated texts of the organic data.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "seconds:         %.1f\n", time.Since(start).Seconds())
 			if jsonOut != "" {
-				b, err := json.MarshalIndent(rep, "", "  ")
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+				return rep.WriteJSON(jsonOut)
 			}
 			return nil
 		},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -157,25 +156,10 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 	return cmd
 }
 
-// newProgress sizes a bar by the file's line count (a fast scan).
+// newProgress sizes a bar by the rows the run will read, when that is
+// known cheaply (embedded.ExpectedRows).
 func newProgress(w io.Writer, cfg embedded.Config) *progressbar.ProgressBar {
-	total := int64(-1)
-	// Lines are rows only in a plain CSV file (a twarc2 line holds a page).
-	plainCSV := cfg.Format == source.Sentiment140 || cfg.Format == source.CSV || cfg.Format == source.QUT ||
-		((cfg.Format == "" || cfg.Format == source.Auto) && strings.HasSuffix(cfg.Data, ".csv"))
-	if len(source.Paths(cfg.Data)) != 1 || strings.ContainsAny(cfg.Data, "*?[") || cfg.Data == source.Stdin {
-		plainCSV = false
-	}
-	if n, err := countLines(cfg.Data); err == nil && plainCSV {
-		total = n - int64(cfg.StartRow-1)
-		if cfg.CSV.Header {
-			total--
-		}
-		if cfg.Producer.Limit > 0 {
-			total = min(total, cfg.Producer.Limit)
-		}
-	}
-	return progressbar.NewOptions64(total,
+	return progressbar.NewOptions64(embedded.ExpectedRows(cfg),
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("tweets"),
 		progressbar.OptionShowCount(),
@@ -185,31 +169,4 @@ func newProgress(w io.Writer, cfg embedded.Config) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
-}
-
-func countLines(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	var n int64
-	var last byte = '\n'
-	for {
-		k, err := f.Read(buf)
-		if k > 0 {
-			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
-			last = buf[k-1]
-		}
-		if err == io.EOF {
-			if last != '\n' {
-				n++
-			}
-			return n, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
 }

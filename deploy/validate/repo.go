@@ -27,7 +27,6 @@ const (
 	SecretsDir     = "k8s/secrets"
 	FunctionsDir   = "functions"
 	TemplatesDir   = "deploy/templates"
-	FeaturesFile   = "k8s/knative/config-features.yaml"
 	AggregatorFunc = "func.yaml"
 )
 
