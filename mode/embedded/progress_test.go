@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"strings"
-	"time"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer"
