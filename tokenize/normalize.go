@@ -3,6 +3,7 @@ package tokenize
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -77,10 +78,21 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return nil, fmt.Errorf("Replace: %w", err)
 		}
-		if c.Pattern.String == nil {
-			return nil, fmt.Errorf("Replace: pattern: only String patterns are supported")
+		switch {
+		case c.Pattern.String != nil:
+			return replace{*c.Pattern.String, c.Content}, nil
+		case c.Pattern.Regex != nil:
+			// Oniguruma and Go's RE2 agree on the simple patterns tokenizer files use (" {2,}");
+			// one RE2 cannot compile is refused rather than approximated.
+			re, err := regexp.Compile(*c.Pattern.Regex)
+			if err != nil {
+				return nil, fmt.Errorf("Replace: pattern: Regex %q: %w", *c.Pattern.Regex, err)
+			}
+			return replaceRegex{re, c.Content}, nil
 		}
-		return replace{*c.Pattern.String, c.Content}, nil
+		return nil, fmt.Errorf("Replace: pattern: neither String nor Regex")
+	case "Precompiled":
+		return precompiled{}, nil
 	case "Sequence":
 		var c struct {
 			Normalizers []json.RawMessage `json:"normalizers"`
@@ -306,4 +318,39 @@ func (r replace) normalize(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, r.from, r.to)
+}
+
+type replaceRegex struct {
+	re *regexp.Regexp
+	to string
+}
+
+func (r replaceRegex) normalize(s string) string { return r.re.ReplaceAllLiteralString(s, r.to) }
+
+// precompiled stands for SentencePiece's Precompiled normalizer (XLM-R's nmt_nfkc charsmap) as
+// transformers.js, the reference here, implements it: the charsmap is not read; control
+// characters are removed, whitespace-like ones become spaces, and the rest is NFKC except
+// around U+FF5E. The Rust tokenizers apply the charsmap itself, which differs on a few
+// characters; reading the charsmap is left for later.
+type precompiled struct{}
+
+func (precompiled) normalize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x01 && r <= 0x08, r == 0x0B, r >= 0x0E && r <= 0x1F, r == 0x7F, r == 0x8F, r == 0x9F:
+			return -1
+		case r == 0x09, r == 0x0A, r == 0x0C, r == 0x0D, r == 0xA0, r == 0x1680, r >= 0x2000 && r <= 0x200F,
+			r == 0x2028, r == 0x2029, r == 0x202F, r == 0x205F, r == 0x2581, r == 0x3000, r == 0xFEFF, r == 0xFFFD:
+			return ' '
+		}
+		return r
+	}, s)
+	if !strings.ContainsRune(s, 0xFF5E) {
+		return norm.NFKC.String(s)
+	}
+	parts := strings.Split(s, "\uFF5E")
+	for i, p := range parts {
+		parts[i] = norm.NFKC.String(p)
+	}
+	return strings.Join(parts, "\uFF5E")
 }

@@ -4,7 +4,8 @@
 //
 // Supported: WordPiece (BERT, DistilBERT), byte-level BPE (GPT-2, RoBERTa, twitter-roberta) and
 // Unigram (SentencePiece: XLM-R, T5) models; the normalizers, pre-tokenizers and post-processors
-// those families use, except SentencePiece's Precompiled normalizer (XLM-R's own files have one). Anything else
+// those families use; SentencePiece's Precompiled normalizer (XLM-R) as transformers.js
+// approximates it, without reading the charsmap. Anything else
 // in a tokenizer.json is rejected at load with an error naming the field, never silently skipped.
 //
 // A Tokenizer is loaded once and is safe for concurrent use: all of its state is read-only after

@@ -31,7 +31,7 @@ func TestLoadErrors(t *testing.T) {
 		{"merge out of vocab", `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}`, "", `merges[0]: "a" + "b"`},
 		{"dropout", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"dropout":0.1}}`, "", "dropout"},
 		{"unknown normalizer", `{"normalizer":{"type":"Weird"},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", `normalizer: type "Weird"`},
-		{"regex replace", `{"normalizer":{"type":"Replace","pattern":{"Regex":"a+"},"content":"a"},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", "only String patterns"},
+		{"regex replace", `{"normalizer":{"type":"Replace","pattern":{"Regex":"(?<=a)b"},"content":"a"},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", `Replace: pattern: Regex "(?<=a)b"`},
 		{"unknown pre-tokenizer", `{"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Nope"}]},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", "pre_tokenizer: Sequence: pretokenizers[0]: type \"Nope\""},
 		{"bad template", `{"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"special_tokens":{}},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", `special token "[X]"`},
 		{"added without id", `{"added_tokens":[{"content":"x"}],"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, "", "added_tokens: [0]: id"},
