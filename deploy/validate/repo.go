@@ -88,6 +88,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 		return nil, err
 	}
 	probs = append(probs, checkSecretRefs(m.Docs, secrets)...)
+	probs = append(probs, checkNetworkPolicies(m.Docs, m.Functions)...)
 	ops, err := checkOverlays(ctx, fctx, opt, m.Docs)
 	if err != nil {
 		return nil, err

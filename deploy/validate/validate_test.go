@@ -317,6 +317,38 @@ func TestBrokenManifests(t *testing.T) {
 			old: "name: ${FUNCTION}-function-trigger-0", new: "name: ${MODEL}-trigger",
 			want: []string{"deploy/templates/trigger.yaml.tmpl (rendered for model sample_model)", "deploy.subscriptions[0]", `no Trigger "sample-model-function-trigger-0"`},
 		},
+		// NetworkPolicies (k8s/network, #14 break 12).
+		{
+			name: "netpol: functions not selected", file: "k8s/network/networkpolicies.yaml",
+			old: "      - key: serving.knative.dev/service", new: "      - key: serving.knative.dev/svc",
+			want: []string{"functions/sentiment/func.yaml", "no Ingress NetworkPolicy", "any pod in the cluster"},
+		},
+		{
+			name: "netpol: a namespace that does not deliver", file: "k8s/network/networkpolicies.yaml",
+			old: "kubernetes.io/metadata.name: kourier-system", new: "kubernetes.io/metadata.name: default",
+			want: []string{"k8s/network/networkpolicies.yaml", "NetworkPolicy knative-functions", "spec.ingress[0].from[1].namespaceSelector", `admits namespace "default"`},
+		},
+		{
+			name: "netpol: every source", file: "k8s/network/networkpolicies.yaml",
+			old: "  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: knative-serving\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kourier-system",
+			new: "  ingress:\n    - {}",
+			want: []string{"NetworkPolicy knative-functions", "spec.ingress[0].from", "admits every source"},
+		},
+		{
+			name: "netpol: the namespace's own pods", file: "k8s/network/networkpolicies.yaml",
+			old: "        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: knative-serving", new: "        - podSelector: {}",
+			want: []string{"NetworkPolicy knative-functions", "spec.ingress[0].from[0].podSelector", "pods of tweetflow itself"},
+		},
+		{
+			name: "netpol: kafka-only consumers on every port", file: "k8s/network/networkpolicies.yaml",
+			old: "      ports:\n        - protocol: TCP\n          port: 9090\n", new: "",
+			want: []string{"NetworkPolicy kafka-consumers", "spec.ingress[0].ports", "empty"},
+		},
+		{
+			name: "netpol: kafka-only aggregator not selected", file: "k8s/network/networkpolicies.yaml",
+			old: "          - kafka-aggregator", new: "          - kafka-aggregater",
+			want: []string{"k8s/kafka-only/aggregator.yaml", "Deployment kafka-aggregator", "no Ingress NetworkPolicy"},
+		},
 		// The SASL overlays (k8s/sasl, #14 break 7): rendered with kustomize and checked whole.
 		{
 			name: "sasl: KEDA reads a key the Secret does not have", file: "k8s/sasl/kafka-only/triggerauthentication.yaml",
