@@ -330,8 +330,8 @@ func TestBrokenManifests(t *testing.T) {
 		},
 		{
 			name: "netpol: every source", file: "k8s/network/networkpolicies.yaml",
-			old: "  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: knative-serving\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kourier-system",
-			new: "  ingress:\n    - {}",
+			old:  "  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: knative-serving\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kourier-system",
+			new:  "  ingress:\n    - {}",
 			want: []string{"NetworkPolicy knative-functions", "spec.ingress[0].from", "admits every source"},
 		},
 		{
