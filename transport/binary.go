@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -124,9 +125,6 @@ func (b *BinaryV1) Extension(name, value string) {
 	}
 }
 
-// Fail marks the message as one for the SDK to decode.
-func (b *BinaryV1) Fail() { b.failed = true }
-
 // Event returns the event with data (kept, not copied; nil when empty, as
 // the SDK leaves it), or false when the SDK must decode the message.
 func (b *BinaryV1) Event(data []byte) (*cloudevents.Event, bool) {
@@ -137,4 +135,47 @@ func (b *BinaryV1) Event(data []byte) (*cloudevents.Event, bool) {
 		b.e.DataEncoded = data
 	}
 	return &b.e, true
+}
+
+// EncodeBinaryV1 is the binary-mode encoder of a CloudEvents 1.0 event that
+// HTTP (a reply) and Kafka (a record) share: it calls set for each attribute
+// the SDK's binary writer would write, with the same value (types.Format),
+// in the SDK's order (id, source, specversion, type, datacontenttype,
+// dataschema, subject, time, then the extensions), empty attributes left
+// out. ext tells an extension from a spec attribute; each transport names
+// the header (Kafka "ce_id", HTTP "Ce-Id"; datacontenttype is the
+// content-type header of both). The SDK's generic writer walks every
+// attribute through interfaces and was 43% of the producer's CPU and a
+// fifth of a function's; FuzzEncodeBinaryV1 compares the two.
+func EncodeBinaryV1(e *cloudevents.Event, set func(name string, ext bool, value string)) error {
+	attr := func(name, v string) {
+		if v != "" {
+			set(name, false, v)
+		}
+	}
+	attr("id", e.ID())
+	attr("source", e.Source())
+	attr("specversion", e.SpecVersion())
+	attr("type", e.Type())
+	attr("datacontenttype", e.DataContentType())
+	attr("dataschema", e.DataSchema())
+	attr("subject", e.Subject())
+	if t := e.Time(); !t.IsZero() {
+		v, err := types.Format(t)
+		if err != nil {
+			return fmt.Errorf("event %s: time: %w", e.ID(), err)
+		}
+		attr("time", v)
+	}
+	for name, val := range e.Extensions() {
+		if val == nil {
+			continue
+		}
+		v, err := types.Format(val)
+		if err != nil {
+			return fmt.Errorf("event %s: extension %s: %w", e.ID(), name, err)
+		}
+		set(name, true, v)
+	}
+	return nil
 }
