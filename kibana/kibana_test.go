@@ -1,18 +1,14 @@
 package kibana_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/kibana/kibanatest"
 	"github.com/tweetflow/tweetflow/model"
 )
 
@@ -154,110 +150,9 @@ func TestRules(t *testing.T) {
 	}
 }
 
-// fakeKibana implements the two APIs as their documentation describes:
-// multipart import with kbn-xsrf, and rules as Kibana 8 keeps them: ids are
-// global across spaces (multiple-isolated), so a create of an id that exists
-// in any space answers 409 and an update or delete from another space 404;
-// update refuses rule_type_id, consumer and enabled; _find lists a space's.
-type fakeKibana struct {
-	mu       sync.Mutex
-	imported [][]byte
-	paths    []string
-	rules    map[string]map[string]any // id -> rule (with "_space")
-	fields   map[string]string
-}
-
-func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
-	if r.Header.Get("kbn-xsrf") == "" {
-		http.Error(w, `{"statusCode":400,"error":"Bad Request","message":"Request must contain a kbn-xsrf header."}`, 400)
-		return
-	}
-	if u, p, ok := r.BasicAuth(); !ok || u != "elastic" || p != "pw" {
-		http.Error(w, `{"statusCode":401}`, 401)
-		return
-	}
-	path, space := r.URL.Path, "default"
-	if rest, ok := strings.CutPrefix(path, "/s/"); ok {
-		space, path, _ = strings.Cut(rest, "/")
-		path = "/" + path
-	}
-	switch {
-	case r.Method == "GET" && path == "/api/alerting/rules/_find":
-		var data []map[string]any
-		for id, rule := range f.rules {
-			if rule["_space"] == space {
-				data = append(data, map[string]any{"id": id, "name": rule["name"], "tags": rule["tags"]})
-			}
-		}
-		json.NewEncoder(w).Encode(map[string]any{"page": 1, "per_page": 100, "total": len(data), "data": data})
-	case r.Method == "DELETE" && strings.HasPrefix(path, "/api/alerting/rule/"):
-		id := strings.TrimPrefix(path, "/api/alerting/rule/")
-		if f.rules[id] == nil || f.rules[id]["_space"] != space {
-			http.Error(w, "not found", 404)
-			return
-		}
-		delete(f.rules, id)
-		w.WriteHeader(204)
-	case r.Method == "POST" && path == "/api/saved_objects/_import":
-		if r.URL.Query().Get("overwrite") != "true" {
-			http.Error(w, "want overwrite", 400)
-			return
-		}
-		file, hdr, err := r.FormFile("file")
-		if err != nil || !strings.HasSuffix(hdr.Filename, ".ndjson") {
-			http.Error(w, `{"statusCode":415,"message":"Unsupported file extension"}`, 415)
-			return
-		}
-		b, _ := io.ReadAll(file)
-		if err := kibana.Check(b, f.fields); err != nil {
-			w.Write([]byte(`{"success":false,"successCount":0,"errors":[{"id":"x","type":"visualization","error":{"type":"missing_references"}}]}`))
-			return
-		}
-		f.imported = append(f.imported, b)
-		n := bytes.Count(b, []byte("\n"))
-		json.NewEncoder(w).Encode(map[string]any{"success": true, "successCount": n})
-	case strings.HasPrefix(path, "/api/alerting/rule/"):
-		id := strings.TrimPrefix(path, "/api/alerting/rule/")
-		var body map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, "bad json", 400)
-			return
-		}
-		switch r.Method {
-		case "POST":
-			if f.rules[id] != nil {
-				http.Error(w, `{"statusCode":409,"error":"Conflict"}`, 409)
-				return
-			}
-			body["_space"] = space
-			f.rules[id] = body
-		case "PUT":
-			for _, k := range []string{"rule_type_id", "consumer", "enabled"} {
-				if _, ok := body[k]; ok {
-					http.Error(w, `{"statusCode":400,"message":"[request body.`+k+`]: definition for this key is missing"}`, 400)
-					return
-				}
-			}
-			if f.rules[id] == nil || f.rules[id]["_space"] != space {
-				http.Error(w, "not found", 404)
-				return
-			}
-			for k, v := range body {
-				f.rules[id][k] = v
-			}
-		}
-		json.NewEncoder(w).Encode(map[string]any{"id": id})
-	default:
-		http.Error(w, "no route", 404)
-	}
-}
-
 func TestImportAndRules(t *testing.T) {
 	o, nd, fields := generate(t, nil)
-	fk := &fakeKibana{rules: map[string]map[string]any{}, fields: fields}
+	fk := &kibanatest.Fake{Username: "elastic", Password: "pw", Fields: fields}
 	srv := httptest.NewServer(fk)
 	defer srv.Close()
 	c, err := kibana.NewClient(strings.Replace(srv.URL, "http://", "http://elastic:pw@", 1), "analysts", nil, false)
@@ -274,8 +169,8 @@ func TestImportAndRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(fk.rules) != 3 || len(fk.imported) != 2 || !strings.HasPrefix(fk.paths[0], "POST /s/analysts/api/saved_objects/_import") {
-		t.Errorf("rules %d, imports %d, paths %v", len(fk.rules), len(fk.imported), fk.paths)
+	if len(fk.Rules()) != 3 || len(fk.Imported()) != 2 || !strings.HasPrefix(fk.Paths()[0], "POST /s/analysts/api/saved_objects/_import") {
+		t.Errorf("rules %d, imports %d, paths %v", len(fk.Rules()), len(fk.Imported()), fk.Paths())
 	}
 	// A rejected import is an error naming the objects.
 	if _, err := c.Import(ctx, []byte(strings.Replace(string(nd), "sentiment.value", "nope.value", 1))); err == nil || !strings.Contains(err.Error(), "missing_references") {
@@ -293,14 +188,14 @@ func TestImportAndRules(t *testing.T) {
 // removes its rule.
 func TestRulesAcrossSpacesAndThresholds(t *testing.T) {
 	o, _, fields := generate(t, nil)
-	fk := &fakeKibana{rules: map[string]map[string]any{}, fields: fields}
+	fk := &kibanatest.Fake{Username: "elastic", Password: "pw", Fields: fields}
 	srv := httptest.NewServer(fk)
 	defer srv.Close()
 	base := strings.Replace(srv.URL, "http://", "http://elastic:pw@", 1)
 	ctx := context.Background()
 	perSpace := func(space string) map[string]string {
 		out := map[string]string{}
-		for id, r := range fk.rules {
+		for id, r := range fk.Rules() {
 			if r["_space"] == space {
 				out[id] = r["name"].(string)
 			}

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/kibana"
+	"github.com/tweetflow/tweetflow/kibana/kibanatest"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -164,40 +163,6 @@ func TestRunServeWithESRefused(t *testing.T) {
 	}
 }
 
-type fakeKibana struct {
-	mu      sync.Mutex
-	imports int
-	rules   int
-}
-
-func (f *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Header.Get("kbn-xsrf") == "" {
-		http.Error(w, "no kbn-xsrf", 400)
-		return
-	}
-	switch {
-	case r.URL.Path == "/s/team/api/saved_objects/_import":
-		file, _, err := r.FormFile("file")
-		if err != nil {
-			http.Error(w, err.Error(), 415)
-			return
-		}
-		b, _ := io.ReadAll(file)
-		f.imports++
-		json.NewEncoder(w).Encode(map[string]any{"success": true, "successCount": bytes.Count(b, []byte("\n"))})
-	case strings.HasPrefix(r.URL.Path, "/s/team/api/alerting/rule/") && r.Method == "POST":
-		f.rules++
-		w.Write([]byte(`{}`))
-	case r.URL.Path == "/s/team/api/alerting/rules/_find" && r.Method == "GET":
-		// The import then removes stale tweetflow rules; this fake has none.
-		w.Write([]byte(`{"page":1,"per_page":100,"total":0,"data":[]}`))
-	default:
-		http.Error(w, "no route "+r.URL.Path, 404)
-	}
-}
-
 func TestKibanaExportImport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet") // --out-dir creates it (#14 break 11)
 	if _, err := runCLI(t, "kibana", "export", "--models-dir", "../../models", "--out-dir", dir, "--threshold", "sentiment=-0.4", "--from", "2009-04-01"); err != nil {
@@ -210,15 +175,20 @@ func TestKibanaExportImport(t *testing.T) {
 	if _, err := runCLI(t, "kibana", "export", "--models-dir", "../../models", "--threshold", "nosuch=1"); err == nil {
 		t.Error("an unknown model's threshold was accepted")
 	}
-	fk := &fakeKibana{}
+	fk := &kibanatest.Fake{}
 	srv := httptest.NewServer(fk)
 	defer srv.Close()
 	out, err := runCLI(t, "kibana", "import", "--url", srv.URL, "--space", "team")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	if fk.imports != 1 || fk.rules != 3 {
-		t.Errorf("imports %d, rules %d", fk.imports, fk.rules)
+	if len(fk.Imported()) != 1 || len(fk.Rules()) != 3 {
+		t.Errorf("imports %d, rules %d", len(fk.Imported()), len(fk.Rules()))
+	}
+	for id, r := range fk.Rules() {
+		if r["_space"] != "team" {
+			t.Errorf("rule %s created in space %v, want team", id, r["_space"])
+		}
 	}
 }
 
