@@ -89,6 +89,13 @@ test: browser
 browser:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
+# The Kafka interoperability test (integration/kcat_test.go) runs Debian's kcat (librdkafka);
+# `make test` installs it once (skipped when /usr/bin/kcat exists).
+.PHONY: kcat
+test: kcat
+kcat:
+	@test -x /usr/bin/kcat || { apt-get update && apt-get install -y --no-install-recommends kcat; }
+
 # Refresh docs/dashboard.png (shown in the README) from the browser test.
 screenshot: $(ORT_LIB) browser
 	TWEETFLOW_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run '^TestBrowser$$' ./dashboard/
