@@ -11,7 +11,7 @@
 // State is bounded: actions leave when they are two windows old in event
 // time (see window.add for why two), a window holds at most MaxActions
 // actions (the oldest leave early beyond it) and a key at most MaxPerKey (a
-// viral tweet's later retweets are then dropped), edges untouched for
+// viral tweet's later retweets are then dropped for a while), edges untouched for
 // Horizon are forgotten and at most MaxEdges exist per window; every drop is
 // counted in Stats. An Engine is not safe for concurrent use: it is meant to
 // be fed by one observer of the tweet stream.
@@ -61,8 +61,13 @@ type Config struct {
 	// leave early (counted as evicted_early).
 	MaxActions int
 	// MaxPerKey caps the actions held per key (one retweeted tweet, one
-	// URL); later ones are dropped (key_full). Pairing costs one step per
-	// held action, so this also bounds the work per tweet.
+	// URL): a key that reaches it is popular, and its later actions are
+	// dropped (key_full) until its held ones expire, at most two spans.
+	// Pairing costs one step per held action, so this bounds the work per
+	// tweet and the edges one key makes (MaxPerKey^2/2). A tweet retweeted
+	// by more accounts than this within the window is a cascade: pairing
+	// its retweeters says little about coordination and would flood the
+	// network with weight-1 edges.
 	MaxPerKey int
 	// MaxEdges caps the edges per window; new pairs beyond it are dropped
 	// (edges_full), existing edges still count.
@@ -78,7 +83,7 @@ func DefaultConfig() Config {
 		Windows:     DefaultWindows(),
 		Horizon:     24 * time.Hour,
 		MaxActions:  1 << 20,
-		MaxPerKey:   1000,
+		MaxPerKey:   200,
 		MaxEdges:    1 << 21,
 		MaxKeyBytes: 512,
 	}
@@ -281,6 +286,8 @@ type WindowStats struct {
 	// already held on the key. KeyFull, EvictedEarly, EdgesFull, Expired:
 	// the caps and the horizon at work.
 	Backward, TooLate, Duplicate, KeyFull, EvictedEarly, EdgesFull, Expired uint64
+	// Pairs counts held actions a new one was compared with: the work.
+	Pairs uint64
 }
 
 // Stats returns the counters and the state size.

@@ -37,6 +37,11 @@ type keyState struct {
 	// it holds; built only once the key holds more than linearScan actions,
 	// since most keys (a URL, a retweeted id) see one or two.
 	last map[uint32]lastSeen
+	// popular is set when the key reached MaxPerKey: from then on its new
+	// actions are dropped until its held ones expire. Without it a viral
+	// key would sit just under the cap and every new retweet would pair
+	// with MaxPerKey others.
+	popular bool
 }
 
 type lastSeen struct {
@@ -170,7 +175,8 @@ func (w *window) add(acct uint32, msg string, at int64, key string, rec *multiKe
 		ks = &keyState{key: key}
 		w.keys[key] = ks
 	}
-	if ks.len() >= w.e.cfg.MaxPerKey {
+	if ks.popular || ks.len() >= w.e.cfg.MaxPerKey {
+		ks.popular = true
 		w.c.KeyFull++
 		return
 	}
@@ -185,6 +191,7 @@ func (w *window) add(acct uint32, msg string, at int64, key string, rec *multiKe
 	lastA, heldA := ks.latest(acct)
 	for i := len(ks.acts) - 1; i >= ks.head && ks.acts[i].at >= from; i-- {
 		b := ks.acts[i]
+		w.c.Pairs++
 		if b.acct == acct {
 			continue
 		}
