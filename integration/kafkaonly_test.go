@@ -49,7 +49,14 @@ func newKafkaOnly(tb testing.TB, parts int32) *kafkaOnly {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(cluster.Close)
-	k := &kafkaOnly{tb: tb, kcfg: kafka.Config{Brokers: cluster.ListenAddrs(), ClientID: "kafka-only"},
+	return newKafkaOnlyAt(tb, cluster.ListenAddrs(), parts)
+}
+
+// newKafkaOnlyAt is newKafkaOnly on a broker that is already running
+// (another process's, in kcat_test.go).
+func newKafkaOnlyAt(tb testing.TB, brokers []string, parts int32) *kafkaOnly {
+	tb.Helper()
+	k := &kafkaOnly{tb: tb, kcfg: kafka.Config{Brokers: brokers, ClientID: "kafka-only"},
 		dbPath: filepath.Join(tb.TempDir(), "tweetflow.db"), errs: make(chan error, 16), stored: make(chan struct{}, 1), parts: parts}
 	for _, topic := range []string{"tweets", "metadata"} {
 		if err := kafka.EnsureTopic(context.Background(), k.kcfg, topic, parts, 1); err != nil {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -83,16 +84,59 @@ func kcatProduce(t *testing.T, bin, broker, topic, key, value string, headers ma
 	}
 }
 
+// kfakeProcess builds and starts integration/kfakeserver and returns its
+// address; the process ends (stdin closed) when the test does.
+func kfakeProcess(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kfakeserver")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command builds kfakeserver: %v", err)
+	}
+	build := exec.Command(goBin, "build", "-o", bin, "./kfakeserver")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build kfakeserver: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("kfakeserver: %v: %s", err, stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if err != nil || !ok {
+		t.Fatalf("kfakeserver said %q (%v): %s", line, err, stderr.String())
+	}
+	return addr
+}
+
 // TestKcatInterop has the pipeline's topics written and read by kcat
 // (librdkafka), an implementation that shares no code with ours (#14,
 // "Interoperability, tested"): kcat reads the producer's record (key, ce_*
 // headers, JSON body); kcat-written CloudEvents records are scored by the
 // Kafka-only function (`tweetflow kafka function`), and a kcat-written
 // record that is not a CloudEvent goes to the dead-letter topic without
-// holding its partition (the record after it is scored).
+// holding its partition (the record after it is scored). The broker is kfake
+// run as its own process on 127.0.0.1.
 func TestKcatInterop(t *testing.T) {
 	bin := kcatBin(t)
-	k := newKafkaOnly(t, 1) // one partition: the records after the bad one share it
+	// The broker is its own process too: kfake behind integration/kfakeserver.
+	k := newKafkaOnlyAt(t, []string{kfakeProcess(t)}, 1) // one partition: the records after the bad one share it
 	broker := k.kcfg.Brokers[0]
 	const deadLetters = "tweetflow-dead-letter"
 
