@@ -257,3 +257,35 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+func TestPopularKeyStaysDropped(t *testing.T) {
+	w := Window{signal.CoRetweet, time.Minute}
+	e, _ := New(Config{Windows: []Window{w}, MaxPerKey: 3})
+	rt := func(i int, at time.Duration) {
+		e.Observe(&event.Tweet{ID: fmt.Sprint(i), UserID: fmt.Sprint("u", i), RetweetOf: "viral", CreatedAt: t0.Add(at)})
+	}
+	rt(0, 0)
+	rt(1, 30*time.Second)
+	rt(2, 30*time.Second)
+	rt(3, 31*time.Second) // reaches the cap: the key is popular
+	// u0 leaves at two spans: two held, under the cap, but the key stays
+	// popular while it holds actions.
+	rt(4, 121*time.Second)
+	if ws := e.Stats().Windows[0]; ws.KeyFull != 2 || ws.Actions != 2 {
+		t.Fatalf("popular key with held actions: %+v", ws)
+	}
+	// u1 and u2 leave too: the key is gone and starts afresh.
+	rt(5, 151*time.Second)
+	rt(6, 152*time.Second)
+	if ws := e.Stats().Windows[0]; ws.KeyFull != 2 || ws.Actions != 2 {
+		t.Fatalf("after expiry the key should start afresh: %+v", ws)
+	}
+	var pairs [][2]string
+	for _, ed := range e.Edges(w) {
+		pairs = append(pairs, [2]string{ed.A, ed.B})
+	}
+	want := [][2]string{{"u0", "u1"}, {"u0", "u2"}, {"u1", "u2"}, {"u5", "u6"}}
+	if !slices.Equal(pairs, want) {
+		t.Fatalf("edges %v, want %v", pairs, want)
+	}
+}
