@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		newKafkaCmd(),
 		newESCmd(),
 		newKibanaCmd(),
+		newExportCmd(),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -91,65 +92,105 @@ func (s *Store) knownModels() []string {
 }
 
 func (s *Store) selectTweets(ctx context.Context, where string, args []any) ([]Tweet, error) {
-	known := s.knownModels()
-	cols := "id, created_at, user, text, fields, complete, missing, timed_out, " + strings.Join(tweetFieldColumns, ", ")
-	for _, m := range known {
-		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label, %[1]s_version", m)
-	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+cols+" FROM tweets WHERE "+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: select: %w", s.path, err)
-	}
-	defer rows.Close()
 	var out []Tweet
-	for rows.Next() {
-		var t Tweet
-		var created int64
-		var fields sql.NullString
-		var missing string
-		vals := make([]sql.NullFloat64, len(known))
-		labels := make([]sql.NullString, len(known))
-		versions := make([]sql.NullString, len(known))
-		var opt [6]sql.NullString
-		var lists [3]sql.NullString
-		dest := []any{&t.ID, &created, &t.User, &t.Text, &fields, &t.Complete, &missing, &t.TimedOut,
-			&opt[0], &opt[1], &opt[2], &opt[3], &opt[4], &opt[5], &lists[0], &lists[1], &lists[2]}
-		for k := range known {
-			dest = append(dest, &vals[k], &labels[k], &versions[k])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("sqlite %s: scan: %w", s.path, err)
-		}
-		t.CreatedAt = time.UnixMilli(created).UTC()
-		if fields.Valid {
-			if err := json.Unmarshal([]byte(fields.String), &t.Fields); err != nil {
-				return nil, fmt.Errorf("sqlite %s: tweet %s: fields: %w", s.path, t.ID, err)
-			}
-		}
-		t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo, t.ConversationID =
-			opt[0].String, opt[1].String, opt[2].String, opt[3].String, opt[4].String, opt[5].String
-		for k, dst := range []*[]string{&t.Hashtags, &t.URLs, &t.Mentions} {
-			if lists[k].Valid {
-				if err := json.Unmarshal([]byte(lists[k].String), dst); err != nil {
-					return nil, fmt.Errorf("sqlite %s: tweet %s: %s: %w", s.path, t.ID, tweetFieldColumns[6+k], err)
-				}
-			}
-		}
-		if missing != "" {
-			t.Missing = strings.Split(missing, ",")
-		}
-		t.Results = map[string]sink.Result{}
-		for k, m := range known {
-			if labels[k].Valid {
-				t.Results[m] = sink.Result{Model: m, Value: vals[k].Float64, Label: labels[k].String, Version: versions[k].String}
-			}
+	for t, err := range s.scanTweets(ctx, where, args) {
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, t)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite %s: select: %w", s.path, err)
-	}
 	return out, nil
+}
+
+// StoredModels returns the models that have columns in the file (written by
+// any Store on it), sorted: the models an export has results of.
+func (s *Store) StoredModels(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ensureModels(ctx, nil); err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", s.path, err)
+	}
+	return slices.Clone(s.known), nil
+}
+
+// Tweets yields the tweets of [from, to) in time order (then id), one row
+// at a time, so an export of a large file holds one tweet in memory. The
+// models are the store's known ones when the iteration starts (call
+// StoredModels first to see columns other Stores added). An error ends the
+// iteration.
+func (s *Store) Tweets(ctx context.Context, from, to time.Time) iter.Seq2[Tweet, error] {
+	where, args := rangeWhere(from, to)
+	return s.scanTweets(ctx, where+" ORDER BY created_at, id", args)
+}
+
+func (s *Store) scanTweets(ctx context.Context, where string, args []any) iter.Seq2[Tweet, error] {
+	return func(yield func(Tweet, error) bool) {
+		known := s.knownModels()
+		cols := "id, created_at, user, text, fields, complete, missing, timed_out, " + strings.Join(tweetFieldColumns, ", ")
+		for _, m := range known {
+			cols += fmt.Sprintf(", %[1]s_value, %[1]s_label, %[1]s_version", m)
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT "+cols+" FROM tweets WHERE "+where, args...)
+		if err != nil {
+			yield(Tweet{}, fmt.Errorf("sqlite %s: select: %w", s.path, err))
+			return
+		}
+		defer rows.Close()
+		vals := make([]sql.NullFloat64, len(known))
+		labels := make([]sql.NullString, len(known))
+		versions := make([]sql.NullString, len(known))
+		for rows.Next() {
+			t, err := s.scanTweet(rows, known, vals, labels, versions)
+			if !yield(t, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(Tweet{}, fmt.Errorf("sqlite %s: select: %w", s.path, err))
+		}
+	}
+}
+
+func (s *Store) scanTweet(rows *sql.Rows, known []string, vals []sql.NullFloat64, labels, versions []sql.NullString) (Tweet, error) {
+	var t Tweet
+	var created int64
+	var fields sql.NullString
+	var missing string
+	var opt [6]sql.NullString
+	var lists [3]sql.NullString
+	dest := []any{&t.ID, &created, &t.User, &t.Text, &fields, &t.Complete, &missing, &t.TimedOut,
+		&opt[0], &opt[1], &opt[2], &opt[3], &opt[4], &opt[5], &lists[0], &lists[1], &lists[2]}
+	for k := range known {
+		dest = append(dest, &vals[k], &labels[k], &versions[k])
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return Tweet{}, fmt.Errorf("sqlite %s: scan: %w", s.path, err)
+	}
+	t.CreatedAt = time.UnixMilli(created).UTC()
+	if fields.Valid {
+		if err := json.Unmarshal([]byte(fields.String), &t.Fields); err != nil {
+			return Tweet{}, fmt.Errorf("sqlite %s: tweet %s: fields: %w", s.path, t.ID, err)
+		}
+	}
+	t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo, t.ConversationID =
+		opt[0].String, opt[1].String, opt[2].String, opt[3].String, opt[4].String, opt[5].String
+	for k, dst := range []*[]string{&t.Hashtags, &t.URLs, &t.Mentions} {
+		if lists[k].Valid {
+			if err := json.Unmarshal([]byte(lists[k].String), dst); err != nil {
+				return Tweet{}, fmt.Errorf("sqlite %s: tweet %s: %s: %w", s.path, t.ID, tweetFieldColumns[6+k], err)
+			}
+		}
+	}
+	if missing != "" {
+		t.Missing = strings.Split(missing, ",")
+	}
+	t.Results = map[string]sink.Result{}
+	for k, m := range known {
+		if labels[k].Valid {
+			t.Results[m] = sink.Result{Model: m, Value: vals[k].Float64, Label: labels[k].String, Version: versions[k].String}
+		}
+	}
+	return t, nil
 }
 
 // Stats summarises [from, to): tweets, complete, partial, and per model
