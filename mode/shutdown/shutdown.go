@@ -55,25 +55,50 @@ func Notify(parent context.Context, sigs ...os.Signal) (ctx context.Context, rel
 	}
 }
 
-// DrainContext returns the context of a drain after ctx's stop: it is not
-// cancelled by ctx, ends after timeout (0: no bound), and ends at once when
-// ctx's abort channel closes (the second signal).
+// DrainContext returns the context of a drain: it is not cancelled by ctx;
+// its bound of timeout (0: no bound) starts at ctx's stop, so a drain that
+// begins at the normal end of the input is not cut short by a long flush
+// (before, a 30 s bound counted from the input's end failed slow but healthy
+// runs), while Ctrl-C during it still ends it within timeout; and it ends at
+// once when ctx's abort channel closes (the second signal). Err is
+// context.DeadlineExceeded when the bound passed and context.Canceled when
+// the drain was aborted or cancel was called.
 func DrainContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if timeout > 0 {
-		var cancelT context.CancelFunc
-		d, cancelT = context.WithTimeout(d, timeout)
-		prev := cancel
-		cancel = func() { cancelT(); prev() }
+	d, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	abort := Abort(ctx) // nil, which never fires, without one
+	go func() {
+		select {
+		case <-ctx.Done(): // the stop: the bound starts now
+		case <-abort:
+			cancel(context.Canceled)
+			return
+		case <-d.Done():
+			return
+		}
+		var expired <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-expired:
+			cancel(context.DeadlineExceeded)
+		case <-abort:
+			cancel(context.Canceled)
+		case <-d.Done():
+		}
+	}()
+	return drainCtx{d}, func() { cancel(context.Canceled) }
+}
+
+// drainCtx reports why the drain ended (its cause) as its Err, as a
+// context.WithTimeout would.
+type drainCtx struct{ context.Context }
+
+func (c drainCtx) Err() error {
+	if c.Context.Err() == nil {
+		return nil
 	}
-	if abort := Abort(ctx); abort != nil {
-		go func() {
-			select {
-			case <-abort:
-				cancel()
-			case <-d.Done():
-			}
-		}()
-	}
-	return d, cancel
+	return context.Cause(c.Context)
 }

@@ -55,3 +55,28 @@ func TestDrainTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A drain that starts before any stop (the input ended) is not bounded:
+// the bound starts at the stop, then ends it within timeout.
+func TestDrainBoundStartsAtTheStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		drain, stop := shutdown.DrainContext(ctx, 30*time.Second)
+		defer stop()
+		time.Sleep(time.Hour) // fake time: a long, healthy flush
+		synctest.Wait()
+		if err := drain.Err(); err != nil {
+			t.Fatalf("drain ended before any stop: %v", err)
+		}
+		cancel() // Ctrl-C during the flush
+		stopped := time.Now()
+		<-drain.Done()
+		if got := time.Since(stopped); got != 30*time.Second {
+			t.Fatalf("drain ended %v after the stop, want 30s", got)
+		}
+		if !errors.Is(drain.Err(), context.DeadlineExceeded) {
+			t.Fatalf("err %v, want deadline exceeded", drain.Err())
+		}
+	})
+}
