@@ -343,3 +343,28 @@ func TestInjectedFaultsAreTransient(t *testing.T) {
 		t.Fatalf("count = %d (%v), want 2", n, err)
 	}
 }
+
+// BenchmarkWriteBatchFields is BenchmarkWriteBatch with every #10 field set
+// (the tweet_entities triggers fire for 4 hashtags, 2 URLs, 2 mentions).
+func BenchmarkWriteBatchFields(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"), []string{"offense", "sentiment"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	const batch = 512
+	n := 0
+	for b.Loop() {
+		recs := make([]sink.Record, batch)
+		for k := range recs {
+			recs[k] = rec(n, "offense", "sentiment")
+			recs[k].Tweet = sinktest.WithFields(n)
+			n++
+		}
+		if err := s.WriteBatch(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
