@@ -16,7 +16,8 @@ type Registry struct {
 }
 
 // Open reads every model.yaml in the folders directly under dir, sorted by
-// folder name. Folders without a model.yaml are skipped; a model.yaml that
+// folder name, and every Hugging Face folder (config.json, model.yaml
+// optional). Folders with neither are skipped; a model.yaml that
 // does not parse or check is an error naming it, and so are two folders
 // declaring the same model name. An empty registry is not an error here
 // (Select and the callers that need a model say so).
@@ -32,7 +33,7 @@ func Open(dir string) (*Registry, error) {
 			continue
 		}
 		sub := filepath.Join(dir, e.Name())
-		if _, err := os.Stat(filepath.Join(sub, SpecFile)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(sub, SpecFile)); errors.Is(err, os.ErrNotExist) && !IsHFDir(sub) {
 			continue
 		}
 		s, err := LoadSpec(sub)

@@ -7,6 +7,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,13 +29,17 @@ const (
 // scorer loads it.
 type Kind string
 
-// Model kinds. Only hashed exists today; the transformer folders of issue
-// #12 add theirs here, each with its own required fields in Check.
+// Model kinds, each with its own required fields in Check.
 const (
 	// KindHashed: tweetflow's hashed featurizer feeds a graph with an int64
 	// ids input and a float32 weights input, both [batch, features]. The
 	// default when model.yaml has no kind.
 	KindHashed Kind = "hashed"
+	// KindTransformer: a Hugging Face folder (config.json, tokenizer.json,
+	// model.onnx or onnx/model.onnx); the tokenizer in Tokenizer feeds the
+	// graph input_ids and attention_mask (and token_type_ids when the graph
+	// has it), at most MaxLength tokens. model.yaml is optional (hf.go).
+	KindTransformer Kind = "transformer"
 )
 
 // Spec is the parsed model.yaml of a model folder.
@@ -60,8 +65,19 @@ type Spec struct {
 	// alert bound for this model's per-interval average.
 	Threshold *ThresholdSpec `json:"threshold,omitempty"`
 
+	// Tokenizer is the folder holding tokenizer.json (and optionally
+	// tokenizer_config.json) of a transformer, relative to the model folder;
+	// empty means the model folder itself.
+	Tokenizer string `json:"tokenizer,omitempty"`
+	// MaxLength is a transformer's longest input in tokens, special tokens
+	// included: by default the position embeddings' size, capped by
+	// tokenizer_config.json's model_max_length.
+	MaxLength int `json:"max_length,omitempty"`
+
 	// dir is the folder the spec was read from (set by LoadSpec).
 	dir string
+	// onnx is a transformer's graph file, found by LoadSpec.
+	onnx string
 }
 
 // Inputs names the two input tensors of a hashed model: int64 feature ids
@@ -123,6 +139,20 @@ const (
 // Dir is the folder the spec was read from; empty for a spec built in code.
 func (s *Spec) Dir() string { return s.dir }
 
+// TokenizerDir is the folder of a transformer's tokenizer.json; empty for a
+// spec built in code.
+func (s *Spec) TokenizerDir() string {
+	if s.dir == "" {
+		return ""
+	}
+	return filepath.Join(s.dir, s.Tokenizer)
+}
+
+// ONNXPath is the graph file of a transformer: model.onnx, else
+// onnx/model.onnx (transformers.js' layout). Empty for other kinds and for
+// a spec built in code.
+func (s *Spec) ONNXPath() string { return s.onnx }
+
 // ModelKind is the spec's kind, KindHashed when model.yaml names none.
 func (s *Spec) ModelKind() Kind {
 	if s.Kind == "" {
@@ -131,19 +161,42 @@ func (s *Spec) ModelKind() Kind {
 	return s.Kind
 }
 
-// LoadSpec reads and checks dir/model.yaml. Errors name the file and field.
+// LoadSpec reads and checks dir/model.yaml. A Hugging Face folder (one with
+// a config.json) needs none: its kind is transformer and what model.yaml
+// omits comes from config.json and the folder (see fillTransformer).
+// Errors name the file and field.
 func LoadSpec(dir string) (*Spec, error) {
 	path := filepath.Join(dir, SpecFile)
 	b, err := os.ReadFile(path)
-	if err != nil {
+	hf := IsHFDir(dir)
+	switch {
+	case err == nil:
+	case hf && errors.Is(err, os.ErrNotExist):
+		b = nil
+	default:
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
-	s, err := ParseSpec(b)
-	if err != nil {
+	var s Spec
+	if err := yaml.UnmarshalStrict(b, &s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s.dir = dir
-	return s, nil
+	if hf {
+		if s.Kind != "" && s.Kind != KindTransformer {
+			return nil, fmt.Errorf("%s: field kind: %q, but %s has a %s (a transformer folder)", path, s.Kind, dir, ConfigFile)
+		}
+		if err := fillTransformer(&s, dir); err != nil {
+			return nil, err
+		}
+		if err := s.Check(); err != nil {
+			return nil, fmt.Errorf("%s (with %s): %w", path, ConfigFile, err)
+		}
+		return &s, nil
+	}
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &s, nil
 }
 
 // ParseSpec parses and checks the bytes of a model.yaml: unknown fields are
@@ -181,9 +234,17 @@ func (s *Spec) Check() error {
 			return fieldErr("output", "missing")
 		case s.Featurizer.Name == "":
 			return fieldErr("featurizer.name", "missing")
+		case s.MaxLength != 0:
+			return fieldErr("max_length", "only a transformer has one")
+		case s.Tokenizer != "":
+			return fieldErr("tokenizer", "only a transformer has one")
+		}
+	case KindTransformer:
+		if s.MaxLength < 1 {
+			return fieldErr("max_length", "%d is not positive", s.MaxLength)
 		}
 	default:
-		return fieldErr("kind", "%q is not a model kind this build has (want %s)", s.Kind, KindHashed)
+		return fieldErr("kind", "%q is not a model kind this build has (want %s or %s)", s.Kind, KindHashed, KindTransformer)
 	}
 	if len(s.Labels) < 2 {
 		return fieldErr("labels", "need at least two labels, got %d", len(s.Labels))

@@ -43,7 +43,9 @@ func TestSpecCheck(t *testing.T) {
 		{"value.derive", func(s *model.Spec) { s.Value.Derive = "median" }},
 		{"value.type", func(s *model.Spec) { s.Value.Type = "double" }},
 		{"threshold.direction", func(s *model.Spec) { s.Threshold.Direction = "sideways" }},
-		{"kind", func(s *model.Spec) { s.Kind = "transformer" }},
+		{"kind", func(s *model.Spec) { s.Kind = "bert" }},
+		{"max_length", func(s *model.Spec) { s.MaxLength = 512 }},
+		{"max_length", func(s *model.Spec) { s.Kind = model.KindTransformer }},
 		{"value.min", func(s *model.Spec) { s.Value.Min, s.Value.Max = 1, -1 }},
 		{"value.positive", func(s *model.Spec) {
 			s.Value = model.ValueSpec{Derive: model.DeriveProbability, Positive: "x", Type: model.TypeFloat}
