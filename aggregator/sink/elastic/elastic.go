@@ -306,20 +306,25 @@ func codeOf(status int) sink.Code {
 }
 
 // classify is codeOf with Elasticsearch's error types, for the answers whose
-// status alone misleads:
-//   - cluster_block_exception: the status is the block's. The flood-stage
-//     disk block (index read-only / allow delete) is lifted by Elasticsearch
-//     once disk space is freed: it answers 429 since 7.x, and 403 before, so
-//     a 403 naming that block is Transient too. An operator's write or
-//     read-only block (FORBIDDEN/8, /5) stays until someone removes it:
-//     Permanent, as Elasticsearch itself chose when it made only the
-//     disk block retryable (elastic/elasticsearch#50166). No master or a
-//     state not recovered answer 503: Transient.
-//   - index_closed_exception (400) and the closed-index block (403): a
-//     closed index takes no writes until it is opened: Permanent.
-//   - security_exception (403): the user lacks the privilege: Permanent.
+// status alone misleads. Each of these is operational: the cluster or its
+// operator is in a state that an operator (or Elasticsearch itself) ends,
+// and the record itself is fine, so it is Transient (retried within the
+// write budget, then left to the delivery's own retries), never a dead
+// letter, as issue #14 asks:
+//   - any 403: a cluster_block_exception (the flood-stage disk block, lifted
+//     when disk is freed; an operator's write or read-only block; the
+//     closed-index block) or a security_exception (the user lacks a
+//     privilege until the role is fixed). Dead-lettering these would turn
+//     one misconfigured role into a dead-letter file of the whole stream.
+//   - index_closed_exception (400): the index takes writes again when it is
+//     opened.
+//
+// No master or a state not recovered answer 503: Transient by status.
 func classify(status int, typ, reason string) sink.Code {
-	if status == 403 && typ == "cluster_block_exception" && strings.Contains(reason, "read-only / allow delete") {
+	switch {
+	case status == 403:
+		return sink.Transient
+	case typ == "index_closed_exception":
 		return sink.Transient
 	}
 	return codeOf(status)
