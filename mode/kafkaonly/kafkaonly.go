@@ -121,7 +121,7 @@ func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
 	// Everything opened below is closed within the drain's bound.
 	var closers []func(context.Context) error
 	defer func() {
-		dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+		dctx, cancel := shutdown.CloseContext(ctx, cfg.DrainTimeout)
 		defer cancel()
 		errs := []error{err, closeFn(dctx)}
 		for _, c := range closers {
@@ -246,13 +246,13 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 		case <-ctx.Done():
 		case <-runDone:
 		}
-		dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+		dctx, cancel := shutdown.CloseContext(ctx, cfg.DrainTimeout)
 		defer cancel()
 		closed <- closeAgg(dctx)
 	}()
 	runErr := c.Run(ctx, core.MetadataHandler(agg))
 	close(runDone)
-	dctx, cancel := shutdown.DrainContext(ctx, cfg.DrainTimeout)
+	dctx, cancel := shutdown.CloseContext(ctx, cfg.DrainTimeout)
 	defer cancel()
 	var closeErr error
 	select {

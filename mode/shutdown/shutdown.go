@@ -92,6 +92,16 @@ func DrainContext(ctx context.Context, timeout time.Duration) (context.Context, 
 	return drainCtx{d}, func() { cancel(context.Canceled) }
 }
 
+// CloseContext is DrainContext for a service, whose drain begins at a stop
+// or at a failure (a consumer that died, a start that failed): its bound
+// starts now, whether or not ctx has stopped. The second signal still
+// aborts it.
+func CloseContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	stopped, stop := context.WithCancel(ctx)
+	stop() // the bound starts now
+	return DrainContext(stopped, timeout)
+}
+
 // drainCtx reports why the drain ended (its cause) as its Err, as a
 // context.WithTimeout would.
 type drainCtx struct{ context.Context }

@@ -80,3 +80,19 @@ func TestDrainBoundStartsAtTheStop(t *testing.T) {
 		}
 	})
 }
+
+// A service's close after a failure is bounded though nothing stopped it.
+func TestCloseContextBoundStartsNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		closing, stop := shutdown.CloseContext(context.Background(), 30*time.Second)
+		defer stop()
+		<-closing.Done()
+		if got := time.Since(start); got != 30*time.Second {
+			t.Fatalf("close ended after %v, want 30s", got)
+		}
+		if !errors.Is(closing.Err(), context.DeadlineExceeded) {
+			t.Fatalf("err %v, want deadline exceeded", closing.Err())
+		}
+	})
+}
