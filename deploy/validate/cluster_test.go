@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // TestDeployModelDryRunFuncDeploy runs `DRY_RUN=1 scripts/deploy-model.sh sentiment` (what
@@ -252,4 +254,46 @@ func TestDeployModelRejectsNamesFirst(t *testing.T) {
 		t.Errorf("newmodel with failing validation: exit %d, want a failure that says so\n%s", code, out)
 	}
 	unchanged("newmodel")
+}
+
+// TestKnativeFlagsServerSideApply: k8s/knative patches ConfigMaps that the
+// Knative installation owns; a client-side kubectl apply replaces their data
+// with ours instead of adding keys, so k8s/ must not include it and every
+// documented command applying it must be server-side (#14 break 11).
+func TestKnativeFlagsServerSideApply(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "k8s", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k struct {
+		Resources  []string `json:"resources"`
+		Components []string `json:"components"`
+	}
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		t.Fatalf("k8s/kustomization.yaml: %v", err)
+	}
+	for _, r := range append(k.Resources, k.Components...) {
+		if strings.Trim(filepath.Clean(r), "./") == "knative" {
+			t.Errorf("k8s/kustomization.yaml includes %q: 'kubectl apply -k k8s/' would apply the feature flags client-side", r)
+		}
+	}
+	n := 0
+	for _, f := range []string{"README.md", "k8s/knative/kustomization.yaml", "Makefile"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			if !strings.Contains(l, "kubectl apply") || !strings.Contains(l, "k8s/knative") {
+				continue
+			}
+			n++
+			if !strings.Contains(l, "--server-side") {
+				t.Errorf("%s:%d: %q applies k8s/knative without --server-side", f, i+1, strings.TrimSpace(l))
+			}
+		}
+	}
+	if n < 2 {
+		t.Errorf("found %d commands applying k8s/knative, want at least 2 (README, k8s/knative/kustomization.yaml): update this test", n)
+	}
 }
