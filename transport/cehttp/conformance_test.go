@@ -32,21 +32,7 @@ type receiverHarness struct{}
 
 func (receiverHarness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
 	src := receiverHarness{}.Open(t).(source)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Receiver(t).Receive(ctx, transport.Async(h, 16)) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("receive: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return src.s, stop
+	return src.s, transporttest.Receive(t, src.Receiver(t), transport.Async(h, 16))
 }
 
 // Open picks a free address; every Receiver listens on it, so a restart is

@@ -19,21 +19,7 @@ type harness struct{}
 
 func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
 	q := inproc.New(inproc.Options{RetryDelay: time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- q.Receive(ctx, transport.Async(h, 16)) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("receive: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return q, stop
+	return q, transporttest.Receive(t, q, transport.Async(h, 16))
 }
 
 func (harness) Open(*testing.T) transporttest.Source {

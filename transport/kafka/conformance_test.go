@@ -13,7 +13,10 @@ import (
 
 type harness struct{}
 
-func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
+// newEventsTopic starts a cluster with topic "events" of 3 partitions and a
+// Producer to it; both harness kinds begin the same way.
+func newEventsTopic(t *testing.T) (kafka.Config, *kafka.Producer) {
+	t.Helper()
 	cfg := newCluster(t)
 	if err := kafka.EnsureTopic(context.Background(), cfg, "events", 3, 1); err != nil {
 		t.Fatal(err)
@@ -22,6 +25,11 @@ func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func(
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, p
+}
+
+func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
+	cfg, p := newEventsTopic(t)
 	stopConsumer := startConsumer(t, cfg, "conformance", "events",
 		kafka.ConsumerOptions{RetryDelay: time.Millisecond}, transport.Async(h, 16))
 	var once sync.Once
@@ -32,14 +40,7 @@ func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func(
 // Open: a topic of 3 partitions; each Receiver is a new consumer in one
 // group, so a restart is the group's next member.
 func (harness) Open(t *testing.T) transporttest.Source {
-	cfg := newCluster(t)
-	if err := kafka.EnsureTopic(context.Background(), cfg, "events", 3, 1); err != nil {
-		t.Fatal(err)
-	}
-	p, err := kafka.NewProducer(cfg, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, p := newEventsTopic(t)
 	t.Cleanup(func() { p.Close(context.Background()) })
 	return source{cfg: cfg, p: p}
 }

@@ -275,9 +275,11 @@ func testPanic(t *testing.T, h Harness) {
 	}
 }
 
-// receive runs r.Receive(ctx, h) on a goroutine; stop cancels it and fails
-// the test unless it returns nil within 30s.
-func receive(t *testing.T, r transport.Receiver, h transport.AckHandler) (stop func()) {
+// Receive runs r.Receive(ctx, h) on a goroutine; stop (also a t.Cleanup, and
+// safe to call more than once) cancels it and fails the test unless it
+// returns nil within 30s. Harnesses whose transport is a Receiver start it
+// with this.
+func Receive(t *testing.T, r transport.Receiver, h transport.AckHandler) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -310,7 +312,7 @@ func testRestart(t *testing.T, src Source) {
 		second  = map[string]int{}
 	)
 	allFirst := make(chan struct{})
-	stop1 := receive(t, src.Receiver(t), func(_ context.Context, e cloudevents.Event, ack func(error)) {
+	stop1 := Receive(t, src.Receiver(t), func(_ context.Context, e cloudevents.Event, ack func(error)) {
 		mu.Lock()
 		defer mu.Unlock()
 		first[e.ID()]++
@@ -337,7 +339,7 @@ func testRestart(t *testing.T, src Source) {
 	}
 	stop1()
 	got := make(chan struct{})
-	stop2 := receive(t, src.Receiver(t), func(_ context.Context, e cloudevents.Event, ack func(error)) {
+	stop2 := Receive(t, src.Receiver(t), func(_ context.Context, e cloudevents.Event, ack func(error)) {
 		mu.Lock()
 		second[e.ID()]++
 		mu.Unlock()
