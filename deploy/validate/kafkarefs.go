@@ -182,18 +182,11 @@ func kafkaRefs(docs []Document, saslOnly bool) []Problem {
 				containers(d, "spec.template.spec", job.Spec.Template.Spec.Containers)
 			}
 		case d.Kind == "ScaledObject":
-			var so scaledObject
-			if yaml.Unmarshal(d.Raw, &so) != nil {
-				continue
-			}
-			for i, tr := range so.Spec.Triggers {
-				if tr.Type != "kafka" {
-					continue
-				}
+			kafkaTriggers(d, func(i int, tr scaledTrigger) {
 				at := fmt.Sprintf("spec.triggers[%d].metadata", i)
 				servers(d, at+".bootstrapServers", tr.Metadata["bootstrapServers"])
 				topic(d, at+".topic", tr.Metadata["topic"])
-			}
+			})
 		}
 	}
 	return probs

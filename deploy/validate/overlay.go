@@ -305,14 +305,7 @@ func checkSASLClients(docs []Document) []Problem {
 				probs = append(probs, d.problem("data.auth.secret.ref.name", "a Kafka Broker config in a SASL overlay needs auth.secret.ref.name (the Secret %s)", KafkaSASLSecret))
 			}
 		case d.Kind == "ScaledObject":
-			var so scaledObject
-			if yaml.Unmarshal(d.Raw, &so) != nil {
-				continue
-			}
-			for i, tr := range so.Spec.Triggers {
-				if tr.Type != "kafka" {
-					continue
-				}
+			kafkaTriggers(d, func(i int, tr scaledTrigger) {
 				at := fmt.Sprintf("spec.triggers[%d]", i)
 				if tr.AuthenticationRef == nil || !auths[tr.AuthenticationRef.Name] {
 					probs = append(probs, d.problem(at+".authenticationRef", "a kafka trigger in a SASL overlay needs authenticationRef to a TriggerAuthentication of the overlay"))
@@ -320,7 +313,7 @@ func checkSASLClients(docs []Document) []Problem {
 				if tr.Metadata["sasl"] != "scram_sha512" || tr.Metadata["tls"] != "enable" {
 					probs = append(probs, d.problem(at+".metadata", "a kafka trigger in a SASL overlay needs sasl: scram_sha512 and tls: enable (KEDA's spelling), have sasl %q, tls %q", tr.Metadata["sasl"], tr.Metadata["tls"]))
 				}
-			}
+			})
 		case (d.Kind == "Deployment" && d.APIVersion == "apps/v1") || (d.Kind == "Job" && d.APIVersion == "batch/v1"):
 			var w struct {
 				Spec struct {

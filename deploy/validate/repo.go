@@ -581,14 +581,32 @@ type scaledObject struct {
 			Kind string `json:"kind"`
 			Name string `json:"name"`
 		} `json:"scaleTargetRef"`
-		Triggers []struct {
-			Type              string            `json:"type"`
-			Metadata          map[string]string `json:"metadata"`
-			AuthenticationRef *struct {
-				Name string `json:"name"`
-			} `json:"authenticationRef"`
-		} `json:"triggers"`
+		Triggers []scaledTrigger `json:"triggers"`
 	} `json:"spec"`
+}
+
+// scaledTrigger is one entry of a ScaledObject's spec.triggers.
+type scaledTrigger struct {
+	Type              string            `json:"type"`
+	Metadata          map[string]string `json:"metadata"`
+	AuthenticationRef *struct {
+		Name string `json:"name"`
+	} `json:"authenticationRef"`
+}
+
+// kafkaTriggers calls fn, in order, for each kafka trigger of the
+// ScaledObject document d with its index in spec.triggers. A document that
+// does not decode has none here: the checks that decode it report that.
+func kafkaTriggers(d Document, fn func(i int, tr scaledTrigger)) {
+	var so scaledObject
+	if yaml.Unmarshal(d.Raw, &so) != nil {
+		return
+	}
+	for i, tr := range so.Spec.Triggers {
+		if tr.Type == "kafka" {
+			fn(i, tr)
+		}
+	}
 }
 
 // checkScaledObjects checks that every KEDA ScaledObject scales a Deployment defined in the
