@@ -116,32 +116,32 @@ func FuncService(f *Function) (*servingv1.Service, error) {
 		}
 	}
 	if r := f.Deploy.Options.Resources; r != nil {
-		parse := func(field string, v *string, into corev1.ResourceList, key corev1.ResourceName) error {
-			if v == nil {
-				return nil
+		// list parses the cpu and memory quantities under field (either may be unset).
+		list := func(field string, cpu, memory *string) (corev1.ResourceList, error) {
+			l := corev1.ResourceList{}
+			for _, q := range []struct {
+				name corev1.ResourceName
+				v    *string
+			}{{corev1.ResourceCPU, cpu}, {corev1.ResourceMemory, memory}} {
+				if q.v == nil {
+					continue
+				}
+				v, err := resource.ParseQuantity(*q.v)
+				if err != nil {
+					return nil, fmt.Errorf("%s.%s: %w", field, q.name, err)
+				}
+				l[q.name] = v
 			}
-			q, err := resource.ParseQuantity(*v)
-			if err != nil {
-				return fmt.Errorf("%s: %w", field, err)
-			}
-			into[key] = q
-			return nil
+			return l, nil
 		}
+		var err error
 		if r.Requests != nil {
-			c.Resources.Requests = corev1.ResourceList{}
-			if err := parse("deploy.options.resources.requests.cpu", r.Requests.CPU, c.Resources.Requests, corev1.ResourceCPU); err != nil {
-				return nil, err
-			}
-			if err := parse("deploy.options.resources.requests.memory", r.Requests.Memory, c.Resources.Requests, corev1.ResourceMemory); err != nil {
+			if c.Resources.Requests, err = list("deploy.options.resources.requests", r.Requests.CPU, r.Requests.Memory); err != nil {
 				return nil, err
 			}
 		}
 		if r.Limits != nil {
-			c.Resources.Limits = corev1.ResourceList{}
-			if err := parse("deploy.options.resources.limits.cpu", r.Limits.CPU, c.Resources.Limits, corev1.ResourceCPU); err != nil {
-				return nil, err
-			}
-			if err := parse("deploy.options.resources.limits.memory", r.Limits.Memory, c.Resources.Limits, corev1.ResourceMemory); err != nil {
+			if c.Resources.Limits, err = list("deploy.options.resources.limits", r.Limits.CPU, r.Limits.Memory); err != nil {
 				return nil, err
 			}
 			cc = r.Limits.Concurrency
