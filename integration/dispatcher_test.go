@@ -36,6 +36,14 @@ type dispatcher struct {
 	// answer (its pod gone). Tests wait on these instead of polling.
 	onAcked       func(e cloudevents.Event)
 	onUnreachable func()
+	// source, if set, models the KafkaSource's own delivery to the Broker
+	// ingress (ingressUp says whether it accepts): when the source's retries
+	// run out it commits the record anyway, to its dead-letter sink if it has
+	// one, otherwise the record is lost. Nil keeps the older model (the
+	// ingress always up, a failed trigger redelivers).
+	source    *sourceDelivery
+	ingressUp func() bool
+	lost      atomic.Int64 // records committed without delivery or dead letter
 
 	mu          sync.Mutex
 	deadLetters []deadLetter
@@ -88,6 +96,10 @@ func (d *dispatcher) deliver(ctx context.Context, url string, e cloudevents.Even
 // handle is the KafkaSource side: an AckHandler for the tweets topic.
 func (d *dispatcher) handle(ctx context.Context, e cloudevents.Event, ack func(error)) {
 	go func() {
+		if d.source != nil && !d.toIngress(ctx, e) {
+			ack(nil) // committed either way, as the KafkaSource does
+			return
+		}
 		var wg sync.WaitGroup
 		errs := make(chan error, len(d.functions))
 		for model, url := range d.functions {
@@ -105,6 +117,29 @@ func (d *dispatcher) handle(ctx context.Context, e cloudevents.Event, ack func(e
 			d.onAcked(e)
 		}
 	}()
+}
+
+// toIngress retries the source's send to the Broker ingress under the
+// source's delivery config; when retries run out it dead-letters the record
+// or counts it lost, and returns false.
+func (d *dispatcher) toIngress(ctx context.Context, e cloudevents.Event) bool {
+	err := d.source.retry.Do(ctx, func() (bool, error) {
+		if d.ingressUp == nil || d.ingressUp() {
+			return false, nil
+		}
+		return true, errors.New("broker ingress unavailable")
+	})
+	if err == nil {
+		return true
+	}
+	if d.source.deadLetterSink {
+		d.mu.Lock()
+		d.deadLetters = append(d.deadLetters, deadLetter{EventID: e.ID(), URL: "broker-ingress", Err: err.Error()})
+		d.mu.Unlock()
+	} else {
+		d.lost.Add(1)
+	}
+	return false
 }
 
 func (d *dispatcher) trigger(ctx context.Context, model, url string, e cloudevents.Event) error {
