@@ -57,11 +57,7 @@ func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esEr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix := s.indices[name]
-	if ix == nil {
-		return nil, 0, indexNotFound(name)
-	}
-	ids, err := s.matching(ix, req.Query)
+	ix, ids, err := s.matchingIn(name, req.Query)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -115,11 +111,7 @@ func (s *Server) count(name string, body []byte) (any, int, *esError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix := s.indices[name]
-	if ix == nil {
-		return nil, 0, indexNotFound(name)
-	}
-	ids, err := s.matching(ix, req.Query)
+	_, ids, err := s.matchingIn(name, req.Query)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -137,6 +129,17 @@ func strictDecode(body []byte, v any) *esError {
 }
 
 // matching returns the sorted ids of searchable documents matching query.
+// matchingIn resolves index name and the ids query matches in it, for
+// search and count alike; the caller holds s.mu.
+func (s *Server) matchingIn(name string, query map[string]any) (*index, []string, *esError) {
+	ix := s.indices[name]
+	if ix == nil {
+		return nil, nil, indexNotFound(name)
+	}
+	ids, err := s.matching(ix, query)
+	return ix, ids, err
+}
+
 func (s *Server) matching(ix *index, query map[string]any) ([]string, *esError) {
 	var ids []string
 	for _, id := range slices.Sorted(maps.Keys(ix.searchable)) {
