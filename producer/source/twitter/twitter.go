@@ -16,6 +16,7 @@ package twitter
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -171,13 +172,26 @@ type entities struct {
 	Hashtags []struct {
 		Tag string `json:"tag"`
 	} `json:"hashtags"`
-	URLs []struct {
-		URL         string `json:"url"`
-		ExpandedURL string `json:"expanded_url"`
-	} `json:"urls"`
+	URLs     []urlEntity `json:"urls"`
 	Mentions []struct {
 		Username string `json:"username"`
 	} `json:"mentions"`
+}
+
+// urlEntity is a link as both API versions give it: the t.co URL and,
+// where the API resolved it, the URL it expands to.
+type urlEntity struct {
+	URL         string `json:"url"`
+	ExpandedURL string `json:"expanded_url"`
+}
+
+// linkURLs is each link's expanded URL, the t.co one where none was given.
+func linkURLs(us []urlEntity) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, cmp.Or(u.ExpandedURL, u.URL))
+	}
+	return out
 }
 
 type apiError struct {
@@ -345,13 +359,7 @@ func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*twe
 	for _, h := range ents.Hashtags {
 		tw.Hashtags = append(tw.Hashtags, h.Tag)
 	}
-	for _, u := range ents.URLs {
-		if u.ExpandedURL != "" {
-			tw.URLs = append(tw.URLs, u.ExpandedURL)
-		} else {
-			tw.URLs = append(tw.URLs, u.URL)
-		}
-	}
+	tw.URLs = linkURLs(ents.URLs)
 	for _, m := range ents.Mentions {
 		tw.Mentions = append(tw.Mentions, m.Username)
 	}

@@ -71,10 +71,7 @@ type v1Entities struct {
 	Hashtags []struct {
 		Text string `json:"text"`
 	} `json:"hashtags"`
-	URLs []struct {
-		URL         string `json:"url"`
-		ExpandedURL string `json:"expanded_url"`
-	} `json:"urls"`
+	URLs         []urlEntity `json:"urls"`
 	UserMentions []struct {
 		ScreenName string `json:"screen_name"`
 	} `json:"user_mentions"`
@@ -219,13 +216,7 @@ func (r *Reader) v1Tweet(s *v1Status, path string) {
 	for _, h := range ents.Hashtags {
 		tw.Hashtags = append(tw.Hashtags, h.Text)
 	}
-	for _, u := range ents.URLs {
-		if u.ExpandedURL != "" {
-			tw.URLs = append(tw.URLs, u.ExpandedURL)
-		} else {
-			tw.URLs = append(tw.URLs, u.URL)
-		}
-	}
+	tw.URLs = linkURLs(ents.URLs)
 	for _, m := range ents.UserMentions {
 		tw.Mentions = append(tw.Mentions, m.ScreenName)
 	}
