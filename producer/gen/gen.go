@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/source"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -62,20 +64,12 @@ func LoadSample(ctx context.Context, path string) ([]Row, error) {
 		return nil, err
 	}
 	defer r.Close()
+	tweets, err := goodTweets(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var out []Row
-	for {
-		row, err := r.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		t := row.Tweet
+	for _, t := range tweets {
 		out = append(out, Row{Target: t.Fields["target"], ID: t.ID, Time: t.CreatedAt, Query: t.Fields["query"], User: t.User, Text: t.Text})
 	}
 	if len(out) == 0 {
@@ -181,4 +175,24 @@ func appendRow(b []byte, r Row) []byte {
 		b = append(b, '"')
 	}
 	return append(b, '\n')
+}
+
+// goodTweets reads r to its end: each good row's tweet, the bad rows (a
+// row error) skipped; any other error ends it.
+func goodTweets(ctx context.Context, r source.Reader) ([]event.Tweet, error) {
+	var out []event.Tweet
+	for {
+		row, err := r.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		var re *csv.RowError
+		if errors.As(err, &re) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row.Tweet)
+	}
 }

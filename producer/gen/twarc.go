@@ -12,7 +12,6 @@ import (
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source"
-	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
 // LoadTweets reads every tweet of the given inputs (source.Open's syntax)
@@ -23,20 +22,9 @@ func LoadTweets(ctx context.Context, paths []string) ([]event.Tweet, error) {
 		return nil, err
 	}
 	defer src.Close()
-	var out []event.Tweet
-	for {
-		row, err := src.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row.Tweet)
+	out, err := goodTweets(ctx, src)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("gen: no tweet in %v", paths)
