@@ -83,16 +83,26 @@ func (k *keyState) push(a action) {
 	}
 }
 
-func (k *keyState) pop() action {
-	a := k.acts[k.head]
-	k.acts[k.head] = action{}
-	k.head++
-	if k.head > 32 && k.head*2 >= len(k.acts) {
-		n := copy(k.acts, k.acts[k.head:])
-		clear(k.acts[n:])
-		k.acts = k.acts[:n]
-		k.head = 0
+// popFront removes and returns (*q)[*head], zeroing its slot so the queue
+// keeps no pointer to it. Once the dead front is longer than minDead and
+// half the slice, the live tail moves down, so a long-lived queue's memory
+// follows what it holds, not what it ever held.
+func popFront[T any](q *[]T, head *int, minDead int) T {
+	var zero T
+	v := (*q)[*head]
+	(*q)[*head] = zero
+	*head++
+	if *head > minDead && *head*2 >= len(*q) {
+		n := copy(*q, (*q)[*head:])
+		clear((*q)[n:])
+		*q = (*q)[:n]
+		*head = 0
 	}
+	return v
+}
+
+func (k *keyState) pop() action {
+	a := popFront(&k.acts, &k.head, 32)
 	if k.last != nil {
 		l := k.last[a.acct]
 		if l.n <= 1 {
@@ -271,15 +281,7 @@ func (w *window) expire() {
 }
 
 func (w *window) popOldest() {
-	h := w.queue[w.qhead]
-	w.queue[w.qhead] = held{}
-	w.qhead++
-	if w.qhead > 1024 && w.qhead*2 >= len(w.queue) {
-		n := copy(w.queue, w.queue[w.qhead:])
-		clear(w.queue[n:])
-		w.queue = w.queue[:n]
-		w.qhead = 0
-	}
+	h := popFront(&w.queue, &w.qhead, 1024)
 	a := h.ks.pop()
 	w.e.accts.release(a.acct)
 	if h.ks.len() == 0 {
