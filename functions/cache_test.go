@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions/functionstest"
+	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/producer/source"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/scorer"
@@ -140,5 +142,55 @@ func BenchmarkCacheTwitterReplay(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tweets/s")
 		})
+	}
+}
+
+// reusingScorer writes each prediction into the Probs slice it is handed,
+// as the ONNX Runtime scorer does with the pooled predictions: a text's
+// probabilities are derived from its length.
+type reusingScorer struct{}
+
+func (reusingScorer) Name() string     { return "reuse" }
+func (reusingScorer) Version() string  { return "1" }
+func (reusingScorer) Labels() []string { return []string{"a", "b"} }
+func (reusingScorer) Score(_ context.Context, texts []string, out []model.Prediction) error {
+	for i, t := range texts {
+		p := &out[i]
+		if cap(p.Probs) >= 2 {
+			p.Probs = p.Probs[:2]
+		} else {
+			p.Probs = make([]float32, 2)
+		}
+		p.Probs[0] = float32(len(t))
+		p.Probs[1] = -float32(len(t))
+		p.Label, p.Value = "a", float64(len(t))
+	}
+	return nil
+}
+
+// A cached result keeps its own probabilities: scoring other texts later
+// (into the pooled predictions) does not change what the cache serves.
+// Before, the cache kept the pooled Probs slices, which the next batch
+// overwrote (a data race, and another text's probabilities served).
+func TestScoreCacheKeepsItsOwnProbs(t *testing.T) {
+	f := New(reusingScorer{}, Options{})
+	defer f.Close(context.Background())
+	ctx := context.Background()
+	for i := range 50 {
+		first := strings.Repeat("x", i+1)
+		if _, err := f.ScoreTweets(ctx, []event.Tweet{{ID: "1", Text: first, CreatedAt: time.Unix(1, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+		other := strings.Repeat("y", 100+i) // a miss, scored into the pool
+		if _, err := f.ScoreTweets(ctx, []event.Tweet{{ID: "2", Text: other, CreatedAt: time.Unix(1, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.ScoreTweets(ctx, []event.Tweet{{ID: "3", Text: first, CreatedAt: time.Unix(1, 0)}}) // a hit
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := got[0].Probabilities["a"]; p != float64(len(first)) {
+			t.Fatalf("round %d: cached P(a) of %q = %v, want %d (another text's result served)", i, first, p, len(first))
+		}
 	}
 }

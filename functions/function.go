@@ -174,9 +174,11 @@ func (f *Function) scoreInto(ctx context.Context, tweets []event.Tweet, out []ev
 			copy(got, preds)
 		} else {
 			for j := range preds {
-				// A copy of Probs: the scorer may reuse the pooled slices.
-				preds[j].Probs = append([]float32(nil), preds[j].Probs...)
-				f.cache.add(version, texts[j], preds[j])
+				// The cache keeps its own Probs: preds go back to the pool,
+				// and the scorer writes the next batch into their slices.
+				c := preds[j]
+				c.Probs = append([]float32(nil), c.Probs...)
+				f.cache.add(version, texts[j], c)
 			}
 			for i, j := range slot {
 				if j >= 0 {
