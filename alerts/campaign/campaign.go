@@ -74,6 +74,12 @@ type Campaign struct {
 	Message  string    `json:"message"`
 	Accounts []string  `json:"accounts"`
 	TweetIDs []string  `json:"tweet_ids"`
+	// Pattern is what Plant made (empty for the Injector's bursts);
+	// AccountIDs are the accounts' ids (Plant's accounts have both), and
+	// Targets the retweeted or replied-to tweets or the pushed URLs.
+	Pattern    Pattern  `json:"pattern,omitempty"`
+	AccountIDs []string `json:"account_ids,omitempty"`
+	Targets    []string `json:"targets,omitempty"`
 }
 
 // Truth is the sidecar file written beside a replay with campaigns.

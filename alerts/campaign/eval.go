@@ -34,16 +34,32 @@ type Report struct {
 	// MedianDelay is the event time from a found campaign's first post to
 	// its first alert's last tweet (when the alert could be raised).
 	MedianDelay time.Duration `json:"median_delay_ns"`
+	// ByPattern counts planted and found campaigns per pattern (Plant's
+	// campaigns; the Injector's have none), in Patterns order.
+	ByPattern []PatternCount `json:"by_pattern,omitempty"`
+}
+
+// PatternCount is one pattern's found / planted.
+type PatternCount struct {
+	Pattern Pattern `json:"pattern"`
+	Planted int     `json:"planted"`
+	Found   int     `json:"found"`
 }
 
 // Evaluate matches alerts (coordination alerts only; others are ignored) to
 // the campaigns of truth. An alert matches a campaign when more than half of
-// its tweet ids are that campaign's.
+// its tweet ids are that campaign's, or, failing that, more than half of its
+// accounts (by handle or id): a network alert names accounts that co-acted,
+// and may carry few or none of their tweets.
 func Evaluate(truth Truth, alerts []event.Alert) Report {
 	owner := map[string]int{} // tweet id -> campaign index
+	acctOwner := map[string]int{}
 	for i, c := range truth.Campaigns {
 		for _, id := range c.TweetIDs {
 			owner[id] = i
+		}
+		for _, a := range slices.Concat(c.Accounts, c.AccountIDs) {
+			acctOwner[a] = i
 		}
 	}
 	r := Report{Campaigns: len(truth.Campaigns), OrganicTweets: truth.OrganicRows}
@@ -60,13 +76,17 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 				votes[c]++
 			}
 		}
-		best, bestVotes := -1, 0
-		for c, v := range votes {
-			if v > bestVotes || (v == bestVotes && c < best) {
-				best, bestVotes = c, v
+		best, ok := majority(votes, len(a.TweetIDs))
+		if !ok {
+			votes = map[int]int{}
+			for _, acct := range a.Accounts {
+				if c, ok := acctOwner[acct]; ok {
+					votes[c]++
+				}
 			}
+			best, ok = majority(votes, len(a.Accounts))
 		}
-		if best >= 0 && 2*bestVotes > len(a.TweetIDs) {
+		if ok {
 			r.TrueAlerts++
 			found[best] = true
 			if firstAlert[best].IsZero() || a.WindowEnd.Before(firstAlert[best]) {
@@ -77,6 +97,23 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 		r.FalseAlerts++
 		if len(r.FalseSamples) < 20 {
 			r.FalseSamples = append(r.FalseSamples, a)
+		}
+	}
+	counts := map[Pattern]*PatternCount{}
+	for _, p := range Patterns() {
+		counts[p] = &PatternCount{Pattern: p}
+	}
+	for i, c := range truth.Campaigns {
+		if pc := counts[c.Pattern]; pc != nil {
+			pc.Planted++
+			if found[i] {
+				pc.Found++
+			}
+		}
+	}
+	for _, p := range Patterns() {
+		if counts[p].Planted > 0 {
+			r.ByPattern = append(r.ByPattern, *counts[p])
 		}
 	}
 	var delays []time.Duration
@@ -104,6 +141,18 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 	return r
 }
 
+// majority returns the campaign with the most votes (the lowest index on a
+// tie) if it has more than half of n.
+func majority(votes map[int]int, n int) (int, bool) {
+	best, bestVotes := -1, 0
+	for c, v := range votes {
+		if v > bestVotes || (v == bestVotes && c < best) {
+			best, bestVotes = c, v
+		}
+	}
+	return best, best >= 0 && 2*bestVotes > n
+}
+
 // Print writes the report for humans.
 func (r Report) Print(w io.Writer) error {
 	_, err := fmt.Fprintf(w, `campaigns:       %d injected, %d found (recall %.1f%%), median delay %s
@@ -114,12 +163,16 @@ false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
 	if err != nil {
 		return err
 	}
+	for _, pc := range r.ByPattern {
+		fmt.Fprintf(w, "  %-14s %d / %d found\n", pc.Pattern, pc.Found, pc.Planted)
+	}
 	for i, c := range r.Missed {
 		if i == 5 {
 			fmt.Fprintf(w, "  … %d more missed\n", len(r.Missed)-5)
 			break
 		}
-		fmt.Fprintf(w, "  missed #%d (%s, %d accounts, %s): %q\n", c.ID, c.Kind, len(c.Accounts), c.End.Sub(c.Start), c.Message)
+		fmt.Fprintf(w, "  missed #%d (%s %s, %d accounts, %d tweets, %s): %q\n", c.ID, c.Pattern, c.Kind, len(c.Accounts),
+			len(c.TweetIDs), c.End.Sub(c.Start).Round(time.Second), c.Message)
 	}
 	for i, a := range r.FalseSamples {
 		if i == 10 {
@@ -132,8 +185,13 @@ false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
 
 // WriteJSON writes the report as indented JSON to path (`alerts bench
 // --json`), for comparing runs.
-func (r Report) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func (r Report) WriteJSON(path string) error { return writeJSON(path, r) }
+
+// WriteJSON writes the suite's report as indented JSON to path.
+func (s SuiteReport) WriteJSON(path string) error { return writeJSON(path, s) }
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("bench report: %w", err)
 	}

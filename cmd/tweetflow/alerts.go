@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,8 +130,11 @@ func newAlertsBenchCmd() *cobra.Command {
 	var data, truthPath, dbPath, jsonOut string
 	var campaigns int
 	var seed uint64
+	suite := campaign.DefaultSuite()
+	var plant map[string]int
+	var seeds []uint
 	cmd := &cobra.Command{
-		Use:   "bench --data FILE (--truth FILE | --campaigns N) [--db FILE]",
+		Use:   "bench --data FILE (--truth FILE | --campaigns N | --organic N) [--db FILE]",
 		Short: "Measure the coordination alerts' precision and recall on injected campaigns",
 		Long: `Measure how well coordination alerts find injected campaigns.
 
@@ -140,11 +145,30 @@ in event-time order, as the pipeline's sink would, unless --db names the
 store of a 'tweetflow run' over the same replay: then the alerts that run
 stored are scored instead.
 
-Every coordination alert whose tweets are not mostly one campaign's counts
-as false, including alerts on genuine repeated texts of the organic data.`,
+With --organic N, N organic tweets shaped like a real collection
+(campaign.MeasuredShape: the retweet, reply and link shares, cascade
+sizes and delays of real twarc2 files; texts and handles from --data) are
+made per --seeds seed, campaigns of every pattern (--plant) are planted in
+them, and the engine's recall per pattern and false alerts per 100,000
+organic tweets are reported per seed.
+
+Every coordination alert whose tweets (or, failing that, accounts) are not
+mostly one campaign's counts as false, including alerts on genuine
+repeated texts and viral retweet cascades of the organic data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
+			if suite.Tweets > 0 {
+				suite.Texts = data
+				if err := suitePlan(&suite, plant, seeds); err != nil {
+					return err
+				}
+				rep, err := campaign.RunSuite(cmd.Context(), suite)
+				if err != nil {
+					return err
+				}
+				return printBench(cmd, rep, start, jsonOut)
+			}
 			cfg := campaign.BenchConfig{Data: data, TruthFile: truthPath, Campaigns: campaigns, Seed: seed}
 			if dbPath != "" {
 				cfg.Stored = func(ctx context.Context) ([]event.Alert, error) {
@@ -155,14 +179,7 @@ as false, including alerts on genuine repeated texts of the organic data.`,
 			if err != nil {
 				return err
 			}
-			if err := rep.Print(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "seconds:         %.1f\n", time.Since(start).Seconds())
-			if jsonOut != "" {
-				return rep.WriteJSON(jsonOut)
-			}
-			return nil
+			return printBench(cmd, rep, start, jsonOut)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "data/sample.csv", "replay CSV (sentiment140 layout)")
@@ -171,7 +188,58 @@ as false, including alerts on genuine repeated texts of the organic data.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the in-memory injection")
 	cmd.Flags().StringVar(&dbPath, "db", "", "score the alerts stored by a run instead of running the engine")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	cmd.Flags().IntVar(&suite.Tweets, "organic", 0, "make this many organic tweets (texts and handles from --data) and plant campaigns of every pattern in them")
+	cmd.Flags().DurationVar(&suite.Span, "span", suite.Span, "event time the organic tweets cover (with --organic)")
+	cmd.Flags().StringToIntVar(&plant, "plant", nil, fmt.Sprintf("campaigns per pattern and seed, e.g. burst=10,reply-swarm=5 (patterns %v; default %s)",
+		campaign.Patterns(), planString(campaign.DefaultPlant())))
+	cmd.Flags().UintSliceVar(&seeds, "seeds", []uint{1, 2, 3}, "one organic collection and planting per seed (with --organic)")
 	return cmd
+}
+
+// benchReport is campaign.Report or campaign.SuiteReport.
+type benchReport interface {
+	Print(w io.Writer) error
+	WriteJSON(path string) error
+}
+
+// printBench prints rep and the seconds since start, and writes the JSON
+// report when asked.
+func printBench(cmd *cobra.Command, rep benchReport, start time.Time, jsonOut string) error {
+	if err := rep.Print(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "seconds:         %.1f\n", time.Since(start).Seconds())
+	if jsonOut != "" {
+		return rep.WriteJSON(jsonOut)
+	}
+	return nil
+}
+
+// suitePlan applies --plant and --seeds to the suite.
+func suitePlan(s *campaign.SuiteConfig, plant map[string]int, seeds []uint) error {
+	if len(plant) > 0 {
+		s.Plant = map[campaign.Pattern]int{}
+		for name, n := range plant {
+			p, err := campaign.ParsePattern(name)
+			if err != nil {
+				return fmt.Errorf("--plant: %w", err)
+			}
+			s.Plant[p] = n
+		}
+	}
+	s.Seeds = s.Seeds[:0]
+	for _, seed := range seeds {
+		s.Seeds = append(s.Seeds, uint64(seed))
+	}
+	return nil
+}
+
+func planString(m map[campaign.Pattern]int) string {
+	var parts []string
+	for _, p := range campaign.Patterns() {
+		parts = append(parts, fmt.Sprintf("%s=%d", p, m[p]))
+	}
+	return strings.Join(parts, ",")
 }
 
 // campaignFlags are `tweetflow gen --inject-campaign N` and its settings.

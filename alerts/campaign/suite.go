@@ -1,0 +1,207 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/tweetflow/tweetflow/alerts"
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/source"
+)
+
+// SuiteConfig is `tweetflow alerts bench --organic N`: campaigns of every
+// pattern planted into synthetic organic data shaped like a real
+// collection, replayed through a fresh detector per seed.
+type SuiteConfig struct {
+	// Texts is a file of real tweets (any format source.Open reads) whose
+	// texts and handles the organic tweets use.
+	Texts string
+	// Tweets organic tweets over Span from Start, shaped like Shape.
+	Tweets int
+	Start  time.Time
+	Span   time.Duration
+	Shape  Shape
+	// Plant is how many campaigns of each pattern to plant per seed.
+	Plant map[Pattern]int
+	// Seeds: one organic collection and one planting per seed.
+	Seeds []uint64
+	// NewDetector makes the detector of one run (default: the alert
+	// engine with its default configuration).
+	NewDetector func() (Detector, error)
+}
+
+// DefaultSuite is 200,000 organic tweets over 12 hours (4.6 tweets/s, a
+// mid-sized keyword collection), MeasuredShape, DefaultPlant, seeds 1-3.
+func DefaultSuite() SuiteConfig {
+	return SuiteConfig{Texts: "data/sample.csv", Tweets: 200_000, Start: time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC),
+		Span: 12 * time.Hour, Shape: MeasuredShape(), Plant: DefaultPlant(), Seeds: []uint64{1, 2, 3}}
+}
+
+// SeedResult is one seed's run.
+type SeedResult struct {
+	Seed uint64 `json:"seed"`
+	// Tweets replayed, of which Report.OrganicTweets organic; Largest is
+	// the biggest organic retweet cascade.
+	Tweets  int    `json:"tweets"`
+	Largest int    `json:"largest_cascade"`
+	Report  Report `json:"report"`
+}
+
+// SuiteReport is every seed's result.
+type SuiteReport struct {
+	Results []SeedResult `json:"results"`
+}
+
+// RunSuite runs cfg: per seed, make the organic data, plant the campaigns,
+// replay the stream through a new detector and score its alerts.
+func RunSuite(ctx context.Context, cfg SuiteConfig) (SuiteReport, error) {
+	if len(cfg.Seeds) == 0 {
+		return SuiteReport{}, errors.New("bench: no seeds")
+	}
+	if cfg.NewDetector == nil {
+		cfg.NewDetector = func() (Detector, error) { return alerts.New(alerts.Config{}) }
+	}
+	texts, handles, err := readTexts(ctx, cfg.Texts)
+	if err != nil {
+		return SuiteReport{}, err
+	}
+	var rep SuiteReport
+	for _, seed := range cfg.Seeds {
+		org, err := MakeOrganic(OrganicConfig{Tweets: cfg.Tweets, Start: cfg.Start, Span: cfg.Span, Shape: cfg.Shape,
+			Seed: seed, Texts: texts, Handles: handles})
+		if err != nil {
+			return rep, err
+		}
+		stream, truth, err := Plant(org, cfg.Start, cfg.Span, cfg.Plant, seed)
+		if err != nil {
+			return rep, err
+		}
+		det, err := cfg.NewDetector()
+		if err != nil {
+			return rep, err
+		}
+		got, err := Replay(ctx, det, sliceNext(stream))
+		if err != nil {
+			return rep, err
+		}
+		rep.Results = append(rep.Results, SeedResult{Seed: seed, Tweets: len(stream), Largest: org.Largest,
+			Report: Evaluate(truth, got)})
+	}
+	return rep, nil
+}
+
+// sliceNext reads tweets one by one, io.EOF after the last.
+func sliceNext(tweets []event.Tweet) func(context.Context) (event.Tweet, error) {
+	i := 0
+	return func(ctx context.Context) (event.Tweet, error) {
+		if err := ctx.Err(); err != nil {
+			return event.Tweet{}, err
+		}
+		if i == len(tweets) {
+			return event.Tweet{}, io.EOF
+		}
+		i++
+		return tweets[i-1], nil
+	}
+}
+
+// readTexts returns the texts and the distinct handles of path's tweets.
+func readTexts(ctx context.Context, path string) (texts, handles []string, err error) {
+	src, err := source.Open([]string{path}, source.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: texts: %w", err)
+	}
+	defer src.Close()
+	seen := map[string]bool{}
+	for {
+		r, err := src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: texts: %w", err)
+		}
+		texts = append(texts, r.Tweet.Text)
+		if h := r.Tweet.User; h != "" && !seen[h] {
+			seen[h] = true
+			handles = append(handles, h)
+		}
+	}
+	if len(texts) == 0 || len(handles) == 0 {
+		return nil, nil, fmt.Errorf("bench: texts: %s has no tweets with a user", path)
+	}
+	return texts, handles, nil
+}
+
+// Print writes one line per pattern (found / planted per seed, then all
+// seeds) and the false alerts per seed.
+func (s SuiteReport) Print(w io.Writer) error {
+	if len(s.Results) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "%-16s", "pattern")
+	for _, r := range s.Results {
+		fmt.Fprintf(w, " %10s", fmt.Sprintf("seed %d", r.Seed))
+	}
+	fmt.Fprintf(w, " %10s\n", "all")
+	for i, pc := range s.Results[0].Report.ByPattern {
+		fmt.Fprintf(w, "%-16s", pc.Pattern)
+		found, planted := 0, 0
+		for _, r := range s.Results {
+			c := r.Report.ByPattern[i]
+			found, planted = found+c.Found, planted+c.Planted
+			fmt.Fprintf(w, " %10s", fmt.Sprintf("%d/%d", c.Found, c.Planted))
+		}
+		fmt.Fprintf(w, " %10s\n", fmt.Sprintf("%d/%d", found, planted))
+	}
+	falses, organic := 0, 0
+	fmt.Fprintf(w, "%-16s", "false alerts")
+	for _, r := range s.Results {
+		falses, organic = falses+r.Report.FalseAlerts, organic+r.Report.OrganicTweets
+		fmt.Fprintf(w, " %10d", r.Report.FalseAlerts)
+	}
+	fmt.Fprintf(w, " %10d\n", falses)
+	fmt.Fprintf(w, "%-16s", "per 100k organic")
+	for _, r := range s.Results {
+		fmt.Fprintf(w, " %10.1f", r.Report.FalsePer100k)
+	}
+	fmt.Fprintf(w, " %10.1f\n", float64(falses)/float64(max(1, organic))*100_000)
+	fmt.Fprintf(w, "%-16s", "alerts (true)")
+	for _, r := range s.Results {
+		fmt.Fprintf(w, " %10s", fmt.Sprintf("%d (%d)", r.Report.Alerts, r.Report.TrueAlerts))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-16s", "largest cascade")
+	for _, r := range s.Results {
+		fmt.Fprintf(w, " %10d", r.Largest)
+	}
+	fmt.Fprintln(w)
+	for _, r := range s.Results {
+		for i, a := range r.Report.FalseSamples {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(w, "  seed %d false alert %s: %s\n", r.Seed, a.WindowStart.Format(time.RFC3339), a.Message)
+		}
+	}
+	var missed []string
+	for _, r := range s.Results {
+		for _, c := range r.Report.Missed {
+			missed = append(missed, fmt.Sprintf("  seed %d missed #%d %s: %d accounts, %d tweets over %s",
+				r.Seed, c.ID, c.Pattern, len(c.Accounts), len(c.TweetIDs), c.End.Sub(c.Start).Round(time.Second)))
+		}
+	}
+	slices.Sort(missed)
+	for i, m := range missed {
+		if i == 12 {
+			fmt.Fprintf(w, "  … %d more missed\n", len(missed)-i)
+			break
+		}
+		fmt.Fprintln(w, m)
+	}
+	return nil
+}
