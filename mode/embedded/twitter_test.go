@@ -4,8 +4,6 @@ package embedded_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,20 +26,13 @@ func TestTwitterFilesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tweets, err := csv.Tweets(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	distinct := map[string]bool{}
-	for {
-		row, err := src.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		distinct[row.Tweet.ID] = true
+	for _, tw := range tweets {
+		distinct[tw.ID] = true
 	}
 	src.Close()
 	if len(distinct) < 300 {

@@ -59,12 +59,8 @@ type Options struct {
 // LoadSample reads a sentiment140 CSV as generation templates. Bad rows are
 // skipped; a sample without a single good row is an error.
 func LoadSample(ctx context.Context, path string) ([]Row, error) {
-	r, err := csv.Open(path, csv.Options{Keep: map[string]string{"target": "0", "query": "3"}})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	tweets, err := goodTweets(ctx, r)
+	tweets, err := loadTweets(ctx, []string{path}, source.Options{Format: source.Sentiment140,
+		CSV: csv.Options{Keep: map[string]string{"target": "0", "query": "3"}}})
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +68,23 @@ func LoadSample(ctx context.Context, path string) ([]Row, error) {
 	for _, t := range tweets {
 		out = append(out, Row{Target: t.Fields["target"], ID: t.ID, Time: t.CreatedAt, Query: t.Fields["query"], User: t.User, Text: t.Text})
 	}
+	return out, nil
+}
+
+// loadTweets reads the good tweets of paths (source.Open's syntax), bad
+// rows skipped; inputs without a single good tweet are an error.
+func loadTweets(ctx context.Context, paths []string, opts source.Options) ([]event.Tweet, error) {
+	src, err := source.Open(paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	out, err := csv.Tweets(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("gen: sample %s has no valid rows", path)
+		return nil, fmt.Errorf("gen: no valid tweet in %s", strings.Join(paths, ", "))
 	}
 	return out, nil
 }
@@ -175,24 +186,4 @@ func appendRow(b []byte, r Row) []byte {
 		b = append(b, '"')
 	}
 	return append(b, '\n')
-}
-
-// goodTweets reads r to its end: each good row's tweet, the bad rows (a
-// row error) skipped; any other error ends it.
-func goodTweets(ctx context.Context, r source.Reader) ([]event.Tweet, error) {
-	var out []event.Tweet
-	for {
-		row, err := r.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row.Tweet)
-	}
 }

@@ -17,19 +17,7 @@ import (
 // LoadTweets reads every tweet of the given inputs (source.Open's syntax)
 // as templates for TwarcPages; bad rows are skipped.
 func LoadTweets(ctx context.Context, paths []string) ([]event.Tweet, error) {
-	src, err := source.Open(paths, source.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	out, err := goodTweets(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("gen: no tweet in %v", paths)
-	}
-	return out, nil
+	return loadTweets(ctx, paths, source.Options{})
 }
 
 // TwarcOptions configure TwarcPages.

@@ -3,8 +3,6 @@ package gen
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,15 +42,7 @@ func TestTwarcPages(t *testing.T) {
 		}
 	}
 	var last int64
-	for {
-		row, err := src.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) || err != nil {
-			t.Fatalf("%v", err)
-		}
+	err = csv.Drain(context.Background(), src, func(row csv.Row) {
 		want := tmpl[got%len(tmpl)]
 		if k := got / len(tmpl); k > 0 && want.RetweetOf == "" {
 			want.Text += " " + strconv.Itoa(k)
@@ -68,6 +58,9 @@ func TestTwarcPages(t *testing.T) {
 			rts++
 		}
 		got++
+	}, func(re *csv.RowError) { t.Fatal(re) })
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got != 1234 || rts < 1234*tmplRTs/len(tmpl)-5 {
 		t.Fatalf("%d tweets, %d retweets (templates %d of %d)", got, rts, tmplRTs, len(tmpl))

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,21 +37,13 @@ func readAll(t *testing.T, paths []string, opts Options) (result, *Source) {
 	}
 	t.Cleanup(func() { s.Close() })
 	var res result
-	for {
-		row, err := s.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			return res, s
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			res.errs = append(res.errs, re)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.rows = append(res.rows, row)
+	err = csv.Drain(context.Background(), s,
+		func(row csv.Row) { res.rows = append(res.rows, row) },
+		func(re *csv.RowError) { res.errs = append(res.errs, re) })
+	if err != nil {
+		t.Fatal(err)
 	}
+	return res, s
 }
 
 const (
@@ -310,24 +300,17 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		for {
-			row, err := s.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			var re *csv.RowError
-			if errors.As(err, &re) {
-				if re.File != p {
-					t.Fatalf("row error names %q: %v", re.File, re)
-				}
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		err = csv.Drain(context.Background(), s, func(row csv.Row) {
 			if err := row.Tweet.Validate(row.Tweet.ID); err != nil {
 				t.Fatalf("invalid tweet: %v", err)
 			}
+		}, func(re *csv.RowError) {
+			if re.File != p {
+				t.Fatalf("row error names %q: %v", re.File, re)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tweetflow/tweetflow/event"
 )
 
 type result struct {
@@ -24,21 +27,50 @@ func readAll(t *testing.T, input string, opts Options) result {
 		t.Fatal(err)
 	}
 	var res result
-	for {
-		row, err := r.Read(context.Background())
-		if err == io.EOF {
-			return res
-		}
-		var re *RowError
-		if errors.As(err, &re) {
-			res.errs = append(res.errs, re)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.rows = append(res.rows, row)
+	err = Drain(context.Background(), r,
+		func(row Row) { res.rows = append(res.rows, row) },
+		func(re *RowError) { res.errs = append(res.errs, re) })
+	if err != nil {
+		t.Fatal(err)
 	}
+	return res
+}
+
+// Drain hands rows and row errors over in order and ends at the first error
+// that is neither: a stream error is returned, not taken for the end.
+func TestDrain(t *testing.T) {
+	stream := errors.New("gzip: unexpected EOF")
+	r := &scripted{results: []error{nil, &RowError{Line: 2, Reason: ReasonEmptyText}, nil, stream, nil}}
+	var got []string
+	err := Drain(context.Background(), r,
+		func(row Row) { got = append(got, "row "+row.Tweet.ID) },
+		func(re *RowError) { got = append(got, "bad "+string(re.Reason)) })
+	if !errors.Is(err, stream) || !slices.Equal(got, []string{"row 1", "bad empty_text", "row 3"}) {
+		t.Fatalf("%v, %q", err, got)
+	}
+	r = &scripted{results: []error{nil, &RowError{Line: 2}, nil}}
+	tweets, err := Tweets(context.Background(), r)
+	if err != nil || len(tweets) != 2 || tweets[0].ID != "1" || tweets[1].ID != "3" {
+		t.Fatalf("%v, %+v", err, tweets)
+	}
+}
+
+// scripted returns a row (id = its 1-based position) for each nil of
+// results and the error otherwise, then io.EOF.
+type scripted struct {
+	results []error
+	n       int
+}
+
+func (s *scripted) Read(context.Context) (Row, error) {
+	if s.n == len(s.results) {
+		return Row{}, io.EOF
+	}
+	s.n++
+	if err := s.results[s.n-1]; err != nil {
+		return Row{}, err
+	}
+	return Row{Line: s.n, Tweet: event.Tweet{ID: strconv.Itoa(s.n)}}, nil
 }
 
 const good1 = `"0","1467810369","Mon Apr 06 22:19:45 PDT 2009","NO_QUERY","_TheSpecialOne_","@switchfoot Awww, that's a ""bummer""."`
@@ -319,15 +351,9 @@ func BenchmarkReadSample(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			_, err := r.Read(context.Background())
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			rows++
+		err = Drain(context.Background(), r, func(Row) { rows++ }, func(re *RowError) { b.Fatal(re) })
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")

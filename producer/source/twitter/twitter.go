@@ -169,13 +169,17 @@ type user struct {
 }
 
 type entities struct {
-	Hashtags []struct {
-		Tag string `json:"tag"`
-	} `json:"hashtags"`
+	Hashtags []hashtag   `json:"hashtags"`
 	URLs     []urlEntity `json:"urls"`
-	Mentions []struct {
-		Username string `json:"username"`
-	} `json:"mentions"`
+	Mentions []mention   `json:"mentions"`
+}
+
+type hashtag struct {
+	Tag string `json:"tag"`
+}
+
+type mention struct {
+	Username string `json:"username"`
 }
 
 // urlEntity is a link as both API versions give it: the t.co URL and,
@@ -185,11 +189,25 @@ type urlEntity struct {
 	ExpandedURL string `json:"expanded_url"`
 }
 
-// linkURLs is each link's expanded URL, the t.co one where none was given.
-func linkURLs(us []urlEntity) []string {
+func (h hashtag) value() string { return h.Tag }
+func (m mention) value() string { return m.Username }
+
+// value is the expanded URL, the t.co one where none was given.
+func (u urlEntity) value() string { return cmp.Or(u.ExpandedURL, u.URL) }
+
+// lists sets a tweet's hashtags, links and mentions from either API
+// version's entities.
+func lists[H, M interface{ value() string }](tw *event.Tweet, hashtags []H, urls []urlEntity, mentions []M) {
+	tw.Hashtags = values(hashtags)
+	tw.URLs = values(urls)
+	tw.Mentions = values(mentions)
+}
+
+// values is each entity's value, in order; nil for none.
+func values[E interface{ value() string }](es []E) []string {
 	var out []string
-	for _, u := range us {
-		out = append(out, cmp.Or(u.ExpandedURL, u.URL))
+	for _, e := range es {
+		out = append(out, e.value())
 	}
 	return out
 }
@@ -356,13 +374,7 @@ func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*twe
 		}
 	}
 	tw.Text = text
-	for _, h := range ents.Hashtags {
-		tw.Hashtags = append(tw.Hashtags, h.Tag)
-	}
-	tw.URLs = linkURLs(ents.URLs)
-	for _, m := range ents.Mentions {
-		tw.Mentions = append(tw.Mentions, m.Username)
-	}
+	lists(&tw, ents.Hashtags, ents.URLs, ents.Mentions)
 	r.emit(tw, field, after)
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,35 +22,48 @@ func readAll(t *testing.T, r *Reader) ([]event.Tweet, map[csv.Reason]int, []*csv
 	var tweets []event.Tweet
 	reasons := map[csv.Reason]int{}
 	var errs []*csv.RowError
-	for {
-		row, err := r.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			return tweets, reasons, errs
-		}
-		var re *csv.RowError
-		if errors.As(err, &re) {
-			reasons[re.Reason]++
-			errs = append(errs, re)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", r.Name(), err)
-		}
+	err := csv.Drain(context.Background(), r, func(row csv.Row) {
 		if row.Line < 1 {
 			t.Fatalf("tweet %s without a line", row.Tweet.ID)
 		}
 		tweets = append(tweets, row.Tweet)
+	}, func(re *csv.RowError) {
+		reasons[re.Reason]++
+		errs = append(errs, re)
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", r.Name(), err)
 	}
+	return tweets, reasons, errs
 }
 
+// newReader is NewReader or NewV1Reader.
+type newReader func(rd io.Reader, name string, opts Options) *Reader
+
+// readFile reads testdata/name (an API v2 file) whole.
 func readFile(t *testing.T, name string) ([]event.Tweet, map[csv.Reason]int, []*csv.RowError) {
+	t.Helper()
+	return readFileWith(t, NewReader, name)
+}
+
+func readFileWith(t *testing.T, newR newReader, name string) ([]event.Tweet, map[csv.Reason]int, []*csv.RowError) {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return readAll(t, NewReader(f, name, Options{}))
+	return readAll(t, newR(f, name, Options{}))
+}
+
+// jsonEqual compares two tweets as their JSON (every field, in one line).
+func jsonEqual(t *testing.T, got, want event.Tweet) {
+	t.Helper()
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if !bytes.Equal(gj, wj) {
+		t.Errorf("got  %s\nwant %s", gj, wj)
+	}
 }
 
 // The fixtures are twarc-csv's real twarc2 output (testdata/README.md);
@@ -138,11 +150,7 @@ func TestFlatEqualsPage(t *testing.T) {
 		if !ok {
 			t.Fatalf("flattened tweet %s not in the page", f.ID)
 		}
-		fj, _ := json.Marshal(f)
-		pj, _ := json.Marshal(p)
-		if !bytes.Equal(fj, pj) {
-			t.Errorf("tweet %s differs:\nflat %s\npage %s", f.ID, fj, pj)
-		}
+		jsonEqual(t, f, p)
 	}
 }
 
@@ -159,10 +167,8 @@ func TestNamedTweets(t *testing.T) {
 	if len(tweets) != 1 {
 		t.Fatalf("%d tweets", len(tweets))
 	}
-	gj, _ := json.Marshal(tweets[0])
-	wj, _ := json.Marshal(want)
-	if !bytes.Equal(gj, wj) {
-		t.Fatalf("got  %s\nwant %s", gj, wj)
+	if jsonEqual(t, tweets[0], want); t.Failed() {
+		t.FailNow()
 	}
 
 	// Links come expanded, in text order.
@@ -216,15 +222,38 @@ func rawTweet(t *testing.T, name string) (out struct {
 	return out
 }
 
+// badLine is a bad line between two good ones: the error it must give
+// (reason, a part of the detail) and how many tweets it still yields.
+type badLine struct {
+	name   string
+	line   string
+	reason csv.Reason
+	detail string // a part of the message
+	tweets int
+}
+
+// checkBadLines reads good, each case's line, good: the case's tweets plus
+// the two good ones, and exactly one error, of the case's reason, naming
+// f.jsonl:2 and the case's detail.
+func checkBadLines(t *testing.T, newR newReader, good string, cases []badLine) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := good + "\n" + tc.line + "\n" + good + "\n"
+			tweets, reasons, errs := readAll(t, newR(strings.NewReader(in), "f.jsonl", Options{}))
+			if len(tweets) != 2+tc.tweets || reasons[tc.reason] != 1 || len(errs) != 1 {
+				t.Fatalf("tweets %d, errors %v", len(tweets), errs)
+			}
+			if e := errs[0]; e.Line != 2 || !strings.Contains(e.Error(), "f.jsonl:2: ") || !strings.Contains(e.Detail, tc.detail) {
+				t.Fatalf("error %q: want f.jsonl:2 and %q", e.Error(), tc.detail)
+			}
+		})
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	good := `{"data":[{"id":"1","text":"hi","created_at":"2021-01-01T00:00:00.000Z","author_id":"9"}],"includes":{"users":[{"id":"9","username":"u"}]}}`
-	for _, tc := range []struct {
-		name   string
-		line   string
-		reason csv.Reason
-		detail string // a part of the message
-		tweets int
-	}{
+	checkBadLines(t, NewReader, good, []badLine{
 		{"not JSON", `hello`, ReasonBadJSON, "byte 1", 0},
 		{"cut off", good[:60], ReasonBadJSON, "", 0},
 		{"no id", `{"data":[{"text":"hi","created_at":"2021-01-01T00:00:00Z"}]}`, ReasonEmptyID, "data[0].id", 0},
@@ -239,18 +268,7 @@ func TestBadInput(t *testing.T) {
 		{"10 KB URL", `{"data":[{"id":"1","text":"x","created_at":"2021-01-01T00:00:00Z","entities":{"urls":[{"expanded_url":"https://` + strings.Repeat("a", 10<<10) + `"}]}}]}`, ReasonClipped, "data[0].entities", 1},
 		{"not a tweet", `{"meta":{"result_count":0}}`, ReasonNotTweet, "", 0},
 		{"array line", `[1,2]`, ReasonBadJSON, "", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			in := good + "\n" + tc.line + "\n" + good + "\n"
-			tweets, reasons, errs := readAll(t, NewReader(strings.NewReader(in), "f.jsonl", Options{}))
-			if len(tweets) != 2+tc.tweets || reasons[tc.reason] != 1 || len(errs) != 1 {
-				t.Fatalf("tweets %d, errors %v", len(tweets), errs)
-			}
-			if e := errs[0]; e.Line != 2 || !strings.Contains(e.Error(), "f.jsonl:2: ") || !strings.Contains(e.Detail, tc.detail) {
-				t.Fatalf("error %q: want f.jsonl:2 and %q", e.Error(), tc.detail)
-			}
-		})
-	}
+	})
 }
 
 func TestLongLine(t *testing.T) {
@@ -263,46 +281,52 @@ func TestLongLine(t *testing.T) {
 }
 
 // FuzzReader: whatever the bytes, the reader ends without a panic, and every
-// tweet it returns is valid.
+// tweet it returns is valid and carries an id encoding/json finds in its line
+// (data[i].id, data.id or id).
 func FuzzReader(f *testing.F) {
-	for _, name := range []string{"two_tweets.jsonl", "streaming_output_with_error.jsonl"} {
+	fuzzReader(f, NewReader, v2IDs, []string{"two_tweets.jsonl", "streaming_output_with_error.jsonl"},
+		`{"id":"1","text":"x","created_at":"2021-01-01T00:00:00Z","referenced_tweets":[{"type":"retweeted","id":"2","text":"y"}]}`,
+		`{"data":{"id":"1"},"errors":[{}]}`)
+}
+
+// fuzzReader seeds with testdata files and lines, then checks that newR never
+// panics and that every tweet it returns is valid, comes from a line
+// encoding/json accepts (numbers as json.Number), and carries one of the ids
+// that ids finds in that line's encoding/json value.
+func fuzzReader(f *testing.F, newR newReader, ids func(any) []string, files []string, seeds ...string) {
+	for _, name := range files {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
-	f.Add([]byte(`{"id":"1","text":"x","created_at":"2021-01-01T00:00:00Z","referenced_tweets":[{"type":"retweeted","id":"2","text":"y"}]}`))
-	f.Add([]byte(`{"data":{"id":"1"},"errors":[{}]}`))
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r := NewReader(bytes.NewReader(b), "fuzz", Options{MaxLineBytes: 1 << 16})
 		lines := bytes.Split(b, []byte("\n"))
-		for {
-			row, err := r.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			var re *csv.RowError
-			if errors.As(err, &re) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		r := newR(bytes.NewReader(b), "fuzz", Options{MaxLineBytes: 1 << 16})
+		err := csv.Drain(context.Background(), r, func(row csv.Row) {
 			if err := row.Tweet.Validate(row.Tweet.ID); err != nil {
 				t.Fatalf("returned an invalid tweet: %v", err)
 			}
-			// Against encoding/json: the line is JSON to it too, and the
-			// tweet's id is one it finds (data[i].id, data.id or id).
+			if row.Line < 1 || row.Line > len(lines) {
+				t.Fatalf("line %d of %d", row.Line, len(lines))
+			}
 			line := bytes.TrimSpace(lines[row.Line-1])
 			var v any
 			d := json.NewDecoder(bytes.NewReader(line))
+			d.UseNumber()
 			if err := d.Decode(&v); err != nil || d.More() {
-				t.Fatalf("line %d: a tweet from a line encoding/json rejects (%v)", row.Line, err)
+				t.Fatalf("line %d: a tweet from a line encoding/json rejects (%v): %q", row.Line, err, line)
 			}
-			if !slices.Contains(v2IDs(v), row.Tweet.ID) {
-				t.Fatalf("line %d: id %q is not among encoding/json's %q", row.Line, row.Tweet.ID, v2IDs(v))
+			if !slices.Contains(ids(v), row.Tweet.ID) {
+				t.Fatalf("line %d: id %q is not among encoding/json's %q", row.Line, row.Tweet.ID, ids(v))
 			}
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -332,23 +356,24 @@ func v2IDs(v any) []string {
 // BenchmarkPages parses twarc2 response pages (noflat.jsonl, 100 tweets a
 // page, with includes); tweets/s is per core with GOMAXPROCS=1.
 func BenchmarkPages(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("testdata", "noflat.jsonl"))
+	benchRead(b, NewReader, "noflat.jsonl", 1)
+}
+
+// benchRead reads testdata/name, repeated times over, with newR: bytes/s,
+// allocations and tweets/s.
+func benchRead(b *testing.B, newR newReader, name string, repeated int) {
+	one, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		b.Fatal(err)
 	}
+	data := bytes.Repeat(one, repeated)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		r := NewReader(bytes.NewReader(data), "noflat.jsonl", Options{})
-		for {
-			_, err := r.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err == nil {
-				n++
-			}
+		r := newR(bytes.NewReader(data), name, Options{})
+		if err := csv.Drain(context.Background(), r, func(csv.Row) { n++ }, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tweets/s")

@@ -68,14 +68,21 @@ type v1User struct {
 }
 
 type v1Entities struct {
-	Hashtags []struct {
-		Text string `json:"text"`
-	} `json:"hashtags"`
+	Hashtags     []v1Hashtag `json:"hashtags"`
 	URLs         []urlEntity `json:"urls"`
-	UserMentions []struct {
-		ScreenName string `json:"screen_name"`
-	} `json:"user_mentions"`
+	UserMentions []v1Mention `json:"user_mentions"`
 }
+
+type v1Hashtag struct {
+	Text string `json:"text"`
+}
+
+type v1Mention struct {
+	ScreenName string `json:"screen_name"`
+}
+
+func (h v1Hashtag) value() string { return h.Text }
+func (m v1Mention) value() string { return m.ScreenName }
 
 // v1Layout is v1.1's created_at, "Wed Oct 10 20:19:24 +0000 2018".
 const v1Layout = "Mon Jan 02 15:04:05 -0700 2006"
@@ -213,12 +220,6 @@ func (r *Reader) v1Tweet(s *v1Status, path string) {
 		}
 	}
 	tw.Text = text
-	for _, h := range ents.Hashtags {
-		tw.Hashtags = append(tw.Hashtags, h.Text)
-	}
-	tw.URLs = linkURLs(ents.URLs)
-	for _, m := range ents.UserMentions {
-		tw.Mentions = append(tw.Mentions, m.ScreenName)
-	}
+	lists(&tw, ents.Hashtags, ents.URLs, ents.UserMentions)
 	r.emit(tw, field, after)
 }

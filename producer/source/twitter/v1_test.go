@@ -2,13 +2,9 @@ package twitter
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +15,7 @@ import (
 
 func readV1File(t *testing.T, name string) ([]event.Tweet, map[csv.Reason]int, []*csv.RowError) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "v1", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	return readAll(t, NewV1Reader(f, name, Options{}))
+	return readFileWith(t, NewV1Reader, filepath.Join("v1", name))
 }
 
 // rawV1 decodes line n (1-based) of a v1 fixture with encoding/json into a
@@ -54,15 +45,6 @@ func str(m map[string]any, path ...string) string {
 	}
 	s, _ := v.(string)
 	return s
-}
-
-func jsonEqual(t *testing.T, got, want event.Tweet) {
-	t.Helper()
-	gj, _ := json.Marshal(got)
-	wj, _ := json.Marshal(want)
-	if !bytes.Equal(gj, wj) {
-		t.Errorf("got  %s\nwant %s", gj, wj)
-	}
 }
 
 // The fixtures were written from the v1.1 documentation
@@ -136,13 +118,7 @@ func TestV1Search(t *testing.T) {
 
 func TestV1BadInput(t *testing.T) {
 	good := `{"id_str":"1","full_text":"hi","created_at":"Wed Oct 10 20:19:24 +0000 2018","user":{"id_str":"9","screen_name":"u"}}`
-	for _, tc := range []struct {
-		name   string
-		line   string
-		reason csv.Reason
-		detail string
-		tweets int
-	}{
+	checkBadLines(t, NewV1Reader, good, []badLine{
 		{"not JSON", `hello`, ReasonBadJSON, "byte 1", 0},
 		{"cut off", good[:50], ReasonBadJSON, "", 0},
 		{"no id", `{"text":"hi","created_at":"Wed Oct 10 20:19:24 +0000 2018"}`, ReasonEmptyID, "id_str: missing", 0},
@@ -159,18 +135,7 @@ func TestV1BadInput(t *testing.T) {
 		{"empty hashtag", `{"id_str":"2","text":"x","created_at":"Wed Oct 10 20:19:24 +0000 2018","entities":{"hashtags":[{"text":""}]}}`, ReasonClipped, "entities: tweet 2: 1 ", 1},
 		{"not a tweet", `{"friends":[1,2]}`, ReasonNotTweet, "not a v1.1 status", 0},
 		{"notice", `{"scrub_geo":{"user_id":1}}`, ReasonStreamNotice, "scrub_geo", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			in := good + "\n" + tc.line + "\n" + good + "\n"
-			tweets, reasons, errs := readAll(t, NewV1Reader(strings.NewReader(in), "f.jsonl", Options{}))
-			if len(tweets) != 2+tc.tweets || reasons[tc.reason] != 1 || len(errs) != 1 {
-				t.Fatalf("tweets %d, errors %v", len(tweets), errs)
-			}
-			if e := errs[0]; e.Line != 2 || !strings.Contains(e.Error(), "f.jsonl:2: ") || !strings.Contains(e.Detail, tc.detail) {
-				t.Fatalf("error %q: want f.jsonl:2 and %q", e.Error(), tc.detail)
-			}
-		})
-	}
+	})
 }
 
 // A text cut inside an emoji's escaped surrogate pair keeps its tweet (the
@@ -205,48 +170,9 @@ func TestV1NumericIDAndOffset(t *testing.T) {
 // encoding/json finds in that line (id_str or id of the line, of an array
 // entry, or of a statuses entry).
 func FuzzV1Reader(f *testing.F) {
-	for _, name := range []string{"statuses.jsonl", "search.jsonl"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "v1", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`[{"id":12,"text":"x","created_at":"Wed Oct 10 20:19:24 +0000 2018","retweeted_status":{"id_str":"3","full_text":"y"}}]`))
-	f.Add([]byte(`{"delete":{}}` + "\n" + `{"id_str":"1","extended_tweet":{"full_text":"z"},"created_at":"Wed Oct 10 20:19:24 -0130 2018"}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		lines := bytes.Split(b, []byte("\n"))
-		r := NewV1Reader(bytes.NewReader(b), "fuzz", Options{MaxLineBytes: 1 << 16})
-		for {
-			row, err := r.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			var re *csv.RowError
-			if errors.As(err, &re) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := row.Tweet.Validate(row.Tweet.ID); err != nil {
-				t.Fatalf("returned an invalid tweet: %v", err)
-			}
-			if row.Line < 1 || row.Line > len(lines) {
-				t.Fatalf("line %d of %d", row.Line, len(lines))
-			}
-			line := bytes.TrimSpace(lines[row.Line-1])
-			var v any
-			d := json.NewDecoder(bytes.NewReader(line))
-			d.UseNumber()
-			if err := d.Decode(&v); err != nil || d.More() {
-				t.Fatalf("line %d: a tweet from a line encoding/json rejects (%v): %q", row.Line, err, line)
-			}
-			if !slices.Contains(v1IDs(v), row.Tweet.ID) {
-				t.Fatalf("line %d: id %q is not among encoding/json's %q", row.Line, row.Tweet.ID, v1IDs(v))
-			}
-		}
-	})
+	fuzzReader(f, NewV1Reader, v1IDs, []string{"v1/statuses.jsonl", "v1/search.jsonl"},
+		`[{"id":12,"text":"x","created_at":"Wed Oct 10 20:19:24 +0000 2018","retweeted_status":{"id_str":"3","full_text":"y"}}]`,
+		`{"delete":{}}`+"\n"+`{"id_str":"1","extended_tweet":{"full_text":"z"},"created_at":"Wed Oct 10 20:19:24 -0130 2018"}`)
 }
 
 func v1IDs(v any) []string {
@@ -283,25 +209,5 @@ func v1IDs(v any) []string {
 // BenchmarkV1 parses v1.1 statuses (the fixture's lines repeated, notices
 // included); tweets/s is per core with GOMAXPROCS=1.
 func BenchmarkV1(b *testing.B) {
-	one, err := os.ReadFile(filepath.Join("testdata", "v1", "statuses.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := bytes.Repeat(one, 200)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		r := NewV1Reader(bytes.NewReader(data), "statuses.jsonl", Options{})
-		for {
-			_, err := r.Read(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err == nil {
-				n++
-			}
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tweets/s")
+	benchRead(b, NewV1Reader, "v1/statuses.jsonl", 200)
 }
