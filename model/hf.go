@@ -31,7 +31,20 @@ type HFConfig struct {
 	ModelType string
 	// PadTokenID is pad_token_id, -1 when absent.
 	PadTokenID int
+	// VocabSize is vocab_size, 0 when absent: the rows of the word
+	// embedding, which every id the tokenizer gives must index.
+	VocabSize int
+	// ProblemType is problem_type (empty when absent): a multi-label model
+	// is scored with a sigmoid per label instead of a softmax over them.
+	ProblemType string
 }
+
+// Values of config.json's problem_type, as transformers names them.
+const (
+	ProblemSingleLabel = "single_label_classification"
+	ProblemMultiLabel  = "multi_label_classification"
+	ProblemRegression  = "regression"
+)
 
 // MaxTokens is the longest input the position embeddings admit. RoBERTa-
 // family models number positions from pad_token_id+1 (their config says 514
@@ -88,12 +101,9 @@ func ParseHFConfig(b []byte) (HFConfig, error) {
 		}
 		byLabel[l], keyOf[i], c.Labels[i] = k, k, l
 	}
-	n, err := jsonInt(top, "max_position_embeddings", true)
+	n, _, err := intField(top, "max_position_embeddings", true, 1)
 	if err != nil {
 		return c, err
-	}
-	if n < 1 {
-		return c, fmt.Errorf("max_position_embeddings: %d is not positive", n)
 	}
 	c.MaxPositions = n
 	if raw, ok := top["model_type"]; ok {
@@ -101,15 +111,27 @@ func ParseHFConfig(b []byte) (HFConfig, error) {
 			return c, fmt.Errorf("model_type: want a string: %w", err)
 		}
 	}
-	if _, ok := top["pad_token_id"]; ok && string(top["pad_token_id"]) != "null" {
-		p, err := jsonInt(top, "pad_token_id", false)
-		if err != nil {
-			return c, err
-		}
-		if p < 0 {
-			return c, fmt.Errorf("pad_token_id: %d is negative", p)
-		}
+	if p, ok, err := intField(top, "pad_token_id", false, 0); err != nil {
+		return c, err
+	} else if ok {
 		c.PadTokenID = p
+	}
+	if v, _, err := intField(top, "vocab_size", false, 1); err != nil {
+		return c, err
+	} else {
+		c.VocabSize = v
+	}
+	if raw, ok := top["problem_type"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &c.ProblemType); err != nil {
+			return c, fmt.Errorf("problem_type: want a string: %w", err)
+		}
+		switch c.ProblemType {
+		case ProblemSingleLabel, ProblemMultiLabel:
+		case ProblemRegression:
+			return c, fmt.Errorf("problem_type: %q models give a score, not one probability per label (want %s or %s)", c.ProblemType, ProblemSingleLabel, ProblemMultiLabel)
+		default:
+			return c, fmt.Errorf("problem_type: %q is not one of %s, %s", c.ProblemType, ProblemSingleLabel, ProblemMultiLabel)
+		}
 	}
 	if c.MaxTokens() < 1 {
 		return c, fmt.Errorf("max_position_embeddings: %d leaves no position for a %s model with pad_token_id %d", c.MaxPositions, c.ModelType, c.PadTokenID)
@@ -117,24 +139,28 @@ func ParseHFConfig(b []byte) (HFConfig, error) {
 	return c, nil
 }
 
-// jsonInt reads top[key] as an integer that fits an int32 (no real model
-// has more positions or token ids).
-func jsonInt(top map[string]json.RawMessage, key string, required bool) (int, error) {
-	raw, ok := top[key]
-	if !ok {
+// intField reads top[key] as an integer of at least min that fits an int32
+// (no real model has more positions or token ids); ok is false when the key
+// is absent or null. A missing required key is an error.
+func intField(top map[string]json.RawMessage, key string, required bool, min int) (n int, ok bool, err error) {
+	raw, present := top[key]
+	if !present || string(raw) == "null" {
 		if required {
-			return 0, fmt.Errorf("%s: missing", key)
+			return 0, false, fmt.Errorf("%s: missing", key)
 		}
-		return 0, nil
+		return 0, false, nil
 	}
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return 0, fmt.Errorf("%s: want a number: %w", key, err)
+		return 0, false, fmt.Errorf("%s: want a number: %w", key, err)
 	}
 	if f != math.Trunc(f) || f > math.MaxInt32 || f < math.MinInt32 {
-		return 0, fmt.Errorf("%s: %v is not an integer of at most 32 bits", key, f)
+		return 0, false, fmt.Errorf("%s: %v is not an integer of at most 32 bits", key, f)
 	}
-	return int(f), nil
+	if int(f) < min {
+		return 0, false, fmt.Errorf("%s: %d is below %d", key, int(f), min)
+	}
+	return int(f), true, nil
 }
 
 // parseModelMaxLength reads tokenizer_config.json's model_max_length; 0
@@ -273,6 +299,10 @@ func fillTransformer(s *Spec, dir string) error {
 	if s.Value.Derive == "" {
 		s.Value = DefaultValue(s.Labels)
 	}
+	if s.Activation == ActivationAuto && cfg.ProblemType == ProblemMultiLabel {
+		s.Activation = ActivationSigmoid
+	}
+	s.vocab = cfg.VocabSize
 	for _, p := range []string{ModelFile, filepath.Join("onnx", ModelFile)} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
 			s.onnx = filepath.Join(dir, p)

@@ -11,10 +11,7 @@ import (
 )
 
 func TestHFFolders(t *testing.T) {
-	r, err := model.Open("testdata/hf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openRegistry(t, "testdata/hf")
 	if got, want := r.Names(), []string{"emotion_bert", "offense_tf", "twitter_roberta_sentiment"}; !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
 	}
@@ -205,4 +202,46 @@ func FuzzParseHFConfig(f *testing.F) {
 			seen[l] = true
 		}
 	})
+}
+
+func TestParseHFConfigProblemTypeAndVocab(t *testing.T) {
+	base := `{"id2label":{"0":"a","1":"b"},"max_position_embeddings":8`
+	c, err := model.ParseHFConfig([]byte(base + `,"vocab_size":100,"problem_type":"multi_label_classification"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.VocabSize != 100 || c.ProblemType != model.ProblemMultiLabel {
+		t.Errorf("vocab %d problem %q", c.VocabSize, c.ProblemType)
+	}
+	for _, bad := range []struct{ json, want string }{
+		{`,"vocab_size":0}`, "vocab_size: 0 is below 1"},
+		{`,"problem_type":"regression"}`, "problem_type: \"regression\" models give a score"},
+		{`,"problem_type":"ranking"}`, "problem_type: \"ranking\" is not one of"},
+		{`,"problem_type":3}`, "problem_type: want a string"},
+		{`,"pad_token_id":-1}`, "pad_token_id: -1 is below 0"},
+	} {
+		if _, err := model.ParseHFConfig([]byte(base + bad.json)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: error %v, want %q", bad.json, err, bad.want)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "multi")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		model.ConfigFile:    base + `,"problem_type":"multi_label_classification"}`,
+		model.TokenizerFile: `{}`,
+		model.ModelFile:     ``,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := model.LoadSpec(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Activation != model.ActivationSigmoid {
+		t.Errorf("a multi-label folder's activation is %q, want sigmoid", s.Activation)
+	}
 }

@@ -10,11 +10,18 @@ import (
 	"github.com/tweetflow/tweetflow/model"
 )
 
-func TestOpenShippedRegistry(t *testing.T) {
-	r, err := model.Open("../models")
+// openRegistry opens a registry folder or fails the test.
+func openRegistry(t *testing.T, dir string) *model.Registry {
+	t.Helper()
+	r, err := model.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func TestOpenShippedRegistry(t *testing.T) {
+	r := openRegistry(t, "../models")
 	if got := r.Names(); !slices.Equal(got, []string{"offense", "sentiment"}) {
 		t.Fatalf("Names = %v", got)
 	}

@@ -40,6 +40,34 @@ const (
 	// graph input_ids and attention_mask (and token_type_ids when the graph
 	// has it), at most MaxLength tokens. model.yaml is optional (hf.go).
 	KindTransformer Kind = "transformer"
+	// KindText: the graph takes the texts themselves, a string tensor
+	// [batch] named by Inputs.Text (a scikit-learn pipeline exported by
+	// skl2onnx: the graph tokenizes and weighs), and gives Output
+	// [batch, labels].
+	KindText Kind = "text"
+)
+
+// Activations: what turns a graph's output into probabilities.
+const (
+	// ActivationAuto (empty): softmax when the output is named "logits",
+	// none otherwise (an output named "probabilities" already is).
+	ActivationAuto    = ""
+	ActivationSoftmax = "softmax"
+	// ActivationSigmoid: one independent probability per label (a
+	// multi-label model: config.json problem_type multi_label_classification).
+	ActivationSigmoid = "sigmoid"
+	ActivationNone    = "none"
+)
+
+// Preprocessing of the text before a transformer's tokenizer or a text
+// model's graph sees it.
+const (
+	// PreprocessNone (empty) feeds the text as it is.
+	PreprocessNone = ""
+	// PreprocessCardiffNLP is the cardiffnlp twitter-roberta models'
+	// rule: each whitespace-separated word starting with @ (and longer than
+	// it) becomes @user, each starting with http becomes http.
+	PreprocessCardiffNLP = "cardiffnlp"
 )
 
 // Spec is the parsed model.yaml of a model folder.
@@ -73,18 +101,28 @@ type Spec struct {
 	// included: by default the position embeddings' size, capped by
 	// tokenizer_config.json's model_max_length.
 	MaxLength int `json:"max_length,omitempty"`
+	// Activation turns a transformer's or text model's output into
+	// probabilities (Activation* constants); empty: by the output's name.
+	Activation string `json:"activation,omitempty"`
+	// Preprocess names a rewrite of the text before it is scored
+	// (Preprocess* constants): off by default.
+	Preprocess string `json:"preprocess,omitempty"`
 
 	// dir is the folder the spec was read from (set by LoadSpec).
 	dir string
 	// onnx is a transformer's graph file, found by LoadSpec.
 	onnx string
+	// vocab is a transformer's config.json vocab_size (0: not stated).
+	vocab int
 }
 
-// Inputs names the two input tensors of a hashed model: int64 feature ids
-// and float32 feature weights, both [batch, features].
+// Inputs names the graph's input tensors: for a hashed model, int64
+// feature ids and float32 feature weights, both [batch, features]; for a
+// text model, the string tensor of texts.
 type Inputs struct {
-	Indices string `json:"indices"`
-	Values  string `json:"values"`
+	Indices string `json:"indices,omitempty"`
+	Values  string `json:"values,omitempty"`
+	Text    string `json:"text,omitempty"`
 }
 
 // FeaturizerSpec names the featurizer and carries its parameters.
@@ -148,10 +186,19 @@ func (s *Spec) TokenizerDir() string {
 	return filepath.Join(s.dir, s.Tokenizer)
 }
 
-// ONNXPath is the graph file of a transformer: model.onnx, else
-// onnx/model.onnx (transformers.js' layout). Empty for other kinds and for
-// a spec built in code.
-func (s *Spec) ONNXPath() string { return s.onnx }
+// ONNXPath is the graph file of the spec's folder: for a transformer
+// model.onnx, else onnx/model.onnx (transformers.js' layout); for other
+// kinds model.onnx. Empty for a spec built in code.
+func (s *Spec) ONNXPath() string {
+	if s.onnx != "" || s.dir == "" {
+		return s.onnx
+	}
+	return filepath.Join(s.dir, ModelFile)
+}
+
+// ConfigVocabSize is a transformer's config.json vocab_size, the rows of
+// its word embedding; 0 when not stated (or not a transformer).
+func (s *Spec) ConfigVocabSize() int { return s.vocab }
 
 // ModelKind is the spec's kind, KindHashed when model.yaml names none.
 func (s *Spec) ModelKind() Kind {
@@ -223,6 +270,12 @@ func (s *Spec) Check() error {
 	case s.Version == "":
 		return fieldErr("version", "missing")
 	}
+	onlyFor := func(field string, set bool, kinds string) error {
+		if set {
+			return fieldErr(field, "only a %s model has one", kinds)
+		}
+		return nil
+	}
 	switch s.ModelKind() {
 	case KindHashed:
 		switch {
@@ -234,17 +287,54 @@ func (s *Spec) Check() error {
 			return fieldErr("output", "missing")
 		case s.Featurizer.Name == "":
 			return fieldErr("featurizer.name", "missing")
-		case s.MaxLength != 0:
-			return fieldErr("max_length", "only a transformer has one")
-		case s.Tokenizer != "":
-			return fieldErr("tokenizer", "only a transformer has one")
 		}
-	case KindTransformer:
-		if s.MaxLength < 1 {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{{"inputs.text", s.Inputs.Text != ""}, {"activation", s.Activation != ""}, {"preprocess", s.Preprocess != ""}} {
+			if err := onlyFor(f.field, f.set, "transformer or text"); err != nil {
+				return err
+			}
+		}
+	case KindTransformer, KindText:
+		if s.ModelKind() == KindText {
+			switch {
+			case s.Inputs.Text == "":
+				return fieldErr("inputs.text", "missing (the graph's string input)")
+			case s.Output == "":
+				return fieldErr("output", "missing")
+			}
+		} else if s.MaxLength < 1 {
 			return fieldErr("max_length", "%d is not positive", s.MaxLength)
 		}
+		if s.Featurizer.Name != "" {
+			return fieldErr("featurizer.name", "a %s model has no featurizer (its graph or tokenizer reads the text)", s.ModelKind())
+		}
+		switch s.Activation {
+		case ActivationAuto, ActivationSoftmax, ActivationSigmoid, ActivationNone:
+		default:
+			return fieldErr("activation", "%q is not one of softmax, sigmoid, none", s.Activation)
+		}
+		switch s.Preprocess {
+		case PreprocessNone, PreprocessCardiffNLP:
+		default:
+			return fieldErr("preprocess", "%q is not a preprocessing this build has (want %s)", s.Preprocess, PreprocessCardiffNLP)
+		}
 	default:
-		return fieldErr("kind", "%q is not a model kind this build has (want %s or %s)", s.Kind, KindHashed, KindTransformer)
+		return fieldErr("kind", "%q is not a model kind this build has (want %s, %s or %s)", s.Kind, KindHashed, KindTransformer, KindText)
+	}
+	if s.ModelKind() != KindTransformer {
+		if err := onlyFor("max_length", s.MaxLength != 0, "transformer"); err != nil {
+			return err
+		}
+		if err := onlyFor("tokenizer", s.Tokenizer != "", "transformer"); err != nil {
+			return err
+		}
+	}
+	if s.ModelKind() != KindHashed {
+		if err := onlyFor("inputs.indices", s.Inputs.Indices != "" || s.Inputs.Values != "", "hashed"); err != nil {
+			return err
+		}
 	}
 	if len(s.Labels) < 2 {
 		return fieldErr("labels", "need at least two labels, got %d", len(s.Labels))

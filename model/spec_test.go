@@ -20,10 +20,20 @@ func validSpec() model.Spec {
 	}
 }
 
+// textSpec turns a valid hashed spec into a valid text (string-input) one.
+func textSpec(s *model.Spec) {
+	s.Kind, s.Inputs, s.Featurizer = model.KindText, model.Inputs{Text: "text"}, model.FeaturizerSpec{}
+}
+
 func TestSpecCheck(t *testing.T) {
 	s := validSpec()
 	if err := s.Check(); err != nil {
 		t.Fatalf("valid spec: %v", err)
+	}
+	textSpec(&s)
+	s.Preprocess, s.Activation = model.PreprocessCardiffNLP, model.ActivationNone
+	if err := s.Check(); err != nil {
+		t.Fatalf("valid text spec: %v", err)
 	}
 	cases := []struct {
 		field  string
@@ -47,6 +57,16 @@ func TestSpecCheck(t *testing.T) {
 		{"max_length", func(s *model.Spec) { s.MaxLength = 512 }},
 		{"max_length", func(s *model.Spec) { s.Kind = model.KindTransformer }},
 		{"value.min", func(s *model.Spec) { s.Value.Min, s.Value.Max = 1, -1 }},
+		{"preprocess", func(s *model.Spec) { s.Preprocess = model.PreprocessCardiffNLP }},
+		{"activation", func(s *model.Spec) { s.Activation = model.ActivationSigmoid }},
+		{"inputs.text", func(s *model.Spec) { s.Inputs.Text = "text" }},
+		{"inputs.text", func(s *model.Spec) { textSpec(s); s.Inputs.Text = "" }},
+		{"featurizer.name", func(s *model.Spec) { textSpec(s); s.Featurizer.Name = "tweet-hash" }},
+		{"inputs.indices", func(s *model.Spec) { textSpec(s); s.Inputs.Indices = "indices" }},
+		{"preprocess", func(s *model.Spec) { textSpec(s); s.Preprocess = "lowercase" }},
+		{"activation", func(s *model.Spec) { textSpec(s); s.Activation = "relu" }},
+		{"max_length", func(s *model.Spec) { textSpec(s); s.MaxLength = 64 }},
+		{"tokenizer", func(s *model.Spec) { textSpec(s); s.Tokenizer = "tok" }},
 		{"value.positive", func(s *model.Spec) {
 			s.Value = model.ValueSpec{Derive: model.DeriveProbability, Positive: "x", Type: model.TypeFloat}
 		}},

@@ -7,10 +7,7 @@ import (
 )
 
 func TestViewsOfShippedModels(t *testing.T) {
-	r, err := model.Open("../models")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openRegistry(t, "../models")
 	views := r.Views()
 	if len(views) != 2 {
 		t.Fatalf("views = %+v", views)
