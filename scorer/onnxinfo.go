@@ -23,12 +23,18 @@ type TensorInfo struct {
 type GraphInfo struct {
 	Inputs, Outputs []TensorInfo
 	Metadata        map[string]string
+	// GatherRows maps a graph input to the rows of the initializer a Gather
+	// node indexes with it (a transformer's input_ids -> its word
+	// embedding's vocabulary size): the largest id the graph accepts, where
+	// the file says so. Absent when no Gather reads the input directly.
+	GatherRows map[string]int64
 }
 
 // ONNX element types the spec's tensors must have.
 const (
-	onnxFloat = 1
-	onnxInt64 = 7
+	onnxFloat  = 1
+	onnxString = 8
+	onnxInt64  = 7
 )
 
 func elemTypeName(t int) string {
@@ -39,6 +45,8 @@ func elemTypeName(t int) string {
 		return "float"
 	case onnxInt64:
 		return "int64"
+	case onnxString:
+		return "string"
 	}
 	return fmt.Sprintf("ONNX type %d", t)
 }
@@ -49,7 +57,7 @@ func elemTypeName(t int) string {
 // load (each helper call creates one) and keeps Load within its time budget.
 // Initializers listed among the inputs (IR < 4 style) are left out.
 func ReadGraphInfo(b []byte) (*GraphInfo, error) {
-	info := &GraphInfo{Metadata: map[string]string{}}
+	info := &GraphInfo{Metadata: map[string]string{}, GatherRows: map[string]int64{}}
 	var graph []byte
 	sawGraph := false
 	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
@@ -79,18 +87,56 @@ func ReadGraphInfo(b []byte) (*GraphInfo, error) {
 		return nil, errors.New("ModelProto: no graph")
 	}
 	var initializers []string
+	rows := map[string]int64{}     // initializer name -> dims[0]
+	gathers := map[string]string{} // Gather indices -> data
 	err = walk(graph, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if typ != protowire.BytesType {
 			return nil
 		}
 		switch num {
-		case 5: // initializer: TensorProto, name = 8
-			return walk(v, func(n protowire.Number, t protowire.Type, x []byte) error {
-				if n == 8 && t == protowire.BytesType {
-					initializers = append(initializers, string(x))
+		case 1: // node: NodeProto, input = 1, op_type = 4
+			var ins []string
+			var op string
+			if err := walk(v, func(n protowire.Number, t protowire.Type, x []byte) error {
+				if t == protowire.BytesType && n == 1 {
+					ins = append(ins, string(x))
+				} else if t == protowire.BytesType && n == 4 {
+					op = string(x)
+				}
+				return nil
+			}); err != nil {
+				return fmt.Errorf("node: %w", err)
+			}
+			if op == "Gather" && len(ins) == 2 {
+				gathers[ins[1]] = ins[0]
+			}
+		case 5: // initializer: TensorProto, dims = 1, name = 8
+			var name string
+			dim0 := int64(-1)
+			err := walk(v, func(n protowire.Number, t protowire.Type, x []byte) error {
+				switch {
+				case n == 8 && t == protowire.BytesType:
+					name = string(x)
+				case n == 1 && t == protowire.VarintType && dim0 < 0:
+					d, _ := protowire.ConsumeVarint(x)
+					dim0 = int64(d)
+				case n == 1 && t == protowire.BytesType && dim0 < 0: // packed
+					d, m := protowire.ConsumeVarint(x)
+					if m < 0 {
+						return fmt.Errorf("dims: %w", protowire.ParseError(m))
+					}
+					dim0 = int64(d)
 				}
 				return nil
 			})
+			if err != nil {
+				return err
+			}
+			initializers = append(initializers, name)
+			if dim0 >= 0 {
+				rows[name] = dim0
+			}
+			return nil
 		case 11, 12:
 			ti, err := readValueInfo(v)
 			if err != nil {
@@ -108,6 +154,11 @@ func ReadGraphInfo(b []byte) (*GraphInfo, error) {
 		return nil, fmt.Errorf("GraphProto: %w", err)
 	}
 	info.Inputs = slices.DeleteFunc(info.Inputs, func(t TensorInfo) bool { return slices.Contains(initializers, t.Name) })
+	for _, in := range info.Inputs {
+		if r, ok := rows[gathers[in.Name]]; ok {
+			info.GatherRows[in.Name] = r
+		}
+	}
 	return info, nil
 }
 
