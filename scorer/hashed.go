@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -141,13 +140,9 @@ func prepareHashed(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, fmt.Errorf("%s: featurizer: %w", specPath, err)
 	}
 	onnxPath := filepath.Join(dir, model.ModelFile)
-	data, err := os.ReadFile(onnxPath)
+	data, info, err := readGraph(onnxPath)
 	if err != nil {
-		return sessionPlan{}, fmt.Errorf("model file: %w", err)
-	}
-	info, err := ReadGraphInfo(data)
-	if err != nil {
-		return sessionPlan{}, fmt.Errorf("%s: not a valid ONNX model: %w", onnxPath, err)
+		return sessionPlan{}, err
 	}
 	if err := checkGraph(spec, info); err != nil {
 		return sessionPlan{}, fmt.Errorf("%s: %w", onnxPath, err)

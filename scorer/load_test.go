@@ -103,17 +103,23 @@ func TestLoadErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			m, err := scorer.Load(dir, scorer.Options{})
-			if err == nil {
-				m.Close()
-				t.Fatal("Load succeeded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
+			wantLoadError(t, dir, c.want...)
 		})
+	}
+}
+
+// wantLoadError loads dir and requires an error mentioning each of want.
+func wantLoadError(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	m, err := scorer.Load(dir, scorer.Options{})
+	if err == nil {
+		m.Close()
+		t.Fatal("Load succeeded")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -129,6 +130,19 @@ type sessionPlan struct {
 	path            string
 	data            []byte
 	inputs, outputs []string
+}
+
+// readGraph reads an ONNX file and what Load checks in it.
+func readGraph(path string) ([]byte, *GraphInfo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model file: %w", err)
+	}
+	info, err := ReadGraphInfo(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: not a valid ONNX model: %w", path, err)
+	}
+	return data, info, nil
 }
 
 func newSession(p sessionPlan, opts Options) (*ort.DynamicAdvancedSession, error) {

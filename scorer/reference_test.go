@@ -79,11 +79,7 @@ func loadReference(t testing.TB, name string) *scorer.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	closeAtEnd(t, m)
 	return m
 }
 

@@ -17,13 +17,18 @@ func loadAll(t testing.TB) map[string]*scorer.Model {
 	byName := map[string]*scorer.Model{}
 	for _, m := range models {
 		byName[m.Name()] = m
-		t.Cleanup(func() {
-			if err := m.Close(); err != nil {
-				t.Error(err)
-			}
-		})
+		closeAtEnd(t, m)
 	}
 	return byName
+}
+
+// closeAtEnd closes m when the test ends, failing it if Close fails.
+func closeAtEnd(t testing.TB, m *scorer.Model) {
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 func TestUnambiguousTweets(t *testing.T) {

@@ -3,7 +3,6 @@ package scorer
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -23,13 +22,9 @@ type text struct {
 func prepareText(m *Model) (sessionPlan, error) {
 	spec := m.spec
 	path := spec.ONNXPath()
-	data, err := os.ReadFile(path)
+	data, info, err := readGraph(path)
 	if err != nil {
-		return sessionPlan{}, fmt.Errorf("model file: %w", err)
-	}
-	info, err := ReadGraphInfo(data)
-	if err != nil {
-		return sessionPlan{}, fmt.Errorf("%s: not a valid ONNX model: %w", path, err)
+		return sessionPlan{}, err
 	}
 	if len(info.Inputs) != 1 {
 		return sessionPlan{}, fmt.Errorf("%s: graph has %d inputs (%s), a text model takes exactly one, the texts", path, len(info.Inputs), tensorNames(info.Inputs))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,13 +50,9 @@ func prepareTransformer(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, err
 	}
 	path := spec.ONNXPath()
-	data, err := os.ReadFile(path)
+	data, info, err := readGraph(path)
 	if err != nil {
-		return sessionPlan{}, fmt.Errorf("model file: %w", err)
-	}
-	info, err := ReadGraphInfo(data)
-	if err != nil {
-		return sessionPlan{}, fmt.Errorf("%s: not a valid ONNX model: %w", path, err)
+		return sessionPlan{}, err
 	}
 	t := &transformer{tok: tok, maxLen: spec.MaxLength, preprocess: spec.Preprocess}
 	inputs, err := t.checkInputs(info, spec)

@@ -124,16 +124,7 @@ func TestTransformerLoadErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := copyFolder(t, c.src, "m")
 			c.change(t, dir)
-			m, err := scorer.Load(dir, scorer.Options{})
-			if err == nil {
-				m.Close()
-				t.Fatalf("loaded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			wantLoadError(t, dir, c.want...)
 		})
 	}
 }
@@ -244,16 +235,7 @@ func TestTextModelLoadErrors(t *testing.T) {
 			if c.onnx != "" {
 				copyFile(t, c.onnx, filepath.Join(dir, model.ModelFile))
 			}
-			m, err := scorer.Load(dir, scorer.Options{})
-			if err == nil {
-				m.Close()
-				t.Fatal("loaded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			wantLoadError(t, dir, c.want...)
 		})
 	}
 }
