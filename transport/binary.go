@@ -5,19 +5,48 @@ import (
 	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding/format"
 	"github.com/cloudevents/sdk-go/v2/types"
 )
 
-// BinaryV1 builds a CloudEvents 1.0 event from a binary-mode message's
-// attributes, calling the same EventContextV1 setters and conversions as the
-// SDK's binding.ToEvent does, without its generic message walk (a map of
-// headers, a spec lookup and an interface conversion per attribute: a sixth
-// of the Kafka-only mode's CPU). It is a fast path only: anything it does not
-// take exactly as the SDK would (another spec version, a value the setters
-// refuse, the same attribute twice) marks it failed, and the caller decodes
-// the message with binding.ToEvent instead, which then gives the same event
-// or the same error as before. The transports' fuzz tests compare the two.
-type BinaryV1 struct {
+// BinaryHeaders walks one binary-mode message's CloudEvents headers as its
+// wire names them, for DecodeBinaryV1: for each it calls set with the
+// attribute's name (lowercase, without the wire's prefix: "id", "time";
+// "datacontenttype" for the content-type header), whether the wire names it
+// an extension rather than a spec attribute, and the value. It stops when
+// set returns false, and returns false itself for a message the wire's SDK
+// binding reads in a way the decoder does not follow (a header the SDK
+// would mangle or panic on): the caller then decodes it with the SDK. Each
+// wire transport has one (cehttp.BinaryHeaders, kafka.BinaryHeaders): the
+// decoding counterpart of the header naming each gives EncodeBinaryV1.
+type BinaryHeaders func(set func(name string, ext bool, value string) bool) bool
+
+// DecodeBinaryV1 is the binary-mode decoder of a CloudEvents 1.0 message
+// that HTTP (a request) and Kafka (a record) share. It builds the event with
+// the same EventContextV1 setters and conversions as the SDK's
+// binding.ToEvent, without its generic message walk (a map of headers, a
+// spec lookup and an interface conversion per attribute: a sixth of the
+// Kafka-only mode's CPU). data is kept, not copied (nil when empty, as the
+// SDK leaves it). It is a fast path only: ok is false for anything it does
+// not take exactly as the SDK would (structured mode, another spec version,
+// a value the setters refuse, the same attribute twice, an extension named
+// like a spec attribute), and the caller decodes the message with
+// binding.ToEvent instead, which then gives the same event or the same
+// error as before. FuzzDecodeBinaryV1 compares the two on both wires.
+func DecodeBinaryV1(headers BinaryHeaders, data []byte) (e *cloudevents.Event, ok bool) {
+	b := binaryV1{e: cloudevents.NewEvent()}
+	b.ec, ok = b.e.Context.(*cloudevents.EventContextV1)
+	if !ok || !headers(b.set) || b.failed || !b.spec {
+		return nil, false
+	}
+	if len(data) > 0 {
+		b.e.DataEncoded = data
+	}
+	return &b.e, true
+}
+
+// binaryV1 is DecodeBinaryV1's state: the event being built.
+type binaryV1 struct {
 	e      cloudevents.Event
 	ec     *cloudevents.EventContextV1
 	seen   uint16 // attributes already set
@@ -25,14 +54,14 @@ type BinaryV1 struct {
 	failed bool
 }
 
-// NewBinaryV1 starts an event as binding.ToEvent does (event.New()).
-func NewBinaryV1() *BinaryV1 {
-	b := &BinaryV1{e: cloudevents.NewEvent()}
-	ec, ok := b.e.Context.(*cloudevents.EventContextV1)
-	b.ec, b.failed = ec, !ok
-	return b
+// BinaryAttributes are the CloudEvents 1.0 attributes DecodeBinaryV1
+// takes, in the SDK's writing order: constants a header walk returns as the
+// name without building a string per header.
+func BinaryAttributes() [8]string {
+	return [8]string{"id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time"}
 }
 
+// The attributes' bits in binaryV1.seen, in BinaryAttributes' order.
 const (
 	attrID = 1 << iota
 	attrSource
@@ -44,37 +73,33 @@ const (
 	attrTime
 )
 
-// Attribute sets spec attribute name (lowercase: id, source, specversion,
-// type, datacontenttype, dataschema, subject, time) to value. It reports
-// false for a name that is not a CloudEvents 1.0 attribute (an extension).
-func (b *BinaryV1) Attribute(name, value string) bool {
-	var bit uint16
-	switch name {
-	case "id":
-		bit = attrID
-	case "source":
-		bit = attrSource
-	case "specversion":
-		bit = attrSpecVersion
-	case "type":
-		bit = attrType
-	case "datacontenttype":
-		bit = attrDataContentType
-	case "dataschema":
-		bit = attrDataSchema
-	case "subject":
-		bit = attrSubject
-	case "time":
-		bit = attrTime
-	default:
-		return false
+// set takes one header; it reports false once the message is the SDK's.
+func (b *binaryV1) set(name string, ext bool, value string) bool {
+	if ext {
+		b.extension(name, value)
+	} else {
+		b.attribute(name, value)
 	}
-	if b.failed {
-		return true
+	return !b.failed
+}
+
+// attribute sets spec attribute name to value; a name that is not a
+// CloudEvents 1.0 attribute fails, as the SDK's lookup does not take it.
+func (b *binaryV1) attribute(name, value string) {
+	var bit uint16
+	for i, a := range BinaryAttributes() {
+		if a == name {
+			bit = 1 << i
+			break
+		}
+	}
+	if bit == 0 {
+		b.failed = true
+		return
 	}
 	if b.seen&bit != 0 {
 		b.failed = true // which one the SDK keeps depends on map order
-		return true
+		return
 	}
 	b.seen |= bit
 	var err error
@@ -89,7 +114,12 @@ func (b *BinaryV1) Attribute(name, value string) bool {
 	case attrType:
 		err = b.ec.SetType(value)
 	case attrDataContentType:
-		err = b.ec.SetDataContentType(value)
+		// A CloudEvents format as the content type is structured mode
+		// (or a batch): the SDK reads the body, not the headers.
+		b.failed = format.Lookup(value) != nil
+		if !b.failed {
+			err = b.ec.SetDataContentType(value)
+		}
 	case attrDataSchema:
 		err = b.ec.SetDataSchema(value)
 	case attrSubject:
@@ -103,15 +133,12 @@ func (b *BinaryV1) Attribute(name, value string) bool {
 	if err != nil {
 		b.failed = true
 	}
-	return true
 }
 
-// Extension sets extension name to value as the SDK's builder does
-// (types.Validate, then SetExtension).
-func (b *BinaryV1) Extension(name, value string) {
-	if b.failed {
-		return
-	}
+// extension sets extension name to value as the SDK's builder does
+// (types.Validate, then SetExtension, which refuses a spec attribute's
+// name and an invalid one).
+func (b *binaryV1) extension(name, value string) {
 	if _, ok := b.ec.Extensions[strings.ToLower(name)]; ok {
 		b.failed = true
 		return
@@ -123,18 +150,6 @@ func (b *BinaryV1) Extension(name, value string) {
 	if err != nil {
 		b.failed = true
 	}
-}
-
-// Event returns the event with data (kept, not copied; nil when empty, as
-// the SDK leaves it), or false when the SDK must decode the message.
-func (b *BinaryV1) Event(data []byte) (*cloudevents.Event, bool) {
-	if b.failed || !b.spec {
-		return nil, false
-	}
-	if len(data) > 0 {
-		b.e.DataEncoded = data
-	}
-	return &b.e, true
 }
 
 // EncodeBinaryV1 is the binary-mode encoder of a CloudEvents 1.0 event that

@@ -1,18 +1,27 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"maps"
+	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/binding/spec"
+	sdkhttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
 
+	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/transport"
+	"github.com/tweetflow/tweetflow/transport/cehttp"
+	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
 // sdkBinary records what the SDK's binary encoding hands a transport's
@@ -116,6 +125,164 @@ func FuzzEncodeBinaryV1(f *testing.F) {
 			if got.order[i] != wantOrder[i] {
 				t.Fatalf("attribute order %v, SDK's %v", got.order, wantOrder)
 			}
+		}
+	})
+}
+
+// A wire is one transport's binary-mode headers, as the fast decoder and
+// the SDK's binding of that protocol read them.
+type wire struct {
+	name string
+	// fast is what DecodeBinaryV1 makes of the headers (key, value pairs
+	// in order) and body over the wire's header walk.
+	fast func(hs [][2]string, body []byte) (*cloudevents.Event, bool)
+	// sdk is the SDK's message of the same request or record.
+	sdk func(hs [][2]string, body []byte) binding.Message
+}
+
+var wires = []wire{
+	{
+		name: "http",
+		fast: func(hs [][2]string, body []byte) (*cloudevents.Event, bool) {
+			return transport.DecodeBinaryV1(cehttp.BinaryHeaders(httpHeader(hs)), body)
+		},
+		sdk: func(hs [][2]string, body []byte) binding.Message {
+			return sdkhttp.NewMessage(httpHeader(hs), io.NopCloser(bytes.NewReader(body)))
+		},
+	},
+	{
+		name: "kafka",
+		fast: func(hs [][2]string, body []byte) (*cloudevents.Event, bool) {
+			m := record(hs, body)
+			return transport.DecodeBinaryV1(kafka.BinaryHeaders(m), m.Value)
+		},
+		sdk: func(hs [][2]string, body []byte) binding.Message {
+			return kafka_sarama.NewMessageFromConsumerMessage(record(hs, body))
+		},
+	},
+}
+
+// httpHeader keeps the keys as given (not canonicalised), to cover
+// handlers called without net/http's parser.
+func httpHeader(hs [][2]string) http.Header {
+	h := http.Header{}
+	for _, kv := range hs {
+		h[kv[0]] = append(h[kv[0]], kv[1])
+	}
+	return h
+}
+
+func record(hs [][2]string, value []byte) *sarama.ConsumerMessage {
+	m := &sarama.ConsumerMessage{Topic: "t", Partition: 1, Offset: 2, Value: value}
+	for _, kv := range hs {
+		m.Headers = append(m.Headers, &sarama.RecordHeader{Key: []byte(kv[0]), Value: []byte(kv[1])})
+	}
+	return m
+}
+
+// The decoder must take what tweetflow's transports carry (the binary-mode
+// headers the SDK writes for HTTP, and kafka.Record's), or it only adds work.
+func TestDecodeBinaryV1TakesTweetflowEvents(t *testing.T) {
+	tw := event.Tweet{ID: "t1", User: "u", Text: "hi", CreatedAt: time.Unix(1700000000, 5).UTC()}
+	te, _ := event.NewTweetEvent(tw)
+	me, _ := event.NewMetadataEvent(event.Metadata{TweetID: "t1", Model: "sentiment", Label: "positive", Tweet: tw})
+	for _, e := range []*cloudevents.Event{&te, &me} {
+		req, err := http.NewRequest(http.MethodPost, "http://x/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sdkhttp.WriteRequest(context.Background(), binding.ToMessage(e), req); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(req.Body)
+		var hs [][2]string
+		for k, vs := range req.Header {
+			hs = append(hs, [2]string{k, vs[0]})
+		}
+		sameAsSDK(t, wires[0], hs, body, true)
+
+		pm, err := kafka.Record(context.Background(), "t", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = hs[:0]
+		for _, h := range pm.Headers {
+			hs = append(hs, [2]string{string(h.Key), string(h.Value)})
+		}
+		value, _ := pm.Value.Encode()
+		sameAsSDK(t, wires[1], hs, value, true)
+	}
+}
+
+// sameAsSDK fails unless, whenever the fast decoder takes the message (it
+// must when must is set), the SDK reads it in binary mode and decodes it
+// without error into the very same event.
+func sameAsSDK(t *testing.T, w wire, hs [][2]string, body []byte, must bool) {
+	t.Helper()
+	got, ok := w.fast(hs, body)
+	if !ok {
+		if must {
+			t.Fatalf("%s: fast path refused %v", w.name, hs)
+		}
+		return // the SDK decodes it, as before
+	}
+	msg := w.sdk(hs, body)
+	if msg.ReadEncoding() != binding.EncodingBinary {
+		t.Fatalf("%s: fast path took a message the SDK reads as %v", w.name, msg.ReadEncoding())
+	}
+	want, err := binding.ToEvent(context.Background(), msg)
+	if err != nil {
+		t.Fatalf("%s: fast path took a message the SDK refuses (%v): %v", w.name, err, got)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: fast path:\n%#v\nSDK:\n%#v", w.name, got, want)
+	}
+}
+
+// FuzzDecodeBinaryV1: on each wire, whenever the shared decoder takes a
+// message, the SDK's binding.ToEvent of it succeeds with the very same
+// event. The same headers go to both wires; each ignores the other's keys
+// (an HTTP header named ce_x is no CloudEvents header), so the seeds hold
+// both wires' spellings.
+func FuzzDecodeBinaryV1(f *testing.F) {
+	// HTTP spellings.
+	f.Add("1.0", "id", "/src", "dev.tweetflow.tweet.v1", "application/json", "2020-01-01T00:00:00Z", "Ce-Partitionkey", "id", "Ce-Model", "m", []byte(`{"id":"id"}`))
+	f.Add("1.0", " id ", "::bad", "t", "application/cloudevents+json", "bad", "Ce-ID", "x", "Ce-", "v", []byte{})
+	f.Add("0.3", "i", "s", "t", "text/plain", "", "ce-id", "x", "Content-Type", "a/b", []byte(nil))
+	f.Add("1.0", "i", "s", "t", "", "", "Ce-Datacontenttype", "x", "Ce-Dataschema", "http://x/y", []byte("x"))
+	f.Add("1.0", "i", "s", "t", "application/cloudevents-batch+json", "", "Ce-Bad_name", "x", "Ce-Éx", "1", []byte("x"))
+	// Kafka spellings.
+	f.Add("1.0", "id", "/src", "dev.tweetflow.tweet.v1", "application/json", "2020-01-01T00:00:00Z", "ce_partitionkey", "id", "ce_model", "m", []byte(`{"id":"id"}`))
+	f.Add("1.0", " id ", "::bad", "t", "application/cloudevents+json", "bad", "CE_ID", "x", "ce_", "v", []byte{})
+	f.Add("0.3", "i", "s", "t", "text/plain", "", "ce_kafkatopic", "x", "Content-Type", "a/b", []byte(nil))
+	f.Add("1.0", "i", "s", "t", "", "", "ce_datacontenttype", "x", "ce_dataschema", "http://x/y", []byte("x"))
+	f.Add("1.0", "i", "s", "t", "", "", "ce_Bad-Name", "x", "ce_specversion", "1.0", []byte("x"))
+	f.Fuzz(func(t *testing.T, specversion, id, source, typ, ct, tm, k1, v1, k2, v2 string, body []byte) {
+		for _, w := range wires {
+			var hs [][2]string
+			add := func(k, v string) {
+				if v != "" {
+					hs = append(hs, [2]string{k, v})
+				}
+			}
+			if w.name == "http" {
+				add("Ce-Specversion", specversion)
+				add("Ce-Id", id)
+				add("Ce-Source", source)
+				add("Ce-Type", typ)
+				add("Content-Type", ct)
+				add("Ce-Time", tm)
+			} else {
+				add("ce_specversion", specversion)
+				add("ce_id", id)
+				add("ce_source", source)
+				add("ce_type", typ)
+				add("content-type", ct)
+				add("ce_time", tm)
+			}
+			add(k1, v1)
+			add(k2, v2)
+			sameAsSDK(t, w, hs, body, false)
 		}
 	})
 }

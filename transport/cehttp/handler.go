@@ -19,7 +19,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/binding/format"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
@@ -225,7 +224,7 @@ func (s *handler) read(w http.ResponseWriter, r *http.Request) (*cloudevents.Eve
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
 	}
-	if e, ok := readBinaryV1(r.Header, body); ok {
+	if e, ok := transport.DecodeBinaryV1(BinaryHeaders(r.Header), body); ok {
 		if err := e.Validate(); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("event %s: invalid CloudEvent: %w", e.ID(), err)
 		}
@@ -258,51 +257,51 @@ func (s *handler) read(w http.ResponseWriter, r *http.Request) (*cloudevents.Eve
 	return e, 0, nil
 }
 
-// readBinaryV1 is read's fast path for a binary-mode CloudEvents 1.0
-// request, header for header what cehttp.NewMessage and binding.ToEvent make
-// of it: the exact canonical Ce- attribute headers and Content-Type, every
+// BinaryHeaders is the HTTP wire's walk of a binary-mode request's headers
+// for transport.DecodeBinaryV1, header for header what cehttp.NewMessage
+// reads: the exact canonical Ce- attribute headers and Content-Type, every
 // other Ce- header an extension named by lower-casing its first letter, the
-// first value of each. ok is false for every other request (structured or
-// batch mode, other spec versions, values the SDK's setters refuse): those
-// take the SDK's path. FuzzReadBinaryV1 compares the two.
-func readBinaryV1(h http.Header, body []byte) (*cloudevents.Event, bool) {
-	b := transport.NewBinaryV1()
-	for k, vs := range h {
-		if len(vs) == 0 {
-			continue
-		}
-		v := vs[0]
-		switch k {
-		case "Content-Type":
-			if format.Lookup(v) != nil {
-				return nil, false // structured or batch mode
-			}
-			b.Attribute("datacontenttype", v)
-		case "Ce-Id":
-			b.Attribute("id", v)
-		case "Ce-Source":
-			b.Attribute("source", v)
-		case "Ce-Specversion":
-			b.Attribute("specversion", v)
-		case "Ce-Type":
-			b.Attribute("type", v)
-		case "Ce-Dataschema":
-			b.Attribute("dataschema", v)
-		case "Ce-Subject":
-			b.Attribute("subject", v)
-		case "Ce-Time":
-			b.Attribute("time", v)
-		default:
-			if !strings.HasPrefix(k, "Ce-") {
+// first value of each. A Ce- header with no name or a non-ASCII first letter
+// (which the SDK lower-cases byte-wise) is left to the SDK.
+func BinaryHeaders(h http.Header) transport.BinaryHeaders {
+	return func(set func(name string, ext bool, value string) bool) bool {
+		for k, vs := range h {
+			if len(vs) == 0 {
 				continue
 			}
-			if len(k) == len("Ce-") || k[len("Ce-")] >= utf8.RuneSelf {
-				return nil, false
+			name, ext := "", false
+			switch k {
+			case "Content-Type":
+				name = "datacontenttype"
+			case "Ce-Id":
+				name = "id"
+			case "Ce-Source":
+				name = "source"
+			case "Ce-Specversion":
+				name = "specversion"
+			case "Ce-Type":
+				name = "type"
+			case "Ce-Dataschema":
+				name = "dataschema"
+			case "Ce-Subject":
+				name = "subject"
+			case "Ce-Time":
+				name = "time"
+			default:
+				if !strings.HasPrefix(k, "Ce-") {
+					continue
+				}
+				if len(k) == len("Ce-") || k[len("Ce-")] >= utf8.RuneSelf {
+					return false
+				}
+				name, ext = strings.ToLower(k[len("Ce-"):len("Ce-")+1])+k[len("Ce-")+1:], true
 			}
-			b.Extension(strings.ToLower(k[len("Ce-"):len("Ce-")+1])+k[len("Ce-")+1:], v)
+			if !set(name, ext, vs[0]) {
+				return false
+			}
 		}
+		return true
 	}
-	return b.Event(body)
 }
 
 func (s *handler) fail(w http.ResponseWriter, r *http.Request, start time.Time, outcome string, status int, err error) {

@@ -1,11 +1,11 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +14,6 @@ import (
 	"github.com/IBM/sarama"
 	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/binding/format"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/tweetflow/tweetflow/transport"
@@ -306,7 +305,7 @@ func (g *groupHandler) deadLetter(m *sarama.ConsumerMessage, reason error, done 
 // Decode turns a record into a CloudEvent (binary or structured mode) and
 // validates it. Errors name the topic, partition and offset.
 func Decode(ctx context.Context, m *sarama.ConsumerMessage) (*cloudevents.Event, error) {
-	if e, ok := decodeBinaryV1(m); ok {
+	if e, ok := transport.DecodeBinaryV1(BinaryHeaders(m), m.Value); ok {
 		if err := e.Validate(); err != nil {
 			return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where(m), e.ID(), strings.TrimSpace(err.Error())))
 		}
@@ -330,47 +329,60 @@ func where(m *sarama.ConsumerMessage) string {
 	return fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)
 }
 
-// decodeBinaryV1 is Decode's fast path for a binary-mode CloudEvents 1.0
-// record, header for header what kafka_sarama.NewMessageFromConsumerMessage
-// and binding.ToEvent make of it (lowercased keys, ce_ attributes and
-// extensions, content-type, the kafkaoffset/kafkapartition/kafkatopic
-// extensions). ok is false for every other record (structured mode, other
-// spec versions, keys that collide once lowercased, values the SDK's setters
-// refuse): those take the SDK's path. FuzzDecodeBinaryV1 compares the two.
-func decodeBinaryV1(m *sarama.ConsumerMessage) (*cloudevents.Event, bool) {
-	b := transport.NewBinaryV1()
-	var keys [16]string
-	seen := keys[:0]
-	for _, h := range m.Headers {
-		if h == nil {
-			return nil, false
+// BinaryHeaders is the Kafka wire's walk of a binary-mode record's headers
+// for transport.DecodeBinaryV1, header for header what
+// kafka_sarama.NewMessageFromConsumerMessage reads: keys lower-cased,
+// content-type for datacontenttype, ce_ + a spec attribute's name for the
+// attribute, every other ce_ header an extension, and the kafkaoffset,
+// kafkapartition and kafkatopic extensions taken from the record (the SDK
+// overwrites headers of those names). Two headers whose keys are equal
+// once lower-cased are left to the SDK (it keeps the last one): the decoder
+// refuses an attribute or extension set twice.
+func BinaryHeaders(m *sarama.ConsumerMessage) transport.BinaryHeaders {
+	return func(set func(name string, ext bool, value string) bool) bool {
+		for _, h := range m.Headers {
+			if h == nil {
+				return false
+			}
+			name, ext, ok := headerName(h.Key)
+			if !ok {
+				continue
+			}
+			if !set(name, ext, string(h.Value)) {
+				return false
+			}
 		}
-		k := strings.ToLower(string(h.Key))
-		if slices.Contains(seen, k) {
-			return nil, false // the SDK keeps the last one; leave that to it
-		}
-		seen = append(seen, k)
-		switch {
-		case k == "content-type":
-			if format.Lookup(string(h.Value)) != nil {
-				return nil, false // structured mode
-			}
-			b.Attribute("datacontenttype", string(h.Value))
-		case strings.HasPrefix(k, "ce_"):
-			name := k[len("ce_"):]
-			switch name {
-			case "kafkaoffset", "kafkapartition", "kafkatopic":
-				continue // the SDK overwrites these with the record's own
-			}
-			if !b.Attribute(name, string(h.Value)) {
-				b.Extension(name, string(h.Value))
-			}
+		return set("kafkaoffset", true, strconv.FormatInt(m.Offset, 10)) &&
+			set("kafkapartition", true, strconv.FormatInt(int64(m.Partition), 10)) &&
+			set("kafkatopic", true, m.Topic)
+	}
+}
+
+// headerName names the attribute or extension a record header carries; ok
+// is false for a header that carries none (or one the record's position
+// overrides). The spec attributes' names are constants, so the common
+// headers cost no allocation.
+func headerName(key []byte) (name string, ext, ok bool) {
+	if bytes.ContainsFunc(key, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		key = bytes.ToLower(key)
+	}
+	if string(key) == "content-type" {
+		return "datacontenttype", false, true
+	}
+	attr, found := bytes.CutPrefix(key, []byte("ce_"))
+	if !found {
+		return "", false, false
+	}
+	for _, a := range transport.BinaryAttributes() {
+		if string(attr) == a {
+			return a, false, true
 		}
 	}
-	b.Extension("kafkaoffset", strconv.FormatInt(m.Offset, 10))
-	b.Extension("kafkapartition", strconv.FormatInt(int64(m.Partition), 10))
-	b.Extension("kafkatopic", m.Topic)
-	return b.Event(m.Value)
+	switch string(attr) {
+	case "kafkaoffset", "kafkapartition", "kafkatopic":
+		return "", false, false
+	}
+	return string(attr), true, true
 }
 
 // TopicDeadLetter writes unhandleable records to a topic, unchanged, with
