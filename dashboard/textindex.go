@@ -225,7 +225,7 @@ func (s *Store) CatchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.catchUp(ctx, top, math.Inf(1)); err != nil {
+	if _, err := s.catchUp(ctx, top, math.Inf(1), time.Now); err != nil {
 		return err
 	}
 	return s.refreshStats(ctx)
@@ -256,20 +256,28 @@ func (s *Store) refreshStats(ctx context.Context) error {
 func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Logger) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	prev, prevAt := int64(-1), time.Now()
+	s.indexLoop(ctx, t.C, time.Now, nil, log)
+}
+
+// indexLoop is IndexText over its clock: a pass now and one at every tick,
+// the writer's rate measured with now. done, if set, is called after each
+// pass: tests drive the loop with their own ticks and clock and wait for
+// the pass, so what counts as busy does not depend on the machine's speed.
+func (s *Store) indexLoop(ctx context.Context, ticks <-chan time.Time, now func() time.Time, done func(), log *slog.Logger) {
+	prev, prevAt := int64(-1), now()
 	for {
 		top, err := maxRowid(ctx, s.db)
 		if err == nil {
-			now := time.Now()
-			busy := prev >= 0 && float64(top-prev) > s.busyRate*now.Sub(prevAt).Seconds()
-			prev, prevAt = top, now
+			at := now()
+			busy := prev >= 0 && float64(top-prev) > s.busyRate*at.Sub(prevAt).Seconds()
+			prev, prevAt = top, at
 			if !busy {
 				var n int
-				n, err = s.catchUp(ctx, top, s.busyRate)
+				n, err = s.catchUp(ctx, top, s.busyRate, now)
 				// A big catch-up (a database opened for the first time, a
 				// run that ended) is worth a line: searches get fast now.
 				if n >= ftsLogRows && log != nil {
-					log.Info("dashboard: text index caught up", "tweets", n, "seconds", time.Since(now).Seconds())
+					log.Info("dashboard: text index caught up", "tweets", n, "seconds", now().Sub(at).Seconds())
 				}
 				if err == nil {
 					err = s.refreshStats(ctx)
@@ -286,20 +294,23 @@ func (s *Store) IndexText(ctx context.Context, poll time.Duration, log *slog.Log
 				log.Warn("dashboard: text index", "err", err)
 			}
 		}
+		if done != nil {
+			done()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 	}
 }
 
 // catchUp indexes batches until caught up, or until tweets arrive faster
-// than busyRate per second meanwhile (a writer got busy: IndexText waits
-// for it). start is the largest rowid now. It returns how many tweets it
-// indexed.
-func (s *Store) catchUp(ctx context.Context, start int64, busyRate float64) (int, error) {
-	at, total := time.Now(), 0
+// than busyRate per second (by now) meanwhile (a writer got busy:
+// IndexText waits for it). start is the largest rowid now. It returns how
+// many tweets it indexed.
+func (s *Store) catchUp(ctx context.Context, start int64, busyRate float64, now func() time.Time) (int, error) {
+	at, total := now(), 0
 	for i := 1; ; i++ {
 		n, err := indexBatch(ctx, s.db)
 		total += n
@@ -311,10 +322,10 @@ func (s *Store) catchUp(ctx context.Context, start int64, busyRate float64) (int
 			if err != nil {
 				return total, err
 			}
-			if float64(top-start) > busyRate*time.Since(at).Seconds() {
+			if float64(top-start) > busyRate*now().Sub(at).Seconds() {
 				return total, nil
 			}
-			start, at = top, time.Now()
+			start, at = top, now()
 		}
 	}
 }

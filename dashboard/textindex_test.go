@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -340,13 +341,28 @@ func TestIndexLookupOverBudgetFallsBackToTheScan(t *testing.T) {
 
 func TestIndexTextDefersToABusyWriter(t *testing.T) {
 	sk, st := textFixture(t, 100)
-	// The sink writes a few thousand tweets per second here (far fewer
-	// under the race detector): the test's writer is busy at 50 per second.
 	st.busyRate = 50
+	// The loop runs on the test's ticks and clock: a pass happens when the
+	// test sends a tick, and a writer's rate is tweets per second of the
+	// test's clock, so busy or not does not depend on the machine's speed
+	// (a wall-clock rate failed this test under load).
+	var mu sync.Mutex
+	clock := t0
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); st.IndexText(ctx, 300*time.Millisecond, nil) }()
+	ticks, passed, done := make(chan time.Time), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		st.indexLoop(ctx, ticks, now, func() {
+			select {
+			case passed <- struct{}{}:
+			case <-ctx.Done():
+			}
+		}, nil)
+	}()
 	defer func() { cancel(); <-done }()
+	pass := func() { ticks <- now(); <-passed }
 	marks := func() (upto, top int64) {
 		t.Helper()
 		if err := sk.DB().QueryRow("SELECT (SELECT upto FROM "+ftsState+"), (SELECT MAX(rowid) FROM tweets)").Scan(&upto, &top); err != nil {
@@ -354,38 +370,44 @@ func TestIndexTextDefersToABusyWriter(t *testing.T) {
 		}
 		return upto, top
 	}
-	waitCaughtUp := func() {
+	caughtUp := func(when string) {
 		t.Helper()
-		for range 1000 {
-			if upto, top := marks(); upto == top {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		if upto, top := marks(); upto != top {
+			t.Fatalf("%s: indexer at rowid %d of %d, want caught up", when, upto, top)
 		}
-		upto, top := marks()
-		t.Fatalf("indexer stopped at rowid %d of %d", upto, top)
 	}
-	waitCaughtUp()
-	// A replay at full speed: batches of 100 as fast as the sink takes
-	// them.
+	<-passed // the first pass runs at once
+	caughtUp("first pass")
+
+	// A replay at full speed: 3000 tweets in a second of the clock, 60
+	// times the busy rate. The pass after it leaves them to the scan.
 	before, _ := marks()
 	for i := range 30 {
 		writeTexts(t, sk, 100+100*i, 200+100*i)
 	}
-	upto, top := marks()
-	if indexed := upto - before; indexed > (top-before)/2 {
-		t.Errorf("the indexer took %d of the %d tweets a busy writer wrote", indexed, top-before)
+	advance(time.Second)
+	pass()
+	if upto, top := marks(); upto != before {
+		t.Errorf("the indexer took %d of the %d tweets a busy writer wrote", upto-before, top-before)
 	}
-	waitCaughtUp()
+	// The replay ends: nothing new in the next second, the index catches up.
+	advance(time.Second)
+	pass()
+	caughtUp("after the writer stopped")
+	// A writer below the busy rate (10 tweets in a second) is no reason to wait.
+	writeTexts(t, sk, 3100, 3110)
+	advance(time.Second)
+	pass()
+	caughtUp("with a slow writer")
 }
 
 func TestCatchUpCountsTweets(t *testing.T) {
 	_, st := textFixture(t, 2345)
-	n, err := st.catchUp(context.Background(), 2345, st.busyRate)
+	n, err := st.catchUp(context.Background(), 2345, st.busyRate, time.Now)
 	if err != nil || n != 2345 {
 		t.Fatalf("catchUp = %d, %v; want 2345", n, err)
 	}
-	if n, err = st.catchUp(context.Background(), 2345, st.busyRate); err != nil || n != 0 {
+	if n, err = st.catchUp(context.Background(), 2345, st.busyRate, time.Now); err != nil || n != 0 {
 		t.Fatalf("second catchUp = %d, %v; want 0", n, err)
 	}
 }
