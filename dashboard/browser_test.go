@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/campaign"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/dashboard"
+	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/model"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/scorer"
@@ -270,6 +272,64 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", path)
 	}
+
+	// The network view of a planted campaign's alert, from its link in the
+	// alerts list: one node per account of the alert and, as the group's
+	// accounts all posted near-copies, an edge between every two of them.
+	href, err := chromedp.Run(tctx, chromedp.Evaluate[string](
+		`document.querySelector('#alerts .alert.coordination a.network-link').getAttribute('href')`))
+	must(err)
+	u, err := url.Parse(href)
+	must(err)
+	alertID := u.Query().Get("alert")
+	coordAlerts, err := as.List(ctx, alertstore.Filter{Kind: "coordination", Limit: 1000})
+	must(err)
+	var planted *event.Alert
+	for i := range coordAlerts {
+		if coordAlerts[i].ID == alertID {
+			planted = &coordAlerts[i]
+		}
+	}
+	if planted == nil || alertID == "" {
+		t.Fatalf("network link %q names no stored coordination alert", href)
+	}
+	must(chromedp.Do(tctx,
+		chromedp.Click(chromedp.CSS(`#alerts .alert.coordination a.network-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`#graph svg circle.node`)),
+		chromedp.WaitVisible(chromedp.CSS(`#items tbody tr.item`)),
+	))
+	k := len(planted.Accounts)
+	nodes, edges := countOf("#graph svg circle.node"), countOf("#graph svg line.edge")
+	labels, items := countOf("#graph svg text.label"), countOf(`#items tbody tr.item[data-kind="co-similar"]`)
+	if nodes != k || labels != k || edges != k*(k-1)/2 || items != 1 {
+		t.Errorf("network of alert %s (%d accounts): %d nodes, %d labels, %d edges (want %d), %d co-similar items",
+			alertID, k, nodes, labels, edges, k*(k-1)/2, items)
+	}
+	// Drawn inside the picture, not piled up at one point.
+	spread, err := chromedp.Run(tctx, chromedp.Evaluate[float64](`(() => {
+		const cs = [...document.querySelectorAll('#graph svg circle.node')].map((c) => [+c.getAttribute('cx'), +c.getAttribute('cy')]);
+		let d = Infinity;
+		for (let i = 0; i < cs.length; i++) for (let j = i + 1; j < cs.length; j++) d = Math.min(d, Math.hypot(cs[i][0] - cs[j][0], cs[i][1] - cs[j][1]));
+		return d;
+	})()`))
+	must(err)
+	if spread < 5 {
+		t.Errorf("two nodes are %.1f px apart: the layout did not spread them", spread)
+	}
+	// Selecting an edge lists what its two accounts shared.
+	must(chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`#graph svg line.edge`))))
+	if sel := text("#selection"); !strings.Contains(sel, "shared by @") || countOf("#graph svg line.edge.selected") != 1 {
+		t.Errorf("edge selection: %q", sel)
+	}
+	if path := os.Getenv("TWEETFLOW_NETWORK_SCREENSHOT"); path != "" {
+		shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+		must(err)
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("network screenshot: %s", path)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(jsErrors) > 0 {

@@ -11,6 +11,7 @@
 //	GET /api/overview?from=&to=             count, extent, models, series
 //	GET /api/search?q=&user=&from=&to=&limit=
 //	GET /api/alerts?from=&to=&kind=&limit=
+//	GET /api/network?alert=ID                      a coordination alert's account network
 //
 // Times are RFC 3339 or Unix milliseconds; every parameter is validated and
 // every value reaches SQL as a parameter.
@@ -100,6 +101,7 @@ func New(store *Store, alerts *alertstore.Store, opts Options) (*Server, error) 
 	s.mux.HandleFunc("GET /api/overview", s.api(s.overview))
 	s.mux.HandleFunc("GET /api/search", s.api(s.search))
 	s.mux.HandleFunc("GET /api/alerts", s.api(s.listAlerts))
+	s.mux.HandleFunc("GET /api/network", s.api(s.network)) // network.go
 	return s, nil
 }
 

@@ -203,6 +203,7 @@ function renderAlerts(alerts) {
     d.append(el('div', {}, a.message));
     if (a.accounts && a.accounts.length) d.append(el('div', { class: 'detail' }, 'accounts: ' + a.accounts.map((u) => '@' + u).join(', ')));
     if (a.texts && a.texts.length) d.append(el('div', { class: 'detail' }, 'texts: ' + a.texts.map((t) => `“${t}”`).join(' · ')));
+    if (a.kind === 'coordination') d.append(el('a', { class: 'network-link', href: 'network.html?alert=' + encodeURIComponent(a.id) }, 'network view'));
     return d;
   }));
 }

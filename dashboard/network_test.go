@@ -1,0 +1,120 @@
+package dashboard
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	alertstore "github.com/tweetflow/tweetflow/alerts/store"
+	"github.com/tweetflow/tweetflow/event"
+)
+
+// A ring of three accounts (ids 1, 2, 3; handles a, b, c) that retweeted
+// two tweets, posted one URL written two ways and replied to one tweet,
+// and an outsider who retweeted one of the same tweets; the alert names the
+// three. The network has them as nodes, weights counting shared items.
+func TestNetworkOfAnAlert(t *testing.T) {
+	ctx := context.Background()
+	sk, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sk.Close(ctx) })
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	tw := func(id, uid, user string, s int, mod func(*event.Tweet)) sink.Record {
+		t := event.Tweet{ID: id, UserID: uid, User: user, Text: "text " + id, CreatedAt: at(s)}
+		mod(&t)
+		return sink.Record{Tweet: t}
+	}
+	rt := func(src string) func(*event.Tweet) {
+		return func(t *event.Tweet) { t.RetweetOf = src; t.Text = "source " + src }
+	}
+	link := func(u string) func(*event.Tweet) { return func(t *event.Tweet) { t.URLs = []string{u} } }
+	reply := func(to string) func(*event.Tweet) { return func(t *event.Tweet) { t.ReplyTo = to } }
+	recs := []sink.Record{
+		tw("s1", "9", "src", 0, func(*event.Tweet) {}),
+		tw("r1", "1", "a", 10, rt("s1")), tw("r2", "2", "b", 20, rt("s1")), tw("r3", "3", "c", 30, rt("s1")),
+		tw("r4", "1", "a", 100, rt("s2")), tw("r5", "2", "b", 110, rt("s2")),
+		tw("l1", "1", "a", 200, link("https://www.news.example/x?utm_source=tw")), tw("l2", "3", "c", 210, link("http://news.example/x/")),
+		tw("p1", "2", "b", 300, reply("s1")), tw("p2", "3", "c", 310, reply("s1")),
+		tw("o1", "7", "outsider", 40, rt("s1")),
+		tw("late", "1", "a", 5000, rt("s9")), // outside the alert's window + pad
+	}
+	if err := sk.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	as, err := alertstore.Open(ctx, sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert := event.Alert{ID: "coordination/co-retweet/x", Kind: event.AlertCoordination, Metric: "co_retweet",
+		WindowStart: at(10), WindowEnd: at(310), Accounts: []string{"1", "2", "3"}, TweetIDs: []string{"r1", "r2", "r3"}, Message: "ring"}
+	other := event.Alert{ID: "anomaly/rate/1", Kind: event.AlertAnomaly, Metric: "rate", WindowStart: at(0), WindowEnd: at(60), Message: "rate"}
+	if err := as.WriteAlerts(ctx, []event.Alert{alert, other}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStore(ctx, sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(st, as, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+
+	var n Network
+	getJSON(t, hs.URL+"/api/network?alert="+url.QueryEscape(alert.ID), 200, &n)
+	if n.Alert.ID != alert.ID || n.Tweets != 9 || len(n.Nodes) != 3 || n.Truncated {
+		t.Fatalf("alert %q, %d tweets, nodes %+v, truncated %v", n.Alert.ID, n.Tweets, n.Nodes, n.Truncated)
+	}
+	idx := map[string]int{}
+	for i, nd := range n.Nodes {
+		idx[nd.Handle] = i
+	}
+	weight := func(x, y string) int {
+		a, b := idx[x], idx[y]
+		for _, e := range n.Edges {
+			if (e.A == a && e.B == b) || (e.A == b && e.B == a) {
+				if len(e.Items) != e.Weight {
+					t.Errorf("edge %s-%s: weight %d, %d items", x, y, e.Weight, len(e.Items))
+				}
+				return e.Weight
+			}
+		}
+		return 0
+	}
+	// a-b: s1, s2 retweeted, the alert's group (r1, r2); a-c: s1, the URL,
+	// the group; b-c: s1, the group, the reply to s1.
+	if ab, ac, bc := weight("a", "b"), weight("a", "c"), weight("b", "c"); ab != 3 || ac != 3 || bc != 3 || len(n.Edges) != 3 {
+		t.Errorf("weights a-b %d, a-c %d, b-c %d (want 3 each), edges %+v", ab, ac, bc, n.Edges)
+	}
+	kinds := map[string]int{}
+	for _, it := range n.Items {
+		kinds[it.Kind]++
+		if it.Kind == "co-link" && it.Label != "news.example/x" {
+			t.Errorf("link item %q: the two ways of writing it are one URL", it.Label)
+		}
+		if !slices.IsSorted(it.Accounts) || len(it.Accounts) < 2 {
+			t.Errorf("item %+v", it)
+		}
+	}
+	if kinds["co-retweet"] != 2 || kinds["co-link"] != 1 || kinds["co-reply"] != 1 || kinds["co-similar"] != 1 {
+		t.Errorf("items by kind %v", kinds)
+	}
+
+	var e map[string]string
+	for _, q := range []string{"", "alert=", "alert=nope", "alert=" + url.QueryEscape(other.ID), "alert=%ff"} {
+		getJSON(t, hs.URL+"/api/network?"+q, 400, &e)
+		if e["error"] == "" {
+			t.Errorf("%q: no error message", q)
+		}
+	}
+}
