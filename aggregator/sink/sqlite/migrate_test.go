@@ -36,22 +36,29 @@ var schema0 = []string{
 		VALUES ('old1', 1239056385000, 'alice', 'written before #10', '{"query":"q"}', 1, '', 0.5, 'positive', '1.0.0')`,
 }
 
+// writeRaw runs stmts on the file at path with the bare SQL driver, as an
+// older or newer tweetflow would have left it.
+func writeRaw(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, st := range stmts {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
 // TestMigrateKeepsOldFile opens a schema-0 file: its row reads back
 // unchanged with the new fields absent, new tweets keep every field, the old
 // row can be rewritten with fields, and reopening migrates nothing again.
 func TestMigrateKeepsOldFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range schema0 {
-		if _, err := db.Exec(st); err != nil {
-			t.Fatalf("%s: %v", st, err)
-		}
-	}
-	db.Close()
+	writeRaw(t, path, schema0...)
 
 	s, err := Open(ctx, path, []string{"sentiment"})
 	if err != nil {
@@ -106,15 +113,8 @@ func TestMigrateKeepsOldFile(t *testing.T) {
 func TestRefusesNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "new.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	_, err = Open(ctx, path, nil)
+	writeRaw(t, path, "PRAGMA user_version = 99")
+	_, err := Open(ctx, path, nil)
 	if err == nil || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("open of a newer file: %v, want an error naming the file and version 99", err)
 	}
@@ -125,11 +125,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 // a rewrite that changes them, and answers from its primary key.
 func TestEntityIndex(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "e.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := tempStore(t)
 	a, b := sinktest.WithFields(1), sinktest.WithFields(2)
 	b.Hashtags = []string{"ALPHA"}
 	b.URLs = nil

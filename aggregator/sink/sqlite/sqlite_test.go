@@ -17,6 +17,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
+	"github.com/tweetflow/tweetflow/event"
 )
 
 type harness struct {
@@ -130,14 +131,10 @@ func (h *harness) Close() {
 
 func TestBadModelNameRefused(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := tempStore(t)
 	recs := []sink.Record{sinktest.Full(1), sinktest.Full(2)}
 	recs[1].Results = append(recs[1].Results, sink.Result{Model: "x; DROP TABLE tweets", Label: "x"})
-	err = s.WriteBatch(ctx, recs)
+	err := s.WriteBatch(ctx, recs)
 	var be *sink.BatchError
 	if !errors.As(err, &be) || len(be.Failed) != 1 || sink.ErrorCode(be.Failed[1]) != sink.Permanent {
 		t.Fatalf("WriteBatch = %v, want #1 refused for good", err)
@@ -159,6 +156,22 @@ func rec(i int, models ...string) sink.Record {
 		r.Results = append(r.Results, sinktest.Result(m, i))
 	}
 	return r
+}
+
+// tempStore opens a store on a fresh file, closed when tb ends.
+func tempStore(tb testing.TB, models ...string) *Store {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(tb.TempDir(), "t.db"), models)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(ctx); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return s
 }
 
 // A model added to an existing store gets its columns and nothing stored is lost.
@@ -216,11 +229,7 @@ func TestNewModelKeepsData(t *testing.T) {
 
 func TestQueries(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"offense", "sentiment"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := tempStore(t, "offense", "sentiment")
 	base := time.Date(2009, 4, 6, 0, 0, 0, 0, time.UTC)
 	var recs []sink.Record
 	// 3 tweets in minute 0 (sentiment -1, 0, 1), 2 in minute 2 (0.5, 0.5), 1 partial in minute 2.
@@ -263,19 +272,20 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-func BenchmarkWriteBatch(b *testing.B) {
+func BenchmarkWriteBatch(b *testing.B) { benchWriteBatch(b, sinktest.Tweet) }
+
+// benchWriteBatch writes batches of 512 records with two models' results,
+// the tweet of record n made by tweet(n).
+func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"), []string{"offense", "sentiment"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := tempStore(b, "offense", "sentiment")
 	const batch = 512
 	n := 0
 	for b.Loop() {
 		recs := make([]sink.Record, batch)
 		for k := range recs {
 			recs[k] = rec(n, "offense", "sentiment")
+			recs[k].Tweet = tweet(n)
 			n++
 		}
 		if err := s.WriteBatch(ctx, recs); err != nil {
@@ -288,11 +298,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 // The same tweet twice inside one multi-row statement merges in order.
 func TestSameTweetInOneChunk(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"offense", "sentiment"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := tempStore(t, "offense", "sentiment")
 	var recs []sink.Record
 	for i := range 2*chunkRows + 5 {
 		recs = append(recs, rec(i, "offense", "sentiment"))
@@ -346,25 +352,4 @@ func TestInjectedFaultsAreTransient(t *testing.T) {
 
 // BenchmarkWriteBatchFields is BenchmarkWriteBatch with every #10 field set
 // (the tweet_entities triggers fire for 4 hashtags, 2 URLs, 2 mentions).
-func BenchmarkWriteBatchFields(b *testing.B) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"), []string{"offense", "sentiment"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close(ctx)
-	const batch = 512
-	n := 0
-	for b.Loop() {
-		recs := make([]sink.Record, batch)
-		for k := range recs {
-			recs[k] = rec(n, "offense", "sentiment")
-			recs[k].Tweet = sinktest.WithFields(n)
-			n++
-		}
-		if err := s.WriteBatch(ctx, recs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-}
+func BenchmarkWriteBatchFields(b *testing.B) { benchWriteBatch(b, sinktest.WithFields) }
