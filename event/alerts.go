@@ -180,13 +180,8 @@ func DecodeAlert(e *cloudevents.Event) (Alert, error) {
 	if kind == "" {
 		return a, &FieldError{e.ID(), "type", fmt.Sprintf("%q is not an alert type", e.Type())}
 	}
-	if err := checkEnvelope(e, e.Type()); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal(e.Data(), &a); err != nil {
-		return a, &FieldError{e.ID(), "data", "not an alert JSON object: " + err.Error()}
-	}
-	if err := a.Validate(e.ID()); err != nil {
+	a, err := decodeData(e, e.Type(), "an alert", func(data []byte, a *Alert) error { return json.Unmarshal(data, a) })
+	if err != nil {
 		return a, err
 	}
 	if a.Kind != kind {

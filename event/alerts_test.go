@@ -45,16 +45,7 @@ func TestAlertEventRoundTrip(t *testing.T) {
 			if e.Source() != SourceAlerts || e.ID() != a.ID || !e.Time().Equal(a.WindowEnd) {
 				t.Errorf("envelope = %s %s %s", e.Source(), e.ID(), e.Time())
 			}
-			// Through the wire format (structured JSON), as a transport sees it.
-			raw, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var back cloudevents.Event
-			if err := json.Unmarshal(raw, &back); err != nil {
-				t.Fatal(err)
-			}
-			got, err := DecodeAlert(&back)
+			got, err := DecodeAlert(throughWire(t, e))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,6 +72,14 @@ func TestAlertIDsDiffer(t *testing.T) {
 
 func TestDecodeAlertErrors(t *testing.T) {
 	good := sampleAlerts()[2]
+	// withAlert sets as the event's data good changed by edit.
+	withAlert := func(edit func(a *Alert)) func(e *cloudevents.Event) {
+		return func(e *cloudevents.Event) {
+			a := good
+			edit(&a)
+			_ = e.SetData(ContentType, a)
+		}
+	}
 	cases := []struct {
 		name  string
 		edit  func(e *cloudevents.Event)
@@ -90,26 +89,10 @@ func TestDecodeAlertErrors(t *testing.T) {
 		{"type/kind mismatch", func(e *cloudevents.Event) { e.SetType(TypeAlertAnomaly) }, "data.kind"},
 		{"id mismatch", func(e *cloudevents.Event) { e.SetID("other") }, "data.id"},
 		{"not json", func(e *cloudevents.Event) { _ = e.SetData(ContentType, []byte("{oops")) }, "data"},
-		{"no accounts", func(e *cloudevents.Event) {
-			a := good
-			a.Accounts = nil
-			_ = e.SetData(ContentType, a)
-		}, "data.accounts"},
-		{"bad direction", func(e *cloudevents.Event) {
-			a := good
-			a.Direction = "sideways"
-			_ = e.SetData(ContentType, a)
-		}, "data.direction"},
-		{"window reversed", func(e *cloudevents.Event) {
-			a := good
-			a.WindowEnd = a.WindowStart.Add(-time.Second)
-			_ = e.SetData(ContentType, a)
-		}, "data.window_end"},
-		{"bad model", func(e *cloudevents.Event) {
-			a := good
-			a.Model = "Bad Model"
-			_ = e.SetData(ContentType, a)
-		}, "data.model"},
+		{"no accounts", withAlert(func(a *Alert) { a.Accounts = nil }), "data.accounts"},
+		{"bad direction", withAlert(func(a *Alert) { a.Direction = "sideways" }), "data.direction"},
+		{"window reversed", withAlert(func(a *Alert) { a.WindowEnd = a.WindowStart.Add(-time.Second) }), "data.window_end"},
+		{"bad model", withAlert(func(a *Alert) { a.Model = "Bad Model" }), "data.model"},
 		{"wrong content type", func(e *cloudevents.Event) { _ = e.SetData("text/plain", []byte("x")) }, "datacontenttype"},
 	}
 	for _, c := range cases {

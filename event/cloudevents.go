@@ -57,29 +57,13 @@ func setJSONData(e *cloudevents.Event, data []byte) {
 // DecodeTweet checks that e is a valid tweet event and returns its data.
 // Errors are *FieldError values naming the event id and the field.
 func DecodeTweet(e *cloudevents.Event) (Tweet, error) {
-	var t Tweet
-	if err := checkEnvelope(e, TypeTweet); err != nil {
-		return t, err
-	}
-	if err := unmarshalTweet(e.Data(), &t); err != nil {
-		return t, &FieldError{e.ID(), "data", "not a tweet JSON object: " + err.Error()}
-	}
-	if err := t.Validate(e.ID()); err != nil {
-		return t, err
-	}
-	return t, nil
+	return decodeData(e, TypeTweet, "a tweet", unmarshalTweet)
 }
 
 // DecodeMetadata checks that e is a valid metadata event and returns its data.
 func DecodeMetadata(e *cloudevents.Event) (Metadata, error) {
-	var m Metadata
-	if err := checkEnvelope(e, TypeMetadata); err != nil {
-		return m, err
-	}
-	if err := unmarshalMetadata(e.Data(), &m); err != nil {
-		return m, &FieldError{e.ID(), "data", "not a metadata JSON object: " + err.Error()}
-	}
-	if err := m.Validate(e.ID()); err != nil {
+	m, err := decodeData(e, TypeMetadata, "a metadata", unmarshalMetadata)
+	if err != nil {
 		return m, err
 	}
 	if ext, ok := e.Extensions()[ExtModel]; ok {
@@ -88,6 +72,24 @@ func DecodeMetadata(e *cloudevents.Event) (Metadata, error) {
 		}
 	}
 	return m, nil
+}
+
+// decodeData is what every Decode does first: check e's envelope against
+// wantType, unmarshal its data and validate that; what ("a tweet") names the
+// data in the error of a bad JSON object. On an error the data decoded so far
+// is returned with it.
+func decodeData[T any, P interface {
+	*T
+	Validate(eventID string) error
+}](e *cloudevents.Event, wantType, what string, unmarshal func([]byte, P) error) (T, error) {
+	var v T
+	if err := checkEnvelope(e, wantType); err != nil {
+		return v, err
+	}
+	if err := unmarshal(e.Data(), &v); err != nil {
+		return v, &FieldError{e.ID(), "data", "not " + what + " JSON object: " + err.Error()}
+	}
+	return v, P(&v).Validate(e.ID())
 }
 
 func checkEnvelope(e *cloudevents.Event, wantType string) error {

@@ -430,7 +430,7 @@ func (s *scanner) tweet(t *Tweet) bool {
 		case 3:
 			ok = s.time(&t.CreatedAt)
 		case 4:
-			ok = s.fields(t)
+			t.Fields, ok = scanMap(s, s.str)
 		case 5:
 			t.UserID, ok = s.str()
 		case 6:
@@ -503,7 +503,7 @@ func (s *scanner) metadata(m *Metadata) bool {
 		case 4:
 			m.Label, ok = s.str()
 		case 5:
-			ok = s.probabilities(m)
+			m.Probabilities, ok = scanMap(s, s.number)
 		case 6:
 			ok = s.tweet(&m.Tweet)
 		}
@@ -511,13 +511,17 @@ func (s *scanner) metadata(m *Metadata) bool {
 	})
 }
 
-func (s *scanner) probabilities(m *Metadata) bool {
-	m.Probabilities = map[string]float64{}
-	return s.members(func(k string) bool {
-		v, ok := s.number()
-		m.Probabilities[k] = v
+// scanMap reads a JSON object whose member values value reads (the
+// probabilities, a tweet's fields); {} gives an empty, non-nil map as
+// encoding/json does.
+func scanMap[V any](s *scanner, value func() (V, bool)) (map[string]V, bool) {
+	m := map[string]V{}
+	ok := s.members(func(k string) bool {
+		v, ok := value()
+		m[k] = v
 		return ok
 	})
+	return m, ok
 }
 
 // number reads a JSON number (RFC 8259 grammar) as encoding/json does:
@@ -589,13 +593,4 @@ func (s *scanner) time(t *time.Time) bool {
 	}
 	s.i = end + 1
 	return true
-}
-
-func (s *scanner) fields(t *Tweet) bool {
-	t.Fields = map[string]string{}
-	return s.members(func(k string) bool {
-		v, ok := s.str()
-		t.Fields[k] = v
-		return ok
-	})
 }

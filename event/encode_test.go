@@ -122,6 +122,22 @@ func sameEvent(t *testing.T, got, want cloudevents.Event) {
 	}
 }
 
+// likeEncodingJSON is the body of a scanner's fuzz test: unmarshal gives
+// what json.Unmarshal gives for the same data, value and error text.
+func likeEncodingJSON[T any](unmarshal func([]byte, *T) error) func(*testing.T, []byte) {
+	return func(t *testing.T, data []byte) {
+		var want, got T
+		wantErr := json.Unmarshal(data, &want)
+		gotErr := unmarshal(data, &got)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Fatalf("error: encoding/json %v, ours %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded differently:\n got %#v\nwant %#v", got, want)
+		}
+	}
+}
+
 // FuzzUnmarshalTweet checks the tweet scanner against json.Unmarshal: the
 // same Tweet, the same error text, for every input.
 func FuzzUnmarshalTweet(f *testing.F) {
@@ -137,17 +153,7 @@ func FuzzUnmarshalTweet(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var want, got Tweet
-		wantErr := json.Unmarshal(data, &want)
-		gotErr := unmarshalTweet(data, &got)
-		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
-			t.Fatalf("error: encoding/json %v, ours %v", wantErr, gotErr)
-		}
-		if wantErr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("decoded differently:\n got %#v\nwant %#v", got, want)
-		}
-	})
+	f.Fuzz(likeEncodingJSON(unmarshalTweet))
 }
 
 // The scanner must take what tweetflow itself writes, or it only adds work.
@@ -187,17 +193,7 @@ func FuzzUnmarshalMetadata(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var want, got Metadata
-		wantErr := json.Unmarshal(data, &want)
-		gotErr := unmarshalMetadata(data, &got)
-		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
-			t.Fatalf("error: encoding/json %v, ours %v", wantErr, gotErr)
-		}
-		if wantErr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("decoded differently:\n got %#v\nwant %#v", got, want)
-		}
-	})
+	f.Fuzz(likeEncodingJSON(unmarshalMetadata))
 }
 
 func TestScanMetadataTakesCanonicalShape(t *testing.T) {

@@ -45,16 +45,7 @@ func TestTweetEventRoundTrip(t *testing.T) {
 	if pk := e.Extensions()[ExtPartitionKey]; pk != tw.ID {
 		t.Fatalf("partitionkey = %v, want %q", pk, tw.ID)
 	}
-	// Through the wire format and back: what a transport does.
-	b, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back cloudevents.Event
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	got, err := DecodeTweet(&back)
+	got, err := DecodeTweet(throughWire(t, e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +205,42 @@ func TestValidModelName(t *testing.T) {
 	}
 }
 
+// throughWire returns e as a transport hands it on: encoded to the
+// structured JSON wire format and decoded again.
+func throughWire(t *testing.T, e cloudevents.Event) *cloudevents.Event {
+	t.Helper()
+	raw, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back cloudevents.Event
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	return &back
+}
+
+// fuzzDecoder is the body of a decoder's fuzz test: raw JSON that is an
+// event at all either decodes, and accepted checks the value, or fails with
+// a *FieldError.
+func fuzzDecoder[T any](decode func(*cloudevents.Event) (T, error), accepted func(t *testing.T, v T)) func(*testing.T, []byte) {
+	return func(t *testing.T, raw []byte) {
+		var e cloudevents.Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return
+		}
+		v, err := decode(&e)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FieldError", err)
+			}
+			return
+		}
+		accepted(t, v)
+	}
+}
+
 // The decoders see bytes from the network: whatever arrives, they return a
 // value or a *FieldError, never panic, and what they accept re-encodes.
 func FuzzDecodeTweet(f *testing.F) {
@@ -224,26 +251,14 @@ func FuzzDecodeTweet(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.tweetflow.tweet.v1","data":"str"}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.tweetflow.tweet.v1","data":{"id":"1","text":"\u0000","created_at":"bad"}}`))
 	f.Add([]byte(`null`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		var e cloudevents.Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return
-		}
-		tw, err := DecodeTweet(&e)
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v is not a *FieldError", err)
-			}
-			return
-		}
+	f.Fuzz(fuzzDecoder(DecodeTweet, func(t *testing.T, tw Tweet) {
 		if tw.ID == "" || strings.TrimSpace(tw.Text) == "" || tw.CreatedAt.IsZero() {
 			t.Fatalf("accepted an invalid tweet %+v", tw)
 		}
 		if _, err := NewTweetEvent(tw); err != nil {
 			t.Fatalf("accepted tweet does not re-encode: %v", err)
 		}
-	})
+	}))
 }
 
 func FuzzDecodeMetadata(f *testing.F) {
@@ -253,26 +268,14 @@ func FuzzDecodeMetadata(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1/m","source":"/x","type":"dev.tweetflow.metadata.v1","model":"m","data":{"tweet_id":"1","model":"m","label":"x"}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1/m","source":"/x","type":"dev.tweetflow.metadata.v1","model":7,"data":{"tweet_id":"1","model":"m","label":"x"}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1/m","source":"/x","type":"dev.tweetflow.metadata.v1","data":{"tweet_id":"1","model":"M","label":"x","value":"nan"}}`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		var e cloudevents.Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return
-		}
-		m, err := DecodeMetadata(&e)
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v is not a *FieldError", err)
-			}
-			return
-		}
+	f.Fuzz(fuzzDecoder(DecodeMetadata, func(t *testing.T, m Metadata) {
 		if m.TweetID == "" || !ValidModelName(m.Model) || m.Label == "" {
 			t.Fatalf("accepted invalid metadata %+v", m)
 		}
 		if _, err := NewMetadataEvent(m); err != nil {
 			t.Fatalf("accepted metadata does not re-encode: %v", err)
 		}
-	})
+	}))
 }
 
 func TestTweetOptionalFieldsOmittedWhenEmpty(t *testing.T) {
