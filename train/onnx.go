@@ -133,34 +133,31 @@ func intAttr(name string, v int64) []byte {
 }
 
 func floatTensor(name string, dims []int64, data []float32) []byte {
-	var t []byte
-	for _, d := range dims {
-		t = protowire.AppendTag(t, 1, protowire.VarintType)
-		t = protowire.AppendVarint(t, uint64(d))
-	}
-	t = protowire.AppendTag(t, 2, protowire.VarintType)
-	t = protowire.AppendVarint(t, dtFloat)
-	t = str(t, 8, name)
 	raw := make([]byte, 4*len(data)) // raw_data is little-endian
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
-	return msg(t, 9, raw)
+	return tensor(name, dims, dtFloat, raw)
 }
 
 func int64Tensor(name string, dims []int64, data []int64) []byte {
+	raw := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+	}
+	return tensor(name, dims, dtInt64, raw)
+}
+
+// tensor is a TensorProto: dims (1), data_type (2), name (8), raw_data (9).
+func tensor(name string, dims []int64, dataType uint64, raw []byte) []byte {
 	var t []byte
 	for _, d := range dims {
 		t = protowire.AppendTag(t, 1, protowire.VarintType)
 		t = protowire.AppendVarint(t, uint64(d))
 	}
 	t = protowire.AppendTag(t, 2, protowire.VarintType)
-	t = protowire.AppendVarint(t, dtInt64)
+	t = protowire.AppendVarint(t, dataType)
 	t = str(t, 8, name)
-	raw := make([]byte, 8*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
-	}
 	return msg(t, 9, raw)
 }
 
