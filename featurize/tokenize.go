@@ -103,8 +103,7 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 	}
 	// Split into words, emoji and punctuation.
 	wordStart := -1 // start of the current word in buf, -1 if none
-	var last rune
-	repeat, letters, upper := 0, 0, 0
+	var wd word
 	endWord := func() {
 		if wordStart < 0 {
 			return
@@ -121,7 +120,7 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 			s.buf = s.buf[:start]
 			return
 		}
-		caps := letters >= 2 && upper == letters
+		caps := wd.letters >= 2 && wd.upper == wd.letters
 		if caps {
 			s.shape.capsWords++
 		}
@@ -146,31 +145,21 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 			// same result as the general path below.
 			if cls := asciiClass[b]; cls >= clsLower {
 				if wordStart < 0 {
-					wordStart = len(s.buf)
-					last, repeat, letters, upper = 0, 0, 0, 0
+					wordStart, wd = len(s.buf), word{}
 				}
 				switch cls {
 				case clsLower:
-					letters++
+					wd.letters++
 				case clsUpper:
-					letters++
-					upper++
+					wd.letters++
+					wd.upper++
 					b += 'a' - 'A'
 				case clsDigit:
 					b = '0'
 				}
-				if rune(b) == last {
-					repeat++
-					if repeat == 4 {
-						s.shape.elongated++
-					}
-					if repeat > 3 {
-						continue
-					}
-				} else {
-					last, repeat = rune(b), 1
+				if wd.keep(rune(b), &s.shape) {
+					s.buf = append(s.buf, b)
 				}
-				s.buf = append(s.buf, b)
 				continue
 			}
 			r = rune(b)
@@ -183,38 +172,27 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 		case r == '’' || r == '\'':
 			if wordStart >= 0 {
 				s.buf = append(s.buf, '\'')
-				last, repeat = '\'', 1
+				wd.last, wd.repeat = '\'', 1
 			}
 		case isWordRune(r) || ((r == '#' || r == '@') && wordStart < 0):
 			if wordStart < 0 {
-				wordStart = len(s.buf)
-				last, repeat, letters, upper = 0, 0, 0, 0
+				wordStart, wd = len(s.buf), word{}
 			}
 			switch {
 			case 'a' <= r && r <= 'z':
-				letters++
+				wd.letters++
 			case 'A' <= r && r <= 'Z':
-				letters++
-				upper++
+				wd.letters++
+				wd.upper++
 			case r >= utf8.RuneSelf && unicode.IsLetter(r):
-				letters++
+				wd.letters++
 				if unicode.IsUpper(r) {
-					upper++
+					wd.upper++
 				}
 			}
-			r = normalizeRune(r)
-			if r == last {
-				repeat++
-				if repeat == 4 {
-					s.shape.elongated++
-				}
-				if repeat > 3 {
-					continue
-				}
-			} else {
-				last, repeat = r, 1
+			if r = normalizeRune(r); wd.keep(r, &s.shape) {
+				s.buf = utf8.AppendRune(s.buf, r)
 			}
-			s.buf = utf8.AppendRune(s.buf, r)
 		default:
 			endWord()
 			if len(s.toks) >= maxTokens {
@@ -245,6 +223,29 @@ func (s *Scratch) chunk(c string, maxTokens int) {
 		}
 	}
 	endWord()
+}
+
+// word is what chunk tracks of the word being read: its letters and
+// capitals (two or more letters, all capitals: a caps word) and the run of
+// one character in it.
+type word struct {
+	last                   rune
+	repeat, letters, upper int
+}
+
+// keep reports whether r, the word's next character, goes into the word: a
+// run of one character is cut to three ("sooooo" becomes "sooo") and its
+// fourth marks the word elongated, once.
+func (w *word) keep(r rune, sh *shapeCounts) bool {
+	if r != w.last {
+		w.last, w.repeat = r, 1
+		return true
+	}
+	w.repeat++
+	if w.repeat == 4 {
+		sh.elongated++
+	}
+	return w.repeat <= 3
 }
 
 // ASCII byte classes, as a string constant so the table is immutable.
