@@ -102,6 +102,24 @@ func TestDecodeErrorsNameField(t *testing.T) {
 			}
 		}
 	}
+	// tweetEvent and metaEvent decode a sample event changed by mod;
+	// tweetData and metaData one whose data is the sample changed by edit.
+	tweetEvent := func(mod func(*cloudevents.Event)) func() error {
+		return func() error { _, err := DecodeTweet(mustTweet(mod)); return err }
+	}
+	metaEvent := func(mod func(*cloudevents.Event)) func() error {
+		return func() error { _, err := DecodeMetadata(mustMeta(mod)); return err }
+	}
+	tweetData := func(edit func(*Tweet)) func() error {
+		tw := sampleTweet()
+		edit(&tw)
+		return tweetEvent(setData(tw))
+	}
+	metaData := func(edit func(*Metadata)) func() error {
+		m := sampleMetadata()
+		edit(&m)
+		return metaEvent(setData(m))
+	}
 	cases := []struct {
 		name    string
 		decode  func() error
@@ -109,72 +127,19 @@ func TestDecodeErrorsNameField(t *testing.T) {
 		eventID string
 	}{
 		{"nil tweet", func() error { _, err := DecodeTweet(nil); return err }, "event", ""},
-		{"wrong type", func() error {
-			_, err := DecodeTweet(mustTweet(func(e *cloudevents.Event) { e.SetType(TypeMetadata) }))
-			return err
-		}, "type", "1467810369"},
-		{"missing source", func() error {
-			_, err := DecodeTweet(mustTweet(func(e *cloudevents.Event) { e.SetSource("") }))
-			return err
-		}, "attributes", "1467810369"},
-		{"xml content type", func() error {
-			_, err := DecodeTweet(mustTweet(func(e *cloudevents.Event) { e.SetDataContentType("application/xml") }))
-			return err
-		}, "datacontenttype", "1467810369"},
-		{"empty data", func() error {
-			_, err := DecodeTweet(mustTweet(func(e *cloudevents.Event) { e.DataEncoded = nil }))
-			return err
-		}, "data", "1467810369"},
-		{"not json", func() error {
-			_, err := DecodeTweet(mustTweet(func(e *cloudevents.Event) { e.DataEncoded = []byte("{nope") }))
-			return err
-		}, "data", "1467810369"},
-		{"empty text", func() error {
-			tw := sampleTweet()
-			tw.Text = "  "
-			_, err := DecodeTweet(mustTweet(setData(tw)))
-			return err
-		}, "data.text", "1467810369"},
-		{"no timestamp", func() error {
-			tw := sampleTweet()
-			tw.CreatedAt = time.Time{}
-			_, err := DecodeTweet(mustTweet(setData(tw)))
-			return err
-		}, "data.created_at", "1467810369"},
-		{"no tweet id", func() error {
-			tw := sampleTweet()
-			tw.ID = ""
-			_, err := DecodeTweet(mustTweet(setData(tw)))
-			return err
-		}, "data.id", "1467810369"},
-		{"bad model name", func() error {
-			m := sampleMetadata()
-			m.Model = "Sentiment-Model"
-			_, err := DecodeMetadata(mustMeta(setData(m)))
-			return err
-		}, "data.model", "1467810369/sentiment"},
-		{"model extension mismatch", func() error {
-			_, err := DecodeMetadata(mustMeta(func(e *cloudevents.Event) { e.SetExtension(ExtModel, "offense") }))
-			return err
-		}, ExtModel, "1467810369/sentiment"},
-		{"missing label", func() error {
-			m := sampleMetadata()
-			m.Label = ""
-			_, err := DecodeMetadata(mustMeta(setData(m)))
-			return err
-		}, "data.label", "1467810369/sentiment"},
-		{"tweet id mismatch", func() error {
-			m := sampleMetadata()
-			m.Tweet.ID = "42"
-			_, err := DecodeMetadata(mustMeta(setData(m)))
-			return err
-		}, "data.tweet.id", "1467810369/sentiment"},
-		{"metadata without tweet_id", func() error {
-			m := sampleMetadata()
-			m.TweetID = ""
-			_, err := DecodeMetadata(mustMeta(setData(m)))
-			return err
-		}, "data.tweet_id", "1467810369/sentiment"},
+		{"wrong type", tweetEvent(func(e *cloudevents.Event) { e.SetType(TypeMetadata) }), "type", "1467810369"},
+		{"missing source", tweetEvent(func(e *cloudevents.Event) { e.SetSource("") }), "attributes", "1467810369"},
+		{"xml content type", tweetEvent(func(e *cloudevents.Event) { e.SetDataContentType("application/xml") }), "datacontenttype", "1467810369"},
+		{"empty data", tweetEvent(func(e *cloudevents.Event) { e.DataEncoded = nil }), "data", "1467810369"},
+		{"not json", tweetEvent(func(e *cloudevents.Event) { e.DataEncoded = []byte("{nope") }), "data", "1467810369"},
+		{"empty text", tweetData(func(tw *Tweet) { tw.Text = "  " }), "data.text", "1467810369"},
+		{"no timestamp", tweetData(func(tw *Tweet) { tw.CreatedAt = time.Time{} }), "data.created_at", "1467810369"},
+		{"no tweet id", tweetData(func(tw *Tweet) { tw.ID = "" }), "data.id", "1467810369"},
+		{"bad model name", metaData(func(m *Metadata) { m.Model = "Sentiment-Model" }), "data.model", "1467810369/sentiment"},
+		{"model extension mismatch", metaEvent(func(e *cloudevents.Event) { e.SetExtension(ExtModel, "offense") }), ExtModel, "1467810369/sentiment"},
+		{"missing label", metaData(func(m *Metadata) { m.Label = "" }), "data.label", "1467810369/sentiment"},
+		{"tweet id mismatch", metaData(func(m *Metadata) { m.Tweet.ID = "42" }), "data.tweet.id", "1467810369/sentiment"},
+		{"metadata without tweet_id", metaData(func(m *Metadata) { m.TweetID = "" }), "data.tweet_id", "1467810369/sentiment"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
