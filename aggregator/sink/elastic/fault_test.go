@@ -153,22 +153,44 @@ func (e *env) checkAll(t *testing.T, recs []sink.Record, skip map[string]error) 
 	}
 }
 
+// tryCounter counts each id's bulk attempts; its fault fails attempt try
+// of id with the status fail returns (0 lets it through).
+type tryCounter struct {
+	mu    sync.Mutex
+	tries map[string]int
+	fail  func(id string, try int) int
+}
+
+func countTries(fail func(id string, try int) int) *tryCounter {
+	return &tryCounter{tries: map[string]int{}, fail: fail}
+}
+
+// fault is an esfake.ItemFault; the fake may call it concurrently.
+func (c *tryCounter) fault(_, _, id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries[id]++
+	return c.fail(id, c.tries[id])
+}
+
+// of returns how often id was tried.
+func (c *tryCounter) of(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tries[id]
+}
+
 func TestFaultPerItem429(t *testing.T) {
 	e := newEnv(t)
 	// One id in three fails its first two attempts.
-	var mu sync.Mutex
-	seen := map[string]int{}
-	e.fake.SetItemFault(func(action, _, id string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		seen[id]++
-		if len(id) > 0 && id[len(id)-1]%3 == 0 && seen[id] <= 2 {
+	e.fake.SetItemFault(countTries(func(id string, try int) int {
+		if len(id) > 0 && id[len(id)-1]%3 == 0 && try <= 2 {
 			// Mostly 429 (queue full); some 409 (a version conflict left
 			// after retry_on_conflict, as with concurrent replicas) and 503.
 			return [...]int{429, 429, 409, 503}[id[len(id)-2]%4]
 		}
 		return 0
-	})
+	}).fault)
 	w := e.writer(t, e.open(t, e.options(t)), time.Minute)
 	recs := records(3000)
 	if perm := writeAll(t, w, recs, 500); len(perm) > 0 {
@@ -440,28 +462,22 @@ func TestLongIDRejectsWholeBulk(t *testing.T) {
 // stored once the block is lifted; overload (429) is retried too.
 func TestBlocksClassified(t *testing.T) {
 	e := newEnv(t)
-	var mu sync.Mutex
-	tries := map[string]int{}
-	e.fake.SetItemFault(func(_, _, id string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		tries[id]++
+	tries := countTries(func(id string, try int) int {
 		switch {
-		case id == sinktest.Tweet(1).ID && tries[id] <= 3:
+		case id == sinktest.Tweet(1).ID && try <= 3:
 			return 403 // FORBIDDEN/8/index write (api), until the operator lifts it
-		case id == sinktest.Tweet(2).ID && tries[id] <= 2:
+		case id == sinktest.Tweet(2).ID && try <= 2:
 			return 429
 		}
 		return 0
 	})
+	e.fake.SetItemFault(tries.fault)
 	w := e.writer(t, e.open(t, e.options(t)), time.Minute)
 	if perm := writeAll(t, w, records(4), 4); len(perm) != 0 {
 		t.Fatalf("permanent = %v, want none (a write block is not a dead letter)", perm)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if tries[sinktest.Tweet(1).ID] != 4 {
-		t.Errorf("a write-blocked item was tried %d times, want 4 (3 blocked, then stored)", tries[sinktest.Tweet(1).ID])
+	if n := tries.of(sinktest.Tweet(1).ID); n != 4 {
+		t.Errorf("a write-blocked item was tried %d times, want 4 (3 blocked, then stored)", n)
 	}
 	if got := e.fake.DocCount(index); got != 4 {
 		t.Errorf("documents = %d, want 4", got)

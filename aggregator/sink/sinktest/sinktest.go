@@ -135,6 +135,15 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	}
 }
 
+// fulls returns n records Full(first), Full(first+1), ...
+func fulls(first, n int) []sink.Record {
+	recs := make([]sink.Record, n)
+	for i := range recs {
+		recs[i] = Full(first + i)
+	}
+	return recs
+}
+
 // Tweet returns a deterministic test tweet.
 func Tweet(i int) event.Tweet {
 	return event.Tweet{
@@ -631,10 +640,7 @@ func testOneBadRecord(t *testing.T, h Harness) {
 		t.Skip("capability: the harness does not implement sinktest.Rejecter")
 	}
 	d := open(t, h, defaultModels)
-	var recs []sink.Record
-	for i := range 10 {
-		recs = append(recs, Full(4000+i))
-	}
+	recs := fulls(4000, 10)
 	bad := 6
 	rj.Reject(&recs[bad])
 	if err := sink.Validate(recs[bad], defaultModels); err != nil {
@@ -668,10 +674,7 @@ func testTransientFaults(t *testing.T, h Harness) {
 		t.Skip("capability: the harness does not implement sinktest.TransientFaulter")
 	}
 	d := open(t, h, defaultModels)
-	var recs []sink.Record
-	for i := range 50 {
-		recs = append(recs, Full(5000+i))
-	}
+	recs := fulls(5000, 50)
 	f.FailNext(3)
 	// The driver reports Transient errors and the Writer retries them:
 	// nothing is lost, and the caller sees success.
@@ -784,10 +787,7 @@ func testDeadLetters(t *testing.T, h Harness) {
 	o := WriterOptions(defaultModels)
 	o.DeadLetter = dl
 	d := openWith(t, h, o)
-	var recs []sink.Record
-	for i := range 6 {
-		recs = append(recs, Full(7000+i))
-	}
+	recs := fulls(7000, 6)
 	recs[1] = Invalid()[3].Rec // no timestamp
 	bad := map[int]bool{1: true}
 	if rj, ok := h.(Rejecter); ok {
@@ -838,10 +838,7 @@ func testObserversSeeStored(t *testing.T, h Harness) {
 		}
 	})}
 	d := openWith(t, h, o)
-	var recs []sink.Record
-	for i := range 5 {
-		recs = append(recs, Full(8000+i))
-	}
+	recs := fulls(8000, 5)
 	recs[2].Tweet.CreatedAt = time.Time{}
 	_ = d.Write(context.Background(), recs)
 	want := []string{recs[0].Tweet.ID, recs[1].Tweet.ID, recs[3].Tweet.ID, recs[4].Tweet.ID}

@@ -284,11 +284,7 @@ func mergeMappings(dst, update map[string]any) *esError {
 			if !ok {
 				return errf(400, "mapper_parsing_exception", "Expected map for property [properties] but got a %T", v)
 			}
-			dp, _ := dst["properties"].(map[string]any)
-			if dp == nil {
-				dp = map[string]any{}
-				dst["properties"] = dp
-			}
+			dp := child(dst, "properties")
 			if err := mergeProperties("", dp, props); err != nil {
 				return err
 			}
@@ -297,11 +293,7 @@ func mergeMappings(dst, update map[string]any) *esError {
 			if !ok {
 				return errf(400, "mapper_parsing_exception", "Expected map for property [runtime] but got a %T", v)
 			}
-			drt, _ := dst["runtime"].(map[string]any)
-			if drt == nil {
-				drt = map[string]any{}
-				dst["runtime"] = drt
-			}
+			drt := child(dst, "runtime")
 			for name, def := range rt {
 				if def == nil {
 					delete(drt, name)
@@ -331,6 +323,16 @@ func mergeMappings(dst, update map[string]any) *esError {
 		}
 	}
 	return nil
+}
+
+// child returns the object m[key], first setting an empty one when m has none.
+func child(m map[string]any, key string) map[string]any {
+	c, _ := m[key].(map[string]any)
+	if c == nil {
+		c = map[string]any{}
+		m[key] = c
+	}
+	return c
 }
 
 func fieldType(def map[string]any) string {
@@ -378,11 +380,7 @@ func mergeProperties(prefix string, dst, update map[string]any) *esError {
 			return errf(400, "illegal_argument_exception", "mapper [%s] cannot be changed from type [%s] to [%s]", full, oldType, typ)
 		}
 		if typ == "object" {
-			op, _ := old["properties"].(map[string]any)
-			if op == nil {
-				op = map[string]any{}
-				old["properties"] = op
-			}
+			op := child(old, "properties")
 			np, _ := def["properties"].(map[string]any)
 			if err := mergeProperties(full+".", op, np); err != nil {
 				return err
@@ -394,11 +392,7 @@ func mergeProperties(prefix string, dst, update map[string]any) *esError {
 		}
 		// Same type: multi-fields may be added (indices-put-mapping.html#add-multi-fields-existing-field).
 		if f, ok := def["fields"].(map[string]any); ok {
-			of, _ := old["fields"].(map[string]any)
-			if of == nil {
-				of = map[string]any{}
-				old["fields"] = of
-			}
+			of := child(old, "fields")
 			if err := mergeProperties(full+".", of, f); err != nil {
 				return err
 			}
@@ -417,11 +411,7 @@ func (ix *index) checkSource(id string, src map[string]any) *esError {
 	if d, ok := root["dynamic"]; ok {
 		dyn = fmt.Sprint(d)
 	}
-	props, _ := root["properties"].(map[string]any)
-	if props == nil {
-		props = map[string]any{}
-		root["properties"] = props
-	}
+	props := child(root, "properties")
 	return checkObject(id, "", "_doc", props, dyn, src)
 }
 
@@ -514,11 +504,7 @@ func checkValue(id, field string, def map[string]any, dyn string, v any) *esErro
 		if d, ok := def["dynamic"]; ok {
 			dyn = fmt.Sprint(d)
 		}
-		props, _ := def["properties"].(map[string]any)
-		if props == nil {
-			props = map[string]any{}
-			def["properties"] = props
-		}
+		props := child(def, "properties")
 		return checkObject(id, field+".", field, props, dyn, obj)
 	case "flattened":
 		if _, ok := v.(map[string]any); !ok {
