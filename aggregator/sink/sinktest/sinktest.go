@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -634,11 +635,18 @@ func concurrentModels(t *testing.T, h Harness, driver func(writer int) *sink.Wri
 	}
 }
 
-func testOneBadRecord(t *testing.T, h Harness) {
-	rj, ok := h.(Rejecter)
+// capability returns h as the optional interface C a subtest needs, or
+// skips the subtest.
+func capability[C any](t *testing.T, h Harness) C {
+	c, ok := h.(C)
 	if !ok {
-		t.Skip("capability: the harness does not implement sinktest.Rejecter")
+		t.Skipf("capability: the harness does not implement %v", reflect.TypeFor[C]())
 	}
+	return c
+}
+
+func testOneBadRecord(t *testing.T, h Harness) {
+	rj := capability[Rejecter](t, h)
 	d := open(t, h, defaultModels)
 	recs := fulls(4000, 10)
 	bad := 6
@@ -669,10 +677,7 @@ func testOneBadRecord(t *testing.T, h Harness) {
 }
 
 func testTransientFaults(t *testing.T, h Harness) {
-	f, ok := h.(TransientFaulter)
-	if !ok {
-		t.Skip("capability: the harness does not implement sinktest.TransientFaulter")
-	}
+	f := capability[TransientFaulter](t, h)
 	d := open(t, h, defaultModels)
 	recs := fulls(5000, 50)
 	f.FailNext(3)
