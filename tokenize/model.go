@@ -58,6 +58,18 @@ func checkVocab(v map[string]int64) error {
 	return nil
 }
 
+// unmarshalVocabModel unmarshals a vocab model's JSON (WordPiece, BPE) into c
+// and checks the vocab it decoded into *vocab; errors start with the type.
+func unmarshalVocabModel(typ string, raw json.RawMessage, c any, vocab *map[string]int64) error {
+	if err := json.Unmarshal(raw, c); err != nil {
+		return fmt.Errorf("%s: %w", typ, err)
+	}
+	if err := checkVocab(*vocab); err != nil {
+		return fmt.Errorf("%s: %w", typ, err)
+	}
+	return nil
+}
+
 // ---- WordPiece ----
 
 type wordPiece struct {
@@ -75,11 +87,8 @@ func parseWordPiece(raw json.RawMessage) (*wordPiece, error) {
 		Prefix     *string          `json:"continuing_subword_prefix"`
 		MaxInChars *int             `json:"max_input_chars_per_word"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("WordPiece: %w", err)
-	}
-	if err := checkVocab(c.Vocab); err != nil {
-		return nil, fmt.Errorf("WordPiece: %w", err)
+	if err := unmarshalVocabModel("WordPiece", raw, &c, &c.Vocab); err != nil {
+		return nil, err
 	}
 	unk := "[UNK]"
 	if c.Unk != nil {
@@ -192,11 +201,8 @@ func parseBPE(raw json.RawMessage) (*bpe, error) {
 		ContinuingPref *string           `json:"continuing_subword_prefix"`
 		EndOfWord      *string           `json:"end_of_word_suffix"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("BPE: %w", err)
-	}
-	if err := checkVocab(c.Vocab); err != nil {
-		return nil, fmt.Errorf("BPE: %w", err)
+	if err := unmarshalVocabModel("BPE", raw, &c, &c.Vocab); err != nil {
+		return nil, err
 	}
 	for _, s := range []struct {
 		name string

@@ -222,42 +222,33 @@ func (t *Tokenizer) EncodeBatch(texts []string, opt Options) Batch {
 func (t *Tokenizer) encodeContent(text string, budget int) []int64 {
 	var ids []int64
 	full := func() bool { return budget >= 0 && len(ids) > budget }
-	for _, sec := range t.added.split(text, false) {
-		if full() {
-			break
-		}
-		if sec.token != nil {
-			ids = append(ids, sec.token.id)
-			continue
-		}
-		s := sec.text
-		if s == "" {
-			continue
-		}
-		if t.normalizer != nil {
-			s = t.normalizer.normalize(s)
-		}
-		if s == "" {
-			continue
-		}
-		for _, sub := range t.added.split(s, true) {
+	// sections appends the ids of the added tokens in s (matched on the raw
+	// or the normalized text) and hands each non-empty text between them to
+	// text, until the budget is full.
+	sections := func(s string, normalized bool, text func(string)) {
+		for _, sec := range t.added.split(s, normalized) {
 			if full() {
 				break
 			}
-			if sub.token != nil {
-				ids = append(ids, sub.token.id)
-				continue
+			if sec.token != nil {
+				ids = append(ids, sec.token.id)
+			} else if sec.text != "" {
+				text(sec.text)
 			}
-			if sub.text == "" {
-				continue
-			}
-			t.pre.split(sub.text, func(piece string) {
+		}
+	}
+	sections(text, false, func(s string) {
+		if t.normalizer != nil {
+			s = t.normalizer.normalize(s)
+		}
+		sections(s, true, func(s string) {
+			t.pre.split(s, func(piece string) {
 				if !full() {
 					ids = t.model.encode(piece, ids, budget)
 				}
 			})
-		}
-	}
+		})
+	})
 	return ids
 }
 
