@@ -96,6 +96,15 @@ test: kcat
 kcat:
 	@test -x /usr/bin/kcat || { apt-get update && apt-get install -y --no-install-recommends kcat; }
 
+# The Parquet export's interoperability test (export/formats_test.go) reads the file with hyparquet,
+# an independent pure-JavaScript reader, under node (pyarrow cannot be installed here: no Python
+# package index, no Debian 12 package). `make test` installs it from package-lock.json once.
+HYPARQUET := export/testdata/hyparquet
+.PHONY: hyparquet
+test: hyparquet
+hyparquet:
+	@test -d $(HYPARQUET)/node_modules/hyparquet || npm ci --prefix $(HYPARQUET) --no-audit --no-fund
+
 # Refresh docs/dashboard.png (shown in the README) from the browser test.
 screenshot: $(ORT_LIB) browser
 	TWEETFLOW_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run '^TestBrowser$$' ./dashboard/

@@ -1,7 +1,8 @@
 // Package export writes what a tweetflow store holds back out, for analysts
-// (pandas, R) and for other tools: JSON lines with the tweet's fields and
-// each model's result, or the CSV layout of the QUT coordination-network
-// toolkit, so the toolkit reads an export like its own input.
+// (pandas, R) and for other tools: JSON lines, CSV or Parquet with the
+// tweet's fields and each model's result, or the CSV layout of the QUT
+// coordination-network toolkit, so the toolkit reads an export like its own
+// input.
 package export
 
 import (
@@ -35,10 +36,26 @@ const (
 	// timestamp in Unix seconds with the store's millisecond fraction, urls
 	// space-separated. Model results are not part of the layout.
 	QUT Format = "qut"
+	// CSV: a header row, then one row per tweet with the JSONL keys as
+	// columns, in the same order. Quoting follows RFC 4180 (a field with a
+	// comma, a double quote or a line break is quoted, quotes doubled);
+	// records end with LF. An absent value is an empty field; created_at is
+	// RFC 3339 (UTC); hashtags, urls and mentions are each one field with
+	// the items joined by a single space (no item contains one: hashtags and
+	// handles are word characters, and a URL has its spaces percent-encoded,
+	// RFC 3986), so pandas' str.split() gives the list back.
+	CSV Format = "csv"
+	// Parquet: one row per tweet, the JSONL keys as columns in the same
+	// order; created_at a TIMESTAMP(MILLIS, UTC); hashtags, urls and
+	// mentions LIST<STRING> (empty, never null); the other strings and the
+	// model columns optional (null when absent); <model>_value a DOUBLE.
+	// Snappy-compressed, row groups of Options.RowGroupRows tweets, so memory is
+	// bounded by a row group, not by the store.
+	Parquet Format = "parquet"
 )
 
 // Formats lists the formats Write accepts.
-func Formats() []Format { return []Format{JSONL, QUT} }
+func Formats() []Format { return []Format{JSONL, CSV, Parquet, QUT} }
 
 // ParseFormat returns the Format named s, or an error listing the formats.
 func ParseFormat(s string) (Format, error) {
@@ -47,7 +64,15 @@ func ParseFormat(s string) (Format, error) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("unknown export format %q (want jsonl or qut)", s)
+	return "", fmt.Errorf("unknown export format %q (want %s)", s, formatList())
+}
+
+func formatList() string {
+	var names []string
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
 }
 
 // Options select what Write exports.
@@ -56,10 +81,20 @@ type Options struct {
 	// From and To bound the tweets' own time, half-open [From, To); zero
 	// leaves that side open.
 	From, To time.Time
+	// Progress, when set, is called with the number of tweets written so
+	// far, every progressEvery tweets and once at the end (a progress bar).
+	Progress func(written int64)
+	// RowGroupRows is the Parquet row group size in tweets (0: the
+	// default RowGroupRows).
+	RowGroupRows int
 }
 
-// Store is what Write reads: the SQLite store's models and its tweets in
-// time order.
+// progressEvery is how often Write reports progress: often enough for a
+// bar to move smoothly, rarely enough to cost nothing per tweet.
+const progressEvery = 1000
+
+// Store is what Write reads: the store's models and its tweets in time
+// order. The SQLite store is one; esstore reads an Elasticsearch index.
 type Store interface {
 	StoredModels(ctx context.Context) ([]string, error)
 	Tweets(ctx context.Context, from, to time.Time) iter.Seq2[sqlite.Tweet, error]
@@ -70,17 +105,24 @@ type Store interface {
 // grow with the store.
 func Write(ctx context.Context, w io.Writer, st Store, o Options) (int64, error) {
 	var enc encoder
-	switch o.Format {
-	case JSONL:
-		models, err := st.StoredModels(ctx)
-		if err != nil {
+	var models []string
+	if o.Format != QUT {
+		var err error
+		if models, err = st.StoredModels(ctx); err != nil {
 			return 0, fmt.Errorf("export: %w", err)
 		}
+	}
+	switch o.Format {
+	case JSONL:
 		enc = &jsonlEncoder{w: w, models: models}
+	case CSV:
+		enc = newCSVEncoder(w, models)
+	case Parquet:
+		enc = newParquetEncoder(w, models, o.RowGroupRows)
 	case QUT:
 		enc = newQUTEncoder(w)
 	default:
-		return 0, fmt.Errorf("export: unknown format %q (want jsonl or qut)", o.Format)
+		return 0, fmt.Errorf("export: unknown format %q (want %s)", o.Format, formatList())
 	}
 	if err := enc.begin(); err != nil {
 		return 0, fmt.Errorf("export: write: %w", err)
@@ -94,12 +136,34 @@ func Write(ctx context.Context, w io.Writer, st Store, o Options) (int64, error)
 			return n, fmt.Errorf("export: tweet %s: %w", t.ID, err)
 		}
 		n++
+		if o.Progress != nil && n%progressEvery == 0 {
+			o.Progress(n)
+		}
 	}
 	if err := enc.end(); err != nil {
 		return n, fmt.Errorf("export: write: %w", err)
 	}
+	if o.Progress != nil {
+		o.Progress(n)
+	}
 	return n, nil
 }
+
+// fieldColumns are the tweet's columns, in the order every format but QUT
+// writes them; the model columns follow.
+var fieldColumns = [...]string{
+	"id", "user_id", "user", "created_at", "text", "lang", "retweet_of", "quote_of",
+	"reply_to", "conversation_id", "hashtags", "urls", "mentions",
+}
+
+// optionalFields are the optional string fields in column order (user_id,
+// lang, retweet_of, quote_of, reply_to, conversation_id), "" when absent.
+func optionalFields(t *sqlite.Tweet) [6]string {
+	return [6]string{t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo, t.ConversationID}
+}
+
+// lists are hashtags, urls and mentions in column order.
+func lists(t *sqlite.Tweet) [3][]string { return [3][]string{t.Hashtags, t.URLs, t.Mentions} }
 
 type encoder interface {
 	begin() error
@@ -143,17 +207,14 @@ func (e *jsonlEncoder) tweet(t sqlite.Tweet) error {
 		return l
 	}
 	b.WriteByte('{')
-	for _, kv := range []struct {
-		k string
-		v any
-	}{
-		{"id", t.ID}, {"user_id", orNull(t.UserID)}, {"user", t.User},
-		{"created_at", t.CreatedAt.UTC().Format(time.RFC3339Nano)}, {"text", t.Text},
-		{"lang", orNull(t.Lang)}, {"retweet_of", orNull(t.RetweetOf)}, {"quote_of", orNull(t.QuoteOf)},
-		{"reply_to", orNull(t.ReplyTo)}, {"conversation_id", orNull(t.ConversationID)},
-		{"hashtags", list(t.Hashtags)}, {"urls", list(t.URLs)}, {"mentions", list(t.Mentions)},
-	} {
-		if err := put(kv.k, kv.v); err != nil {
+	opt, ls := optionalFields(&t), lists(&t)
+	vals := [len(fieldColumns)]any{
+		t.ID, orNull(opt[0]), t.User, t.CreatedAt.UTC().Format(time.RFC3339Nano), t.Text,
+		orNull(opt[1]), orNull(opt[2]), orNull(opt[3]), orNull(opt[4]), orNull(opt[5]),
+		list(ls[0]), list(ls[1]), list(ls[2]),
+	}
+	for i, k := range fieldColumns {
+		if err := put(k, vals[i]); err != nil {
 			return err
 		}
 	}

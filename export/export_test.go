@@ -125,8 +125,8 @@ func TestUnixSeconds(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	if _, err := ParseFormat("parquet"); err == nil || !strings.Contains(err.Error(), "parquet") {
-		t.Errorf("ParseFormat(parquet) = %v", err)
+	if _, err := ParseFormat("xlsx"); err == nil || !strings.Contains(err.Error(), "xlsx") || !strings.Contains(err.Error(), "parquet") {
+		t.Errorf("ParseFormat(xlsx) = %v", err)
 	}
 	if _, err := Write(context.Background(), &bytes.Buffer{}, store(t), Options{Format: "xml"}); err == nil {
 		t.Error("Write with format xml succeeded")

@@ -11,6 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 )
 
 // qutIn is a QUT toolkit CSV with what the layout allows: a repost, a reply,
@@ -79,6 +85,42 @@ func TestExportQUTRoundTrip(t *testing.T) {
 			t.Errorf("tweet 1003 %s_label = %v", m, rec[m+"_label"])
 		}
 	}
+
+	// --format csv and parquet to files: the same tweets in the same order
+	// (the export package's tests compare every field).
+	var ids []string
+	for _, l := range lines {
+		var r struct{ ID string }
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	csvOut := filepath.Join(dir, "out.export.csv")
+	execute(t, "export", "--db", db, "--format", "csv", "--out", csvOut)
+	var csvIDs []string
+	for _, r := range readCSV(t, csvOut)[1:] {
+		csvIDs = append(csvIDs, r[0])
+	}
+	if !slices.Equal(csvIDs, ids) {
+		t.Errorf("csv export ids %v, want %v", csvIDs, ids)
+	}
+	pqOut := filepath.Join(dir, "out.parquet")
+	execute(t, "export", "--db", db, "--format", "parquet", "--out", pqOut)
+	type idRow struct {
+		ID string `parquet:"id"`
+	}
+	pqRows, err := parquet.ReadFile[idRow](pqOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pqIDs []string
+	for _, r := range pqRows {
+		pqIDs = append(pqIDs, r.ID)
+	}
+	if !slices.Equal(pqIDs, ids) {
+		t.Errorf("parquet export ids %v, want %v", pqIDs, ids)
+	}
 }
 
 func TestExportErrors(t *testing.T) {
@@ -88,7 +130,7 @@ func TestExportErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"export", "--db", filepath.Join(dir, "none.db")}, "--db"},
-		{[]string{"export", "--db", filepath.Join(dir, "none.db"), "--format", "parquet"}, `unknown export format "parquet"`},
+		{[]string{"export", "--db", filepath.Join(dir, "none.db"), "--format", "xlsx"}, `unknown export format "xlsx"`},
 		{[]string{"export", "--from", "yesterday"}, "--from"},
 	} {
 		root := newRootCmd()
@@ -131,4 +173,48 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return rows
+}
+
+// TestExportFromES: the same QUT CSV run into SQLite and into Elasticsearch
+// (the fake) exports to the same JSON lines and CSV with --db and with --es;
+// --db and --es together are refused.
+func TestExportFromES(t *testing.T) {
+	if os.Getenv("ONNXRUNTIME_LIB") == "" {
+		t.Setenv("ONNXRUNTIME_LIB", abs(t, "../../lib/onnxruntime/libonnxruntime.so.1.24.1"))
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte(qutIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake, url := elastictest.NewFake(t, esfake.Options{})
+	db := filepath.Join(dir, "t.db")
+	execute(t, "run", "--data", in, "--models-dir", "../../models", "--db", db, "--no-progress", "--no-alerts")
+	execute(t, "run", "--data", in, "--models-dir", "../../models", "--es", url, "--no-progress", "--no-alerts",
+		"--es-dead-letter", filepath.Join(dir, "dead.ndjson"))
+	if n := fake.DocCount(elastic.DefaultIndex); n != 4 {
+		t.Fatalf("%d documents in the index, want 4", n)
+	}
+	es, err := elastic.NewClient(elastic.Config{Addresses: []string{url}}, elastic.RetryPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Elasticsearch refreshes every second; the fake only when asked.
+	if err := elastic.Do(context.Background(), es, "POST", "/_refresh", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"jsonl", "csv"} {
+		fromDB := execute(t, "export", "--db", db, "--format", format)
+		fromES := execute(t, "export", "--es", url, "--format", format)
+		if fromES != fromDB || strings.Count(fromDB, "\n") < 4 {
+			t.Errorf("--format %s: export --es\n%s\ndiffers from export --db\n%s", format, fromES, fromDB)
+		}
+	}
+	root := newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"export", "--db", db, "--es", url})
+	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "--db and --es") {
+		t.Errorf("export --db --es: %v", err)
+	}
 }

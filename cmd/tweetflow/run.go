@@ -3,15 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime/pprof"
 	"strings"
-	"time"
 
-	"github.com/mattn/go-isatty"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/tweetflow/tweetflow/mode/core"
@@ -80,8 +76,8 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 			cfg.Alerts.Off, cfg.Alerts.Engine, cfg.Alerts.Hold = af.off, af.config(), af.hold
 			cfg.Alerts.ESIndex = ef.alertsIndex
 			errOut := cmd.ErrOrStderr()
-			if f, ok := errOut.(*os.File); ok && !noProgress && isatty.IsTerminal(f.Fd()) {
-				bar := newProgress(errOut, cfg)
+			if f, ok := terminal(errOut); ok && !noProgress {
+				bar := newBar(f, embedded.ExpectedRows(cfg), "tweets", "rows")
 				cfg.Producer.OnBatch = func(s producer.Stats) { _ = bar.Set64(s.RowsRead) }
 				defer bar.Finish()
 			}
@@ -154,19 +150,4 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 	ef.addStoreFlags(f, cfg.Store.ESDeadLetter)
 	f.StringVar(&cfg.Serve, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C (SQLite only)")
 	return cmd
-}
-
-// newProgress sizes a bar by the rows the run will read, when that is
-// known cheaply (embedded.ExpectedRows).
-func newProgress(w io.Writer, cfg embedded.Config) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(embedded.ExpectedRows(cfg),
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("tweets"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
 }

@@ -252,8 +252,14 @@ func responseError(res *esapi.Response) *ResponseError {
 	return re
 }
 
-// do performs one JSON request through the client's transport (so retries,
-// auth and the product check apply) and decodes the answer into out.
+// Do performs one JSON request through the client's transport (so retries,
+// auth and the product check apply) and decodes a 2xx answer into out; any
+// other status is a *sink.Error (Transient or Permanent, as for writes)
+// wrapping a *ResponseError. Readers of the index (export) use it.
+func Do(ctx context.Context, es *elasticsearch.Client, method, path string, body, out any) error {
+	return do(ctx, es, method, path, body, out)
+}
+
 func do(ctx context.Context, es *elasticsearch.Client, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {

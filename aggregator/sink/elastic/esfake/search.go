@@ -21,12 +21,19 @@ type searchRequest struct {
 	Source         any            `json:"_source"`
 	TrackTotalHits any            `json:"track_total_hits"`
 	Sort           any            `json:"sort"`
+	SearchAfter    []any          `json:"search_after"`
+	PIT            *pitRef        `json:"pit"`
 }
 
-// search handles /{index}/_search: hits as of the last refresh, in _id
-// order (the fake has no scoring; every hit scores 1.0), with the real
-// envelope (took, timed_out, _shards, hits.total {value, relation},
-// max_score, hits[] {_index, _id, _score, _source, fields}).
+// search handles /{index}/_search, and /_search with a point in time
+// (point-in-time-api.html): hits as of the last refresh or of the PIT, in
+// the order of sort (sort-search-results.html; each hit then has its
+// "sort" values) or else in _id order (the fake has no scoring; every hit
+// scores 1.0), after search_after's values when given
+// (paginate-search-results.html#search-after), with the real envelope
+// (took, timed_out, _shards, hits.total {value, relation}, max_score,
+// hits[] {_index, _id, _score, _source, fields, sort}, and pit_id with a
+// PIT).
 func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esError) {
 	var req searchRequest
 	if len(body) > 0 {
@@ -41,9 +48,6 @@ func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esEr
 		}
 		req.Size = &n
 	}
-	if req.Sort != nil {
-		return nil, 0, errf(400, "illegal_argument_exception", "esfake: sort is not emulated (hits come in _id order)")
-	}
 	size := 10
 	if req.Size != nil {
 		size = *req.Size
@@ -55,11 +59,46 @@ func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esEr
 		// index-modules.html#index-max-result-window.
 		return nil, 0, errf(400, "illegal_argument_exception", "Result window is too large, from + size must be less than or equal to: [10000] but was [%d].", req.From+size)
 	}
+	if req.SearchAfter != nil && req.From > 0 {
+		return nil, 0, errf(400, "illegal_argument_exception", "[from] parameter must be set to 0 when [search_after] is used")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix, ids, err := s.matchingIn(name, req.Query)
+	var ix *index
+	var docs map[string]*doc
+	switch {
+	case req.PIT != nil && name != "":
+		return nil, 0, errf(400, "action_request_validation_exception", "Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;")
+	case req.PIT != nil:
+		p, err := s.usePIT(req.PIT)
+		if err != nil {
+			return nil, 0, err
+		}
+		ix, docs = p.ix, p.docs
+	case name == "":
+		return nil, 0, errf(400, "illegal_argument_exception", "esfake: a search of every index is not emulated (name an index or give a pit)")
+	default:
+		if ix = s.indices[name]; ix == nil {
+			return nil, 0, indexNotFound(name)
+		}
+		docs = ix.searchable
+	}
+	ids, err := s.matching(ix, docs, req.Query)
 	if err != nil {
 		return nil, 0, err
+	}
+	keys, err := parseSort(ix, req.Sort, req.PIT != nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := len(ids)
+	var sortVals map[string][]any
+	if keys != nil {
+		if sortVals, ids, err = s.sorted(ix, docs, ids, keys, req.SearchAfter); err != nil {
+			return nil, 0, err
+		}
+	} else if req.SearchAfter != nil {
+		return nil, 0, errf(400, "illegal_argument_exception", "Cannot use [search_after] without sort")
 	}
 	wantSource := true
 	if b, ok := req.Source.(bool); ok {
@@ -67,8 +106,13 @@ func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esEr
 	}
 	hits := []any{}
 	for i := req.From; i < len(ids) && i < req.From+size; i++ {
-		d := ix.searchable[ids[i]]
+		d := docs[ids[i]]
 		h := map[string]any{"_index": ix.name, "_id": ids[i], "_score": 1.0}
+		if keys != nil {
+			// A sorted search does not score (sort-search-results.html).
+			h["_score"] = nil
+			h["sort"] = sortVals[ids[i]]
+		}
 		if wantSource {
 			h["_source"] = deepCopy(d.source)
 		}
@@ -84,19 +128,46 @@ func (s *Server) search(name string, body []byte, q url.Values) (any, int, *esEr
 		hits = append(hits, h)
 	}
 	var maxScore any
-	if len(ids) > 0 {
+	if len(ids) > 0 && keys == nil {
 		maxScore = 1.0
 	}
-	return map[string]any{
+	resp := map[string]any{
 		"took":      0,
 		"timed_out": false,
 		"_shards":   map[string]any{"total": 1, "successful": 1, "skipped": 0, "failed": 0},
 		"hits": map[string]any{
-			"total":     map[string]any{"value": len(ids), "relation": "eq"},
+			"total":     map[string]any{"value": total, "relation": "eq"},
 			"max_score": maxScore,
 			"hits":      hits,
 		},
-	}, 200, nil
+	}
+	if req.PIT != nil {
+		resp["pit_id"] = req.PIT.ID
+	}
+	return resp, 200, nil
+}
+
+// sorted orders ids by keys and drops those at or before after (when
+// given); it returns each id's sort values too.
+func (s *Server) sorted(ix *index, docs map[string]*doc, ids []string, keys []sortKey, after []any) (map[string][]any, []string, *esError) {
+	vals := make(map[string][]any, len(ids))
+	for _, id := range ids {
+		v, err := s.sortValues(ix, docs[id], keys)
+		if err != nil {
+			return nil, nil, err
+		}
+		vals[id] = v
+	}
+	out := slices.Clone(ids)
+	slices.SortStableFunc(out, func(a, b string) int { return compareSorted(keys, vals[a], vals[b]) })
+	if after != nil {
+		av, err := searchAfter(keys, after)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = slices.DeleteFunc(out, func(id string) bool { return compareSorted(keys, vals[id], av) <= 0 })
+	}
+	return vals, out, nil
 }
 
 // count handles /{index}/_count (search-count.html).
@@ -128,7 +199,6 @@ func strictDecode(body []byte, v any) *esError {
 	return nil
 }
 
-// matching returns the sorted ids of searchable documents matching query.
 // matchingIn resolves index name and the ids query matches in it, for
 // search and count alike; the caller holds s.mu.
 func (s *Server) matchingIn(name string, query map[string]any) (*index, []string, *esError) {
@@ -136,14 +206,16 @@ func (s *Server) matchingIn(name string, query map[string]any) (*index, []string
 	if ix == nil {
 		return nil, nil, indexNotFound(name)
 	}
-	ids, err := s.matching(ix, query)
+	ids, err := s.matching(ix, ix.searchable, query)
 	return ix, ids, err
 }
 
-func (s *Server) matching(ix *index, query map[string]any) ([]string, *esError) {
+// matching returns the sorted ids of docs (an index's searchable documents
+// or a point in time's) that match query.
+func (s *Server) matching(ix *index, docs map[string]*doc, query map[string]any) ([]string, *esError) {
 	var ids []string
-	for _, id := range slices.Sorted(maps.Keys(ix.searchable)) {
-		ok, err := s.match(ix, id, ix.searchable[id], query)
+	for _, id := range slices.Sorted(maps.Keys(docs)) {
+		ok, err := s.match(ix, id, docs[id], query)
 		if err != nil {
 			return nil, err
 		}

@@ -78,6 +78,9 @@ type Server struct {
 	outageUntil  time.Time
 	outageMode   OutageMode
 	stats        Stats
+	// pits are the open points in time by id; pitSeq numbers them.
+	pits   map[string]*pit
+	pitSeq int
 }
 
 // Stats counts what the fake served.
@@ -90,6 +93,9 @@ type Stats struct {
 	DroppedConns  int
 	Unauthorized  int
 	MappingErrors int
+	// OpenPITs is the number of points in time open (not closed, not
+	// expired) after the last request that touched them.
+	OpenPITs int
 }
 
 // New returns an empty fake.
@@ -104,6 +110,7 @@ func New(opts Options) *Server {
 		indices:   map[string]*index{},
 		templates: map[string]map[string]any{},
 		scripts:   map[string]ScriptFunc{},
+		pits:      map[string]*pit{},
 	}
 }
 
@@ -368,6 +375,12 @@ func (s *Server) route(r *http.Request, body []byte) (any, int, *esError) {
 		return s.mapping(m, parts[0], body)
 	case len(parts) == 2 && parts[1] == "_search":
 		return s.search(parts[0], body, q)
+	case len(parts) == 1 && parts[0] == "_search" && (m == http.MethodGet || m == http.MethodPost):
+		return s.search("", body, q)
+	case len(parts) == 2 && parts[1] == "_pit" && m == http.MethodPost:
+		return s.openPIT(parts[0], q)
+	case len(parts) == 1 && parts[0] == "_pit" && m == http.MethodDelete:
+		return s.closePIT(body)
 	case len(parts) == 2 && parts[1] == "_count":
 		return s.count(parts[0], body)
 	case len(parts) == 3 && parts[1] == "_doc" && m == http.MethodGet:
