@@ -24,6 +24,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/microbatch"
 )
 
 // ErrClosed is returned by Add after Close has begun.
@@ -324,29 +325,13 @@ func (a *Aggregator) expiry() {
 
 // writer batches ready entries into WriteBatch calls and acks their inputs.
 func (a *Aggregator) writer(ctx context.Context) {
+	g := microbatch.New(a.ready, a.opts.BatchSize, a.opts.FlushInterval)
 	batch := make([]*entry, 0, a.opts.BatchSize)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	for {
-		e, ok := <-a.ready
-		if !ok {
+		var ok bool
+		if batch, ok = g.Next(batch); !ok {
 			return
 		}
-		batch = append(batch[:0], e)
-		timer.Reset(a.opts.FlushInterval)
-	fill:
-		for len(batch) < a.opts.BatchSize {
-			select {
-			case e, ok := <-a.ready:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			case <-timer.C:
-				break fill
-			}
-		}
-		timer.Stop()
 		a.write(ctx, batch)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/microbatch"
 	"github.com/tweetflow/tweetflow/model"
 )
 
@@ -244,28 +245,12 @@ func (f *Function) worker() {
 	batch := make([]*request, 0, f.opts.MaxBatch)
 	tweets := make([]event.Tweet, 0, f.opts.MaxBatch)
 	out := make([]event.Metadata, f.opts.MaxBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	g := microbatch.New(f.reqs, f.opts.MaxBatch, f.opts.MaxDelay)
 	for {
-		first, ok := <-f.reqs
-		if !ok {
+		var ok bool
+		if batch, ok = g.Next(batch); !ok {
 			return
 		}
-		batch = append(batch[:0], first)
-		timer.Reset(f.opts.MaxDelay)
-	fill:
-		for len(batch) < f.opts.MaxBatch {
-			select {
-			case r, ok := <-f.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				break fill
-			}
-		}
-		timer.Stop()
 		tweets = tweets[:0]
 		for _, r := range batch {
 			tweets = append(tweets, r.tweet)
