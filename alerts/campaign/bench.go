@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/gen"
+	"github.com/tweetflow/tweetflow/producer/source"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -95,24 +97,26 @@ func ReadTruth(path string) (Truth, error) {
 	return t, nil
 }
 
-// readTweets reads a replay CSV; a bad row stops with its file:line.
+// readTweets reads every tweet of path (any format source.Open reads: the
+// sentiment140 CSV, a replay written by --replay-out in the QUT layout,
+// twarc2 files); a bad row is an error naming its place.
 func readTweets(ctx context.Context, path string) ([]event.Tweet, error) {
-	rd, err := csvsource.Open(path, csvsource.Options{})
+	src, err := source.Open([]string{path}, source.Options{})
 	if err != nil {
 		return nil, err
 	}
-	defer rd.Close()
+	defer src.Close()
 	var out []event.Tweet
-	for {
-		r, err := rd.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return out, nil
+	var bad error
+	err = csvsource.Drain(ctx, src, func(r csvsource.Row) { out = append(out, r.Tweet) }, func(re *csvsource.RowError) {
+		if bad == nil {
+			bad = re
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r.Tweet)
+	})
+	if err = cmp.Or(err, bad); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
+	return out, nil
 }
 
 // injectTweets merges campaigns into tweets (time-ordered) as

@@ -1,16 +1,21 @@
 package campaign
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/event"
-	"github.com/tweetflow/tweetflow/producer/source"
+	"github.com/tweetflow/tweetflow/export"
 )
 
 // SuiteConfig is `tweetflow alerts bench --organic N`: campaigns of every
@@ -32,6 +37,11 @@ type SuiteConfig struct {
 	// NewDetector makes the detector of one run (default: the alert
 	// engine with its default configuration).
 	NewDetector func() (Detector, error)
+	// ReplayOut, if set, is where the first seed's stream is written in
+	// the QUT CSV layout, with its ground truth beside it (.truth.json), so
+	// that `tweetflow run` can replay it and `alerts bench --truth --db`
+	// score what that run stored.
+	ReplayOut string
 }
 
 // DefaultSuite is 200,000 organic tweets over 12 hours (4.6 tweets/s, a
@@ -80,6 +90,11 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (SuiteReport, error) {
 		if err != nil {
 			return rep, err
 		}
+		if cfg.ReplayOut != "" && seed == cfg.Seeds[0] {
+			if err := writeReplay(ctx, cfg.ReplayOut, stream, truth); err != nil {
+				return rep, err
+			}
+		}
 		det, err := cfg.NewDetector()
 		if err != nil {
 			return rep, err
@@ -92,6 +107,49 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (SuiteReport, error) {
 			Report: Evaluate(truth, got)})
 	}
 	return rep, nil
+}
+
+// TruthPath is where the ground truth of a replay written to path goes.
+func TruthPath(path string) string { return strings.TrimSuffix(path, ".csv") + ".truth.json" }
+
+// writeReplay writes stream to path as QUT CSV (through export, the layout
+// `tweetflow export --format qut` writes) and truth to TruthPath(path).
+func writeReplay(ctx context.Context, path string, stream []event.Tweet, truth Truth) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench: replay: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	_, err = export.Write(ctx, bw, sliceStore(stream), export.Options{Format: export.QUT})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bench: replay %s: %w", path, err)
+	}
+	return writeJSON(TruthPath(path), truth)
+}
+
+// sliceStore is export.Store over tweets already in time order.
+type sliceStore []event.Tweet
+
+func (sliceStore) StoredModels(context.Context) ([]string, error) { return nil, nil }
+
+func (s sliceStore) Tweets(ctx context.Context, _, _ time.Time) iter.Seq2[sqlite.Tweet, error] {
+	return func(yield func(sqlite.Tweet, error) bool) {
+		for _, t := range s {
+			if err := ctx.Err(); err != nil {
+				yield(sqlite.Tweet{}, err)
+				return
+			}
+			if !yield(sqlite.Tweet{Tweet: t}, nil) {
+				return
+			}
+		}
+	}
 }
 
 // sliceNext reads tweets one by one, io.EOF after the last.
@@ -111,22 +169,14 @@ func sliceNext(tweets []event.Tweet) func(context.Context) (event.Tweet, error) 
 
 // readTexts returns the texts and the distinct handles of path's tweets.
 func readTexts(ctx context.Context, path string) (texts, handles []string, err error) {
-	src, err := source.Open([]string{path}, source.Options{})
+	tweets, err := readTweets(ctx, path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: texts: %w", err)
+		return nil, nil, fmt.Errorf("texts: %w", err)
 	}
-	defer src.Close()
 	seen := map[string]bool{}
-	for {
-		r, err := src.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("bench: texts: %w", err)
-		}
-		texts = append(texts, r.Tweet.Text)
-		if h := r.Tweet.User; h != "" && !seen[h] {
+	for _, t := range tweets {
+		texts = append(texts, t.Text)
+		if h := t.User; h != "" && !seen[h] {
 			seen[h] = true
 			handles = append(handles, h)
 		}

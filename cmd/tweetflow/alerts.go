@@ -150,7 +150,9 @@ With --organic N, N organic tweets shaped like a real collection
 sizes and delays of real twarc2 files; texts and handles from --data) are
 made per --seeds seed, campaigns of every pattern (--plant) are planted in
 them, and the engine's recall per pattern and false alerts per 100,000
-organic tweets are reported per seed.
+organic tweets are reported per seed. --replay-out writes the first seed's
+stream (QUT CSV) and its truth, so that 'tweetflow run --data FILE' can
+replay it and 'alerts bench --truth FILE.truth.json --db DB' score it.
 
 Every coordination alert whose tweets (or, failing that, accounts) are not
 mostly one campaign's counts as false, including alerts on genuine
@@ -193,6 +195,7 @@ repeated texts and viral retweet cascades of the organic data.`,
 	cmd.Flags().StringToIntVar(&plant, "plant", nil, fmt.Sprintf("campaigns per pattern and seed, e.g. burst=10,reply-swarm=5 (patterns %v; default %s)",
 		campaign.Patterns(), planString(campaign.DefaultPlant())))
 	cmd.Flags().UintSliceVar(&seeds, "seeds", []uint{1, 2, 3}, "one organic collection and planting per seed (with --organic)")
+	cmd.Flags().StringVar(&suite.ReplayOut, "replay-out", "", "with --organic: also write the first seed's replay to this QUT CSV file and its ground truth beside it (.truth.json), for 'tweetflow run'")
 	return cmd
 }
 
