@@ -82,6 +82,14 @@ func newAgg(t *testing.T, d sink.Driver, opts Options) *Aggregator {
 	return a
 }
 
+// mustAdd adds m with its ack; a refused Add fails the test.
+func mustAdd(t *testing.T, a *Aggregator, m event.Metadata, ack func(error)) {
+	t.Helper()
+	if err := a.Add(context.Background(), m, ack); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // settled waits until the aggregator is idle and checks cond.
 func settled(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -103,18 +111,13 @@ func testCompleteJoin(t *testing.T) {
 	}
 	defer a.Close(context.Background())
 	ak := newAcks()
-	ctx := context.Background()
-	if err := a.Add(ctx, md(1, "sentiment"), ak.fn("s")); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(1, "sentiment"), ak.fn("s"))
 	time.Sleep(time.Minute) // fake time: a minute of the hour's join timeout
 	synctest.Wait()
 	if len(ak.get("s")) != 0 || st.Len() != 0 {
 		t.Fatal("acked or written before the join completed")
 	}
-	if err := a.Add(ctx, md(1, "offense"), ak.fn("o")); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(1, "offense"), ak.fn("o"))
 	time.Sleep(time.Second) // the flush interval
 	settled(t, "both acked", func() bool { return ak.n.Load() == 2 })
 	if e := ak.get("s"); len(e) != 1 || e[0] != nil {
@@ -135,10 +138,7 @@ func testJoinTimeoutWritesPartial(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: 30 * time.Millisecond, FlushInterval: time.Millisecond})
 	ak := newAcks()
-	ctx := context.Background()
-	if err := a.Add(ctx, md(2, "sentiment"), ak.fn("s")); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(2, "sentiment"), ak.fn("s"))
 	synctest.Wait()
 	if ak.n.Load() != 0 {
 		t.Fatal("acked before the join timeout")
@@ -153,9 +153,7 @@ func testJoinTimeoutWritesPartial(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 	// The late result completes the stored document.
-	if err := a.Add(ctx, md(2, "offense"), ak.fn("o")); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(2, "offense"), ak.fn("o"))
 	time.Sleep(40 * time.Millisecond) // its own join timeout: the tweet is written, so a new entry waits
 	settled(t, "the late write", func() bool { return ak.n.Load() == 2 })
 	doc, _ = st.Get("t2")
@@ -170,14 +168,11 @@ func testDuplicateMetadata(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
 	ak := newAcks()
-	ctx := context.Background()
 	first := md(3, "sentiment")
 	dup := first
 	dup.Value = 0.9 // a redelivery must not change what the first delivery set
 	for k, m := range []event.Metadata{first, dup, first, md(3, "offense")} {
-		if err := a.Add(ctx, m, ak.fn(fmt.Sprint(k))); err != nil {
-			t.Fatal(err)
-		}
+		mustAdd(t, a, m, ak.fn(fmt.Sprint(k)))
 	}
 	time.Sleep(time.Second) // the flush interval
 	settled(t, "4 acks", func() bool { return ak.n.Load() == 4 })
@@ -206,9 +201,7 @@ func testBackpressure(t *testing.T) {
 	ctx := context.Background()
 	// Four tweets fill the table (one complete and stuck in the blocked write, three pending).
 	for i := range 4 {
-		if err := a.Add(ctx, md(i, "sentiment"), ak.fn(fmt.Sprint("s", i))); err != nil {
-			t.Fatal(err)
-		}
+		mustAdd(t, a, md(i, "sentiment"), ak.fn(fmt.Sprint("s", i)))
 	}
 	if err := a.Add(ctx, md(0, "offense"), ak.fn("o0")); err != nil {
 		t.Fatal("a model of a pending tweet must never block:", err)
@@ -310,9 +303,7 @@ func TestCloseFlushesPending(t *testing.T) {
 	ak := newAcks()
 	ctx := context.Background()
 	for i := range 10 {
-		if err := a.Add(ctx, md(i, "sentiment"), ak.fn(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
+		mustAdd(t, a, md(i, "sentiment"), ak.fn(fmt.Sprint(i)))
 	}
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -338,9 +329,7 @@ func testCloseWakesBlockedAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := a.Add(ctx, md(1, "sentiment"), nil); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(1, "sentiment"), nil)
 	done := make(chan error, 1)
 	go func() { done <- a.Add(ctx, md(2, "sentiment"), nil) }()
 	synctest.Wait() // the second Add is waiting for room
@@ -489,17 +478,12 @@ func testRedeliveryAfterWrite(t *testing.T) {
 	st := mem.NewStore()
 	a := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour})
 	ak := newAcks()
-	ctx := context.Background()
 	for _, m := range models {
-		if err := a.Add(ctx, md(9, m), ak.fn(m)); err != nil {
-			t.Fatal(err)
-		}
+		mustAdd(t, a, md(9, m), ak.fn(m))
 	}
 	time.Sleep(time.Second)
 	settled(t, "the first write", func() bool { return ak.n.Load() == 2 })
-	if err := a.Add(ctx, md(9, "sentiment"), ak.fn("again")); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, a, md(9, "sentiment"), ak.fn("again"))
 	if e := ak.get("again"); len(e) != 1 || e[0] != nil {
 		t.Fatalf("redelivery ack %v, want nil at once", e)
 	}
@@ -512,15 +496,11 @@ func testRedeliveryAfterWrite(t *testing.T) {
 	// With the memory off, the redelivery waits in a new entry (written at Close).
 	b := newAgg(t, st.Open(models), Options{JoinTimeout: time.Hour, Recent: -1})
 	for _, m := range models {
-		if err := b.Add(ctx, md(10, m), nil); err != nil {
-			t.Fatal(err)
-		}
+		mustAdd(t, b, md(10, m), nil)
 	}
 	time.Sleep(time.Second)
 	settled(t, "the write", func() bool { return b.Stats().Written == 1 })
-	if err := b.Add(ctx, md(10, "offense"), nil); err != nil {
-		t.Fatal(err)
-	}
+	mustAdd(t, b, md(10, "offense"), nil)
 	if b.Stats().Pending != 1 {
 		t.Fatalf("pending %d, want the redelivery held", b.Stats().Pending)
 	}
