@@ -79,21 +79,20 @@ func TestMetadataEventRoundTrip(t *testing.T) {
 // Every decode failure must be a *FieldError naming the event and the field,
 // so that transports can answer "poison" (4xx) instead of "retry".
 func TestDecodeErrorsNameField(t *testing.T) {
-	mustTweet := func(mod func(*cloudevents.Event)) *cloudevents.Event {
-		e, err := NewTweetEvent(sampleTweet())
-		if err != nil {
-			t.Fatal(err)
-		}
-		mod(&e)
-		return &e
+	tweetEv, err := NewTweetEvent(sampleTweet())
+	if err != nil {
+		t.Fatal(err)
 	}
-	mustMeta := func(mod func(*cloudevents.Event)) *cloudevents.Event {
-		e, err := NewMetadataEvent(sampleMetadata())
-		if err != nil {
-			t.Fatal(err)
-		}
-		mod(&e)
-		return &e
+	metaEv, err := NewMetadataEvent(sampleMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// changed is a deep copy of e (Clone: the cases must not share the
+	// extensions map or the data) changed by mod.
+	changed := func(e cloudevents.Event, mod func(*cloudevents.Event)) *cloudevents.Event {
+		c := e.Clone()
+		mod(&c)
+		return &c
 	}
 	setData := func(v any) func(*cloudevents.Event) {
 		return func(e *cloudevents.Event) {
@@ -102,13 +101,13 @@ func TestDecodeErrorsNameField(t *testing.T) {
 			}
 		}
 	}
-	// tweetEvent and metaEvent decode a sample event changed by mod;
+	// tweetEvent and metaEvent decode the sample event changed by mod;
 	// tweetData and metaData one whose data is the sample changed by edit.
 	tweetEvent := func(mod func(*cloudevents.Event)) func() error {
-		return func() error { _, err := DecodeTweet(mustTweet(mod)); return err }
+		return func() error { _, err := DecodeTweet(changed(tweetEv, mod)); return err }
 	}
 	metaEvent := func(mod func(*cloudevents.Event)) func() error {
-		return func() error { _, err := DecodeMetadata(mustMeta(mod)); return err }
+		return func() error { _, err := DecodeMetadata(changed(metaEv, mod)); return err }
 	}
 	tweetData := func(edit func(*Tweet)) func() error {
 		tw := sampleTweet()
