@@ -18,6 +18,7 @@ func bindConsumer(cmd *cobra.Command, c *kafkaonly.Consumer, metricsAddr *string
 	f.StringVar(&c.Group, "group", c.Group, "consumer group (one per model for functions; default tweetflow-MODEL)")
 	f.IntVar(&c.InFlight, "in-flight", c.InFlight, "events in flight (delivered, not yet acked) per partition")
 	f.StringVar(&c.DeadLetterTopic, "dead-letter-topic", "", "topic for records that can never be handled (default: log and skip)")
+	f.Int16Var(&c.DeadLetterReplication, "dead-letter-replication", c.DeadLetterReplication, "replication factor of --dead-letter-topic when it is created (0: the broker's default.replication.factor)")
 	f.StringVar(metricsAddr, "metrics-addr", *metricsAddr, "serve /metrics here (empty: off)")
 }
 

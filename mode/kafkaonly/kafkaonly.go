@@ -35,6 +35,10 @@ type Consumer struct {
 	// DeadLetterTopic receives records that can never be handled (empty:
 	// they are logged and skipped).
 	DeadLetterTopic string
+	// DeadLetterReplication is DeadLetterTopic's replication factor when
+	// it is created at start; 0 (the default) leaves it to the broker's
+	// default.replication.factor (kafka.NewTopicDeadLetter).
+	DeadLetterReplication int16
 	// Options are the consumer's other settings (retry delays, drain);
 	// InFlight, the dead letter, Observer and Logger are set from the above.
 	Options kafka.ConsumerOptions
@@ -273,7 +277,7 @@ func newConsumer(ctx context.Context, c Consumer, topic string, m *metrics.Metri
 		// Created now (Kafka does not create it on first produce): a
 		// missing one would hold the partition behind its first poison
 		// record forever.
-		dl, err := kafka.NewTopicDeadLetter(ctx, c.Kafka, c.DeadLetterTopic, 1)
+		dl, err := kafka.NewTopicDeadLetter(ctx, c.Kafka, c.DeadLetterTopic, c.DeadLetterReplication)
 		if err != nil {
 			return nil, nil, err
 		}

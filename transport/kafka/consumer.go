@@ -393,8 +393,13 @@ type TopicDeadLetter struct {
 	own      sarama.Client // closed by Close when NewTopicDeadLetter opened it
 }
 
-// NewTopicDeadLetter creates topic (as EnsureTopic; an existing topic of any
-// partition count is used as it is) and opens an idempotent producer for it.
+// NewTopicDeadLetter creates topic (as EnsureTopic, one partition, the
+// replication factor replication; an existing topic of any partition count
+// is used as it is) and opens an idempotent producer for it. A replication
+// of 0 leaves the factor to the broker (its default.replication.factor, as
+// CreateTopics does when asked for -1: Kafka ships with 1, Strimzi and the
+// managed services set 3), which is what a dead-letter topic wants: its
+// records are no less worth keeping than the data's.
 // Creating it at start matters: Kafka does not create a topic on first
 // produce, so a consumer whose dead-letter topic is missing would retry its
 // first poison record forever and hold its partition. A topic that cannot be

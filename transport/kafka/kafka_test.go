@@ -514,6 +514,39 @@ func TestPanicIsDeadLetteredToCreatedTopic(t *testing.T) {
 	}
 }
 
+// The dead-letter topic's replication factor is the caller's; 0 leaves it
+// to the broker's default (kfake's is 3, bounded by its brokers).
+func TestNewTopicDeadLetterReplication(t *testing.T) {
+	cfg := newCluster(t, kfake.NumBrokers(3))
+	for topic, want := range map[string]int{"dlq-default": 3, "dlq-two": 2} {
+		replication := int16(0)
+		if topic == "dlq-two" {
+			replication = 2
+		}
+		dl, err := kafka.NewTopicDeadLetter(context.Background(), cfg, topic, replication)
+		if err != nil {
+			t.Fatalf("%s: %v", topic, err)
+		}
+		dl.Close(context.Background())
+		base, err := cfg.Sarama()
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := sarama.NewClusterAdmin(cfg.Brokers, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := admin.DescribeTopics([]string{topic})
+		admin.Close()
+		if err != nil || len(md) != 1 || len(md[0].Partitions) != 1 {
+			t.Fatalf("%s: describe: %v %v", topic, md, err)
+		}
+		if got := len(md[0].Partitions[0].Replicas); got != want {
+			t.Errorf("%s (replication %d): %d replicas, want %d", topic, replication, got, want)
+		}
+	}
+}
+
 func TestNewTopicDeadLetterRefusesEmptyName(t *testing.T) {
 	cfg := newCluster(t)
 	if _, err := kafka.NewTopicDeadLetter(context.Background(), cfg, "", 1); err == nil {

@@ -229,7 +229,9 @@ func (p *Producer) Close(context.Context) error {
 
 // EnsureTopic creates topic with the given partitions and replication
 // factor, or checks an existing one has at least that many partitions (it
-// never shrinks or silently repartitions a topic: keys would move).
+// never shrinks or silently repartitions a topic: keys would move). A
+// replication below 1 asks the broker for its default.replication.factor
+// (CreateTopics with -1, Kafka 2.4 and later).
 func EnsureTopic(ctx context.Context, cfg Config, topic string, partitions int32, replication int16) error {
 	base, err := cfg.Sarama()
 	if err != nil {
@@ -247,15 +249,16 @@ func ensureTopic(_ context.Context, admin sarama.ClusterAdmin, topic string, par
 	if partitions < 1 {
 		return fmt.Errorf("kafka: topic %s: partitions must be >= 1, got %d", topic, partitions)
 	}
+	rf := fmt.Sprintf("replication %d", replication)
 	if replication < 1 {
-		replication = 1
+		replication, rf = -1, "the broker's default replication"
 	}
 	err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: replication}, false)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		return fmt.Errorf("kafka: create topic %s (%d partitions, replication %d): %w", topic, partitions, replication, err)
+		return fmt.Errorf("kafka: create topic %s (%d partitions, %s): %w", topic, partitions, rf, err)
 	}
 	md, err := admin.DescribeTopics([]string{topic})
 	if err != nil || len(md) != 1 {
