@@ -69,8 +69,13 @@ func (e *PanicError) Error() string {
 // ack(*PanicError), and ack takes effect at most once (a repeated ack, or an
 // ack after a panic, is ignored), so a transport's ack bookkeeping never
 // runs twice for one delivery.
-func Protect(h AckHandler) AckHandler {
-	return func(ctx context.Context, e cloudevents.Event, ack func(error)) {
+func Protect(h AckHandler) AckHandler { return ProtectFunc(h, cloudevents.Event.ID) }
+
+// ProtectFunc is Protect for a handler of any item (the in-process
+// transport carries batches as well as events); id names the item in the
+// *PanicError (nil: unnamed).
+func ProtectFunc[T any](h func(context.Context, T, func(error)), id func(T) string) func(context.Context, T, func(error)) {
+	return func(ctx context.Context, v T, ack func(error)) {
 		var once atomic.Bool
 		safe := func(err error) {
 			if once.CompareAndSwap(false, true) {
@@ -78,11 +83,15 @@ func Protect(h AckHandler) AckHandler {
 			}
 		}
 		defer func() {
-			if v := recover(); v != nil {
-				safe(&PanicError{EventID: e.ID(), Value: v, Stack: debug.Stack()})
+			if p := recover(); p != nil {
+				pe := &PanicError{Value: p, Stack: debug.Stack()}
+				if id != nil {
+					pe.EventID = id(v)
+				}
+				safe(pe)
 			}
 		}()
-		h(ctx, e, safe)
+		h(ctx, v, safe)
 	}
 }
 
@@ -133,55 +142,46 @@ func (k Kind) String() string {
 	return "retry"
 }
 
-type permanentError struct{ err error }
+// classed marks an error with the Kind Classify gives it; class is a tag
+// type, so each Kind is its own type to errors.As.
+type classed[class any] struct{ err error }
 
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
+func (e classed[C]) Error() string { return e.err.Error() }
+func (e classed[C]) Unwrap() error { return e.err }
 
-// Permanent marks err as one that retrying cannot fix.
-func Permanent(err error) error {
+// The tags of classed.
+type (
+	permanent   struct{}
+	overload    struct{}
+	unavailable struct{}
+)
+
+func mark[C any](err error) error {
 	if err == nil {
 		return nil
 	}
-	return permanentError{err}
+	return classed[C]{err}
 }
 
-type overloadError struct{ err error }
-
-func (e overloadError) Error() string { return e.err.Error() }
-func (e overloadError) Unwrap() error { return e.err }
+// Permanent marks err as one that retrying cannot fix.
+func Permanent(err error) error { return mark[permanent](err) }
 
 // Overloaded marks err as back-pressure from a saturated receiver. The
 // wiring translates its core's overload sentinel (functions.ErrOverloaded)
 // into this, so transport does not import the cores.
-func Overloaded(err error) error {
-	if err == nil {
-		return nil
-	}
-	return overloadError{err}
-}
-
-type unavailableError struct{ err error }
-
-func (e unavailableError) Error() string { return e.err.Error() }
-func (e unavailableError) Unwrap() error { return e.err }
+func Overloaded(err error) error { return mark[overload](err) }
 
 // NotReady marks err as "not ready yet / going away": retry elsewhere or later.
-func NotReady(err error) error {
-	if err == nil {
-		return nil
-	}
-	return unavailableError{err}
-}
+func NotReady(err error) error { return mark[unavailable](err) }
 
 // Classify says what to do with a handler's error. Validation errors of the
 // event contract (*event.FieldError) are rejected: the same bytes will fail
 // the same way every time.
 func Classify(err error) Kind {
 	var fe *event.FieldError
-	var pe permanentError
-	var oe overloadError
-	var ue unavailableError
+	var pe classed[permanent]
+	var oe classed[overload]
+	var ue classed[unavailable]
 	var pan *PanicError
 	switch {
 	case err == nil:

@@ -218,28 +218,26 @@ func cmpOr(v, def string) string {
 }
 
 func envInt(getenv func(string) string, k string, dst *int) error {
-	v := getenv(k)
-	if v == "" {
-		return nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return fmt.Errorf("%s=%q: want a positive integer", k, v)
-	}
-	*dst = n
-	return nil
+	return envPositive(getenv, k, dst, strconv.Atoi, "a positive integer")
 }
 
 func envDuration(getenv func(string) string, k string, dst *time.Duration) error {
+	return envPositive(getenv, k, dst, time.ParseDuration, "a positive duration such as 2s")
+}
+
+// envPositive parses the environment variable k into dst (left as is when
+// k is unset); a value parse refuses, or one not above zero, is an error
+// naming the variable and what it wants.
+func envPositive[T int | time.Duration](getenv func(string) string, k string, dst *T, parse func(string) (T, error), want string) error {
 	v := getenv(k)
 	if v == "" {
 		return nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("%s=%q: want a positive duration such as 2s", k, v)
+	n, err := parse(v)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%s=%q: want %s", k, v, want)
 	}
-	*dst = d
+	*dst = n
 	return nil
 }
 

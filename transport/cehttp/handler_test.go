@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/cehttp"
+	"github.com/tweetflow/tweetflow/transport/transporttest"
 )
 
 func tweetEvent(t testing.TB, id, text string) cloudevents.Event {
@@ -39,28 +39,8 @@ func echo(_ context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	return &r, err
 }
 
-type countingObserver struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (o *countingObserver) Observe(outcome string, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.n == nil {
-		o.n = map[string]int{}
-	}
-	o.n[outcome]++
-}
-
-func (o *countingObserver) get(outcome string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.n[outcome]
-}
-
 func TestHandlerReplyRoundTrip(t *testing.T) {
-	obs := &countingObserver{}
+	obs := &transporttest.Outcomes{}
 	srv := httptest.NewServer(cehttp.NewHandler(echo, cehttp.HandlerOptions{Observer: obs}))
 	defer srv.Close()
 	in := tweetEvent(t, "t1", "hello world")
@@ -85,7 +65,7 @@ func TestHandlerReplyRoundTrip(t *testing.T) {
 			t.Fatalf("second delivery answered differently: %s vs %s", first, reply)
 		}
 	}
-	if got := obs.get(transport.OutcomeOK); got != 2 {
+	if got := obs.Get(transport.OutcomeOK); got != 2 {
 		t.Fatalf("ok outcomes = %d, want 2", got)
 	}
 }
@@ -179,7 +159,7 @@ func TestHandlerStatuses(t *testing.T) {
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := &countingObserver{}
+			obs := &transporttest.Outcomes{}
 			h := cehttp.NewHandler(tc.h, cehttp.HandlerOptions{MaxBodyBytes: 1024, Observer: obs, Logger: discard()})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, tc.req())
@@ -189,8 +169,8 @@ func TestHandlerStatuses(t *testing.T) {
 			if !strings.Contains(rec.Body.String(), tc.body) {
 				t.Fatalf("body %q does not contain %q", rec.Body.String(), tc.body)
 			}
-			if tc.outcome != "" && obs.get(tc.outcome) != 1 {
-				t.Fatalf("outcome %q not counted: %v", tc.outcome, obs.n)
+			if tc.outcome != "" && obs.Get(tc.outcome) != 1 {
+				t.Fatalf("outcome %q not counted: %v", tc.outcome, obs)
 			}
 			if tc.status == 429 && rec.Header().Get("Retry-After") == "" {
 				t.Fatal("429 without Retry-After")

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -159,7 +158,7 @@ const (
 // it after a back-off. Several Receives may run at once (workers). A panic
 // in h is a permanent failure of its item (*transport.PanicError).
 func (q *Chan[T]) Receive(ctx context.Context, h func(context.Context, T, func(error))) error {
-	h = protect(h)
+	h = transport.ProtectFunc(h, nil)
 	var (
 		mu     sync.Mutex
 		held   = map[*claim[T]]struct{}{}
@@ -279,23 +278,4 @@ func (q *Chan[T]) popRedo() *delivery[T] {
 	d := q.redo[0]
 	q.redo = q.redo[1:]
 	return d
-}
-
-// protect is transport.Protect for any item: a panic in h becomes
-// ack(*transport.PanicError), and ack takes effect once.
-func protect[T any](h func(context.Context, T, func(error))) func(context.Context, T, func(error)) {
-	return func(ctx context.Context, v T, ack func(error)) {
-		var once atomic.Bool
-		safe := func(err error) {
-			if once.CompareAndSwap(false, true) {
-				ack(err)
-			}
-		}
-		defer func() {
-			if p := recover(); p != nil {
-				safe(&transport.PanicError{Value: p, Stack: debug.Stack()})
-			}
-		}()
-		h(ctx, v, safe)
-	}
 }

@@ -93,18 +93,10 @@ func NewConsumer(cfg Config, group string, topics []string, opts ConsumerOptions
 // NewConsumerFromGroup uses an existing consumer group (configured with
 // ConsumerConfig). The Consumer closes it when Run returns.
 func NewConsumerFromGroup(cg sarama.ConsumerGroup, topics []string, opts ConsumerOptions) *Consumer {
-	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 512
-	}
-	if opts.RetryDelay <= 0 {
-		opts.RetryDelay = 100 * time.Millisecond
-	}
-	if opts.MaxRetryDelay <= 0 {
-		opts.MaxRetryDelay = 10 * time.Second
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 10 * time.Second
-	}
+	opts.MaxInFlight = positiveOr(opts.MaxInFlight, 512)
+	opts.RetryDelay = positiveOr(opts.RetryDelay, 100*time.Millisecond)
+	opts.MaxRetryDelay = positiveOr(opts.MaxRetryDelay, 10*time.Second)
+	opts.DrainTimeout = positiveOr(opts.DrainTimeout, 10*time.Second)
 	if opts.Observer == nil {
 		opts.Observer = transport.NopObserver{}
 	}
@@ -112,6 +104,14 @@ func NewConsumerFromGroup(cg sarama.ConsumerGroup, topics []string, opts Consume
 		opts.Logger = slog.Default()
 	}
 	return &Consumer{group: cg, topics: topics, opts: opts}
+}
+
+// positiveOr is v, or d when v is not positive (unset, or nonsense).
+func positiveOr[T int | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
+	}
+	return d
 }
 
 var _ transport.Receiver = (*Consumer)(nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/transport"
 	"github.com/tweetflow/tweetflow/transport/kafka"
+	"github.com/tweetflow/tweetflow/transport/transporttest"
 )
 
 func newCluster(t testing.TB, opts ...kfake.Opt) kafka.Config {
@@ -63,17 +64,30 @@ func produce(t testing.TB, cfg kafka.Config, topic string, parts int32, events [
 	}
 }
 
-// committed returns the group's committed offset per partition of topic.
-func committed(t testing.TB, cfg kafka.Config, group, topic string, parts int32) map[int32]int64 {
+// saramaConfig is cfg's base sarama configuration.
+func saramaConfig(t testing.TB, cfg kafka.Config) *sarama.Config {
 	t.Helper()
 	base, err := cfg.Sarama()
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := sarama.NewClusterAdmin(cfg.Brokers, base)
+	return base
+}
+
+// clusterAdmin is an admin client of cfg's cluster; the caller closes it.
+func clusterAdmin(t testing.TB, cfg kafka.Config) sarama.ClusterAdmin {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, saramaConfig(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return admin
+}
+
+// committed returns the group's committed offset per partition of topic.
+func committed(t testing.TB, cfg kafka.Config, group, topic string, parts int32) map[int32]int64 {
+	t.Helper()
+	admin := clusterAdmin(t, cfg)
 	defer admin.Close()
 	ps := make([]int32, parts)
 	for i := range ps {
@@ -121,7 +135,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func startConsumer(t testing.TB, cfg kafka.Config, group, topic string, opts kafka.ConsumerOptions, h transport.AckHandler) (stop func()) {
+func startConsumer(t *testing.T, cfg kafka.Config, group, topic string, opts kafka.ConsumerOptions, h transport.AckHandler) (stop func()) {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quiet()
@@ -130,20 +144,7 @@ func startConsumer(t testing.TB, cfg kafka.Config, group, topic string, opts kaf
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, h) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("consumer run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return transporttest.Receive(t, c, h)
 }
 
 func TestRecordIsBinaryModeKeyedByTweetID(t *testing.T) {
@@ -445,27 +446,6 @@ func TestDoubleAckFinishesOnce(t *testing.T) {
 	}
 }
 
-// outcomes counts the Observer's outcomes.
-type outcomes struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (o *outcomes) Observe(outcome string, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.n == nil {
-		o.n = map[string]int{}
-	}
-	o.n[outcome]++
-}
-
-func (o *outcomes) get(outcome string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.n[outcome]
-}
-
 // A handler that panics on one text (a tokenizer bug, say) does not kill the
 // consumer: that record goes to the dead-letter topic, which
 // NewTopicDeadLetter created (Kafka does not create it on first produce, and
@@ -480,7 +460,7 @@ func TestPanicIsDeadLetteredToCreatedTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dl.Close(context.Background())
-	obs := &outcomes{}
+	obs := &transporttest.Outcomes{}
 	var ok atomic.Int32
 	stop := startConsumer(t, cfg, "g", "tweets", kafka.ConsumerOptions{DeadLetter: dl, Observer: obs}, func(ctx context.Context, e cloudevents.Event, ack func(error)) {
 		tw, err := event.DecodeTweet(&e)
@@ -496,8 +476,8 @@ func TestPanicIsDeadLetteredToCreatedTopic(t *testing.T) {
 	})
 	waitFor(t, 20*time.Second, "commit of all 10", func() bool { return committedOr(cfg, "g", "tweets") == 10 }) // the group may not exist yet
 	stop()
-	if ok.Load() != 9 || obs.get(transport.OutcomePanicked) != 1 || obs.get(transport.OutcomeOK) != 9 {
-		t.Fatalf("handled %d, outcomes %v; want 9 ok and 1 panicked", ok.Load(), obs.n)
+	if ok.Load() != 9 || obs.Get(transport.OutcomePanicked) != 1 || obs.Get(transport.OutcomeOK) != 9 {
+		t.Fatalf("handled %d, outcomes %v; want 9 ok and 1 panicked", ok.Load(), obs)
 	}
 	recs := readTopic(t, cfg, "tweets-dlq", 1)
 	var reason, id string
@@ -528,14 +508,7 @@ func TestNewTopicDeadLetterReplication(t *testing.T) {
 			t.Fatalf("%s: %v", topic, err)
 		}
 		dl.Close(context.Background())
-		base, err := cfg.Sarama()
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := sarama.NewClusterAdmin(cfg.Brokers, base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		admin := clusterAdmin(t, cfg)
 		md, err := admin.DescribeTopics([]string{topic})
 		admin.Close()
 		if err != nil || len(md) != 1 || len(md[0].Partitions) != 1 {
@@ -557,11 +530,7 @@ func TestNewTopicDeadLetterRefusesEmptyName(t *testing.T) {
 // readTopic reads n records from partition 0 of topic, from the start.
 func readTopic(t testing.TB, cfg kafka.Config, topic string, n int) []*sarama.ConsumerMessage {
 	t.Helper()
-	base, err := cfg.Sarama()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := sarama.NewConsumer(cfg.Brokers, base)
+	c, err := sarama.NewConsumer(cfg.Brokers, saramaConfig(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

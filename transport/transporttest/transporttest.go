@@ -217,38 +217,19 @@ func testTransient(t *testing.T, h Harness) {
 }
 
 func testRejected(t *testing.T, h Harness) {
-	in := Events(t, 10, "rj")
-	poison := in[2].ID()
-	rec := newRecorder(func(e cloudevents.Event, _ int) error {
+	testPoison(t, h, "rj", 2, "rejected", func(e cloudevents.Event, poison string) error {
 		if e.ID() == poison {
 			return &event.FieldError{EventID: e.ID(), Field: "data.text", Reason: "cannot be scored"}
 		}
 		return nil
 	})
-	s, stop := h.Start(t, rec.handle)
-	defer stop()
-	_ = s.Send(context.Background(), in) // HTTP reports the rejection; Kafka cannot
-	rest := append(ids(in[:2]), ids(in[3:])...)
-	rec.wait(t, rest, 30*time.Second)
-	rec.until(t, 30*time.Second, "rejected event handed over", func() bool { return rec.calls[poison] > 0 })
-	// Stopping drains the receiver: a wrong redelivery already scheduled
-	// (retry delays are milliseconds in every harness) shows before it
-	// returns, and none comes after.
-	stop()
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if n := rec.calls[poison]; n != 1 {
-		t.Fatalf("rejected event handled %d times, want 1 (never redelivered)", n)
-	}
 }
 
 // testPanic: a handler that panics on one text (a tokenizer bug) costs that
 // event only: it is handed over once, never redelivered into a crash loop,
 // and the others are handled.
 func testPanic(t *testing.T, h Harness) {
-	in := Events(t, 10, "pa")
-	poison := in[6].ID()
-	rec := newRecorder(func(e cloudevents.Event, _ int) error {
+	testPoison(t, h, "pa", 6, "panicking", func(e cloudevents.Event, _ string) error {
 		tw, err := event.DecodeTweet(&e)
 		if err != nil {
 			return err
@@ -258,20 +239,32 @@ func testPanic(t *testing.T, h Harness) {
 		}
 		return nil
 	})
+}
+
+// testPoison sends 10 events (ids prefix...) to handle, which must fail the
+// one at index at for good (poison is its id) and no other, and checks that
+// the others are handled and the poison event is handed over exactly once:
+// never redelivered. what names the failure in the messages.
+func testPoison(t *testing.T, h Harness, prefix string, at int, what string, handle func(e cloudevents.Event, poison string) error) {
+	in := Events(t, 10, prefix)
+	poison := in[at].ID()
+	rec := newRecorder(func(e cloudevents.Event, _ int) error { return handle(e, poison) })
 	s, stop := h.Start(t, rec.handle)
 	defer stop()
 	_ = s.Send(context.Background(), in) // HTTP reports the rejection; Kafka cannot
-	rest := append(ids(in[:6]), ids(in[7:])...)
+	rest := append(ids(in[:at]), ids(in[at+1:])...)
 	rec.wait(t, rest, 30*time.Second)
-	rec.until(t, 30*time.Second, "panicking event handed over", func() bool { return rec.calls[poison] > 0 })
+	rec.until(t, 30*time.Second, what+" event handed over", func() bool { return rec.calls[poison] > 0 })
+	// Stopping drains the receiver: a wrong redelivery already scheduled
+	// (retry delays are milliseconds in every harness) shows before it
+	// returns, and none comes after. On the synchronous transports the
+	// poison event is answered before Send returns, so a second delivery
+	// could only come from such a retry.
 	stop()
-	// The poison event is answered (rejected) before Send returns on every
-	// synchronous transport; a second, wrong delivery of it would come from
-	// a retry, which has had the whole wait above to show.
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if n := rec.calls[poison]; n != 1 {
-		t.Fatalf("panicking event handled %d times, want 1 (a poison event, not retried)", n)
+		t.Fatalf("%s event handled %d times, want 1 (a poison event, never redelivered)", what, n)
 	}
 }
 
@@ -392,4 +385,35 @@ func testCancel(t *testing.T, src Source) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Receive did not return within 30s of its cancel")
 	}
+}
+
+// Outcomes is a transport.Observer that counts each outcome, for tests that
+// check what a transport reported.
+type Outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// Observe implements transport.Observer.
+func (o *Outcomes) Observe(outcome string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[outcome]++
+}
+
+// Get returns how many times outcome was observed.
+func (o *Outcomes) Get(outcome string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[outcome]
+}
+
+// String lists the counts, for failure messages.
+func (o *Outcomes) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return fmt.Sprint(o.n)
 }
