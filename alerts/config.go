@@ -99,6 +99,16 @@ type CoordinationConfig struct {
 	MinTokens int
 }
 
+// ThresholdZOrAny is Config.ThresholdZ for z standard errors as a person
+// gives it, where 0 means any crossing (`--alert-threshold-z 0`): in a
+// Config zero means the default, and any crossing is a negative value.
+func ThresholdZOrAny(z float64) float64 {
+	if z == 0 {
+		return -1
+	}
+	return z
+}
+
 // DefaultThresholdZ is the default Config.ThresholdZ.
 const DefaultThresholdZ = 2
 

@@ -76,54 +76,26 @@ func printAlerts(cmd *cobra.Command, list []event.Alert, asJSON bool) error {
 	return err
 }
 
-// alertFlags are the alert engine's settings on 'tweetflow run'.
-type alertFlags struct {
-	off         bool
-	window      time.Duration
-	lateness    time.Duration
-	minCount    int
-	thresholdZ  float64
-	z           float64
-	coordWindow time.Duration
-	k           int
-	similarity  float64
-	minTokens   int
-	hold        time.Duration
-}
-
-// addAlertFlags registers the engine's flags on fs (used by run and by
-// 'alerts bench').
-func addAlertFlags(fs *pflag.FlagSet) *alertFlags {
-	d := alerts.Default()
-	f := &alertFlags{}
-	fs.BoolVar(&f.off, "no-alerts", false, "do not run the streaming alert engine")
-	fs.DurationVar(&f.window, "alert-window", d.Window, "tumbling event-time window of threshold and anomaly alerts")
-	fs.DurationVar(&f.lateness, "alert-lateness", d.Lateness, "how late (event time) a tweet may arrive and still count in its window")
-	fs.IntVar(&f.minCount, "alert-min-count", d.MinCount, "fewest tweets a window needs before its averages are checked")
-	fs.Float64Var(&f.thresholdZ, "alert-threshold-z", d.ThresholdZ,
+// addAlertFlags binds the engine's flags of 'tweetflow run' onto a (its
+// values are the defaults). The threshold's z goes through
+// alerts.ThresholdZOrAny once the flags are parsed (its 0 is "any
+// crossing", the config's 0 its default): apply does that.
+func addAlertFlags(fs *pflag.FlagSet, a *embedded.Alerts) (apply func()) {
+	e := &a.Engine
+	z := e.ThresholdZ
+	fs.BoolVar(&a.Off, "no-alerts", a.Off, "do not run the streaming alert engine")
+	fs.DurationVar(&e.Window, "alert-window", e.Window, "tumbling event-time window of threshold and anomaly alerts")
+	fs.DurationVar(&e.Lateness, "alert-lateness", e.Lateness, "how late (event time) a tweet may arrive and still count in its window")
+	fs.IntVar(&e.MinCount, "alert-min-count", e.MinCount, "fewest tweets a window needs before its averages are checked")
+	fs.Float64Var(&z, "alert-threshold-z", z,
 		"standard errors a window's mean must be past a model's threshold to alert (0: any crossing)")
-	fs.Float64Var(&f.z, "anomaly-z", d.Anomaly.Bound, "EWMA z-score bound of anomaly alerts")
-	fs.DurationVar(&f.coordWindow, "coord-window", d.Coordination.Window, "window of coordination alerts")
-	fs.IntVar(&f.k, "coord-k", d.Coordination.K, "distinct accounts posting near-identical texts that make a coordination alert")
-	fs.Float64Var(&f.similarity, "coord-similarity", d.Coordination.Similarity, "least Jaccard similarity of normalised texts")
-	fs.IntVar(&f.minTokens, "coord-min-tokens", d.Coordination.MinTokens, "fewest content words a text needs to be compared")
-	fs.DurationVar(&f.hold, "alert-hold", alerts.DefaultHold, "wall time stored tweets wait to reach the alert engine in event-time order")
-	return f
-}
-
-// config maps the flags onto the engine's configuration (its models come
-// from the registry, in the mode).
-func (f *alertFlags) config() alerts.Config {
-	c := alerts.Default()
-	c.Window, c.Lateness, c.MinCount = f.window, f.lateness, f.minCount
-	c.ThresholdZ = f.thresholdZ
-	if f.thresholdZ == 0 {
-		c.ThresholdZ = -1 // the config's zero means its default; negative means any crossing
-	}
-	c.Anomaly.Bound = f.z
-	c.Coordination.Window, c.Coordination.K = f.coordWindow, f.k
-	c.Coordination.Similarity, c.Coordination.MinTokens = f.similarity, f.minTokens
-	return c
+	fs.Float64Var(&e.Anomaly.Bound, "anomaly-z", e.Anomaly.Bound, "EWMA z-score bound of anomaly alerts")
+	fs.DurationVar(&e.Coordination.Window, "coord-window", e.Coordination.Window, "window of coordination alerts")
+	fs.IntVar(&e.Coordination.K, "coord-k", e.Coordination.K, "distinct accounts posting near-identical texts that make a coordination alert")
+	fs.Float64Var(&e.Coordination.Similarity, "coord-similarity", e.Coordination.Similarity, "least Jaccard similarity of normalised texts")
+	fs.IntVar(&e.Coordination.MinTokens, "coord-min-tokens", e.Coordination.MinTokens, "fewest content words a text needs to be compared")
+	fs.DurationVar(&a.Hold, "alert-hold", a.Hold, "wall time stored tweets wait to reach the alert engine in event-time order")
+	return func() { e.ThresholdZ = alerts.ThresholdZOrAny(z) }
 }
 
 func newAlertsBenchCmd() *cobra.Command {

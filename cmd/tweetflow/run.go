@@ -30,8 +30,8 @@ func newRunCmd() *cobra.Command {
 		verbose     bool
 		parseOnly   bool
 		cpuProfile  string
-		af          *alertFlags // the alert engine's flags (alerts.go)
-		ef          *esFlags    // --es: Elasticsearch instead of SQLite (es.go)
+		alertsFlags func()   // maps the alert flags onto cfg.Alerts (alerts.go)
+		ef          *esFlags // --es: Elasticsearch instead of SQLite (es.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -73,7 +73,7 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 			if cfg.Store, err = storeConfig(cmd, cfg.Store, ef); err != nil {
 				return err
 			}
-			cfg.Alerts.Off, cfg.Alerts.Engine, cfg.Alerts.Hold = af.off, af.config(), af.hold
+			alertsFlags()
 			cfg.Alerts.ESIndex = ef.alertsIndex
 			errOut := cmd.ErrOrStderr()
 			if f, ok := terminal(errOut); ok && !noProgress {
@@ -145,7 +145,7 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at info level")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.BoolVar(&parseOnly, "parse-only", false, "only read and parse the CSV (no models, no store): the baseline for benchmarks")
-	af = addAlertFlags(f)
+	alertsFlags = addAlertFlags(f, &cfg.Alerts)
 	ef = addESFlags(f)
 	ef.addStoreFlags(f, cfg.Store.ESDeadLetter)
 	f.StringVar(&cfg.Serve, "serve", "", "serve the dashboard on this address (e.g. :8080) live during the run and after it until Ctrl-C (SQLite only)")

@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tweetflow/tweetflow/alerts"
+	"github.com/tweetflow/tweetflow/mode/embedded"
 )
 
 // run --summary-json writes the keys the issue names, with the run's numbers.
@@ -56,6 +61,37 @@ func TestRunSummaryJSON(t *testing.T) {
 	for _, want := range []string{"rows rejected    1 (column_count 1)", "tweets stored    2 (complete 2, partial 0)", "model sentiment"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("printed summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// The alert flags reach the run's typed config; unset ones keep its
+// defaults, and --alert-threshold-z 0 means any crossing.
+func TestAlertFlagsMapOntoConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		check func(a embedded.Alerts) bool
+	}{
+		{nil, func(a embedded.Alerts) bool {
+			return !a.Off && a.Engine.ThresholdZ == alerts.DefaultThresholdZ && a.Hold == alerts.DefaultHold &&
+				a.Engine.Coordination.K == alerts.Default().Coordination.K
+		}},
+		{[]string{"--alert-threshold-z", "0", "--coord-k", "7", "--no-alerts", "--alert-hold", "3s"}, func(a embedded.Alerts) bool {
+			return a.Off && a.Engine.ThresholdZ < 0 && a.Engine.Coordination.K == 7 && a.Hold.Seconds() == 3
+		}},
+		{[]string{"--alert-threshold-z", "1.5", "--alert-min-count", "9"}, func(a embedded.Alerts) bool {
+			return a.Engine.ThresholdZ == 1.5 && a.Engine.MinCount == 9
+		}},
+	} {
+		cfg := embedded.Defaults()
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		apply := addAlertFlags(fs, &cfg.Alerts)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		apply()
+		if !tc.check(cfg.Alerts) {
+			t.Errorf("%v: alerts config %+v", tc.args, cfg.Alerts)
 		}
 	}
 }
