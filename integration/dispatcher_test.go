@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -198,10 +199,14 @@ type restartable struct {
 func (r *restartable) start(h http.Handler) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var lc listenConfig
-	l, err := lc.listen(r.addr)
+	// No retry: the stopped server's listener is closed by the time
+	// close or stop returned (http.Server.Close closes its listeners, and
+	// a socket's Close returns once the descriptor is released), and Go
+	// listens with SO_REUSEADDR, so the old connections' TIME_WAIT does
+	// not hold the port. Failing here means someone else took it.
+	l, err := net.Listen("tcp", r.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("restart on %s: %w", r.addr, err)
 	}
 	r.addr = l.Addr().String()
 	r.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
