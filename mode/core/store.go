@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/drivers"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/model"
@@ -67,21 +72,15 @@ func (s *Store) Writer(models []string, log *slog.Logger, obs ...sink.Observer) 
 	return sink.NewWriter(s, sink.Options{Models: models, DeadLetter: s.DeadLetter, Observers: obs, Logger: log})
 }
 
-// Open opens the store for the models of specs.
+// Open opens the store for the models of specs, through drivers.Open (the
+// one place that knows the drivers) by the store's URL.
 func (c StoreConfig) Open(ctx context.Context, specs []*model.Spec, log *slog.Logger) (*Store, error) {
-	if !c.IsES() {
-		if c.SQLite == "" {
-			return nil, errors.New("no store: set --db (SQLITE_PATH) or --es (ES_URL)")
-		}
-		st, err := sqlite.Open(ctx, c.SQLite, SpecNames(specs))
-		if err != nil {
-			return nil, err // it names the file
-		}
-		return &Store{Driver: st, SQLite: st}, nil
+	u, es, err := c.url()
+	if err != nil {
+		return nil, err
 	}
-	o := elastic.Options{Config: c.ES, Models: model.Views(specs), Logger: log}
 	s := &Store{}
-	if c.ESDeadLetter != "" {
+	if c.IsES() && c.ESDeadLetter != "" {
 		dl, err := sink.OpenDeadLetterFile(c.ESDeadLetter)
 		if err != nil {
 			return nil, err
@@ -89,13 +88,58 @@ func (c StoreConfig) Open(ctx context.Context, specs []*model.Spec, log *slog.Lo
 		s.DeadLetter = dl
 		s.closers = append(s.closers, dl.Close)
 	}
-	d, err := elastic.Open(ctx, o)
+	d, err := drivers.Open(ctx, u, drivers.Options{Models: SpecNames(specs), ElasticModels: model.Views(specs), Elastic: es, Logger: log})
 	if err != nil {
 		_ = s.closeOthers()
-		return nil, fmt.Errorf("elasticsearch %v: %w", c.ES.Addresses, err)
+		return nil, err // it names the file or the URL
 	}
-	s.Driver, s.ES = d, d
+	s.Driver = d
+	switch d := d.(type) {
+	case *sqlite.Store:
+		s.SQLite = d
+	case *elastic.Driver:
+		s.ES = d
+	}
 	return s, nil
+}
+
+// url is the store's drivers.Open URL: sqlite://FILE, or
+// elasticsearch(s)://HOST:PORT,.../INDEX from ES's addresses (normalized:
+// a port given explicitly, so the URL's default of 9200 does not replace
+// http's 80), with es the rest of the Elasticsearch configuration
+// (credentials stay out of the URL).
+func (c StoreConfig) url() (u string, es elastic.Config, err error) {
+	if !c.IsES() {
+		if c.SQLite == "" {
+			return "", es, errors.New("no store: set --db (SQLITE_PATH) or --es (ES_URL)")
+		}
+		return "sqlite://" + c.SQLite, es, nil
+	}
+	es = c.ES
+	es.Addresses = slices.Clone(es.Addresses)
+	if err := es.Normalize(); err != nil {
+		return "", es, err
+	}
+	scheme := ""
+	hosts := make([]string, len(es.Addresses))
+	for i, a := range es.Addresses {
+		p, err := url.Parse(a)
+		if err != nil { // Normalize parsed it already
+			return "", es, fmt.Errorf("elasticsearch: address #%d: %w", i+1, err)
+		}
+		sch, port := "elasticsearch", "80"
+		if p.Scheme == "https" {
+			sch, port = "elasticsearchs", "443"
+		}
+		if scheme != "" && sch != scheme {
+			return "", es, errors.New("elasticsearch: the addresses mix http and https; give the nodes one scheme")
+		}
+		scheme, hosts[i] = sch, p.Host
+		if p.Port() == "" {
+			hosts[i] = net.JoinHostPort(p.Hostname(), port)
+		}
+	}
+	return scheme + "://" + strings.Join(hosts, ",") + "/" + es.Index, es, nil
 }
 
 func (s *Store) closeOthers() error {
