@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tweetflow/tweetflow/event"
@@ -34,9 +35,19 @@ type Report struct {
 	// MedianDelay is the event time from a found campaign's first post to
 	// its first alert's last tweet (when the alert could be raised).
 	MedianDelay time.Duration `json:"median_delay_ns"`
+	// ByMetric counts true and false alerts per alert metric (the
+	// detector's signal: similar_texts, co-retweet, ...), sorted by metric.
+	ByMetric []MetricCount `json:"by_metric,omitempty"`
 	// ByPattern counts planted and found campaigns per pattern (Plant's
 	// campaigns; the Injector's have none), in Patterns order.
 	ByPattern []PatternCount `json:"by_pattern,omitempty"`
+}
+
+// MetricCount is one alert metric's true and false alerts.
+type MetricCount struct {
+	Metric string `json:"metric"`
+	True   int    `json:"true"`
+	False  int    `json:"false"`
 }
 
 // PatternCount is one pattern's found / planted.
@@ -63,6 +74,13 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 		}
 	}
 	r := Report{Campaigns: len(truth.Campaigns), OrganicTweets: truth.OrganicRows}
+	metrics := map[string]*MetricCount{}
+	metric := func(m string) *MetricCount {
+		if metrics[m] == nil {
+			metrics[m] = &MetricCount{Metric: m}
+		}
+		return metrics[m]
+	}
 	found := make([]bool, len(truth.Campaigns))
 	firstAlert := make([]time.Time, len(truth.Campaigns))
 	for _, a := range alerts {
@@ -88,6 +106,7 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 		}
 		if ok {
 			r.TrueAlerts++
+			metric(a.Metric).True++
 			found[best] = true
 			if firstAlert[best].IsZero() || a.WindowEnd.Before(firstAlert[best]) {
 				firstAlert[best] = a.WindowEnd
@@ -95,10 +114,15 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 			continue
 		}
 		r.FalseAlerts++
+		metric(a.Metric).False++
 		if len(r.FalseSamples) < 20 {
 			r.FalseSamples = append(r.FalseSamples, a)
 		}
 	}
+	for _, m := range metrics {
+		r.ByMetric = append(r.ByMetric, *m)
+	}
+	slices.SortFunc(r.ByMetric, func(a, b MetricCount) int { return strings.Compare(a.Metric, b.Metric) })
 	counts := map[Pattern]*PatternCount{}
 	for _, p := range Patterns() {
 		counts[p] = &PatternCount{Pattern: p}
@@ -165,6 +189,9 @@ false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
 	}
 	for _, pc := range r.ByPattern {
 		fmt.Fprintf(w, "  %-14s %d / %d found\n", pc.Pattern, pc.Found, pc.Planted)
+	}
+	for _, m := range r.ByMetric {
+		fmt.Fprintf(w, "  alerts on %-14s %d true, %d false\n", m.Metric, m.True, m.False)
 	}
 	for i, c := range r.Missed {
 		if i == 5 {

@@ -194,6 +194,7 @@ func (pl *planter) repeated(c *Campaign, begin time.Time, k, steps int, minGap, 
 	for range k {
 		accts = append(accts, pl.account(c))
 	}
+	defer func() { c.Message = fmt.Sprintf("%d accounts on %s", k, strings.Join(c.Targets, ", ")) }()
 	end := pl.start.Add(pl.span - within - time.Minute)
 	room := end.Sub(begin) / time.Duration(steps)
 	at := begin

@@ -109,6 +109,13 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (SuiteReport, error) {
 	return rep, nil
 }
 
+func clipName(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
 // TruthPath is where the ground truth of a replay written to path goes.
 func TruthPath(path string) string { return strings.TrimSuffix(path, ".csv") + ".truth.json" }
 
@@ -225,6 +232,28 @@ func (s SuiteReport) Print(w io.Writer) error {
 		fmt.Fprintf(w, " %10s", fmt.Sprintf("%d (%d)", r.Report.Alerts, r.Report.TrueAlerts))
 	}
 	fmt.Fprintln(w)
+	var metrics []string
+	for _, r := range s.Results {
+		for _, m := range r.Report.ByMetric {
+			if !slices.Contains(metrics, m.Metric) {
+				metrics = append(metrics, m.Metric)
+			}
+		}
+	}
+	slices.Sort(metrics)
+	for _, name := range metrics {
+		fmt.Fprintf(w, "%-16s", clipName(name, 16))
+		for _, r := range s.Results {
+			var c MetricCount
+			for _, m := range r.Report.ByMetric {
+				if m.Metric == name {
+					c = m
+				}
+			}
+			fmt.Fprintf(w, " %10s", fmt.Sprintf("%dt %df", c.True, c.False))
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "%-16s", "largest cascade")
 	for _, r := range s.Results {
 		fmt.Fprintf(w, " %10d", r.Largest)

@@ -29,7 +29,7 @@ func (o *oracle) Observe(recs []sink.Record) []event.Alert {
 		t := r.Tweet
 		if group, ok := o.accounts[t.UserID]; ok && !o.alerted[group[0]] {
 			o.alerted[group[0]] = true
-			out = append(out, event.Alert{Kind: event.AlertCoordination, Accounts: group, WindowEnd: t.CreatedAt})
+			out = append(out, event.Alert{Kind: event.AlertCoordination, Metric: "co-oracle", Accounts: group, WindowEnd: t.CreatedAt})
 			continue
 		}
 		if t.RetweetOf != "" && !strings.HasPrefix(t.UserID, "8") {
@@ -37,7 +37,7 @@ func (o *oracle) Observe(recs []sink.Record) []event.Alert {
 			o.cascades[t.RetweetOf] = c
 			if len(c) == 5 && o.falses == 0 {
 				o.falses++
-				out = append(out, event.Alert{Kind: event.AlertCoordination, TweetIDs: c, WindowEnd: t.CreatedAt})
+				out = append(out, event.Alert{Kind: event.AlertCoordination, Metric: "similar_texts", TweetIDs: c, WindowEnd: t.CreatedAt})
 			}
 		}
 	}
@@ -91,6 +91,9 @@ func TestSuiteScoresPerPattern(t *testing.T) {
 		if pc.Planted != 2 || pc.Found != want {
 			t.Errorf("%s: %d / %d found, want %d / 2", pc.Pattern, pc.Found, pc.Planted, want)
 		}
+	}
+	if want := []MetricCount{{"co-oracle", len(truth.Campaigns) - 1, 0}, {"similar_texts", 0, 1}}; !slices.Equal(r.ByMetric, want) {
+		t.Errorf("by metric %+v, want %+v", r.ByMetric, want)
 	}
 	if r.FalsePer100k != 5 {
 		t.Errorf("false per 100k %.2f, want 5 (1 in 20,000)", r.FalsePer100k)
