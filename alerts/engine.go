@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/alerts/internal/queue"
 	"github.com/tweetflow/tweetflow/event"
 )
 
@@ -46,6 +47,7 @@ type Engine struct {
 	mu        sync.Mutex
 	win       *windower
 	coord     *coordinator
+	recent    recentIDs // tweets coordination saw within its window
 	newest    time.Time // the newest event time seen
 	stats     Stats
 	bufPool   sync.Pool // *[]uint64 token buffers for signatures
@@ -132,7 +134,8 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 			results = append(results, resultView{model: res.Model, value: res.Value, label: res.Label})
 		}
 		e.win.observe(r.Tweet.ID, at, results)
-		if tweets != nil && !at.Before(e.watermark().Add(-e.cfg.Coordination.Window)) {
+		if from := e.watermark().Add(-e.cfg.Coordination.Window); tweets != nil && !at.Before(from) &&
+			e.recent.first(r.Tweet.ID, at.UnixNano(), from.UnixNano()) {
 			if a := e.coord.observe(&tweets[i], e.watermark()); a != nil {
 				out = append(out, *a)
 			}
@@ -171,3 +174,40 @@ func (e *Engine) Stats() Stats {
 
 // watermark is the event time up to which windows are complete.
 func (e *Engine) watermark() time.Time { return e.newest.Add(-e.cfg.Lateness) }
+
+// recentIDs remembers the tweets coordination saw while they can still be
+// in its window. A tweet stored twice (a partial record completed later, a
+// redelivery after a restart) must count once: its group's member list
+// catches most repeats, but a repeat can match another group, or none and
+// seed a new one, once its own group's representatives moved on.
+type recentIDs struct {
+	at    map[string]int64 // tweet id -> event time, Unix ns
+	queue []recentID       // in arrival order, for expiry
+	head  int
+}
+
+type recentID struct {
+	id string
+	at int64
+}
+
+// first reports whether id is new, and remembers it; from is the oldest
+// event time coordination still accepts (older entries are forgotten: a
+// repeat of them is turned away by its time).
+func (r *recentIDs) first(id string, at, from int64) bool {
+	if r.at == nil {
+		r.at = map[string]int64{}
+	}
+	for r.head < len(r.queue) && r.queue[r.head].at < from {
+		old := queue.PopFront(&r.queue, &r.head, 1024)
+		if r.at[old.id] == old.at {
+			delete(r.at, old.id)
+		}
+	}
+	if _, seen := r.at[id]; seen {
+		return false
+	}
+	r.at[id] = at
+	r.queue = append(r.queue, recentID{id: id, at: at})
+	return true
+}

@@ -34,6 +34,16 @@ func mustEngine(t testing.TB, cfg Config) *Engine {
 	return e
 }
 
+// alertIDs returns the alerts' ids, sorted.
+func alertIDs(as []event.Alert) []string {
+	var s []string
+	for _, a := range as {
+		s = append(s, a.ID)
+	}
+	slices.Sort(s)
+	return s
+}
+
 func kinds(as []event.Alert) []string {
 	var k []string
 	for _, a := range as {
@@ -242,14 +252,7 @@ func TestEventTimeDeterminism(t *testing.T) {
 		blk := shuffled[i:min(i+20, len(shuffled))]
 		rng.Shuffle(len(blk), func(a, b int) { blk[a], blk[b] = blk[b], blk[a] })
 	}
-	ids := func(as []event.Alert) []string {
-		var s []string
-		for _, a := range as {
-			s = append(s, a.ID)
-		}
-		slices.Sort(s)
-		return s
-	}
+	ids := alertIDs
 	want := ids(whole)
 	if !slices.Contains(kinds(whole), "coordination:similar_texts") ||
 		!slices.Contains(kinds(whole), "threshold:mean") ||

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,22 +38,28 @@ func (ws Writers) WriteAlerts(ctx context.Context, alerts []event.Alert) error {
 	return errors.Join(errs...)
 }
 
-// Events turns each alert into its CloudEvent (event.NewAlertEvent) and
-// hands it to Send: a transport sender in cluster mode.
+// Events turns the alerts into their CloudEvents (event.NewAlertEvent)
+// and hands them to Send in one call: a transport sender in cluster mode
+// (transport/kafka's Producer.Send, transport/cehttp's Sender.Send).
 type Events struct {
-	Send func(ctx context.Context, e cloudevents.Event) error
+	Send func(ctx context.Context, events []cloudevents.Event) error
 }
 
 // WriteAlerts implements Writer.
 func (w Events) WriteAlerts(ctx context.Context, alerts []event.Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	es := make([]cloudevents.Event, 0, len(alerts))
 	for _, a := range alerts {
 		e, err := event.NewAlertEvent(a)
 		if err != nil {
 			return err
 		}
-		if err := w.Send(ctx, e); err != nil {
-			return fmt.Errorf("alert %s: send: %w", a.ID, err)
-		}
+		es = append(es, e)
+	}
+	if err := w.Send(ctx, es); err != nil {
+		return fmt.Errorf("alerts: send %d alert event(s): %w", len(es), err)
 	}
 	return nil
 }
@@ -83,9 +91,14 @@ type Tee struct {
 	pending []event.Alert // alerts not written yet; guarded by engMu
 	batch   []sink.Record // reused by release; guarded by engMu
 
-	mu      sync.Mutex // guards held and seq: the sink's writers only push
+	// floor: alerts of windows starting before it are dropped (Rebuild's
+	// warm-up); guarded by engMu.
+	floor time.Time
+
+	mu      sync.Mutex // guards held, seq and newest: the sink's writers only push
 	held    heldRuns
 	seq     uint64
+	newest  int64 // the newest event time stored, Unix ns (EventHold)
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -98,6 +111,22 @@ type TeeOptions struct {
 	// (default DefaultHold; negative: no wait, the engine runs inside
 	// Stored).
 	Hold time.Duration
+	// EventHold, when positive, replaces Hold: a stored record waits until
+	// a record EventHold newer in event time has been stored, then reaches
+	// the engine from within Stored (no goroutine, no wall clock). The
+	// engine then sees the same records in the same order however the
+	// stream was cut into batches, interleaved across partitions or
+	// delayed, as long as no record is stored more than EventHold behind
+	// the newest: the cluster modes' setting, where partitions and a
+	// restart reorder what is stored. The records of the last EventHold
+	// wait for newer ones (a live stream always brings them).
+	EventHold time.Duration
+	// KeepOpen: Close writes the alerts already raised but neither passes
+	// the held records to the engine nor flushes its open windows, because
+	// the stream goes on after a restart: the next start rebuilds the
+	// engine from the store (Rebuild). Without it Close ends the stream, as
+	// at the end of an embedded replay.
+	KeepOpen bool
 	// MaxHeld bounds the waiting records (default 1,000,000); past it
 	// Stored passes the oldest to the engine itself, which slows the
 	// sink's writer down to the engine's pace (backpressure).
@@ -128,6 +157,9 @@ func NewTee(eng *Engine, out Writer, opts TeeOptions) *Tee {
 		opts.Now = time.Now
 	}
 	t := &Tee{eng: eng, out: out, opts: opts}
+	if opts.EventHold > 0 {
+		return t
+	}
 	if opts.Hold > 0 {
 		t.stop, t.stopped = make(chan struct{}), make(chan struct{})
 		go t.tick()
@@ -163,9 +195,12 @@ func (t *Tee) Stored(ctx context.Context, recs []sink.Record) {
 	t.mu.Lock()
 	t.seq++
 	t.held.add(kept, t.seq, now)
+	if n := len(kept); n > 0 {
+		t.newest = max(t.newest, kept[n-1].Tweet.CreatedAt.UnixNano())
+	}
 	over := t.held.n > t.opts.MaxHeld
 	t.mu.Unlock()
-	if over || t.opts.Hold < 0 {
+	if over || t.opts.Hold < 0 || t.opts.EventHold > 0 {
 		t.release(ctx, false)
 	}
 }
@@ -179,9 +214,15 @@ func (t *Tee) release(ctx context.Context, all bool) {
 	due := t.opts.Now().Add(-t.opts.Hold).UnixNano()
 	batch := t.batch[:0]
 	t.mu.Lock()
+	eventDue := t.newest - int64(t.opts.EventHold)
 	for t.held.n > 0 {
-		if !all && t.held.n <= t.opts.MaxHeld && t.held.runs[0].arrived > due {
-			break
+		if !all && t.held.n <= t.opts.MaxHeld {
+			if t.opts.EventHold > 0 && t.held.runs[0].at > eventDue {
+				break
+			}
+			if t.opts.EventHold <= 0 && t.held.runs[0].arrived > due {
+				break
+			}
 		}
 		batch = append(batch, t.held.pop())
 	}
@@ -191,6 +232,9 @@ func (t *Tee) release(ctx context.Context, all bool) {
 	t.batch = batch[:0]
 	if all {
 		alerts = append(alerts, t.eng.Flush()...)
+	}
+	if !t.floor.IsZero() {
+		alerts = slices.DeleteFunc(alerts, func(a event.Alert) bool { return a.WindowStart.Before(t.floor) })
 	}
 	if len(alerts) > 0 || len(t.pending) > 0 {
 		t.write(ctx, alerts) //nolint:errcheck // kept in pending and retried
@@ -213,8 +257,42 @@ func (t *Tee) write(ctx context.Context, alerts []event.Alert) error {
 	return nil
 }
 
+// Rebuild shows the engine records stored before a restart, read back from
+// the store in event-time order, as if they had just been stored: the
+// engine's state (open windows, baselines, groups, networks) is rebuilt
+// from what was stored instead of being checkpointed, so it needs no
+// format of its own. Alerts of windows starting before floor are dropped
+// from now on: the first part of a rebuild only warms the state up (its
+// alerts were raised before the restart, from a longer history); the
+// alerts of the rest are raised again with the same ids (stores upsert
+// them, event consumers deduplicate on the id), so a crash between raising
+// an alert and writing it loses nothing. Records redelivered after the
+// restart count once (the engine ignores a tweet it has seen). It returns
+// the records read.
+func (t *Tee) Rebuild(ctx context.Context, recs iter.Seq2[sink.Record, error], floor time.Time) (int, error) {
+	t.engMu.Lock()
+	t.floor = floor
+	t.engMu.Unlock()
+	batch := make([]sink.Record, 0, 256)
+	n := 0
+	for r, err := range recs {
+		if err != nil {
+			return n, fmt.Errorf("alerts: rebuild from the store: %w", err)
+		}
+		batch = append(batch, r)
+		n++
+		if len(batch) == cap(batch) {
+			t.Stored(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	t.Stored(ctx, batch)
+	return n, ctx.Err()
+}
+
 // Close passes every held record to the engine, flushes its open windows
-// and writes their alerts and any pending ones. It does not close the store
+// and writes their alerts and any pending ones (with KeepOpen, only the
+// pending ones). It does not close the store
 // (sink.Writer closes it after its observers, so an alerts table in the
 // same SQLite file is still open here).
 func (t *Tee) Close(ctx context.Context) error {
@@ -222,7 +300,9 @@ func (t *Tee) Close(ctx context.Context) error {
 		close(t.stop)
 		<-t.stopped
 	}
-	t.release(ctx, true)
+	if !t.opts.KeepOpen {
+		t.release(ctx, true)
+	}
 	t.engMu.Lock()
 	var werr error
 	if len(t.pending) > 0 {
@@ -248,9 +328,9 @@ func (t *Tee) Close(ctx context.Context) error {
 // oldest while its records are taken costs one comparison with each of the
 // two children per record.
 //
-// Records come out by event time, then by the batch's arrival, then by
-// their place in the batch: the order of one heap of all held records
-// keyed by (event time, arrival sequence).
+// Records come out by event time, then tweet id, then by the batch's
+// arrival, then by their place in the batch: the order of one heap of all
+// held records keyed by (event time, tweet id, arrival sequence).
 type heldRuns struct {
 	runs []heldRun
 	n    int // records held
@@ -292,7 +372,7 @@ func sortedCopy(dst, recs []sink.Record, skip func(i int) bool) []sink.Record {
 	keys := make([]heldKey, 0, len(recs))
 	for i := range recs {
 		if !skip(i) {
-			keys = append(keys, heldKey{at: recs[i].Tweet.CreatedAt.UnixNano(), i: i})
+			keys = append(keys, heldKey{at: recs[i].Tweet.CreatedAt.UnixNano(), id: recs[i].Tweet.ID, i: i})
 		}
 	}
 	if !slices.IsSortedFunc(keys, heldKey.compare) {
@@ -307,14 +387,17 @@ func sortedCopy(dst, recs []sink.Record, skip func(i int) bool) []sink.Record {
 	return dst
 }
 
-// heldKey sorts a batch: event time, then place in the batch.
+// heldKey sorts a batch: event time, then tweet id (so tweets of the same
+// instant reach the engine in one order whichever batch or partition
+// brought them), then place in the batch.
 type heldKey struct {
 	at int64
+	id string
 	i  int
 }
 
 func (a heldKey) compare(b heldKey) int {
-	return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.i, b.i))
+	return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.id, b.id), cmp.Compare(a.i, b.i))
 }
 
 // add holds recs, which must be in event-time order (it keeps the slice),
@@ -339,6 +422,9 @@ func (q *heldRuns) less(i, j int) bool {
 	a, b := &q.runs[i], &q.runs[j]
 	if a.at != b.at {
 		return a.at < b.at
+	}
+	if c := strings.Compare(a.recs[0].Tweet.ID, b.recs[0].Tweet.ID); c != 0 {
+		return c < 0
 	}
 	return a.seq < b.seq
 }

@@ -1,6 +1,10 @@
 package coord
 
-import "time"
+import (
+	"time"
+
+	"github.com/tweetflow/tweetflow/alerts/internal/queue"
+)
 
 // action is one tweet's action on one key.
 type action struct {
@@ -83,26 +87,8 @@ func (k *keyState) push(a action) {
 	}
 }
 
-// popFront removes and returns (*q)[*head], zeroing its slot so the queue
-// keeps no pointer to it. Once the dead front is longer than minDead and
-// half the slice, the live tail moves down, so a long-lived queue's memory
-// follows what it holds, not what it ever held.
-func popFront[T any](q *[]T, head *int, minDead int) T {
-	var zero T
-	v := (*q)[*head]
-	(*q)[*head] = zero
-	*head++
-	if *head > minDead && *head*2 >= len(*q) {
-		n := copy(*q, (*q)[*head:])
-		clear((*q)[n:])
-		*q = (*q)[:n]
-		*head = 0
-	}
-	return v
-}
-
 func (k *keyState) pop() action {
-	a := popFront(&k.acts, &k.head, 32)
+	a := queue.PopFront(&k.acts, &k.head, 32)
 	if k.last != nil {
 		l := k.last[a.acct]
 		if l.n <= 1 {
@@ -281,7 +267,7 @@ func (w *window) expire() {
 }
 
 func (w *window) popOldest() {
-	h := popFront(&w.queue, &w.qhead, 1024)
+	h := queue.PopFront(&w.queue, &w.qhead, 1024)
 	a := h.ks.pop()
 	w.e.accts.release(a.acct)
 	if h.ks.len() == 0 {

@@ -93,6 +93,7 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 			if cfg.Aggregator.Store, err = storeConfig(cmd, cfg.Aggregator.Store, ef); err != nil {
 				return err
 			}
+			cfg.Alerts.ESIndex, cfg.Alerts.Warm = ef.alertsIndex, cfg.Alerts.Rebuild/2
 			return kafkaonly.RunAggregator(cmd.Context(), cfg)
 		},
 	}
@@ -114,5 +115,15 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "after SIGTERM, give up storing what is pending after this long")
 	ef = addESFlags(f)
 	ef.addStoreFlags(f, "")
+	var alertsErr error
+	if cfg.Alerts, alertsErr = cfg.Alerts.FromEnv(os.Getenv); alertsErr != nil && envErr == nil {
+		envErr = alertsErr
+	}
+	f.BoolVar(&cfg.Alerts.Off, "no-alerts", cfg.Alerts.Off, "do not run the alert engine over the stored tweets [$ALERTS=off]")
+	f.StringVar(&cfg.AlertsTopic, "alerts-topic", cfg.AlertsTopic, "topic receiving the alert events (-: none)")
+	f.DurationVar(&cfg.Alerts.EventHold, "alert-hold", cfg.Alerts.EventHold,
+		"event time a stored tweet waits for older ones stored later (other partitions) before the alert engine sees it [$ALERT_HOLD]")
+	f.DurationVar(&cfg.Alerts.Rebuild, "alert-rebuild", cfg.Alerts.Rebuild,
+		"event time of stored tweets, back from the newest, read into the alert engine at start (its first half only warms up) [$ALERT_REBUILD]")
 	return cmd
 }

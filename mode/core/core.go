@@ -118,9 +118,14 @@ type AggregatorConfig struct {
 	// MaxPending bounds the tweets held in memory (Add blocks past it).
 	MaxPending int
 	// OnStored, if set, is called after each durable write with the
-	// records written (after the metrics count them): the signal tests
-	// wait on instead of polling the store.
+	// records written (after the metrics and the other observers saw
+	// them): the signal tests wait on instead of polling the store.
 	OnStored func(recs []sink.Record)
+	// Observers, if set, is called once the store is open and returns more
+	// observers of the stored records (the alert engine, mode/alerting,
+	// which needs the store's alerts table or index and reads its state
+	// back from the store); the Writer closes them before the store.
+	Observers func(ctx context.Context, st *Store) ([]sink.Observer, error)
 }
 
 // FromEnv overrides c with what the environment sets: MODELS_DIR, MODELS,
@@ -157,12 +162,21 @@ func NewAggregator(ctx context.Context, c AggregatorConfig, m *metrics.Metrics, 
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := st.Writer(SpecNames(specs), log, sink.ObserverFunc(func(_ context.Context, recs []sink.Record) {
-		m.ObserveBatch(len(recs))
-		if c.OnStored != nil {
-			c.OnStored(recs)
+	obs := []sink.Observer{sink.ObserverFunc(func(_ context.Context, recs []sink.Record) { m.ObserveBatch(len(recs)) })}
+	if c.Observers != nil {
+		more, err := c.Observers(ctx, st)
+		if err != nil {
+			_ = st.Close(ctx)
+			return nil, nil, err
 		}
-	}))
+		obs = append(obs, more...)
+	}
+	if c.OnStored != nil {
+		// Last, so a test woken by it sees what the other observers (the
+		// alert engine) made of the records.
+		obs = append(obs, sink.ObserverFunc(func(_ context.Context, recs []sink.Record) { c.OnStored(recs) }))
+	}
+	w, err := st.Writer(SpecNames(specs), log, obs...)
 	if err != nil {
 		_ = st.Close(ctx)
 		return nil, nil, err

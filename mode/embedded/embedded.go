@@ -19,9 +19,9 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/alerts"
-	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
+	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/shutdown"
 	"github.com/tweetflow/tweetflow/model"
@@ -82,19 +82,9 @@ type Config struct {
 	Sink    sink.Driver
 }
 
-// Alerts configures the alert engine of a run.
-type Alerts struct {
-	// Off turns the engine off.
-	Off bool
-	// Engine is the engine's configuration; its Models are filled from the
-	// registry.
-	Engine alerts.Config
-	// Hold is how long stored records wait to reach the engine in
-	// event-time order (alerts.TeeOptions.Hold).
-	Hold time.Duration
-	// ESIndex receives the alerts when the store is Elasticsearch.
-	ESIndex string
-}
+// Alerts configures the alert engine of a run (its Models are filled
+// from the registry; Hold is the wall-clock hold of an embedded run).
+type Alerts = alerting.Config
 
 // Defaults returns the run's defaults, the only place they are defined.
 func Defaults() Config {
@@ -354,28 +344,9 @@ func withAlerts(ctx context.Context, cfg Config, st *core.Store) ([]sink.Observe
 	if err != nil {
 		return nil, err
 	}
-	ec := cfg.Alerts.Engine
-	ec.Models = models
-	eng, err := alerts.New(ec)
-	if err != nil {
-		return nil, err
-	}
-	var out alerts.Writers
-	switch {
-	case st.SQLite != nil:
-		as, err := alertstore.Open(ctx, st.SQLite.DB())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, as)
-	case st.ES != nil:
-		aw, err := elastic.NewAlertWriter(ctx, st.ES.Client(), cfg.Alerts.ESIndex)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, aw)
-	}
-	return []sink.Observer{alerts.NewTee(eng, out, alerts.TeeOptions{Log: cfg.Logger, Hold: cfg.Alerts.Hold})}, nil
+	a := cfg.Alerts
+	a.Logger = cfg.Logger
+	return alerting.Observers(ctx, a, models, st)
 }
 
 // ReadOnly reads and parses cfg.Data as Run would, and discards the tweets:

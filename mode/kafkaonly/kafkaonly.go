@@ -17,7 +17,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/modelfunc"
 	"github.com/tweetflow/tweetflow/mode/shutdown"
@@ -163,6 +165,14 @@ type AggregatorConfig struct {
 	Aggregator core.AggregatorConfig
 	Consumer   Consumer
 	Topic      string
+	// Alerts is the alert engine over what the aggregator stores
+	// (mode/alerting; a stop keeps its windows open, the next start
+	// rebuilds it from the store).
+	Alerts alerting.Config
+	// AlertsTopic receives every alert as its CloudEvent (key = alert id),
+	// created at start with AlertsPartitions; "-" sends none.
+	AlertsTopic      string
+	AlertsPartitions int32
 	// MetricsAddr serves /metrics (empty: off).
 	MetricsAddr string
 	// DrainTimeout bounds the write of what is pending after ctx ends.
@@ -190,10 +200,13 @@ func AggregatorDefaults() AggregatorConfig {
 		// partition (the models run at different speeds); the aggregator
 		// must read far enough ahead to join them, or each claim stalls
 		// until the join timeout.
-		Consumer:     Consumer{Kafka: defaultKafka(), Group: "tweetflow-aggregator", InFlight: 10000},
-		Topic:        "metadata",
-		MetricsAddr:  ":9090",
-		DrainTimeout: core.DefaultDrainTimeout,
+		Consumer:         Consumer{Kafka: defaultKafka(), Group: "tweetflow-aggregator", InFlight: 10000},
+		Topic:            "metadata",
+		Alerts:           alerting.ClusterDefaults(),
+		AlertsTopic:      "alerts",
+		AlertsPartitions: 1,
+		MetricsAddr:      ":9090",
+		DrainTimeout:     core.DefaultDrainTimeout,
 	}
 }
 
@@ -208,6 +221,9 @@ func (c AggregatorConfig) withDefaults() AggregatorConfig {
 	a.MaxPending = cmp.Or(a.MaxPending, d.Aggregator.MaxPending)
 	c.Consumer = c.Consumer.withDefaults(d.Consumer)
 	c.Topic = cmp.Or(c.Topic, d.Topic)
+	c.Alerts = c.Alerts.WithDefaults(d.Alerts)
+	c.AlertsTopic = cmp.Or(c.AlertsTopic, d.AlertsTopic)
+	c.AlertsPartitions = cmp.Or(c.AlertsPartitions, d.AlertsPartitions)
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -228,10 +244,17 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 	if m == nil {
 		m = metrics.New("aggregator", "")
 	}
-	agg, closeAgg, err := core.NewAggregator(ctx, cfg.Aggregator, m, log)
+	closeAlerts, err := attachAlerts(ctx, &cfg)
 	if err != nil {
 		return err
 	}
+	agg, closeStore, err := core.NewAggregator(ctx, cfg.Aggregator, m, log)
+	if err != nil {
+		return errors.Join(err, closeAlerts(context.WithoutCancel(ctx)))
+	}
+	// The alert events' producer is closed after the store, whose Writer
+	// closes the engine first (its last alerts are sent).
+	closeAgg := func(ctx context.Context) error { return errors.Join(closeStore(ctx), closeAlerts(ctx)) }
 	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.Topic, m, log)
 	if err != nil {
 		return errors.Join(err, closeAgg(context.WithoutCancel(ctx)))
@@ -265,6 +288,31 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 		closeErr = fmt.Errorf("kafka aggregate: pending tweets not stored within the drain bound %v: their offsets are not committed and will be redelivered", cfg.DrainTimeout)
 	}
 	return errors.Join(runErr, closeErr, closeDL(dctx), stopMetrics(dctx))
+}
+
+// attachAlerts sets cfg.Aggregator.Observers to the alert engine (unless
+// it is off), with its alerts also produced to cfg.AlertsTopic; the closer
+// releases that producer.
+func attachAlerts(ctx context.Context, cfg *AggregatorConfig) (func(context.Context) error, error) {
+	none := func(context.Context) error { return nil }
+	if cfg.Alerts.Off {
+		return none, nil
+	}
+	closeProd := none
+	if cfg.AlertsTopic != "-" {
+		if err := kafka.EnsureTopic(ctx, cfg.Consumer.Kafka, cfg.AlertsTopic, cfg.AlertsPartitions, 1); err != nil {
+			return nil, fmt.Errorf("alerts topic: %w", err)
+		}
+		prod, err := kafka.NewProducer(cfg.Consumer.Kafka, cfg.AlertsTopic)
+		if err != nil {
+			return nil, fmt.Errorf("alerts topic %s: %w", cfg.AlertsTopic, err)
+		}
+		cfg.Alerts.Events, closeProd = alerts.Events{Send: prod.Send}, prod.Close
+	}
+	a, ac := cfg.Alerts, cfg.Aggregator
+	a.Logger = cfg.Logger
+	cfg.Aggregator.Observers = alerting.Attach(a, ac.ModelsDir, ac.Models, ac.Observers)
+	return closeProd, nil
 }
 
 // newConsumer joins c.Group on topic, with a dead-letter producer when

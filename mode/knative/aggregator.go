@@ -2,12 +2,16 @@ package knative
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/transport"
+	"github.com/tweetflow/tweetflow/transport/cehttp"
 )
 
 // AggregatorDefaults returns the Knative aggregator's defaults, the only
@@ -32,19 +36,52 @@ func AggregatorConfigFrom(cfg map[string]string) (core.AggregatorConfig, error) 
 	return AggregatorDefaults().FromEnv(func(k string) string { return cfg[k] })
 }
 
+// AlertsConfigFrom reads the alert engine's configuration from func-go's
+// cfg: ALERTS, ALERT_HOLD, ALERT_REBUILD, ALERT_LATENESS, ES_ALERTS_INDEX
+// over alerting.ClusterDefaults(). K_SINK, when set (a SinkBinding), is
+// where the alert CloudEvents go (AggregatorLoader).
+func AlertsConfigFrom(cfg map[string]string) (alerting.Config, error) {
+	return alerting.ClusterDefaults().FromEnv(func(k string) string { return cfg[k] })
+}
+
+// EnvSink is where a Knative SinkBinding puts its sink's URL.
+const EnvSink = "K_SINK"
+
 // AggregatorLoader is the Loader of the aggregator's Knative function: the
 // aggregator over its store, answering each metadata event once the record
-// holding it is durable (transport.Sync: HTTP 2xx means stored).
-func AggregatorLoader(log *slog.Logger) Loader {
+// holding it is durable (transport.Sync: HTTP 2xx means stored), with the
+// alert engine observing what it stored (alerts into the store, and POSTed
+// to K_SINK as CloudEvents when it is set). The engine sees only what its
+// replica stores: run the aggregator with one replica for alerts over the
+// whole stream. tune, if given, adjusts the configurations read from cfg
+// (tests set OnStored).
+func AggregatorLoader(log *slog.Logger, tune ...func(*core.AggregatorConfig, *alerting.Config)) Loader {
 	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
 		c, err := AggregatorConfigFrom(cfg)
 		if err != nil {
 			return Component{}, err
 		}
-		agg, closeAll, err := core.NewAggregator(ctx, c, m, log)
+		a, err := AlertsConfigFrom(cfg)
 		if err != nil {
 			return Component{}, err
 		}
-		return Component{Handler: transport.Sync(core.MetadataHandler(agg)), Close: closeAll}, nil
+		for _, f := range tune {
+			f(&c, &a)
+		}
+		closeSink := func(context.Context) error { return nil }
+		if url := cfg[EnvSink]; url != "" && !a.Off {
+			s := cehttp.NewSender(url)
+			a.Events, closeSink = alerts.Events{Send: s.Send}, s.Close
+		}
+		a.Logger = log
+		c.Observers = alerting.Attach(a, c.ModelsDir, c.Models, c.Observers)
+		agg, closeAll, err := core.NewAggregator(ctx, c, m, log)
+		if err != nil {
+			return Component{}, errors.Join(err, closeSink(ctx))
+		}
+		// The sender goes last: closing the store closes the engine,
+		// which sends its last alerts.
+		closeBoth := func(ctx context.Context) error { return errors.Join(closeAll(ctx), closeSink(ctx)) }
+		return Component{Handler: transport.Sync(core.MetadataHandler(agg)), Close: closeBoth}, nil
 	}
 }
