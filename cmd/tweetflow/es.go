@@ -71,11 +71,7 @@ Elasticsearch, it prints the template instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if print || !ef.set() {
-				models, err := core.IndexModels(modelsDir)
-				if err != nil {
-					return err
-				}
-				tpl, err := elastic.IndexTemplate(cmpOr(ef.Index, elastic.DefaultIndex), models)
+				tpl, err := core.IndexTemplate(modelsDir, ef.Index)
 				if err != nil {
 					return err
 				}
@@ -128,11 +124,4 @@ func newESResetCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "really delete the index")
 	ef = addESFlags(cmd.Flags())
 	return cmd
-}
-
-func cmpOr(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
 }

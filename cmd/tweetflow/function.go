@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ MAX_DELAY, MAX_QUEUE, WORKERS, ORT_THREADS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			name := filepath.Base(cmpOr(modelDir, os.Getenv(core.EnvModelDir)))
+			name := filepath.Base(cmp.Or(modelDir, os.Getenv(core.EnvModelDir)))
 			inst := knative.New(function.Loader(log, modelDir), metrics.New("function", name), log)
 			return knative.Run(cmd.Context(), inst, knative.Options{Logger: log})
 		},

@@ -100,6 +100,17 @@ func IndexModels(modelsDir string) ([]elastic.Model, error) {
 	return model.Views(specs), nil
 }
 
+// IndexTemplate is the index template generated from the registry under
+// modelsDir for index (empty: elastic.DefaultIndex), as `tweetflow es
+// template --print` shows it.
+func IndexTemplate(modelsDir, index string) (map[string]any, error) {
+	models, err := IndexModels(modelsDir)
+	if err != nil {
+		return nil, err
+	}
+	return elastic.IndexTemplate(cmpOr(index, elastic.DefaultIndex), models)
+}
+
 // EnsureIndex puts the index template and mapping generated from the
 // registry under modelsDir (`tweetflow es template`): a new model's fields
 // are added to the live index without a reindex; nothing is deleted. It
