@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,12 +62,15 @@ func (w *sdkBinary) SetExtension(name string, v any) error {
 
 // FuzzEncodeBinaryV1: the shared fast encoder writes what the SDK's binary
 // encoding writes — the same spec attributes in the same order, the same
-// extensions, the same values — or fails where the SDK fails.
+// extensions, the same values — or fails where the SDK fails; and on the
+// Kafka wire, kafka.Record over it makes the SDK writer's record.
 func FuzzEncodeBinaryV1(f *testing.F) {
-	f.Add("id", "/src", "dev.tweetflow.tweet.v1", "application/json", "subj", "", int64(1700000000), int64(5), "partitionkey", "k", 0)
-	f.Add("id", "http://x/y?z#w", "t", "", "", "http://s/", int64(0), int64(0), "count", "", 7)
-	f.Add("", "", "", "", "", "", int64(-1), int64(999999999), "x", "ü", -1)
-	f.Fuzz(func(t *testing.T, id, source, typ, ct, subject, schema string, sec, nsec int64, extName, extVal string, n int) {
+	f.Add("id", "/src", "dev.tweetflow.tweet.v1", "application/json", "subj", "", int64(1700000000), int64(5), "partitionkey", "k", 0, []byte(`{"a":1}`))
+	f.Add("id", "http://x/y?z#w", "t", "", "", "http://s/", int64(0), int64(0), "count", "", 7, []byte(nil))
+	f.Add("", "", "", "", "", "", int64(-1), int64(999999999), "x", "ü", -1, []byte("x"))
+	f.Add("id", "http://x/y?z#w", "t", "", "", "http://s/", int64(0), int64(0), "model", "", 0, []byte(nil))
+	f.Add("i", "s", "t", "text/plain", "", "", int64(-1), int64(0), "partitionkey", "", 0, []byte{})
+	f.Fuzz(func(t *testing.T, id, source, typ, ct, subject, schema string, sec, nsec int64, extName, extVal string, n int, data []byte) {
 		e := cloudevents.NewEvent()
 		e.SetID(id)
 		e.SetSource(source)
@@ -84,9 +88,12 @@ func FuzzEncodeBinaryV1(f *testing.F) {
 		if n != 0 {
 			e.SetExtension("count", n)
 		}
-		if ct != "" {
-			_ = e.SetData(ct, []byte("x"))
+		if ct != "" || data != nil {
+			_ = e.SetData(ct, data)
+			e.DataBase64 = false
 		}
+		sameKafkaRecord(t, &e)
+
 		want := &sdkBinary{attrs: map[string]string{}, exts: map[string]string{}}
 		sdkErr := binding.ToMessage(&e).ReadBinary(context.Background(), want)
 
@@ -285,4 +292,79 @@ func FuzzDecodeBinaryV1(f *testing.F) {
 			sameAsSDK(t, w, hs, body, false)
 		}
 	})
+}
+
+func sdkRecord(t *testing.T, topic string, e *cloudevents.Event) *sarama.ProducerMessage {
+	t.Helper()
+	m := &sarama.ProducerMessage{Topic: topic}
+	if err := kafka_sarama.WriteProducerMessage(context.Background(), binding.ToMessage(e), m); err != nil {
+		t.Fatalf("SDK writer: %v", err)
+	}
+	if m.Key == nil && e.Subject() != "" {
+		m.Key = sarama.StringEncoder(e.Subject())
+	}
+	return m
+}
+
+func sameRecord(t *testing.T, got, want *sarama.ProducerMessage) {
+	t.Helper()
+	enc := func(e sarama.Encoder) []byte {
+		if e == nil {
+			return nil
+		}
+		b, _ := e.Encode()
+		return b
+	}
+	sorted := func(hs []sarama.RecordHeader) []string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, string(h.Key)+"="+string(h.Value))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got.Topic != want.Topic || !bytes.Equal(enc(got.Key), enc(want.Key)) || (got.Key == nil) != (want.Key == nil) ||
+		!bytes.Equal(enc(got.Value), enc(want.Value)) || (got.Value == nil) != (want.Value == nil) ||
+		!slices.Equal(sorted(got.Headers), sorted(want.Headers)) {
+		t.Fatalf("record differs:\n got %s key=%q value=%q %v\nwant %s key=%q value=%q %v",
+			got.Topic, enc(got.Key), enc(got.Value), sorted(got.Headers), want.Topic, enc(want.Key), enc(want.Value), sorted(want.Headers))
+	}
+}
+
+// kafka.Record (the shared encoder, the record's key and value) makes the
+// record the SDK's Kafka writer makes of tweetflow's events and of one with
+// every attribute.
+func TestRecordMatchesSDKWriter(t *testing.T) {
+	tw := event.Tweet{ID: "t1", User: "u", Text: "hi", CreatedAt: time.Unix(1700000000, 5).UTC()}
+	te, _ := event.NewTweetEvent(tw)
+	me, _ := event.NewMetadataEvent(event.Metadata{TweetID: "t1", Model: "sentiment", Label: "positive", Tweet: tw})
+	bare := cloudevents.NewEvent()
+	bare.SetID("x")
+	bare.SetSource("/s")
+	bare.SetType("t")
+	bare.SetSubject("subj")
+	bare.SetDataSchema("http://schema/x")
+	bare.SetExtension("count", 7)
+	bare.SetExtension(event.ExtPartitionKey, 0) // a zero value: no key from it
+	for _, e := range []*cloudevents.Event{&te, &me, &bare} {
+		got, err := kafka.Record(context.Background(), "topic", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameRecord(t, got, sdkRecord(t, "topic", e))
+	}
+}
+
+// sameKafkaRecord fails unless kafka.Record encodes e as the SDK's Kafka
+// writer does, or refuses only what that writer refuses too.
+func sameKafkaRecord(t *testing.T, e *cloudevents.Event) {
+	t.Helper()
+	got, err := kafka.Record(context.Background(), "topic", e)
+	if err != nil {
+		if want := (&sarama.ProducerMessage{}); kafka_sarama.WriteProducerMessage(context.Background(), binding.ToMessage(e), want) == nil {
+			t.Fatalf("kafka.Record refused what the SDK writes: %v", err)
+		}
+		return
+	}
+	sameRecord(t, got, sdkRecord(t, "topic", e))
 }

@@ -324,13 +324,7 @@ func TestRetryAndDeadLetter(t *testing.T) {
 	in := tweets(t, 10, "d")
 	produce(t, cfg, "tweets", 1, in[:5])
 	// A raw record in the middle: not a CloudEvent.
-	base, _ := cfg.Sarama()
-	client, err := sarama.NewClient(cfg.Brokers, kafka.ProducerConfig(base))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sp, err := sarama.NewSyncProducerFromClient(client)
+	sp, err := sarama.NewSyncProducer(cfg.Brokers, kafka.ProducerConfig(saramaConfig(t, cfg)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,28 +365,16 @@ func TestRetryAndDeadLetter(t *testing.T) {
 	}
 
 	// Two records in the dead-letter topic, with their reasons.
-	c, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pc, err := c.ConsumePartition("tweets-dlq", 0, sarama.OffsetOldest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
 	var reasons []string
-	for len(reasons) < 2 {
-		select {
-		case m := <-pc.Messages():
-			for _, h := range m.Headers {
-				if string(h.Key) == "tweetflow_error" {
-					reasons = append(reasons, string(h.Value))
-				}
+	for _, m := range readTopic(t, cfg, "tweets-dlq", 2) {
+		for _, h := range m.Headers {
+			if string(h.Key) == "tweetflow_error" {
+				reasons = append(reasons, string(h.Value))
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("dead-letter topic has %d records, want 2", len(reasons))
 		}
+	}
+	if len(reasons) != 2 {
+		t.Fatalf("dead-letter records carry %d reasons, want 2: %q", len(reasons), reasons)
 	}
 	if want := "tweets/0@5: not a CloudEvent"; !strings.Contains(reasons[0], want) {
 		t.Errorf("first reason %q, want it to contain %q", reasons[0], want)
