@@ -305,6 +305,10 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("network of alert %s (%d accounts): %d nodes, %d labels, %d edges (want %d), %d co-similar items",
 			alertID, k, nodes, labels, edges, k*(k-1)/2, items)
 	}
+	// The drill-down lists the accounts' tweets, the alert's own marked.
+	if marked, want := countOf("#tweets tbody tr.tweet.in-alert"), len(planted.TweetIDs); marked != want || countOf("#tweets tbody tr.tweet") < want {
+		t.Errorf("tweets of the network: %d marked as the alert's, want %d", marked, want)
+	}
 	// Drawn inside the picture, not piled up at one point.
 	spread, err := chromedp.Run(tctx, chromedp.Evaluate[float64](`(() => {
 		const cs = [...document.querySelectorAll('#graph svg circle.node')].map((c) => [+c.getAttribute('cx'), +c.getAttribute('cy')]);

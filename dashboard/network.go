@@ -28,6 +28,7 @@ const (
 	maxNetworkAccounts = 200
 	maxNetworkTweets   = 5000
 	maxNetworkItems    = 200
+	maxNetworkList     = 500
 	networkPad         = 10 * time.Minute
 	maxAlertIDRunes    = 300
 )
@@ -50,6 +51,22 @@ type Network struct {
 	// hit (tweets, items or accounts), so the view is partial.
 	Tweets    int  `json:"tweets"`
 	Truncated bool `json:"truncated"`
+	// List is those tweets, oldest first (at most maxNetworkList): the
+	// drill-down from the alert to what its accounts posted.
+	List []NetworkTweet `json:"list"`
+}
+
+// NetworkTweet is one tweet of the drill-down.
+type NetworkTweet struct {
+	ID        string   `json:"id"`
+	Time      int64    `json:"time"` // Unix ms
+	Node      int      `json:"node"` // index into Nodes
+	Text      string   `json:"text"`
+	RetweetOf string   `json:"retweet_of,omitempty"`
+	ReplyTo   string   `json:"reply_to,omitempty"`
+	URLs      []string `json:"urls,omitempty"`
+	// InAlert: the alert names this tweet.
+	InAlert bool `json:"in_alert"`
 }
 
 // NetworkNode is one account.
@@ -176,7 +193,8 @@ func (s *Store) accountTweets(ctx context.Context, accounts []string, from, to t
 
 // buildNetwork makes the network of a's accounts from their tweets.
 func buildNetwork(a event.Alert, tweets []event.Tweet) Network {
-	n := Network{Alert: a, Tweets: len(tweets), Nodes: []NetworkNode{}, Edges: []NetworkEdge{}, Items: []NetworkItem{}}
+	n := Network{Alert: a, Tweets: len(tweets), Nodes: []NetworkNode{}, Edges: []NetworkEdge{}, Items: []NetworkItem{},
+		List: []NetworkTweet{}}
 	node := map[string]int{}
 	acct := func(t *event.Tweet) int {
 		k := signal.Account(t)
@@ -215,6 +233,12 @@ func buildNetwork(a event.Alert, tweets []event.Tweet) Network {
 		t := &tweets[i]
 		who := acct(t)
 		n.Nodes[who].Tweets++
+		if len(n.List) < maxNetworkList {
+			n.List = append(n.List, NetworkTweet{ID: t.ID, Time: t.CreatedAt.UnixMilli(), Node: who, Text: t.Text,
+				RetweetOf: t.RetweetOf, ReplyTo: t.ReplyTo, URLs: t.URLs, InAlert: group[t.ID]})
+		} else {
+			n.Truncated = true
+		}
 		if group[t.ID] {
 			add(itemKey{signal.CoSimilar, a.ID}, t.Text, who, t.ID)
 		}

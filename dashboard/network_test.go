@@ -75,6 +75,18 @@ func TestNetworkOfAnAlert(t *testing.T) {
 	if n.Alert.ID != alert.ID || n.Tweets != 9 || len(n.Nodes) != 3 || n.Truncated {
 		t.Fatalf("alert %q, %d tweets, nodes %+v, truncated %v", n.Alert.ID, n.Tweets, n.Nodes, n.Truncated)
 	}
+	inAlert := 0
+	for i, tw := range n.List {
+		if tw.InAlert {
+			inAlert++
+		}
+		if i > 0 && tw.Time < n.List[i-1].Time || n.Nodes[tw.Node].Handle == "outsider" {
+			t.Errorf("list[%d] = %+v", i, tw)
+		}
+	}
+	if len(n.List) != 9 || inAlert != 3 {
+		t.Errorf("drill-down: %d tweets, %d named by the alert (want 9, 3)", len(n.List), inAlert)
+	}
 	idx := map[string]int{}
 	for i, nd := range n.Nodes {
 		idx[nd.Handle] = i

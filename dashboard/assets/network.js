@@ -119,6 +119,17 @@ function renderGraph(net) {
   $('graph').replaceChildren(svg);
 }
 
+function renderTweets(net) {
+  const rows = net.list.map((t) => {
+    const tr = el('tr', { class: 'tweet' + (t.in_alert ? ' in-alert' : '') });
+    const kind = t.retweet_of ? 'retweet of ' + t.retweet_of : t.reply_to ? 'reply to ' + t.reply_to : (t.urls ? 'link' : 'post');
+    tr.append(el('td', { class: 'time' }, fmtTime(t.time)), el('td', {}, '@' + net.nodes[t.node].handle),
+      el('td', {}, kind), el('td', { class: 'item' }, t.text));
+    return tr;
+  });
+  $('tweets').tBodies[0].replaceChildren(...rows);
+}
+
 async function main() {
   const id = new URLSearchParams(location.search).get('alert');
   if (!id) { $('status').textContent = 'No alert given: open this page from the alerts list.'; return; }
@@ -130,6 +141,7 @@ async function main() {
     renderAlert(body);
     renderGraph(body);
     renderItems(body, null);
+    renderTweets(body);
     $('status').textContent = '';
   } catch (e) {
     $('status').textContent = 'error: ' + e.message;
