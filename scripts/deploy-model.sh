@@ -26,10 +26,11 @@
 # CONTAINER_TOOL (default docker), FUNC (default func), KUBECTL (default kubectl),
 # FUNCTION_PKG (Go main package of the function; default ./functions/model, which serves any
 # model chosen by MODEL_DIR),
-# DRY_RUN=1 (generate and validate, print the build/deploy commands instead of running them).
+# DRY_RUN=1 (generate and validate, print the build/deploy commands instead of running them),
+# MEMORY_REQUEST, MEMORY_LIMIT, SCALE_TARGET, CONTAINER_CONCURRENCY (override the sizing below).
 set -euo pipefail
 
-usage() { echo "usage: REGISTRY=host/path $0 <model>   (a folder models/<model>/ with model.yaml and model.onnx)" >&2; exit 2; }
+usage() { echo "usage: REGISTRY=host/path $0 <model>   (a folder models/<model>/: model.yaml and model.onnx, or a Hugging Face folder)" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 model=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,17 +39,61 @@ cd "$root"
 # Checked before anything is written. Same rule as event.ValidModelName: the name becomes a
 # CloudEvents extension value, a SQL column prefix, an Elasticsearch field, a label value and,
 # with "_" as "-", the DNS-1035 name of a Knative Service, so it ends with a letter or digit.
+# The folder is the name: MODEL_DIR=/models/<model> in the image.
 if ! [[ $model =~ ^[a-z]([a-z0-9_]{0,38}[a-z0-9])?$ ]]; then
-  echo "deploy-model: model name '$model' must match ^[a-z]([a-z0-9_]{0,38}[a-z0-9])?\$" >&2; exit 2
+  hint=
+  [ -d "models/$model" ] && hint=" (a Hugging Face folder's model name is its folder's name with runs of other characters as _: rename models/$model)"
+  echo "deploy-model: model name '$model' must match ^[a-z]([a-z0-9_]{0,38}[a-z0-9])?\$$hint" >&2; exit 2
 fi
 # functions/aggregator and functions/model are the Go entry points, and "aggregator" is the
 # aggregator's Knative Service: a model of either name would overwrite one of them.
 case ${model//_/-} in
   aggregator|model) echo "deploy-model: model name '$model' is reserved (functions/${model//_/-} is not a model's function)" >&2; exit 2 ;;
 esac
-for f in model.yaml model.onnx; do
-  [ -f "models/$model/$f" ] || { echo "deploy-model: models/$model/$f is missing" >&2; exit 1; }
+dir=models/$model
+# A folder with config.json is a Hugging Face transformer (model.yaml optional; package model,
+# hf.go); any other needs model.yaml and model.onnx.
+if [ -f "$dir/config.json" ]; then
+  kind=transformer
+  [ -f "$dir/tokenizer.json" ] || { echo "deploy-model: $dir/tokenizer.json is missing (a transformer folder)" >&2; exit 1; }
+  graph=
+  for g in "$dir/model.onnx" "$dir/onnx/model.onnx"; do [ -f "$g" ] && { graph=$g; break; }; done
+  [ -n "$graph" ] || { echo "deploy-model: $dir has no model.onnx or onnx/model.onnx" >&2; exit 1; }
+else
+  for f in model.yaml model.onnx; do
+    [ -f "$dir/$f" ] || { echo "deploy-model: $dir/$f is missing" >&2; exit 1; }
+  done
+  kind=$(sed -n 's/^kind:[[:space:]]*["'"'"']\{0,1\}\([a-z]*\).*/\1/p' "$dir/model.yaml" | head -n1)
+  kind=${kind:-hashed}
+  graph=$dir/model.onnx
+fi
+
+# Resources. Memory: ONNX Runtime holds the graph's weights (and, for a transformer, the
+# tokenizer) plus the activations of a batch; the request is 192 MiB for the process and
+# micro-batch buffers plus three times the model's files, rounded up to 64 MiB (so the built-in
+# 2-3 MB models get 256Mi), the limit twice the request. Scaling: the built-in linear models
+# score 10,000+ tweets/s per core, so a pod takes 64 requests in flight (KPA target) and
+# queues up to 256; a transformer scores 30-3,000 tweets/s per core (docs/BENCHMARKS.md), so a
+# pod takes 4 in flight and queues 16, and the autoscaler adds pods instead. Each can be set in
+# the environment (MEMORY_REQUEST=2Gi, SCALE_TARGET=8, ...).
+bytes=$(stat -c %s "$graph")
+[ "$kind" = transformer ] && bytes=$((bytes + $(stat -c %s "$dir/tokenizer.json")))
+mib=$(( (bytes + 1048575) / 1048576 ))
+req=$(( (192 + 3 * mib + 63) / 64 * 64 ))
+memory_request=${MEMORY_REQUEST:-${req}Mi}
+memory_limit=${MEMORY_LIMIT:-$((2 * req))Mi}
+if [ "$kind" = transformer ]; then
+  scale_target=${SCALE_TARGET:-4} container_concurrency=${CONTAINER_CONCURRENCY:-16}
+else
+  scale_target=${SCALE_TARGET:-64} container_concurrency=${CONTAINER_CONCURRENCY:-256}
+fi
+for v in "$memory_request" "$memory_limit"; do
+  [[ $v =~ ^[0-9]+(Mi|Gi)$ ]] || { echo "deploy-model: memory '$v' must be a number of Mi or Gi" >&2; exit 2; }
 done
+for v in "$scale_target" "$container_concurrency"; do
+  [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "deploy-model: '$v' must be a positive integer (SCALE_TARGET, CONTAINER_CONCURRENCY)" >&2; exit 2; }
+done
+echo "deploy-model: $model is a $kind model ($mib MiB): memory $memory_request (limit $memory_limit), $scale_target in flight per pod, at most $container_concurrency" >&2
 
 fn=${model//_/-}
 namespace=${NAMESPACE:-tweetflow}
@@ -58,7 +103,11 @@ kubectl=${KUBECTL:-kubectl}
 dry=${DRY_RUN:-}
 skip_aggregator=${SKIP_AGGREGATOR:-}
 run() { if [ -n "$dry" ]; then printf 'would run:'; printf ' %q' "$@"; echo; else "$@"; fi; }
-render() { sed -e "s/\${MODEL}/$model/g" -e "s/\${FUNCTION}/$fn/g" "$1"; }
+render() {
+  sed -e "s/\${MODEL}/$model/g" -e "s/\${FUNCTION}/$fn/g" -e "s/\${MEMORY_REQUEST}/$memory_request/g" \
+    -e "s/\${MEMORY_LIMIT}/$memory_limit/g" -e "s/\${SCALE_TARGET}/$scale_target/g" \
+    -e "s/\${CONTAINER_CONCURRENCY}/$container_concurrency/g" "$1"
+}
 
 funcdir=functions/$fn
 # What this run writes is undone if validation fails, so a rejected model leaves the tree as

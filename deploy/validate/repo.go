@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -539,16 +540,28 @@ func checkModelDir(root, file string, f *Function) []Problem {
 	if model == dir || !event.ValidModelName(model) {
 		return []Problem{d.problem("run.envs", "MODEL_DIR %q is not /models/<model name>", dir)}
 	}
+	// A Hugging Face folder (config.json) needs no model.yaml, nor a name in it: its model name
+	// is then the folder's (package model, NameFromFolder, which keeps a valid model name).
+	_, cerr := os.Stat(filepath.Join(root, "models", model, "config.json"))
+	hf := cerr == nil
 	spec, err := os.ReadFile(filepath.Join(root, "models", model, "model.yaml"))
 	if err != nil {
-		return []Problem{d.problem("run.envs", "MODEL_DIR names model %q, but models/%s/model.yaml does not exist", model, model)}
+		if hf && errors.Is(err, fs.ErrNotExist) {
+			spec = nil
+		} else {
+			return []Problem{d.problem("run.envs", "MODEL_DIR names model %q, but models/%s/model.yaml does not exist (nor a Hugging Face folder's config.json)", model, model)}
+		}
 	}
 	// The function labels its events with the spec's name; the aggregator and the store know the
 	// model by it. A folder copied without renaming the spec would answer as another model.
 	var named struct {
 		Name string `json:"name"`
 	}
-	if err := yaml.Unmarshal(spec, &named); err != nil || named.Name != model {
+	err = yaml.Unmarshal(spec, &named)
+	if hf && err == nil && named.Name == "" {
+		named.Name = model
+	}
+	if err != nil || named.Name != model {
 		return []Problem{{File: "models/" + model + "/model.yaml", Line: topLevelKeyLine(spec, "name"), Field: "name",
 			Msg: fmt.Sprintf("is %q, want %q (the folder name, which %s's MODEL_DIR uses)", named.Name, model, file)}}
 	}

@@ -245,7 +245,11 @@ func checkTemplates(ctx context.Context, opt Options, m *Manifests) ([]Problem, 
 }
 
 // RenderTemplate fills a deploy/templates file for a model: ${MODEL} is the model name,
-// ${FUNCTION} the Knative function name. scripts/deploy-model.sh does the same with sed.
+// ${FUNCTION} the Knative function name; the sizing scripts/deploy-model.sh derives from the
+// model's files and kind (${MEMORY_REQUEST}, ${MEMORY_LIMIT}, ${SCALE_TARGET},
+// ${CONTAINER_CONCURRENCY}) gets what it gives a built-in linear model. The script does the
+// same with sed.
 func RenderTemplate(tmpl, model string) string {
-	return strings.NewReplacer("${MODEL}", model, "${FUNCTION}", FunctionName(model)).Replace(tmpl)
+	return strings.NewReplacer("${MODEL}", model, "${FUNCTION}", FunctionName(model),
+		"${MEMORY_REQUEST}", "256Mi", "${MEMORY_LIMIT}", "512Mi", "${SCALE_TARGET}", "64", "${CONTAINER_CONCURRENCY}", "256").Replace(tmpl)
 }
