@@ -3,8 +3,9 @@ package scorer_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
-	"syscall"
+	"path/filepath"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/model"
@@ -32,16 +33,12 @@ func readTweets(tb testing.TB) []string {
 	return texts
 }
 
-// cpuSeconds is the process's user+system CPU time. On a shared machine the
-// wall clock depends on the neighbours' load; CPU time per tweet much less.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+func benchScore(b *testing.B, name string, batch int) {
+	benchScoreDir(b, "../models/"+name, batch)
 }
 
-func benchScore(b *testing.B, name string, batch int) {
-	m, err := scorer.Load("../models/"+name, scorer.Options{IntraOpThreads: 1})
+func benchScoreDir(b *testing.B, dir string, batch int) {
+	m, err := scorer.Load(dir, scorer.Options{IntraOpThreads: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +51,7 @@ func benchScore(b *testing.B, name string, batch int) {
 	out := make([]model.Prediction, batch)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0 := cpuSeconds()
+	cpu0 := scorer.CPUSeconds()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		j := (i * batch) % len(texts)
@@ -65,7 +62,7 @@ func benchScore(b *testing.B, name string, batch int) {
 	b.StopTimer()
 	tweets := float64(b.N * batch)
 	b.ReportMetric(tweets/b.Elapsed().Seconds(), "tweets/s")
-	b.ReportMetric(tweets/(cpuSeconds()-cpu0), "tweets/cpu-s")
+	b.ReportMetric(tweets/(scorer.CPUSeconds()-cpu0), "tweets/cpu-s")
 }
 
 func BenchmarkScoreBatch64(b *testing.B) {
@@ -80,6 +77,17 @@ func BenchmarkScoreBatch1(b *testing.B) {
 	}
 }
 
+// BenchmarkScoreReference scores the test models of scripts/reference-models (a 2-layer,
+// hidden-16 BERT-style and RoBERTa-style transformer, a TF-IDF string pipeline): tokenize, pad,
+// ONNX Runtime, softmax.
+func BenchmarkScoreReference(b *testing.B) {
+	for _, name := range referenceModels {
+		for _, batch := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/batch%d", name, batch), func(b *testing.B) { benchScoreDir(b, "testdata/"+name, batch) })
+		}
+	}
+}
+
 // BenchmarkLoad measures loading one model folder (spec, lexicons, ONNX
 // session) with the ONNX Runtime environment already up, as when a process
 // loads its second model or reloads one.
@@ -89,11 +97,15 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer keep.Close()
-	for _, name := range []string{"sentiment", "offense"} {
-		b.Run(name, func(b *testing.B) {
-			cpu0 := cpuSeconds()
+	dirs := []string{"../models/sentiment", "../models/offense"}
+	for _, name := range referenceModels {
+		dirs = append(dirs, "testdata/"+name)
+	}
+	for _, dir := range dirs {
+		b.Run(filepath.Base(dir), func(b *testing.B) {
+			cpu0 := scorer.CPUSeconds()
 			for i := 0; i < b.N; i++ {
-				m, err := scorer.Load("../models/"+name, scorer.Options{})
+				m, err := scorer.Load(dir, scorer.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -101,7 +113,7 @@ func BenchmarkLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(b.N), "cpu-ms/load")
+			b.ReportMetric((scorer.CPUSeconds()-cpu0)*1e3/float64(b.N), "cpu-ms/load")
 		})
 	}
 }
