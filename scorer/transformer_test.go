@@ -10,31 +10,16 @@ import (
 	"testing"
 
 	"github.com/tweetflow/tweetflow/model"
+	"github.com/tweetflow/tweetflow/model/modeltest"
 	"github.com/tweetflow/tweetflow/scorer"
 )
 
-// copyFolder copies a test model folder (files and one level of subfolders) into a temporary
-// folder named name, so a test can change one file of it.
+// copyFolder copies a test model folder into a temporary folder named name, so a test can
+// change one file of it.
 func copyFolder(t *testing.T, src, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), name)
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	modeltest.CopyFolder(t, src, dst)
 	return dst
 }
 

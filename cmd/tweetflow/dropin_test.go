@@ -13,31 +13,9 @@ import (
 	"testing"
 
 	"github.com/tweetflow/tweetflow/model"
+	"github.com/tweetflow/tweetflow/model/modeltest"
 	"github.com/tweetflow/tweetflow/scorer"
 )
-
-// copyModelFolder copies a model folder (and its subfolders) under root/name.
-func copyModelFolder(t *testing.T, src, root, name string) {
-	t.Helper()
-	dst := filepath.Join(root, name)
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // mustRun runs the CLI (runCLI) and fails the test on an error.
 func mustRun(t *testing.T, args ...string) string {
@@ -57,14 +35,14 @@ func mustRun(t *testing.T, args ...string) string {
 func TestDropInModels(t *testing.T) {
 	dir := t.TempDir()
 	models := filepath.Join(dir, "models")
-	copyModelFolder(t, filepath.Join("..", "..", "models", "sentiment"), models, "sentiment")
+	modeltest.CopyFolder(t, filepath.Join("..", "..", "models", "sentiment"), filepath.Join(models, "sentiment"))
 	added := map[string]string{ // folder -> model name
 		"tiny-bert-sentiment":    "tiny_bert_sentiment",
 		"tiny-roberta-sentiment": "tiny_roberta_sentiment",
 		"tfidf-sentiment":        "tfidf_sentiment",
 	}
 	for folder := range added {
-		copyModelFolder(t, filepath.Join("..", "..", "scorer", "testdata", folder), models, folder)
+		modeltest.CopyFolder(t, filepath.Join("..", "..", "scorer", "testdata", folder), filepath.Join(models, folder))
 	}
 	texts := []string{
 		"what a lovely day, I love it",

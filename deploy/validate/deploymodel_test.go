@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tweetflow/tweetflow/model/modeltest"
 )
 
 // TestDeployModelTransformerDryRun adds the tiny BERT test model (a Hugging Face folder:
@@ -22,28 +24,9 @@ func TestDeployModelTransformerDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyInto := func(from, to string) {
-		err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(from, p)
-			if d.IsDir() {
-				return os.MkdirAll(filepath.Join(to, rel), 0o755)
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	copyInto(filepath.Join(src, "scripts"), filepath.Join(root, "scripts"))
-	copyInto(filepath.Join(src, "scorer", "testdata", "tiny-bert-sentiment"), filepath.Join(root, "models", "tiny_bert_sentiment"))
-	copyInto(filepath.Join(src, "scorer", "testdata", "tfidf-sentiment"), filepath.Join(root, "models", "tfidf_sentiment"))
+	modeltest.CopyFolder(t, filepath.Join(src, "scripts"), filepath.Join(root, "scripts"))
+	modeltest.CopyFolder(t, filepath.Join(src, "scorer", "testdata", "tiny-bert-sentiment"), filepath.Join(root, "models", "tiny_bert_sentiment"))
+	modeltest.CopyFolder(t, filepath.Join(src, "scorer", "testdata", "tfidf-sentiment"), filepath.Join(root, "models", "tfidf_sentiment"))
 
 	deploy := func(model string) string {
 		t.Helper()
@@ -94,7 +77,7 @@ func TestDeployModelTransformerDryRun(t *testing.T) {
 
 	// A bigger graph gets more memory: 300 MiB of weights -> 192 + 3*300.5 -> 1152Mi.
 	big := filepath.Join(root, "models", "big_bert")
-	copyInto(filepath.Join(root, "models", "tiny_bert_sentiment"), big)
+	modeltest.CopyFolder(t, filepath.Join(root, "models", "tiny_bert_sentiment"), big)
 	if err := os.Truncate(filepath.Join(big, "model.onnx"), 300<<20); err != nil {
 		t.Fatal(err)
 	}
