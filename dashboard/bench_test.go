@@ -14,6 +14,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/event"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -21,22 +22,16 @@ import (
 // 1,600,000, the size of sentiment140), built once at
 // $TWEETFLOW_BENCH_DB (default $TMPDIR/tweetflow-dashboard-bench.db) through
 // the real SQLite sink: texts and users of data/sample.csv, one tweet every
-// 4 s (1.6M tweets span 74 days, as the real 1.6M span about 80), and
-// sentiment and offense values.
+// 4 s (1.6M tweets span 74 days, as the real 1.6M span about 80),
+// sentiment and offense values, and the #10 fields (benchFields).
 func benchStore(b *testing.B) (*sqlite.Store, *Store) {
 	b.Helper()
 	ctx := context.Background()
-	rows := 1_600_000
-	if s := os.Getenv("TWEETFLOW_BENCH_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("TWEETFLOW_BENCH_ROWS: %v", err)
-		}
-		rows = n
-	}
+	rows := envInt(b, "TWEETFLOW_BENCH_ROWS", 1_600_000)
 	path := os.Getenv("TWEETFLOW_BENCH_DB")
 	if path == "" {
-		path = filepath.Join(os.TempDir(), fmt.Sprintf("tweetflow-dashboard-bench-%d.db", rows))
+		// "fields": files built before benchFields lack them.
+		path = filepath.Join(os.TempDir(), fmt.Sprintf("tweetflow-dashboard-bench-fields-%d.db", rows))
 	}
 	_, statErr := os.Stat(path)
 	sk, err := sqlite.Open(ctx, path, []string{"offense", "sentiment"})
@@ -61,6 +56,21 @@ func benchStore(b *testing.B) (*sqlite.Store, *Store) {
 	}
 	b.Logf("text index caught up in %s", time.Since(start))
 	return sk, st
+}
+
+// envInt is the integer in the environment variable name, or def when it
+// is unset.
+func envInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return n
 }
 
 func fillBench(b *testing.B, sk *sqlite.Store, rows int) {
@@ -89,6 +99,7 @@ func fillBench(b *testing.B, sk *sqlite.Store, rows int) {
 		r.Tweet.User = users[(i*7919)%len(users)]
 		r.Tweet.Text = texts[k]
 		r.Tweet.CreatedAt = t0.Add(time.Duration(i) * 4 * time.Second)
+		benchFields(&r.Tweet, i, (i*7919)%len(users))
 		s := float64(k%200)/100 - 1
 		r.Results = []sink.Result{
 			{Model: "sentiment", Version: "1", Value: s, Label: "neutral"},
@@ -101,6 +112,48 @@ func fillBench(b *testing.B, sk *sqlite.Store, rows int) {
 			}
 			recs = recs[:0]
 		}
+	}
+}
+
+// benchFields gives tweet i (by user number u) the #10 fields with known
+// frequencies over 1.6M tweets: an account id per handle; lang en, es
+// (160,000) or ja (32,000); hashtags covid (every 5th: 320,000), trend
+// (16,000) and tag0..tag4999 (80 each); links https://news.example.org/top
+// (40,000) and https://example.com/a/0..1999 (100 each); a third retweets,
+// a 17th quotes and a 13th replies to an earlier tweet.
+func benchFields(tw *event.Tweet, i, u int) {
+	tw.UserID = strconv.Itoa(100_000 + u)
+	tw.Lang = "en"
+	switch {
+	case i%10 == 0:
+		tw.Lang = "es"
+	case i%50 == 1:
+		tw.Lang = "ja"
+	}
+	if i%5 == 0 {
+		tw.Hashtags = append(tw.Hashtags, "covid")
+	}
+	if i%100 == 3 {
+		tw.Hashtags = append(tw.Hashtags, "trend")
+	}
+	if i%4 == 0 {
+		tw.Hashtags = append(tw.Hashtags, fmt.Sprintf("tag%d", (i/4)%5000))
+	}
+	if i%40 == 1 {
+		tw.URLs = append(tw.URLs, "https://news.example.org/top")
+	}
+	if i%8 == 0 {
+		tw.URLs = append(tw.URLs, fmt.Sprintf("https://example.com/a/%d", (i/8)%2000))
+	}
+	id := func(j int) string { return strconv.Itoa(1_000_000_000 + j) }
+	if i%3 == 0 && i > 0 {
+		tw.RetweetOf = id(i - 1 - i%300)
+	}
+	if i%17 == 0 && i > 0 {
+		tw.QuoteOf = id(i / 2)
+	}
+	if i%13 == 0 && i > 0 {
+		tw.ReplyTo = id(i - 1)
 	}
 }
 
@@ -165,6 +218,21 @@ func BenchmarkDashboard(b *testing.B) {
 	b.Run("search/rare-word", search(SearchQuery{Text: "zzqxj"}))
 	b.Run("search/phrase", search(SearchQuery{Text: "at the rink"}))
 	b.Run("search/user", search(SearchQuery{User: "scotthamilton"}))
+	// The filters (benchFields gives the frequencies).
+	b.Run("filter/hashtag-80", search(SearchQuery{Hashtag: "tag42"}))
+	b.Run("filter/hashtag-16000", search(SearchQuery{Hashtag: "trend"}))
+	b.Run("filter/hashtag-320000", search(SearchQuery{Hashtag: "covid"}))
+	b.Run("filter/hashtag-none", search(SearchQuery{Hashtag: "nosuchtag"}))
+	b.Run("filter/url-100", search(SearchQuery{URL: "https://example.com/a/42"}))
+	b.Run("filter/url-40000", search(SearchQuery{URL: "https://news.example.org/top"}))
+	b.Run("filter/lang-32000", search(SearchQuery{Lang: "ja"}))
+	b.Run("filter/lang-160000", search(SearchQuery{Lang: "es"}))
+	b.Run("filter/lang-none", search(SearchQuery{Lang: "xx"}))
+	b.Run("filter/account-handle", search(SearchQuery{Account: "scotthamilton"}))
+	b.Run("filter/account-id", search(SearchQuery{Account: "100042"}))
+	b.Run("filter/hashtag-and-lang", search(SearchQuery{Hashtag: "covid", Lang: "es"}))
+	b.Run("filter/common-hashtag-and-lang-none", search(SearchQuery{Hashtag: "covid", Lang: "ja"}))
+	b.Run("filter/text-and-hashtag", search(SearchQuery{Text: "love", Hashtag: "trend"}))
 }
 
 // BenchmarkRollupRebuild measures the one-off build of the rollup on an
@@ -258,14 +326,7 @@ func b2f(v bool) float64 {
 // default, TWEETFLOW_BENCH_INDEX_ROWS to change).
 func BenchmarkTextIndex(b *testing.B) {
 	ctx := context.Background()
-	rows := 20_000
-	if s := os.Getenv("TWEETFLOW_BENCH_INDEX_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("TWEETFLOW_BENCH_INDEX_ROWS: %v", err)
-		}
-		rows = n
-	}
+	rows := envInt(b, "TWEETFLOW_BENCH_INDEX_ROWS", 20_000)
 	sk, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "i.db"), []string{"offense", "sentiment"})
 	if err != nil {
 		b.Fatal(err)

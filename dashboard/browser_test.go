@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		t.Fatal(err)
 	}
 	var batch []campaign.Row
+	seq := 0
 	flush := func() {
 		texts := make([]string, len(batch))
 		for i, r := range batch {
@@ -96,6 +98,8 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		recs := make([]sink.Record, len(batch))
 		for i, r := range batch {
 			recs[i].Tweet.ID, recs[i].Tweet.User, recs[i].Tweet.Text, recs[i].Tweet.CreatedAt = r.ID, r.User, r.Text, r.Time
+			withFields(&recs[i].Tweet, seq)
+			seq++
 		}
 		preds := make([]model.Prediction, len(batch))
 		for _, m := range models {
@@ -140,6 +144,28 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 // TestBrowser loads the dashboard of a finished run in headless Chromium,
 // checks that every panel renders with data and that search finds tweets,
 // and saves a screenshot ($TWEETFLOW_SCREENSHOT, e.g. docs/dashboard.png).
+// withFields gives a sample row the #10 fields a twarc file would have:
+// the hashtags and links its text has, a language, and every 3rd tweet a
+// retweet of the one before it, every 7th a reply to it.
+func withFields(tw *event.Tweet, seq int) {
+	for _, h := range hashtagRE.FindAllStringSubmatch(tw.Text, -1) {
+		tw.Hashtags = append(tw.Hashtags, h[1])
+	}
+	tw.URLs = urlRE.FindAllString(tw.Text, -1)
+	tw.Lang = "en"
+	if seq%3 == 1 {
+		tw.RetweetOf = strconv.Itoa(7_000_000_000 + seq - 1)
+	}
+	if seq%7 == 2 {
+		tw.ReplyTo = strconv.Itoa(7_000_000_000 + seq - 1)
+	}
+}
+
+var (
+	hashtagRE = regexp.MustCompile(`#(\w+)`)
+	urlRE     = regexp.MustCompile(`https?://[^\s"]+`)
+)
+
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s: %v (run `make browser` to install Debian's chromium)", chromium, err)
@@ -253,10 +279,46 @@ func TestBrowser(t *testing.T) {
 	if bars := countOf("#chart-rate rect.bar"); bars < 30 {
 		t.Errorf("last 6 hours: %d bars", bars)
 	}
-	hits, firstHit, status := countOf("#results tbody tr.hit"), text("#results tbody tr.hit td:nth-child(3)"), text("#search-status")
+	hits, firstHit, status := countOf("#results tbody tr.hit"), text("#results tbody tr.hit td.tweet"), text("#search-status")
 	if hits == 0 || !strings.Contains(strings.ToLower(firstHit), "love") {
 		t.Errorf("search: %d hits, first %q, status %q", hits, firstHit, status)
 	}
+	// A hashtag filter over all the data: every hit shows the hashtag, as
+	// many hits as the store has tweets with it, and each retweet or reply
+	// says of which tweet (the id the store has for it).
+	must(chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.CSS(`#preset`), "all"),
+		// The text search's rows are cleared first, so the rows waited
+		// for are the filter's.
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('preset').dispatchEvent(new Event('change')); document.getElementById('q').value = ''; document.querySelector('#results tbody').replaceChildren()`),
+		chromedp.SendKeys(chromedp.CSS(`#f-hashtag`), "#FB"),
+		chromedp.Click(chromedp.CSS(`#filters button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#results tbody tr.hit`)),
+	))
+	var wantFB int
+	must(sk.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM tweet_entities WHERE kind = 'hashtag' AND value = 'fb'").Scan(&wantFB))
+	withTag := countOf(`#results tbody tr.hit`)
+	tagged, err := chromedp.Run(tctx, chromedp.Evaluate[int](`[...document.querySelectorAll('#results tbody tr.hit')].filter(tr => [...tr.querySelectorAll('.chip.hashtag')].some(c => c.textContent.toLowerCase() === '#fb')).length`))
+	must(err)
+	wantFB = min(wantFB, 50) // the page asks for 50
+	if wantFB == 0 || withTag != wantFB || tagged != wantFB {
+		t.Errorf("hashtag filter #FB: %d rows, %d showing #fb; the store has %d tweets with it", withTag, tagged, wantFB)
+	}
+	type mark struct{ ID, Kind, Text string }
+	marks, err := chromedp.Run(tctx, chromedp.Evaluate[[]mark](`[...document.querySelectorAll('#results tbody tr.hit')].flatMap(tr => [...tr.querySelectorAll('.mark')].map(m => ({ID: tr.dataset.id, Kind: m.dataset.kind, Text: m.textContent})))`))
+	must(err)
+	if len(marks) == 0 {
+		t.Error("no retweet or reply marks among the #fb hits")
+	}
+	for _, m := range marks {
+		stored, ok, err := sk.Get(ctx, m.ID)
+		must(err)
+		want := map[string]string{"retweet": "retweet of " + stored.RetweetOf, "reply": "reply to " + stored.ReplyTo, "quote": "quote of " + stored.QuoteOf}[m.Kind]
+		if !ok || m.Text != want || strings.HasSuffix(want, " ") {
+			t.Errorf("tweet %s shows %q (%s), the store says %q", m.ID, m.Text, m.Kind, want)
+		}
+	}
+
 	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 	must(err)
 	img, err := png.Decode(bytes.NewReader(shot))

@@ -35,18 +35,26 @@ func record(i int, at time.Time, models ...string) sink.Record {
 // fixture writes n tweets, one every gap, through the real SQLite sink.
 func fixture(t testing.TB, n int, gap time.Duration) (*sqlite.Store, *Store) {
 	t.Helper()
+	sk := openSink(t)
+	write(t, sk, 0, n, gap, "offense", "sentiment")
+	st, err := NewStore(context.Background(), sk.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sk, st
+}
+
+// openSink opens a SQLite store with both models in a temporary folder,
+// closed at the end of the test.
+func openSink(t testing.TB) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
 	sk, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "d.db"), []string{"offense", "sentiment"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sk.Close(ctx) })
-	write(t, sk, 0, n, gap, "offense", "sentiment")
-	st, err := NewStore(ctx, sk.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sk, st
+	return sk
 }
 
 func write(t testing.TB, sk *sqlite.Store, lo, hi int, gap time.Duration, models ...string) {

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type Store struct {
 
 	trigrams trigramStats // for text searches through the index
 	busyRate float64      // ftsBusyRate; tests lower it
+	// maxCandidates is the filters' candidate bound (maxCandidates);
+	// tests lower it to take the scan path.
+	maxCandidates int
 }
 
 // NewStore prepares db for the dashboard: it builds or checks the rollup
@@ -55,11 +59,16 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 	if _, err := db.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+userIndex+" ON tweets(user, created_at)"); err != nil {
 		return nil, fmt.Errorf("dashboard: user index: %w", err)
 	}
+	// The language filter scans one language's tweets back in time (a
+	// language has from a few to most of the tweets, so no candidate set).
+	if _, err := db.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+langIndex+" ON tweets(lang, created_at) WHERE lang IS NOT NULL"); err != nil {
+		return nil, fmt.Errorf("dashboard: language index: %w", err)
+	}
 	// The text index starts empty or where it was left; IndexText fills it.
 	if err := ensureTextIndex(ctx, db); err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	return &Store{db: db, models: models, busyRate: ftsBusyRate}, nil
+	return &Store{db: db, models: models, busyRate: ftsBusyRate, maxCandidates: maxCandidates}, nil
 }
 
 // Models returns the models the rollup covers.
@@ -284,13 +293,23 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// Tweet is a search result: a stored tweet with its scores.
+// Tweet is a search result: a stored tweet with its scores, and what the
+// page shows of its fields: the account id, the language, what it
+// retweets, quotes or replies to (ids, absent when it does not), its
+// hashtags and links (which the page turns into filters).
 type Tweet struct {
-	ID     string           `json:"id"`
-	User   string           `json:"user"`
-	Text   string           `json:"text"`
-	Time   int64            `json:"time"`
-	Scores map[string]Score `json:"scores"`
+	ID        string           `json:"id"`
+	User      string           `json:"user"`
+	UserID    string           `json:"user_id,omitempty"`
+	Text      string           `json:"text"`
+	Time      int64            `json:"time"`
+	Lang      string           `json:"lang,omitempty"`
+	RetweetOf string           `json:"retweet_of,omitempty"`
+	QuoteOf   string           `json:"quote_of,omitempty"`
+	ReplyTo   string           `json:"reply_to,omitempty"`
+	Hashtags  []string         `json:"hashtags,omitempty"`
+	URLs      []string         `json:"urls,omitempty"`
+	Scores    map[string]Score `json:"scores"`
 }
 
 // Score is one model's stored result.
@@ -313,11 +332,15 @@ type SearchResult struct {
 }
 
 // SearchQuery selects tweets: Text is a case-insensitive (ASCII) substring
-// of the text, User an exact handle; empty fields match everything.
+// of the text, User an exact handle, Hashtag a hashtag (without '#',
+// any case), URL an exact link as stored (expanded where the data had
+// it), Lang a language tag, Account a handle or a stable account id;
+// empty fields match everything, and the given ones must all match.
 type SearchQuery struct {
-	Text, User string
-	From, To   time.Time
-	Limit      int
+	Text, User                  string
+	Hashtag, URL, Lang, Account string
+	From, To                    time.Time
+	Limit                       int
 }
 
 // searchChunkRows is about how many tweets one step of a search scans.
@@ -335,16 +358,14 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 	start := time.Now()
 	// SQLite's LIKE stops at a NUL ("a\x00b" would match every tweet) and
 	// compares whole UTF-8 characters: the server rejects both with a 400.
-	for name, v := range map[string]string{"text": q.Text, "user": q.User} {
+	for name, v := range map[string]string{"text": q.Text, "user": q.User, "hashtag": q.Hashtag, "url": q.URL, "lang": q.Lang, "account": q.Account} {
 		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
 			return SearchResult{Tweets: []Tweet{}}, fmt.Errorf("dashboard: search: the %s is not valid UTF-8 without NUL: %q", name, v)
 		}
 	}
 	models := s.Models()
-	cols := "id, user, text, created_at"
-	for _, m := range models {
-		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label", m)
-	}
+	cols := searchColumns(models)
+	fconds, fargs, sets := q.filterOf()
 	var conds []string
 	var args []any
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
@@ -352,20 +373,39 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 		conds = append(conds, `text LIKE ? ESCAPE '\'`)
 		args = append(args, like)
 	}
+	if q.User != "" {
+		conds = append(conds, "user = ?")
+		args = append(args, q.User)
+	}
+	conds, args = append(conds, fconds...), append(args, fargs...)
+	if len(sets) > 0 {
+		// A rare filter: its candidates, checked against every condition,
+		// in one query over the whole range.
+		best, n, err := s.smallest(ctx, sets)
+		if err != nil {
+			return SearchResult{Tweets: []Tweet{}}, err
+		}
+		if n <= s.maxCandidates {
+			stmt := "SELECT " + cols + " FROM tweets WHERE id IN (" + best.sql + ") AND created_at >= ? AND created_at < ? AND " +
+				strings.Join(conds, " AND ") + " ORDER BY created_at DESC, id LIMIT ?"
+			a := append(append(append([]any{}, best.args...), q.From.UnixMilli(), q.To.UnixMilli()), args...)
+			got, err := s.scanTweets(ctx, models, stmt, append(a, q.Limit))
+			if err != nil {
+				return SearchResult{Tweets: []Tweet{}}, err
+			}
+			return SearchResult{Tweets: append([]Tweet{}, got...), Complete: true, SearchedFrom: q.From.UnixMilli()}, nil
+		}
+	}
 	if q.Text != "" && q.User == "" {
 		// A search by user reads that user's tweets from the user index
 		// (below), which beats any text lookup.
-		got, ok, err := s.indexedSearch(ctx, q, cols, like, budget)
+		got, ok, err := s.indexedSearch(ctx, q, cols, like, fconds, fargs, budget)
 		if err != nil {
 			return SearchResult{Tweets: []Tweet{}}, err
 		}
 		if ok {
 			return SearchResult{Tweets: append([]Tweet{}, got...), Complete: true, SearchedFrom: q.From.UnixMilli(), Indexed: true}, nil
 		}
-	}
-	if q.User != "" {
-		conds = append(conds, "user = ?")
-		args = append(args, q.User)
 	}
 	filter := ""
 	if len(conds) > 0 {
@@ -437,6 +477,15 @@ func (s *Store) chunkStart(ctx context.Context, lo, hi int64) (int64, error) {
 	return lo, nil
 }
 
+// searchColumns are what scanTweets reads, in its order.
+func searchColumns(models []string) string {
+	cols := "id, user, text, created_at, user_id, lang, retweet_of, quote_of, reply_to, hashtags, urls"
+	for _, m := range models {
+		cols += fmt.Sprintf(", %[1]s_value, %[1]s_label", m)
+	}
+	return cols
+}
+
 func (s *Store) scanTweets(ctx context.Context, models []string, stmt string, args []any) ([]Tweet, error) {
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
@@ -446,14 +495,25 @@ func (s *Store) scanTweets(ctx context.Context, models []string, stmt string, ar
 	var out []Tweet
 	vals := make([]sql.NullFloat64, len(models))
 	labels := make([]sql.NullString, len(models))
+	var opt [5]sql.NullString
+	var lists [2]sql.NullString
 	for rows.Next() {
 		var t Tweet
-		dest := []any{&t.ID, &t.User, &t.Text, &t.Time}
+		dest := []any{&t.ID, &t.User, &t.Text, &t.Time, &opt[0], &opt[1], &opt[2], &opt[3], &opt[4], &lists[0], &lists[1]}
 		for i := range models {
 			dest = append(dest, &vals[i], &labels[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("dashboard: search: %w", err)
+		}
+		t.UserID, t.Lang, t.RetweetOf, t.QuoteOf, t.ReplyTo = opt[0].String, opt[1].String, opt[2].String, opt[3].String, opt[4].String
+		for i, l := range []*[]string{&t.Hashtags, &t.URLs} {
+			if lists[i].Valid {
+				// The sink writes these columns as JSON arrays of strings.
+				if err := json.Unmarshal([]byte(lists[i].String), l); err != nil {
+					return nil, fmt.Errorf("dashboard: search: tweet %s: a list column is not a JSON array: %w", t.ID, err)
+				}
+			}
 		}
 		t.Scores = map[string]Score{}
 		for i, m := range models {

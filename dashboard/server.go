@@ -2,14 +2,15 @@
 // SQLite store: the Kibana panels (total count, each model's average per
 // interval with its threshold line, tweets per interval), a time-range
 // picker, live updates while a replay runs, a search over tweets by text or
-// user with their scores, and the alerts list.
+// user, filtered by hashtag, link, language and account, with their scores
+// and what each retweets, quotes or replies to, and the alerts list.
 //
 // Everything it serves is in the binary (embed.FS): no CDN, no network. The
 // page is small hand-written JavaScript drawing SVG charts; it polls the JSON
 // API below every few seconds.
 //
 //	GET /api/overview?from=&to=             count, extent, models, series
-//	GET /api/search?q=&user=&from=&to=&limit=
+//	GET /api/search?q=&user=&hashtag=&url=&lang=&account=&from=&to=&limit=
 //	GET /api/alerts?from=&to=&kind=&limit=
 //	GET /api/network?alert=ID                      a coordination alert's account network
 //
@@ -313,8 +314,25 @@ func (s *Server) search(ctx context.Context, q queryParams) (any, error) {
 		return nil, err
 	}
 	user = strings.TrimPrefix(user, "@")
-	if text == "" && user == "" {
-		return nil, badParam("q", "give a text to search for, or a user")
+	sq := SearchQuery{Text: text, User: user}
+	// The filters (#10): a URL can be long; the others are short.
+	for _, f := range []struct {
+		name string
+		max  int
+		dst  *string
+		trim string
+	}{
+		{"hashtag", maxUserRunes, &sq.Hashtag, "#"}, {"url", maxSearchRunes * 10, &sq.URL, ""},
+		{"lang", 35, &sq.Lang, ""}, {"account", maxUserRunes, &sq.Account, "@"},
+	} {
+		v, err := q.text(f.name, f.max)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = strings.TrimPrefix(strings.TrimSpace(v), f.trim)
+	}
+	if sq == (SearchQuery{}) {
+		return nil, badParam("q", "give a text to search for, a user, or a filter (hashtag, url, lang, account)")
 	}
 	limit, err := q.limit(50)
 	if err != nil {
@@ -324,7 +342,8 @@ func (s *Server) search(ctx context.Context, q queryParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Search(ctx, SearchQuery{Text: text, User: user, From: from, To: to, Limit: limit}, s.opts.SearchBudget)
+	sq.From, sq.To, sq.Limit = from, to, limit
+	return s.store.Search(ctx, sq, s.opts.SearchBudget)
 }
 
 func (s *Server) listAlerts(ctx context.Context, q queryParams) (any, error) {

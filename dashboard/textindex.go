@@ -446,7 +446,7 @@ func sampleTrigrams(ctx context.Context, db *sql.DB, from int64, n int, counts m
 // The candidates' lookup gets half of budget: a query whose rarest
 // trigrams are all common can take longer, and then the scan, with what is
 // left, answers instead (partially, saying how far back it looked).
-func (s *Store) indexedSearch(ctx context.Context, q SearchQuery, cols, like string, budget time.Duration) ([]Tweet, bool, error) {
+func (s *Store) indexedSearch(ctx context.Context, q SearchQuery, cols, like string, filters []string, filterArgs []any, budget time.Duration) ([]Tweet, bool, error) {
 	if !indexable(q.Text) {
 		return nil, false, nil
 	}
@@ -477,8 +477,13 @@ func (s *Store) indexedSearch(ctx context.Context, q SearchQuery, cols, like str
 	// The candidates, plus the tweets the indexer has not reached, checked
 	// with the scan's own conditions.
 	stmt := "SELECT " + cols + " FROM tweets WHERE rowid IN (SELECT value FROM json_each(?) UNION ALL SELECT rowid FROM tweets WHERE rowid > ?)" +
-		" AND created_at >= ? AND created_at < ? AND text LIKE ? ESCAPE '\\' ORDER BY created_at DESC, id LIMIT ?"
-	got, err := s.scanTweets(ctx, s.Models(), stmt, []any{cand, upto.Int64, q.From.UnixMilli(), q.To.UnixMilli(), like, q.Limit})
+		" AND created_at >= ? AND created_at < ? AND text LIKE ? ESCAPE '\\'"
+	for _, f := range filters {
+		stmt += " AND " + f
+	}
+	stmt += " ORDER BY created_at DESC, id LIMIT ?"
+	args := append([]any{cand, upto.Int64, q.From.UnixMilli(), q.To.UnixMilli(), like}, filterArgs...)
+	got, err := s.scanTweets(ctx, s.Models(), stmt, append(args, q.Limit))
 	if err != nil {
 		return nil, false, err
 	}

@@ -208,12 +208,53 @@ function renderAlerts(alerts) {
   }));
 }
 
+// The filters and the API parameter each sets.
+const FILTERS = [['f-hashtag', 'hashtag'], ['f-url', 'url'], ['f-lang', 'lang'], ['f-account', 'account']];
+
+// setFilter fills one filter from a result (a hashtag or link clicked)
+// and searches again.
+function setFilter(id, value) {
+  $(id).value = value;
+  search();
+}
+
+// kindOf says what a tweet is: retweet, quote or reply, with the id of
+// the tweet it retweets, quotes or replies to.
+function kindOf(t) {
+  const parts = [];
+  if (t.retweet_of) parts.push(['retweet', 'retweet of ' + t.retweet_of]);
+  if (t.quote_of) parts.push(['quote', 'quote of ' + t.quote_of]);
+  if (t.reply_to) parts.push(['reply', 'reply to ' + t.reply_to]);
+  return parts;
+}
+
+function tweetCell(t) {
+  const td = el('td', { class: 'tweet' });
+  for (const [kind, text] of kindOf(t)) td.append(el('span', { class: 'mark ' + kind, 'data-kind': kind }, text));
+  td.append(el('div', {}, t.text));
+  const tags = el('div', { class: 'entities' });
+  for (const h of t.hashtags || []) {
+    const a = el('button', { type: 'button', class: 'chip hashtag' }, '#' + h);
+    a.addEventListener('click', () => setFilter('f-hashtag', h));
+    tags.append(a);
+  }
+  for (const u of t.urls || []) {
+    const a = el('button', { type: 'button', class: 'chip url' }, u);
+    a.addEventListener('click', () => setFilter('f-url', u));
+    tags.append(a);
+  }
+  if (tags.childNodes.length) td.append(tags);
+  return td;
+}
+
 async function search(before) {
   const p = rangeParams();
   const q = $('q').value.trim(), user = $('user').value.trim();
-  if (!q && !user) { $('search-status').textContent = 'Type a text or a user.'; return; }
+  const filters = FILTERS.map(([id, name]) => [name, $(id).value.trim()]).filter(([, v]) => v);
+  if (!q && !user && !filters.length) { $('search-status').textContent = 'Type a text or a user, or set a filter.'; return; }
   if (q) p.set('q', q);
   if (user) p.set('user', user);
+  for (const [name, v] of filters) p.set(name, v);
   if (before) p.set('to', before);
   p.set('limit', 50);
   $('search-status').textContent = 'searching…';
@@ -221,11 +262,13 @@ async function search(before) {
     const res = await getJSON('/api/search?' + p);
     const models = [...new Set(res.tweets.flatMap((t) => Object.keys(t.scores)))].sort();
     const head = el('tr');
-    for (const h of ['time (UTC)', 'user', 'text', ...models]) head.append(el('th', {}, h));
+    for (const h of ['time (UTC)', 'user', 'lang', 'tweet', ...models]) head.append(el('th', {}, h));
     $('results').tHead.replaceChildren(head);
     const rows = res.tweets.map((t) => {
-      const tr = el('tr', { class: 'hit' });
-      tr.append(el('td', { class: 'time' }, fmtTime(t.time)), el('td', {}, '@' + t.user), el('td', {}, t.text));
+      const tr = el('tr', { class: 'hit', 'data-id': t.id });
+      const who = el('td', {}, '@' + t.user);
+      if (t.user_id) who.title = 'account id ' + t.user_id;
+      tr.append(el('td', { class: 'time' }, fmtTime(t.time)), who, el('td', { class: 'lang' }, t.lang || ''), tweetCell(t));
       for (const m of models) {
         const s = t.scores[m];
         tr.append(el('td', { class: 'num' }, s ? `${s.value.toFixed(3)} ${s.label}` : '–'));
@@ -260,6 +303,8 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('live').addEventListener('change', () => { if ($('live').checked) refresh(); else clearTimeout(state.timer); });
   $('search').addEventListener('submit', (e) => { e.preventDefault(); search(); });
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); search(); });
+  $('f-clear').addEventListener('click', () => { for (const [id] of FILTERS) $(id).value = ''; });
   window.addEventListener('resize', () => refresh());
   refresh();
 });
