@@ -75,13 +75,7 @@ func checkObject(o Object, byKey map[string]bool, fields map[string]string) erro
 		}
 		refs[r.Name] = r
 	}
-	str := func(k string) (string, error) {
-		v, ok := o.Attributes[k].(string)
-		if !ok {
-			return "", fmt.Errorf("attribute %s: missing or not a string", k)
-		}
-		return v, nil
-	}
+	str := func(k string) (string, error) { return stringAttr(o, k) }
 	if _, err := str("title"); err != nil {
 		return err
 	}
@@ -94,14 +88,23 @@ func checkObject(o Object, byKey map[string]bool, fields map[string]string) erro
 		if fields[tf] != "date" {
 			return fmt.Errorf("time field %q is %q in the mapping, want date", tf, fields[tf])
 		}
+		// Field labels and formats, when given, are JSON objects keyed by
+		// fields of the mapping.
+		for _, k := range []string{"fieldAttrs", "fieldFormatMap"} {
+			if _, ok := o.Attributes[k]; !ok {
+				continue
+			}
+			var byField map[string]map[string]any
+			if err := jsonAttr(o, k, &byField); err != nil {
+				return err
+			}
+			for f := range byField {
+				if _, ok := fields[f]; !ok {
+					return fmt.Errorf("%s: field %q is not in the mapping", k, f)
+				}
+			}
+		}
 	case "visualization":
-		if err := checkSearchSource(o, refs, fields); err != nil {
-			return err
-		}
-		vs, err := str("visState")
-		if err != nil {
-			return err
-		}
 		var state struct {
 			Title  string         `json:"title"`
 			Type   string         `json:"type"`
@@ -113,8 +116,8 @@ func checkObject(o Object, byKey map[string]bool, fields map[string]string) erro
 				Params map[string]any `json:"params"`
 			} `json:"aggs"`
 		}
-		if err := json.Unmarshal([]byte(vs), &state); err != nil {
-			return fmt.Errorf("visState: %w", err)
+		if err := sourceAndJSON(o, refs, fields, "visState", &state); err != nil {
+			return err
 		}
 		if state.Type == "" || len(state.Aggs) == 0 {
 			return fmt.Errorf("visState: no type or no aggs")
@@ -138,25 +141,34 @@ func checkObject(o Object, byKey map[string]bool, fields map[string]string) erro
 				if t := fields[f]; t != "keyword" && t != "boolean" && !numeric[t] {
 					return fmt.Errorf("agg %s: terms on %q, which is %q in the mapping", a.ID, f, t)
 				}
+			case "filters":
+				// Each bucket is a KQL query: its fields must be mapped.
+				list, _ := a.Params["filters"].([]any)
+				if len(list) == 0 {
+					return fmt.Errorf("agg %s: filters without filters", a.ID)
+				}
+				for i, e := range list {
+					in, _ := e.(map[string]any)["input"].(map[string]any)
+					q, _ := in["query"].(string)
+					if q == "" {
+						return fmt.Errorf("agg %s: filter %d has no query", a.ID, i)
+					}
+					if err := kqlFields(q, fields); err != nil {
+						return fmt.Errorf("agg %s: filter %d: %w", a.ID, i, err)
+					}
+				}
 			default:
 				return fmt.Errorf("agg %s: type %q not checked by this tool", a.ID, a.Type)
 			}
 		}
 	case "dashboard":
-		if err := checkSearchSource(o, refs, fields); err != nil {
-			return err
-		}
-		pj, err := str("panelsJSON")
-		if err != nil {
-			return err
-		}
 		var panels []struct {
 			PanelIndex   string         `json:"panelIndex"`
 			PanelRefName string         `json:"panelRefName"`
 			GridData     map[string]any `json:"gridData"`
 		}
-		if err := json.Unmarshal([]byte(pj), &panels); err != nil {
-			return fmt.Errorf("panelsJSON: %w", err)
+		if err := sourceAndJSON(o, refs, fields, "panelsJSON", &panels); err != nil {
+			return err
 		}
 		if len(panels) == 0 {
 			return fmt.Errorf("panelsJSON: no panels")
@@ -206,10 +218,46 @@ func checkSearchSource(o Object, refs map[string]Reference, fields map[string]st
 	} else if o.Type == "visualization" {
 		return fmt.Errorf("searchSourceJSON has no indexRefName")
 	}
-	for _, m := range kqlField.FindAllStringSubmatch(src.Query.Query, -1) {
+	return kqlFields(src.Query.Query, fields)
+}
+
+// kqlFields checks that the fields a KQL query names are mapped.
+func kqlFields(query string, fields map[string]string) error {
+	for _, m := range kqlField.FindAllStringSubmatch(query, -1) {
 		if _, ok := fields[strings.TrimSpace(m[1])]; !ok {
-			return fmt.Errorf("query %q: field %q is not in the mapping", src.Query.Query, m[1])
+			return fmt.Errorf("query %q: field %q is not in the mapping", query, m[1])
 		}
 	}
 	return nil
+}
+
+// stringAttr is a string attribute of o.
+func stringAttr(o Object, k string) (string, error) {
+	v, ok := o.Attributes[k].(string)
+	if !ok {
+		return "", fmt.Errorf("attribute %s: missing or not a string", k)
+	}
+	return v, nil
+}
+
+// jsonAttr decodes the JSON held in the string attribute k of o into v.
+func jsonAttr(o Object, k string, v any) error {
+	s, err := stringAttr(o, k)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	return nil
+}
+
+// sourceAndJSON checks o's search source, then decodes its JSON attribute
+// k (visState, panelsJSON) into v: the first steps of a visualization's
+// and a dashboard's checks.
+func sourceAndJSON(o Object, refs map[string]Reference, fields map[string]string, k string, v any) error {
+	if err := checkSearchSource(o, refs, fields); err != nil {
+		return err
+	}
+	return jsonAttr(o, k, v)
 }

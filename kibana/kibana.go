@@ -261,13 +261,16 @@ func SavedObjects(o Options) ([]Object, error) {
 	if o.Interval == "" {
 		o.Interval = "10m"
 	}
+	attrs, formats := dataViewFields()
 	objs := []Object{versioned(Object{
 		Type: "index-pattern",
 		ID:   DataViewID,
 		Attributes: map[string]any{
-			"title":         o.Index,
-			"name":          "tweetflow (" + o.Index + ")",
-			"timeFieldName": elastic.FieldTimestamp,
+			"title":          o.Index,
+			"name":           "tweetflow (" + o.Index + ")",
+			"timeFieldName":  elastic.FieldTimestamp,
+			"fieldAttrs":     mustJSON(attrs),
+			"fieldFormatMap": mustJSON(formats),
 		},
 		References: []Reference{},
 	})}
@@ -290,8 +293,68 @@ func SavedObjects(o Options) ([]Object, error) {
 	for _, m := range o.Models {
 		objs = append(objs, modelVis(o, m))
 	}
+	objs = append(objs, fieldVis(o)...)
 	objs = append(objs, dashboard(o, objs[1:]))
 	return objs, nil
+}
+
+// fieldVis are the panels of the tweet fields (#10): what kind of tweet
+// (retweet, quote, reply, original) per interval, and the top hashtags,
+// links, languages, retweeted tweets and accounts. Every field is a keyword
+// in the mapping (terms need no text analysis).
+func fieldVis(o Options) []Object {
+	terms := func(id, field string, size int, schema, label string) map[string]any {
+		return map[string]any{"id": id, "enabled": true, "type": "terms", "schema": schema,
+			"params": map[string]any{"field": field, "size": size, "order": "desc", "orderBy": "1", "otherBucket": false, "missingBucket": false, "customLabel": label}}
+	}
+	count := map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}}
+	table := func(id, title, desc, field, column string, size int) Object {
+		return visObject(id, title, desc,
+			map[string]any{"type": "table", "aggs": []any{count, terms("2", field, size, "bucket", column)},
+				"params": map[string]any{"perPage": 10, "showPartialRows": false, "showMetricsAtAllLevels": false, "showTotal": false, "totalFunc": "sum", "percentageCol": ""}},
+			"", o.Index)
+	}
+	kinds := []any{}
+	for _, k := range []struct{ label, query string }{
+		{"retweets", elastic.FieldRetweetOf + " : *"},
+		{"quotes", elastic.FieldQuoteOf + " : *"},
+		{"replies", elastic.FieldReplyTo + " : *"},
+		{"originals", "not " + elastic.FieldRetweetOf + " : * and not " + elastic.FieldQuoteOf + " : * and not " + elastic.FieldReplyTo + " : *"},
+	} {
+		kinds = append(kinds, map[string]any{"input": map[string]any{"query": k.query, "language": "kuery"}, "label": k.label})
+	}
+	return []Object{
+		visObject("tweetflow-kinds", "Retweets, quotes, replies per "+o.Interval,
+			"Tweets per interval by what they are: a retweet, quote or reply of another tweet (retweet_of, quote_of, reply_to set), or an original. A tweet that quotes and replies counts in both.",
+			map[string]any{"type": "histogram", "aggs": []any{count, dateHistogram(o.Interval),
+				map[string]any{"id": "3", "enabled": true, "type": "filters", "schema": "group", "params": map[string]any{"filters": kinds}}},
+				"params": map[string]any{"type": "histogram", "addTooltip": true, "addLegend": true, "legendPosition": "right", "times": []any{}, "addTimeMarker": false}},
+			"", o.Index),
+		table("tweetflow-top-hashtags", "Top hashtags", "The hashtags of the most tweets (a retweet counts the retweeted tweet's).", elastic.FieldHashtags, "hashtag", 20),
+		table("tweetflow-top-links", "Top links", "The links (expanded where the data had them) of the most tweets.", elastic.FieldURLs, "link", 20),
+		visObject("tweetflow-languages", "Languages", "Tweets per language tag (BCP 47, und when unknown).",
+			map[string]any{"type": "pie", "aggs": []any{count, terms("2", elastic.FieldLang, 10, "segment", "language")},
+				"params": map[string]any{"type": "pie", "addTooltip": true, "addLegend": true, "legendPosition": "right", "isDonut": true, "labels": map[string]any{"show": true, "values": true, "last_level": true, "truncate": 100}}},
+			"", o.Index),
+		table("tweetflow-most-retweeted", "Most retweeted tweets", "The tweet ids with the most retweets in the range: what was amplified.", elastic.FieldRetweetOf, "retweeted tweet id", 20),
+		table("tweetflow-top-accounts", "Most active accounts", "The account ids (user_id) with the most tweets in the range.", elastic.FieldUserID, "account id", 20),
+	}
+}
+
+// dataViewFields are the data view's field labels and formats: the tweet
+// fields named for what they hold, links drawn as links.
+func dataViewFields() (attrs, formats map[string]any) {
+	attrs = map[string]any{}
+	for f, label := range map[string]string{
+		elastic.FieldUserID: "account id", elastic.FieldLang: "language", elastic.FieldRetweetOf: "retweet of (tweet id)",
+		elastic.FieldQuoteOf: "quote of (tweet id)", elastic.FieldReplyTo: "reply to (tweet id)",
+		elastic.FieldConversationID: "conversation (first tweet id)", elastic.FieldHashtags: "hashtags",
+		elastic.FieldURLs: "links", elastic.FieldMentions: "mentions",
+	} {
+		attrs[f] = map[string]any{"customLabel": label}
+	}
+	formats = map[string]any{elastic.FieldURLs: map[string]any{"id": "url", "params": map[string]any{"type": "a", "openLinkInCurrentTab": false}}}
+	return attrs, formats
 }
 
 func modelVis(o Options, m Model) Object {

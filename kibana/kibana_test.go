@@ -51,14 +51,19 @@ func TestGeneratedObjectsCheck(t *testing.T) {
 		`\"thresholdLine\":{\"color\":\"#E7664C\",\"show\":true,\"style\":\"dashed\",\"value\":0.5`,
 		`\"thresholdLine\":{\"color\":\"#E7664C\",\"show\":true,\"style\":\"dashed\",\"value\":1000`,
 		`\"interval\":\"10m\"`,
+		// The tweet fields (#10): terms panels, the kinds of tweet, the data view's labels and link format.
+		`\"field\":\"hashtags\"`, `\"field\":\"urls\"`, `\"field\":\"lang\"`, `\"field\":\"retweet_of\"`, `\"field\":\"user_id\"`,
+		`\"query\":\"retweet_of : *\"`, `\"query\":\"quote_of : *\"`, `\"query\":\"reply_to : *\"`,
+		`\"urls\":{\"id\":\"url\"`, `\"retweet_of\":{\"customLabel\":\"retweet of (tweet id)\"}`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("generated objects lack %s", want)
 		}
 	}
-	// One panel per model plus total, partial and rate; one dashboard, one data view.
-	if n := strings.Count(s, "\n"); n != 4+3+2 {
-		t.Errorf("%d objects, want 9", n)
+	// One panel per model plus total, partial and rate, six of the tweet
+	// fields; one dashboard, one data view.
+	if n := strings.Count(s, "\n"); n != 4+3+6+2 {
+		t.Errorf("%d objects, want 15", n)
 	}
 }
 
@@ -94,6 +99,22 @@ func TestCheckCatches(t *testing.T) {
 			return strings.Replace(s, `"timeFieldName":"timestamp"`, `"timeFieldName":"user"`, 1)
 		},
 		"not JSON": func(s string) string { return s + "{\n" },
+		"terms on text": func(s string) string {
+			return strings.Replace(s, `\"field\":\"hashtags\"`, `\"field\":\"text\"`, 1)
+		},
+		"filters query field": func(s string) string {
+			return strings.Replace(s, `\"query\":\"quote_of : *\"`, `\"query\":\"quoted : *\"`, 1)
+		},
+		"filters without a query": func(s string) string {
+			return strings.Replace(s, `\"query\":\"reply_to : *\"`, `\"query\":\"\"`, 1)
+		},
+		"field label of an unmapped field": func(s string) string {
+			return strings.Replace(s, `\"retweet_of\":{\"customLabel\"`, `\"retweeted\":{\"customLabel\"`, 1)
+		},
+		"link format of an unmapped field": func(s string) string {
+			return strings.Replace(s, `\"urls\":{\"id\":\"url\"`, `\"links\":{\"id\":\"url\"`, 1)
+		},
+		"broken fieldAttrs": func(s string) string { return strings.Replace(s, `"fieldAttrs":"{`, `"fieldAttrs":"{{`, 1) },
 		// #14 break 11: Kibana 8.8+ reads typeMigrationVersion and coreMigrationVersion.
 		"no typeMigrationVersion": func(s string) string {
 			return strings.Replace(s, `"typeMigrationVersion":"7.10.0",`, ``, 1)
@@ -162,7 +183,7 @@ func TestImportAndRules(t *testing.T) {
 	ctx := context.Background()
 	for range 2 { // a second import overwrites, a second rule put updates
 		res, err := c.Import(ctx, nd)
-		if err != nil || res.SuccessCount != 9 {
+		if err != nil || res.SuccessCount != 15 {
 			t.Fatalf("import = %+v, %v", res, err)
 		}
 		if err := c.PutRules(ctx, kibana.Rules(o)); err != nil {
