@@ -317,3 +317,16 @@ func TestReplyMatchesSDKWriter(t *testing.T) {
 		t.Fatalf("reply differs:\n got %s\nwant %s", got, want)
 	}
 }
+
+// A "Ce-" header with no name after the prefix made the SDK's binary reader
+// index past the key's end; it is a malformed event (400), not a panic.
+func TestEmptyExtensionHeaderIsRejected(t *testing.T) {
+	h := cehttp.NewHandler(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }, cehttp.HandlerOptions{Logger: discard()})
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`))
+	r.Header = http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"1"}, "Ce-Source": {"/s"}, "Ce-Type": {"t"}, "Ce-": {"x"}, "Content-Type": {"application/json"}}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status %d (%s), want 400", w.Code, w.Body)
+	}
+}

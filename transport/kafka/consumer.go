@@ -1,20 +1,14 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
-	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/tweetflow/tweetflow/transport"
 )
@@ -42,11 +36,6 @@ type ConsumerOptions struct {
 	// Observer is told every outcome; Logger logs failures.
 	Observer transport.Observer
 	Logger   *slog.Logger
-}
-
-// DeadLetter stores a record that can never be handled, with the reason.
-type DeadLetter interface {
-	DeadLetter(ctx context.Context, m *sarama.ConsumerMessage, reason error) error
 }
 
 // Consumer reads CloudEvents from topics as a consumer group. Each record is
@@ -300,163 +289,4 @@ func (g *groupHandler) deadLetter(m *sarama.ConsumerMessage, reason error, done 
 		case <-time.After(min(opts.RetryDelay<<min(n, 16), opts.MaxRetryDelay)):
 		}
 	}
-}
-
-// Decode turns a record into a CloudEvent (binary or structured mode) and
-// validates it. Errors name the topic, partition and offset.
-func Decode(ctx context.Context, m *sarama.ConsumerMessage) (*cloudevents.Event, error) {
-	if e, ok := transport.DecodeBinaryV1(BinaryHeaders(m), m.Value); ok {
-		if err := e.Validate(); err != nil {
-			return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where(m), e.ID(), strings.TrimSpace(err.Error())))
-		}
-		return e, nil
-	}
-	msg := kafka_sarama.NewMessageFromConsumerMessage(m)
-	if msg.ReadEncoding() == binding.EncodingUnknown {
-		return nil, transport.Permanent(fmt.Errorf("record %s: not a CloudEvent (no ce_specversion header, content type %q)", where(m), msg.ContentType))
-	}
-	e, err := binding.ToEvent(ctx, msg)
-	if err != nil {
-		return nil, transport.Permanent(fmt.Errorf("record %s: malformed CloudEvent: %w", where(m), err))
-	}
-	if err := e.Validate(); err != nil {
-		return nil, transport.Permanent(fmt.Errorf("record %s: event %s: invalid CloudEvent: %s", where(m), e.ID(), strings.TrimSpace(err.Error())))
-	}
-	return e, nil
-}
-
-func where(m *sarama.ConsumerMessage) string {
-	return fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)
-}
-
-// BinaryHeaders is the Kafka wire's walk of a binary-mode record's headers
-// for transport.DecodeBinaryV1, header for header what
-// kafka_sarama.NewMessageFromConsumerMessage reads: keys lower-cased,
-// content-type for datacontenttype, ce_ + a spec attribute's name for the
-// attribute, every other ce_ header an extension, and the kafkaoffset,
-// kafkapartition and kafkatopic extensions taken from the record (the SDK
-// overwrites headers of those names). Two headers whose keys are equal
-// once lower-cased are left to the SDK (it keeps the last one): the decoder
-// refuses an attribute or extension set twice.
-func BinaryHeaders(m *sarama.ConsumerMessage) transport.BinaryHeaders {
-	return func(set func(name string, ext bool, value string) bool) bool {
-		for _, h := range m.Headers {
-			if h == nil {
-				return false
-			}
-			name, ext, ok := headerName(h.Key)
-			if !ok {
-				continue
-			}
-			if !set(name, ext, string(h.Value)) {
-				return false
-			}
-		}
-		return set("kafkaoffset", true, strconv.FormatInt(m.Offset, 10)) &&
-			set("kafkapartition", true, strconv.FormatInt(int64(m.Partition), 10)) &&
-			set("kafkatopic", true, m.Topic)
-	}
-}
-
-// headerName names the attribute or extension a record header carries; ok
-// is false for a header that carries none (or one the record's position
-// overrides). The spec attributes' names are constants, so the common
-// headers cost no allocation.
-func headerName(key []byte) (name string, ext, ok bool) {
-	if bytes.ContainsFunc(key, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
-		key = bytes.ToLower(key)
-	}
-	if string(key) == "content-type" {
-		return "datacontenttype", false, true
-	}
-	attr, found := bytes.CutPrefix(key, []byte("ce_"))
-	if !found {
-		return "", false, false
-	}
-	for _, a := range transport.BinaryAttributes() {
-		if string(attr) == a {
-			return a, false, true
-		}
-	}
-	switch string(attr) {
-	case "kafkaoffset", "kafkapartition", "kafkatopic":
-		return "", false, false
-	}
-	return string(attr), true, true
-}
-
-// TopicDeadLetter writes unhandleable records to a topic, unchanged, with
-// headers saying where they came from and why.
-type TopicDeadLetter struct {
-	Topic    string
-	Producer sarama.SyncProducer
-	own      sarama.Client // closed by Close when NewTopicDeadLetter opened it
-}
-
-// NewTopicDeadLetter creates topic (as EnsureTopic, one partition, the
-// replication factor replication; an existing topic of any partition count
-// is used as it is) and opens an idempotent producer for it. A replication
-// of 0 leaves the factor to the broker (its default.replication.factor, as
-// CreateTopics does when asked for -1: Kafka ships with 1, Strimzi and the
-// managed services set 3), which is what a dead-letter topic wants: its
-// records are no less worth keeping than the data's.
-// Creating it at start matters: Kafka does not create a topic on first
-// produce, so a consumer whose dead-letter topic is missing would retry its
-// first poison record forever and hold its partition. A topic that cannot be
-// created (no permission, say) fails here, before anything is consumed.
-func NewTopicDeadLetter(ctx context.Context, cfg Config, topic string, replication int16) (*TopicDeadLetter, error) {
-	if topic == "" {
-		return nil, errors.New("kafka: dead-letter topic: empty name")
-	}
-	if err := EnsureTopic(ctx, cfg, topic, 1, replication); err != nil {
-		return nil, fmt.Errorf("kafka: dead-letter topic: %w", err)
-	}
-	base, err := cfg.Sarama()
-	if err != nil {
-		return nil, err
-	}
-	client, err := sarama.NewClient(cfg.Brokers, ProducerConfig(base))
-	if err != nil {
-		return nil, fmt.Errorf("kafka: dead-letter producer for %s: %w", topic, err)
-	}
-	sp, err := sarama.NewSyncProducerFromClient(client)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka: dead-letter producer for %s: %w", topic, err)
-	}
-	return &TopicDeadLetter{Topic: topic, Producer: sp, own: client}, nil
-}
-
-// Close closes the producer and, when NewTopicDeadLetter opened it, its
-// client.
-func (d *TopicDeadLetter) Close(context.Context) error {
-	err := d.Producer.Close()
-	if d.own != nil {
-		err = errors.Join(err, d.own.Close())
-	}
-	return err
-}
-
-// DeadLetter implements DeadLetter.
-func (d *TopicDeadLetter) DeadLetter(_ context.Context, m *sarama.ConsumerMessage, reason error) error {
-	headers := make([]sarama.RecordHeader, 0, len(m.Headers)+4)
-	for _, h := range m.Headers {
-		if h != nil {
-			headers = append(headers, *h)
-		}
-	}
-	headers = append(headers,
-		sarama.RecordHeader{Key: []byte("tweetflow_error"), Value: []byte(reason.Error())},
-		sarama.RecordHeader{Key: []byte("tweetflow_topic"), Value: []byte(m.Topic)},
-		sarama.RecordHeader{Key: []byte("tweetflow_partition"), Value: []byte(strconv.Itoa(int(m.Partition)))},
-		sarama.RecordHeader{Key: []byte("tweetflow_offset"), Value: []byte(strconv.FormatInt(m.Offset, 10))},
-	)
-	pm := &sarama.ProducerMessage{Topic: d.Topic, Headers: headers, Value: sarama.ByteEncoder(m.Value)}
-	if m.Key != nil {
-		pm.Key = sarama.ByteEncoder(m.Key)
-	}
-	if _, _, err := d.Producer.SendMessage(pm); err != nil {
-		return fmt.Errorf("kafka: dead-letter %s/%d@%d to %s: %w", m.Topic, m.Partition, m.Offset, d.Topic, err)
-	}
-	return nil
 }
