@@ -56,11 +56,20 @@ func newESCmd() *cobra.Command {
 	return cmd
 }
 
-func newESTemplateCmd() *cobra.Command {
+// indexCmd completes cmd as an `es` subcommand over the model registry
+// (--models-dir) and an Elasticsearch (the ES flags): run gets both.
+func indexCmd(cmd *cobra.Command, run func(cmd *cobra.Command, modelsDir string, ef *esFlags) error) *cobra.Command {
 	var modelsDir string
+	cmd.Flags().StringVar(&modelsDir, "models-dir", envOr(core.EnvModelsDir, "models"), "folder holding the model folders [$MODELS_DIR]")
+	ef := addESFlags(cmd.Flags())
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return run(cmd, modelsDir, ef) }
+	return cmd
+}
+
+func newESTemplateCmd() *cobra.Command {
 	var print bool
-	var ef *esFlags
-	cmd := &cobra.Command{
+	cmd := indexCmd(&cobra.Command{
 		Use:   "template",
 		Short: "Put the index template and mapping generated from the model registry (adds new models' fields; never deletes)",
 		Long: `template generates the index template from the model registry (--models-dir)
@@ -68,60 +77,50 @@ and, with an Elasticsearch configured (--es or ES_URL), puts it, creates the
 index if it does not exist and puts the mapping on the live index, so a new
 model's fields are added without a reindex. With --print, or without an
 Elasticsearch, it prints the template instead.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if print || !ef.set() {
-				tpl, err := core.IndexTemplate(modelsDir, ef.Index)
-				if err != nil {
-					return err
-				}
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(tpl)
-			}
-			cfg, err := ef.config()
+	}, func(cmd *cobra.Command, modelsDir string, ef *esFlags) error {
+		if print || !ef.set() {
+			tpl, err := core.IndexTemplate(modelsDir, ef.Index)
 			if err != nil {
 				return err
 			}
-			n, err := core.EnsureIndex(cmd.Context(), modelsDir, cfg)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date (%d models)\n", cfg.Index, n)
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(tpl)
+		}
+		cfg, err := ef.config()
+		if err != nil {
 			return err
-		},
-	}
-	cmd.Flags().StringVar(&modelsDir, "models-dir", envOr(core.EnvModelsDir, "models"), "folder holding the model folders [$MODELS_DIR]")
+		}
+		n, err := core.EnsureIndex(cmd.Context(), modelsDir, cfg)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date (%d models)\n", cfg.Index, n)
+		return err
+	})
 	cmd.Flags().BoolVar(&print, "print", false, "print the template instead of putting it")
-	ef = addESFlags(cmd.Flags())
 	return cmd
 }
 
 func newESResetCmd() *cobra.Command {
-	var modelsDir string
 	var confirm bool
-	var ef *esFlags
-	cmd := &cobra.Command{
+	cmd := indexCmd(&cobra.Command{
 		Use:   "reset --confirm",
 		Short: "DELETE the index and all its documents, then recreate it empty",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := ef.config()
-			if err != nil {
-				return err
-			}
-			if !confirm {
-				return fmt.Errorf("refusing to delete index %s and every document in it: add --confirm", cfg.Index)
-			}
-			if err := core.ResetIndex(cmd.Context(), modelsDir, cfg); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s deleted and recreated empty\n", cfg.Index)
+	}, func(cmd *cobra.Command, modelsDir string, ef *esFlags) error {
+		cfg, err := ef.config()
+		if err != nil {
 			return err
-		},
-	}
-	cmd.Flags().StringVar(&modelsDir, "models-dir", envOr(core.EnvModelsDir, "models"), "folder holding the model folders [$MODELS_DIR]")
+		}
+		if !confirm {
+			return fmt.Errorf("refusing to delete index %s and every document in it: add --confirm", cfg.Index)
+		}
+		if err := core.ResetIndex(cmd.Context(), modelsDir, cfg); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "index %s deleted and recreated empty\n", cfg.Index)
+		return err
+	})
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "really delete the index")
-	ef = addESFlags(cmd.Flags())
 	return cmd
 }
