@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -39,14 +40,7 @@ same file.`,
 			if opts.Hook, err = inject.hook(opts.Rows, opts.Seed); err != nil {
 				return err
 			}
-			f, err := os.Create(out)
-			if err != nil {
-				return fmt.Errorf("gen: %w", err)
-			}
-			n, err := gen.Generate(cmd.Context(), f, rows, opts)
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("gen: %w", cerr)
-			}
+			n, err := writeFile(out, func(w io.Writer) (int, error) { return gen.Generate(cmd.Context(), w, rows, opts) })
 			if err != nil {
 				return err
 			}
@@ -75,16 +69,25 @@ func genTwarc(cmd *cobra.Command, from, out string, n int) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return fmt.Errorf("gen: %w", err)
-	}
-	n, err = gen.TwarcPages(cmd.Context(), f, tmpl, gen.TwarcOptions{Tweets: n})
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("gen: %w", cerr)
-	}
+	n, err = writeFile(out, func(w io.Writer) (int, error) {
+		return gen.TwarcPages(cmd.Context(), w, tmpl, gen.TwarcOptions{Tweets: n})
+	})
 	if err == nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "wrote %d tweets as twarc2 pages to %s\n", n, out)
 	}
 	return err
+}
+
+// writeFile creates path and has write fill it; a failed close (a full
+// disk) is the write's error.
+func writeFile(path string, write func(io.Writer) (int, error)) (int, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, fmt.Errorf("gen: %w", err)
+	}
+	n, err := write(f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("gen: %w", cerr)
+	}
+	return n, err
 }
