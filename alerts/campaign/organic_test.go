@@ -191,6 +191,10 @@ func TestPlantPatterns(t *testing.T) {
 	for _, tw := range stream {
 		byID[tw.ID] = tw
 	}
+	organicRetweets := map[string]int{}
+	for _, tw := range org.Tweets {
+		organicRetweets[tw.RetweetOf]++
+	}
 	end := benchStart.Add(8 * time.Hour)
 	for _, c := range truth.Campaigns {
 		var tws []event.Tweet
@@ -226,7 +230,7 @@ func TestPlantPatterns(t *testing.T) {
 			if k != wantK || span != wantSpan.Truncate(time.Millisecond) || len(tws) != k {
 				bad("want %d accounts over %s", wantK, wantSpan)
 			}
-		case Ring, LinkPush, ReplySwarm:
+		case Ring, ViralRing, LinkPush, ReplySwarm:
 			steps := map[string][]event.Tweet{}
 			for _, tw := range tws {
 				key := tw.RetweetOf
@@ -256,16 +260,22 @@ func TestPlantPatterns(t *testing.T) {
 				if d := st[len(st)-1].CreatedAt.Sub(st[0].CreatedAt); d > within {
 					bad("step %q spans %s > %s", key, d, within)
 				}
-				if c.Pattern == Ring {
+				if src, ok := byID[key]; c.Pattern != LinkPush && (!ok || !src.CreatedAt.Before(st[0].CreatedAt)) {
+					bad("step %q: its target is not an earlier tweet of the stream", key)
+				}
+				if c.Pattern == Ring || c.Pattern == ViralRing {
 					if src, ok := byID[key]; !ok || src.Text != st[0].Text {
 						bad("ring retweets %s, not an organic tweet's text", key)
 					}
+				}
+				if c.Pattern == ViralRing && organicRetweets[key] < viralRetweets {
+					bad("viral ring on %s: %d organic retweets", key, organicRetweets[key])
 				}
 				for _, tw := range st {
 					texts[tw.Text] = true
 				}
 			}
-			if c.Pattern != Ring && len(texts) < len(tws)*9/10 {
+			if c.Pattern != Ring && c.Pattern != ViralRing && len(texts) < len(tws)*9/10 {
 				bad("%d distinct texts of %d: want different texts", len(texts), len(tws))
 			}
 		default:

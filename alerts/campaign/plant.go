@@ -28,6 +28,10 @@ const (
 	// Ring: 4-8 accounts retweet the same organic tweet within a minute of
 	// each other, for 5-8 different tweets over one to a few hours.
 	Ring Pattern = "retweet-ring"
+	// ViralRing: a retweet ring on tweets that are viral anyway (at least
+	// 50 organic retweets): the ring hides among the cascade's strangers,
+	// so a detector cannot simply leave popular tweets out.
+	ViralRing Pattern = "viral-ring"
 	// LinkPush: 6-10 accounts post one URL (written in different ways)
 	// with different texts within 10 minutes, for 3-5 URLs.
 	LinkPush Pattern = "link-push"
@@ -38,7 +42,7 @@ const (
 
 // Patterns lists every pattern, in report order.
 func Patterns() []Pattern {
-	return []Pattern{Burst, Drip, SixIn5m, TwelveIn10m, Ring, LinkPush, ReplySwarm}
+	return []Pattern{Burst, Drip, SixIn5m, TwelveIn10m, Ring, ViralRing, LinkPush, ReplySwarm}
 }
 
 // ParsePattern returns the pattern named s.
@@ -66,6 +70,7 @@ const plantIDBase = 9_000_000_000_000
 type planter struct {
 	rng     *rand.Rand
 	org     Organic
+	viral   []int // indexes into org.Tweets of originals with >= viralRetweets retweets, in time order
 	start   time.Time
 	span    time.Duration
 	vocab   vocabulary
@@ -97,6 +102,10 @@ func Plant(org Organic, start time.Time, span time.Duration, counts map[Pattern]
 	}
 	pl := &planter{rng: rand.New(rand.NewPCG(seed, 0x706c616e74)), org: org, start: start, span: span,
 		vocab: newVocabulary(), handles: map[string]bool{}}
+	pl.viral = viralOriginals(org)
+	if counts[ViralRing] > 0 && len(pl.viral) == 0 {
+		return nil, Truth{}, fmt.Errorf("plant: %s: no organic tweet has %d retweets", ViralRing, viralRetweets)
+	}
 	pl.rng.Shuffle(len(plan), func(i, j int) { plan[i], plan[j] = plan[j], plan[i] })
 	// Start slots over the first 80%: the longest patterns need the rest.
 	slot := time.Duration(float64(span) * 0.8 / float64(max(1, len(plan))))
@@ -131,6 +140,8 @@ func (pl *planter) plant(c *Campaign, at time.Time) {
 		pl.copies(c, at, 12, 1, 10*time.Minute)
 	case Ring:
 		pl.repeated(c, at, 4+rng.IntN(5), 5+rng.IntN(4), 12*time.Minute, 45*time.Minute, 50*time.Second, pl.ringStep)
+	case ViralRing:
+		pl.repeated(c, at, 4+rng.IntN(5), 5+rng.IntN(4), 12*time.Minute, 45*time.Minute, 50*time.Second, pl.viralStep)
 	case LinkPush:
 		pl.repeated(c, at, 6+rng.IntN(5), 3+rng.IntN(3), 15*time.Minute, 60*time.Minute, 9*time.Minute, pl.linkStep)
 	case ReplySwarm:
@@ -232,8 +243,63 @@ func (pl *planter) recentOriginal(at time.Time) event.Tweet {
 	return tw[idx[lo+pl.rng.IntN(hi-lo)]]
 }
 
+// viralRetweets is how many organic retweets make a tweet viral.
+const viralRetweets = 50
+
+func viralOriginals(org Organic) []int {
+	n := map[string]int{}
+	for _, t := range org.Tweets {
+		if t.RetweetOf != "" {
+			n[t.RetweetOf]++
+		}
+	}
+	var out []int
+	for _, i := range org.Originals {
+		if n[org.Tweets[i].ID] >= viralRetweets {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 func (pl *planter) ringStep(c *Campaign, accts []account, at time.Time, within time.Duration) {
-	src := pl.recentOriginal(at)
+	pl.retweetAll(c, accts, pl.recentOriginal(at), at, within)
+}
+
+// viralStep retweets a viral original the campaign has not retweeted yet:
+// one of the five latest posted before at (its cascade is likely still
+// going), else the next one after at.
+func (pl *planter) viralStep(c *Campaign, accts []account, at time.Time, within time.Duration) {
+	tw := pl.org.Tweets
+	hi := sort.Search(len(pl.viral), func(i int) bool { return !tw[pl.viral[i]].CreatedAt.Before(at) })
+	var cands []int
+	for i := hi - 1; i >= 0 && len(cands) < 5; i-- {
+		if !slices.Contains(c.Targets, tw[pl.viral[i]].ID) {
+			cands = append(cands, pl.viral[i])
+		}
+	}
+	for i := hi; i < len(pl.viral) && len(cands) == 0; i++ {
+		if !slices.Contains(c.Targets, tw[pl.viral[i]].ID) {
+			cands = append(cands, pl.viral[i])
+		}
+	}
+	if len(cands) == 0 { // fewer viral tweets than steps: repeat one
+		cands = pl.viral
+	}
+	pl.retweetAll(c, accts, tw[cands[pl.rng.IntN(len(cands))]], at, within)
+}
+
+// notBefore is at, or a minute after src when src comes later: a
+// reaction cannot precede its tweet.
+func notBefore(src event.Tweet, at time.Time) time.Time {
+	if src.CreatedAt.Before(at) {
+		return at
+	}
+	return src.CreatedAt.Add(time.Minute)
+}
+
+func (pl *planter) retweetAll(c *Campaign, accts []account, src event.Tweet, at time.Time, within time.Duration) {
+	at = notBefore(src, at)
 	c.Targets = append(c.Targets, src.ID)
 	for i, t := range pl.offsets(len(accts), at, within) {
 		pl.emit(c, event.Tweet{UserID: accts[i].id, User: accts[i].handle, Text: src.Text, CreatedAt: t,
@@ -268,6 +334,7 @@ func (pl *planter) linkStep(c *Campaign, accts []account, at time.Time, within t
 
 func (pl *planter) replyStep(c *Campaign, accts []account, at time.Time, within time.Duration) {
 	src := pl.recentOriginal(at)
+	at = notBefore(src, at)
 	c.Targets = append(c.Targets, src.ID)
 	for i, t := range pl.offsets(len(accts), at, within) {
 		text := "@" + src.User + " " + pl.vocab.message(pl.rng, c.Kind)
