@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts/coord"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/model"
 )
@@ -48,7 +49,26 @@ type Config struct {
 	Models       []ModelConfig
 	Anomaly      AnomalyConfig
 	Coordination CoordinationConfig
+	Networks     NetworkConfig
 }
+
+// NetworkConfig configures the coordination networks (alerts/coord): per
+// signal and window, the weight of the edge between two accounts counts
+// their co-actions within the window of each other (the QUT toolkit's
+// networks), kept over the horizon. An edge reaching Coord.Repeat (default
+// 3) raises a coordination alert naming the pair and what they shared,
+// once per signal and pair: accounts that co-act repeatedly. A viral
+// tweet's strangers co-act once each (weight 1) and never reach it.
+type NetworkConfig struct {
+	Disabled bool
+	// Coord is the networks' configuration (zero fields: coord.DefaultConfig).
+	Coord coord.Config
+}
+
+// DefaultRepeat is the default NetworkConfig.Coord.Repeat: a retweet ring,
+// a link push or a reply swarm repeats on three tweets, URLs or targets
+// (the campaign shapes of #11), an organic pair seldom does.
+const DefaultRepeat = 3
 
 // ModelConfig is what the engine knows of a model: the registry's view
 // (model.Views), of which it reads Name, Threshold (the reference line; nil
@@ -152,6 +172,7 @@ func (c Config) withDefaults() Config {
 	k.MinTokens = cmp.Or(k.MinTokens, dk.MinTokens)
 	k.Containment = cmp.Or(k.Containment, dk.Containment)
 	k.LooseSimilarity = cmp.Or(k.LooseSimilarity, dk.LooseSimilarity)
+	c.Networks.Coord.Repeat = cmp.Or(c.Networks.Coord.Repeat, DefaultRepeat)
 	return c
 }
 

@@ -19,10 +19,14 @@
 package alerts
 
 import (
+	"cmp"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/alerts/coord"
 	"github.com/tweetflow/tweetflow/alerts/internal/queue"
 	"github.com/tweetflow/tweetflow/event"
 )
@@ -44,10 +48,17 @@ type Stats struct {
 type Engine struct {
 	cfg Config
 
-	mu        sync.Mutex
-	win       *windower
-	coord     *coordinator
-	recent    recentIDs // tweets coordination saw within its window
+	mu      sync.Mutex
+	win     *windower
+	coord   *coordinator
+	recent  recentIDs // tweets coordination saw within its window
+	nets    *coord.Engine
+	crossed []coord.Crossing
+	// pairs holds the (signal, pair) that alerted, with the event time,
+	// so a pair alerts once per signal (not once per window) over the
+	// networks' horizon.
+	pairs     map[string]int64
+	pairSweep int64
 	newest    time.Time // the newest event time seen
 	stats     Stats
 	bufPool   sync.Pool // *[]uint64 token buffers for signatures
@@ -60,12 +71,21 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:   cfg,
 		win:   newWindower(cfg),
 		coord: newCoordinator(cfg.Coordination),
+		pairs: map[string]int64{},
 		stats: Stats{Alerts: map[string]int{}},
-	}, nil
+	}
+	if !cfg.Networks.Disabled {
+		nets, err := coord.New(cfg.Networks.Coord)
+		if err != nil {
+			return nil, fmt.Errorf("alerts config: networks: %w", err)
+		}
+		e.nets = nets
+	}
+	return e, nil
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -140,6 +160,10 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 				out = append(out, *a)
 			}
 		}
+		if e.nets != nil {
+			e.nets.Observe(&r.Tweet)
+			out = e.repeated(out, at)
+		}
 	}
 	e.stats.Late = e.win.late
 	for _, a := range out {
@@ -210,4 +234,48 @@ func (r *recentIDs) first(id string, at, from int64) bool {
 	r.at[id] = at
 	r.queue = append(r.queue, recentID{id: id, at: at})
 	return true
+}
+
+// repeated turns the networks' new crossings into alerts, one per signal
+// and pair over the networks' horizon (the same pair crosses in each of a
+// signal's windows).
+func (e *Engine) repeated(out []event.Alert, at time.Time) []event.Alert {
+	e.crossed = e.nets.Crossed(e.crossed[:0])
+	hz := int64(e.nets.Horizon())
+	if now := at.UnixNano(); now-e.pairSweep > hz/8 {
+		e.pairSweep = now
+		for k, t := range e.pairs {
+			if t < now-hz {
+				delete(e.pairs, k)
+			}
+		}
+	}
+	for _, c := range e.crossed {
+		key := string(c.Window.Signal) + "\x00" + c.A + "\x00" + c.B
+		if _, done := e.pairs[key]; done {
+			continue
+		}
+		e.pairs[key] = c.At.UnixNano()
+		out = append(out, pairAlert(c, e.cfg.Networks.Coord.Repeat))
+	}
+	return out
+}
+
+// pairAlert is the alert of a pair of accounts that co-acted repeatedly.
+func pairAlert(c coord.Crossing, repeat int) event.Alert {
+	metric := string(c.Window.Signal)
+	name := func(id, handle string) string { return cmp.Or(handle, id) }
+	items := make([]string, len(c.Items))
+	for i, it := range c.Items {
+		items[i] = clip(it, 200)
+	}
+	return event.Alert{
+		ID:   event.AlertID(event.AlertCoordination, metric, c.First, c.A, c.B),
+		Kind: event.AlertCoordination, Metric: metric,
+		WindowStart: c.First, WindowEnd: c.At,
+		Observed: float64(c.Weight), Expected: float64(repeat), Bound: float64(repeat),
+		Count: c.Weight, Accounts: []string{c.A, c.B}, Items: items,
+		Message: fmt.Sprintf("%s and %s: %s %d times within %s of each other (%s)", name(c.A, c.HandleA), name(c.B, c.HandleB),
+			metric, c.Weight, c.Window.Span, strings.Join(items, ", ")),
+	}
 }

@@ -673,3 +673,52 @@ func appendToken(dst []uint64, field string) []uint64 {
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
+
+// A retweet ring (4 accounts retweeting the same 6 tweets within a minute
+// of each other) raises one repeated co-action alert per pair, naming the
+// pair and the tweets they shared, whatever number of the signal's windows
+// the pair crosses in; a viral cascade (300 strangers retweeting a tweet
+// within a minute) raises none.
+func TestRepeatedCoActionAlerts(t *testing.T) {
+	cfg := coordOnly()
+	cfg.Coordination.Disabled = true
+	e := mustEngine(t, cfg)
+	var recs []sink.Record
+	retweet := func(id, user, target string, at time.Time) {
+		r := rec(id, user, "RT "+target, at)
+		r.Tweet.UserID, r.Tweet.RetweetOf = user, target
+		recs = append(recs, r)
+	}
+	for i := range 300 {
+		retweet(fmt.Sprint("v", i), fmt.Sprint("fan", i), "viral", t0.Add(time.Duration(i)*150*time.Millisecond))
+	}
+	for r := range 6 {
+		at := t0.Add(time.Duration(2+r*9) * time.Minute)
+		for k := range 4 {
+			retweet(fmt.Sprintf("r%d-%d", r, k), fmt.Sprint("ring", k), fmt.Sprint("target", r), at.Add(time.Duration(k*13)*time.Second))
+		}
+	}
+	got := e.Observe(recs)
+	if len(got) != 6 {
+		t.Fatalf("alerts %v, want one per pair of the 4-account ring", alertIDs(got))
+	}
+	for _, a := range got {
+		if a.Kind != event.AlertCoordination || a.Metric != "co-retweet" || len(a.Accounts) != 2 ||
+			!strings.HasPrefix(a.Accounts[0], "ring") || a.Count != 3 ||
+			!slices.Equal(a.Items, []string{"target0", "target1", "target2"}) || a.ID != event.AlertID(a.Kind, a.Metric, a.WindowStart, a.Accounts...) {
+			t.Errorf("alert %+v", a)
+		}
+		if err := a.Validate(a.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	// The same replay again: the same alerts (ids from the content).
+	if again := mustEngine(t, cfg).Observe(recs); !slices.Equal(alertIDs(again), alertIDs(got)) {
+		t.Errorf("replayed: %v, want %v", alertIDs(again), alertIDs(got))
+	}
+	off := cfg
+	off.Networks.Disabled = true
+	if none := mustEngine(t, off).Observe(recs); len(none) != 0 {
+		t.Errorf("networks off: alerts %v", alertIDs(none))
+	}
+}

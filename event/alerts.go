@@ -65,7 +65,9 @@ type Alert struct {
 	Model string `json:"model,omitempty"`
 	// Metric names what was measured: "mean" (a model's mean value),
 	// "share:<label>" (the share of tweets with that label), "rate" (tweets
-	// per window) or "similar_texts" (coordination).
+	// per window), "similar_texts" (coordination: a burst of copies) or a
+	// coordination signal, "co-retweet", "co-tweet", "co-link", "co-reply"
+	// (a pair of accounts that co-acted repeatedly).
 	Metric      string    `json:"metric"`
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
@@ -89,6 +91,10 @@ type Alert struct {
 	Accounts []string `json:"accounts,omitempty"`
 	TweetIDs []string `json:"tweet_ids,omitempty"`
 	Texts    []string `json:"texts,omitempty"`
+	// Items are what a pair of accounts that co-acted repeatedly shared
+	// (metric co-retweet, co-link, ...): retweeted or replied-to tweet ids,
+	// normalised URLs, normalised texts (capped).
+	Items []string `json:"items,omitempty"`
 	// Message is one line for humans.
 	Message string `json:"message"`
 }

@@ -230,6 +230,29 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	if coordination < 2 {
 		t.Fatalf("embedded alerts %v: want both copy campaigns", want)
 	}
+	// Every pair of the ring co-retweeted 6 tweets and every pair of the
+	// push co-linked 3 URLs: each is a repeated co-action alert; the
+	// organic cascades' strangers co-retweeted once and raise none.
+	for _, planted := range []struct {
+		metric, prefix string
+		n              int
+	}{{"co-retweet", "ring", 5}, {"co-link", "push", 6}} {
+		for a := range planted.n {
+			for b := a + 1; b < planted.n; b++ {
+				suffix := fmt.Sprintf("/%s%d/%s%d", planted.prefix, a, planted.prefix, b)
+				if !slices.ContainsFunc(want, func(id string) bool {
+					return strings.HasPrefix(id, "coordination/"+planted.metric+"/") && strings.HasSuffix(id, suffix)
+				}) {
+					t.Errorf("no %s alert for%s in %v", planted.metric, suffix, want)
+				}
+			}
+		}
+	}
+	for _, id := range want {
+		if strings.Contains(id, "/rt") || strings.Contains(id, "/o") {
+			t.Errorf("alert %s names an organic account", id)
+		}
+	}
 	t.Logf("embedded alerts: %v", want)
 
 	// Kafka only, the aggregator stopped after half the tweets are stored.

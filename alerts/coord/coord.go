@@ -69,9 +69,16 @@ type Config struct {
 	// its retweeters says little about coordination and would flood the
 	// network with weight-1 edges.
 	MaxPerKey int
-	// MaxEdges caps the edges per window; new pairs beyond it are dropped
-	// (edges_full), existing edges still count.
+	// MaxEdges caps the edges per window. A new pair beyond it takes the
+	// place of the oldest edge still of weight 1 (evicted_weak): a pair
+	// that co-acted once is the commonest and least telling edge. Only
+	// when every edge is heavier is the new pair dropped (edges_full);
+	// existing edges still count.
 	MaxEdges int
+	// Repeat, when positive, is the weight at which an edge is reported
+	// (Crossed): accounts that co-acted Repeat times within the window of
+	// each other, on as many tweets, over the horizon.
+	Repeat int
 	// MaxKeyBytes: longer keys and account ids are replaced by their SHA-256
 	// (long_key), so a 10 KB URL costs 71 bytes and still matches itself.
 	MaxKeyBytes int
@@ -113,6 +120,9 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) validate() error {
+	if c.Repeat < 0 {
+		return fmt.Errorf("coord config: negative repeat weight %d", c.Repeat)
+	}
 	if c.Horizon < 0 || c.MaxActions < 0 || c.MaxPerKey < 0 || c.MaxEdges < 0 || c.MaxKeyBytes < 0 {
 		return fmt.Errorf("coord config: negative bound (horizon %s, max actions %d, per key %d, edges %d, key bytes %d)",
 			c.Horizon, c.MaxActions, c.MaxPerKey, c.MaxEdges, c.MaxKeyBytes)
@@ -150,6 +160,32 @@ type Engine struct {
 	stamp []uint64
 	epoch uint64
 	c     engineCounts
+	// crossed holds the edges that reached Repeat since the last Crossed.
+	crossed []Crossing
+}
+
+// Crossing is an edge that reached the configured Repeat weight: two
+// accounts that co-acted that often within the window of each other.
+type Crossing struct {
+	Window           Window
+	A, B             string // account ids, A < B
+	HandleA, HandleB string
+	Weight           int
+	// Items are the keys the pair shared (retweeted tweet ids, URLs, reply
+	// targets, texts), first first, at most 8.
+	Items []string
+	// First is the pair's first co-action in the window's network, At the
+	// one that made the weight.
+	First, At time.Time
+}
+
+// Crossed appends to dst the edges that reached Repeat since the last call,
+// in the order they did, and forgets them.
+func (e *Engine) Crossed(dst []Crossing) []Crossing {
+	dst = append(dst, e.crossed...)
+	clear(e.crossed)
+	e.crossed = e.crossed[:0]
+	return dst
 }
 
 type engineCounts struct {
@@ -169,6 +205,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// Horizon is how long an edge is kept after its last co-action.
+func (e *Engine) Horizon() time.Duration { return e.cfg.Horizon }
 
 // Windows returns the configured windows, in configuration order.
 func (e *Engine) Windows() []Window {
@@ -283,9 +322,9 @@ type WindowStats struct {
 	Actions, Keys, Edges, PeakActions, PeakEdges int
 	// Backward: tweets older than the window's latest, taken at the latest.
 	// TooLate: more than the window behind, dropped. Duplicate: a tweet id
-	// already held on the key. KeyFull, EvictedEarly, EdgesFull, Expired:
-	// the caps and the horizon at work.
-	Backward, TooLate, Duplicate, KeyFull, EvictedEarly, EdgesFull, Expired uint64
+	// already held on the key. KeyFull, EvictedEarly, EvictedWeak,
+	// EdgesFull, Expired: the caps and the horizon at work.
+	Backward, TooLate, Duplicate, KeyFull, EvictedEarly, EvictedWeak, EdgesFull, Expired uint64
 	// Pairs counts held actions a new one was compared with: the work.
 	Pairs uint64
 }

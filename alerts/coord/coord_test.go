@@ -200,8 +200,81 @@ func TestCapsCounted(t *testing.T) {
 	}
 	ws := e.Stats().Windows[0]
 	// keys x0: 0,1,2 held, 3 dropped; x1: 4,5,6 held, 7 dropped; x2: 8,9.
-	if ws.KeyFull != 2 || ws.EvictedEarly != 3 || ws.Actions != 5 || ws.EdgesFull == 0 || ws.Edges != 2 || ws.PeakEdges != 2 {
+	// Every edge has weight 1: each new pair past the cap evicts the
+	// oldest, none is dropped.
+	if ws.KeyFull != 2 || ws.EvictedEarly != 3 || ws.Actions != 5 || ws.EvictedWeak == 0 || ws.EdgesFull != 0 ||
+		ws.Edges != 2 || ws.PeakEdges != 2 {
 		t.Fatalf("stats %+v", ws)
+	}
+}
+
+// At the edge cap a new pair evicts an edge of weight 1, never a heavier
+// one; when all are heavier it is dropped (counted).
+func TestEdgeCapEvictsWeakEdgesFirst(t *testing.T) {
+	w := Window{signal.CoRetweet, time.Minute}
+	e, _ := New(Config{Windows: []Window{w}, MaxEdges: 3})
+	id := 0
+	co := func(key string, users ...string) {
+		for _, u := range users {
+			id++
+			e.Observe(&event.Tweet{ID: fmt.Sprint(id), UserID: u, RetweetOf: key, CreatedAt: t0.Add(time.Duration(id) * time.Second)})
+		}
+	}
+	co("k1", "a", "b") // a-b weight 1
+	co("k2", "a", "b") // a-b weight 2: heavy
+	co("k3", "c", "d") // c-d weight 1
+	co("k4", "e", "f") // e-f weight 1: 3 edges, the cap
+	co("k5", "g", "h") // evicts c-d, the oldest weak edge
+	ws := e.Stats().Windows[0]
+	pairs := func() []string {
+		var out []string
+		for _, ed := range e.Edges(w) {
+			out = append(out, ed.A+ed.B)
+		}
+		return out
+	}
+	if got := pairs(); !slices.Equal(got, []string{"ab", "ef", "gh"}) || ws.EvictedWeak != 1 || ws.EdgesFull != 0 {
+		t.Fatalf("edges %v, stats %+v: want ab (heavy) kept, cd evicted", got, ws)
+	}
+	co("k6", "e", "f")
+	co("k7", "g", "h") // every edge heavy now
+	co("k8", "i", "j") // dropped
+	ws = e.Stats().Windows[0]
+	if got := pairs(); !slices.Equal(got, []string{"ab", "ef", "gh"}) || ws.EdgesFull != 1 {
+		t.Fatalf("edges %v, stats %+v: want the new pair dropped", got, ws)
+	}
+}
+
+// An edge reaching Repeat is reported once, with the accounts and the
+// items they shared; a cascade of strangers (weight 1 each) is not.
+func TestRepeatCrossing(t *testing.T) {
+	w := Window{signal.CoRetweet, time.Minute}
+	e, _ := New(Config{Windows: []Window{w}, Repeat: 3})
+	id := 0
+	at := t0
+	for r := range 4 {
+		for _, u := range []string{"ring1", "ring2"} {
+			id++
+			at = at.Add(5 * time.Second)
+			e.Observe(&event.Tweet{ID: fmt.Sprint(id), UserID: u, User: "@" + u, RetweetOf: fmt.Sprint("target", r), CreatedAt: at})
+		}
+		for k := range 20 { // strangers retweet the same tweet
+			id++
+			e.Observe(&event.Tweet{ID: fmt.Sprint(id), UserID: fmt.Sprint("s", r, "-", k), RetweetOf: fmt.Sprint("target", r), CreatedAt: at})
+		}
+		at = at.Add(10 * time.Minute)
+	}
+	got := e.Crossed(nil)
+	if len(got) != 1 {
+		t.Fatalf("crossings %+v, want ring1-ring2 once", got)
+	}
+	c := got[0]
+	if c.A != "ring1" || c.B != "ring2" || c.HandleA != "@ring1" || c.Weight != 3 || c.Window != w ||
+		!slices.Equal(c.Items, []string{"target0", "target1", "target2"}) || !c.At.After(c.First) {
+		t.Errorf("crossing %+v", c)
+	}
+	if more := e.Crossed(nil); len(more) != 0 {
+		t.Errorf("crossings reported twice: %+v", more)
 	}
 }
 

@@ -1,6 +1,7 @@
 package coord
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tweetflow/tweetflow/alerts/internal/queue"
@@ -111,18 +112,33 @@ type held struct {
 type edgeState struct {
 	loHi, hiLo  uint32 // weight from the lower id to the higher, and back
 	first, last int64
+	// item is the first key the pair shared (a string already held by its
+	// key, not a copy); later distinct keys of a pair that co-acted more
+	// than once are in window.shared.
+	item string
 }
+
+func (es edgeState) weight() uint32 { return max(es.loHi, es.hiLo) }
+
+// maxItems caps the shared keys kept per edge (an alert names them).
+const maxItems = 8
 
 type window struct {
 	Window
-	e         *Engine
-	span      int64
-	now       int64
-	started   bool
-	keys      map[string]*keyState
-	queue     []held
-	qhead     int
-	edges     map[uint64]edgeState
+	e       *Engine
+	span    int64
+	now     int64
+	started bool
+	keys    map[string]*keyState
+	queue   []held
+	qhead   int
+	edges   map[uint64]edgeState
+	shared  map[uint64][]string // keys beyond the first, for edges of weight > 1
+	// weak holds edge keys in creation order: at MaxEdges the oldest edge
+	// still of weight 1 makes room for a new pair (an edge seen once says
+	// the least; heavier ones are what the network is for).
+	weak      []uint64
+	weakHead  int
 	lastSweep int64
 	peakActs  int
 	peakEdges int
@@ -130,7 +146,8 @@ type window struct {
 }
 
 func newWindow(w Window, e *Engine) *window {
-	return &window{Window: w, e: e, span: int64(w.Span), keys: map[string]*keyState{}, edges: map[uint64]edgeState{}}
+	return &window{Window: w, e: e, span: int64(w.Span), keys: map[string]*keyState{}, edges: map[uint64]edgeState{},
+		shared: map[uint64][]string{}}
 }
 
 func pairKey(a, b uint32) (uint64, bool) {
@@ -205,7 +222,7 @@ func (w *window) add(acct uint32, msg string, at int64, key string, rec *multiKe
 			toA = true
 		}
 		if toB || toA {
-			w.bump(acct, b.acct, toB, toA, at)
+			w.bump(acct, b.acct, toB, toA, at, ks.key)
 		}
 	}
 	ks.push(action{acct: acct, at: at, msg: msg, rec: rec})
@@ -218,19 +235,27 @@ func (w *window) add(acct uint32, msg string, at int64, key string, rec *multiKe
 	w.peakActs = max(w.peakActs, len(w.queue)-w.qhead)
 }
 
-// bump adds one to the a -> b and/or b -> a weight of the pair's edge.
-func (w *window) bump(a, b uint32, toB, toA bool, at int64) {
+// bump adds one to the a -> b and/or b -> a weight of the pair's edge,
+// whose co-action was on key; a weight reaching the engine's Repeat is a
+// crossing.
+func (w *window) bump(a, b uint32, toB, toA bool, at int64, key string) {
 	k, aLow := pairKey(a, b)
 	es, ok := w.edges[k]
 	if !ok {
-		if len(w.edges) >= w.e.cfg.MaxEdges {
+		if len(w.edges) >= w.e.cfg.MaxEdges && !w.evictWeak() {
 			w.c.EdgesFull++
 			return
 		}
-		es.first = at
+		es.first, es.item = at, key
 		w.e.accts.ref(a)
 		w.e.accts.ref(b)
+		w.weak = append(w.weak, k)
+	} else if key != es.item {
+		if items := w.shared[k]; len(items) < maxItems-1 && !slices.Contains(items, key) {
+			w.shared[k] = append(items, key)
+		}
 	}
+	before := es.weight()
 	if !aLow {
 		toB, toA = toA, toB
 	}
@@ -243,6 +268,43 @@ func (w *window) bump(a, b uint32, toB, toA bool, at int64) {
 	es.last = at
 	w.edges[k] = es
 	w.peakEdges = max(w.peakEdges, len(w.edges))
+	if r := uint32(w.e.cfg.Repeat); r > 0 && before < r && es.weight() >= r {
+		w.e.crossed = append(w.e.crossed, w.crossing(k, es))
+	}
+}
+
+// evictWeak deletes the oldest edge still of weight 1 (counted), false if
+// there is none.
+func (w *window) evictWeak() bool {
+	for w.weakHead < len(w.weak) {
+		k := queue.PopFront(&w.weak, &w.weakHead, 1024)
+		if es, ok := w.edges[k]; ok && es.weight() == 1 {
+			w.deleteEdge(k)
+			w.c.EvictedWeak++
+			return true
+		}
+	}
+	return false
+}
+
+func (w *window) deleteEdge(k uint64) {
+	delete(w.edges, k)
+	delete(w.shared, k)
+	w.e.accts.release(uint32(k >> 32))
+	w.e.accts.release(uint32(k))
+}
+
+// crossing describes edge k for an alert.
+func (w *window) crossing(k uint64, es edgeState) Crossing {
+	in := &w.e.accts
+	lo, hi := uint32(k>>32), uint32(k)
+	c := Crossing{Window: w.Window, A: in.names[lo], B: in.names[hi], HandleA: in.handles[lo], HandleB: in.handles[hi],
+		Weight: int(es.weight()), Items: append([]string{es.item}, w.shared[k]...),
+		First: time.Unix(0, es.first).UTC(), At: time.Unix(0, es.last).UTC()}
+	if c.A > c.B {
+		c.A, c.B, c.HandleA, c.HandleB = c.B, c.A, c.HandleB, c.HandleA
+	}
+	return c
 }
 
 // expire lets go of actions two spans old and, every eighth of the horizon,
@@ -258,11 +320,21 @@ func (w *window) expire() {
 	w.lastSweep = w.now
 	for k, es := range w.edges {
 		if es.last < w.now-hz {
-			delete(w.edges, k)
-			w.e.accts.release(uint32(k >> 32))
-			w.e.accts.release(uint32(k))
+			w.deleteEdge(k)
 			w.c.Expired++
 		}
+	}
+	// The weak queue keeps only keys of live edges of weight 1 (the rest
+	// would be skipped by evictWeak anyway): its memory follows the edges.
+	if n := len(w.weak) - w.weakHead; n > 2*len(w.edges)+1024 {
+		live := w.weak[:0]
+		for _, k := range w.weak[w.weakHead:] {
+			if es, ok := w.edges[k]; ok && es.weight() == 1 {
+				live = append(live, k)
+			}
+		}
+		clear(w.weak[len(live):])
+		w.weak, w.weakHead = live, 0
 	}
 }
 
