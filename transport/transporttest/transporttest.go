@@ -281,13 +281,11 @@ func Receive(t *testing.T, r transport.Receiver, h transport.AckHandler) (stop f
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Receive after cancel: %v, want nil", err)
-				}
-			case <-time.After(30 * time.Second):
+			switch err, ok := within(done); {
+			case !ok:
 				t.Errorf("Receive did not return within 30s of its cancel")
+			case err != nil:
+				t.Errorf("Receive after cancel: %v, want nil", err)
 			}
 		})
 	}
@@ -324,9 +322,7 @@ func testRestart(t *testing.T, src Source) {
 	})
 	sent := make(chan error, 1)
 	go func() { sent <- src.Sender().Send(context.Background(), in) }()
-	select {
-	case <-allFirst:
-	case <-time.After(30 * time.Second):
+	if _, ok := within(allFirst); !ok {
 		mu.Lock()
 		t.Fatalf("first receiver saw %d of %d events", len(first), len(in))
 	}
@@ -350,20 +346,28 @@ func testRestart(t *testing.T, src Source) {
 	mu.Lock()
 	heldAck(nil)
 	mu.Unlock()
-	select {
-	case <-got:
-	case <-time.After(30 * time.Second):
+	if _, ok := within(got); !ok {
 		t.Fatalf("event %s, unacked when the first Receive returned, was not redelivered (an ack of a later event committed past it?)", held)
 	}
-	select {
-	case err := <-sent:
-		if err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	case <-time.After(30 * time.Second):
+	switch err, ok := within(sent); {
+	case !ok:
 		t.Fatal("Send did not return once every event was acked")
+	case err != nil:
+		t.Fatalf("send: %v", err)
 	}
 	stop2()
+}
+
+// within waits up to 30 s for ch: its value, or false when it did not come.
+func within[T any](ch <-chan T) (v T, ok bool) {
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	select {
+	case v = <-ch:
+		return v, true
+	case <-timeout.C:
+		return v, false
+	}
 }
 
 // testCancel: a Receive whose context is cancelled returns nil, within
