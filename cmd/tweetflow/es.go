@@ -48,12 +48,7 @@ func storeConfig(cmd *cobra.Command, base core.StoreConfig, e *esFlags) (core.St
 }
 
 func newESCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "es",
-		Short: "Manage the Elasticsearch index (template, mapping, reset)",
-	}
-	cmd.AddCommand(newESTemplateCmd(), newESResetCmd())
-	return cmd
+	return group("es", "Manage the Elasticsearch index (template, mapping, reset)", newESTemplateCmd(), newESResetCmd())
 }
 
 // indexCmd completes cmd as an `es` subcommand over the model registry

@@ -16,12 +16,7 @@ import (
 )
 
 func newKibanaCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "kibana",
-		Short: "Generate, export and import the Kibana dashboard and alerting rules",
-	}
-	cmd.AddCommand(newKibanaExportCmd(), newKibanaImportCmd())
-	return cmd
+	return group("kibana", "Generate, export and import the Kibana dashboard and alerting rules", newKibanaExportCmd(), newKibanaImportCmd())
 }
 
 // genFlags choose what is generated: registry, index, thresholds, range.
