@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +24,6 @@ func newRunCmd() *cobra.Command {
 		onError     string
 		encoding    string
 		timeFormat  string
-		keep        []string
 		noProgress  bool
 		verbose     bool
 		parseOnly   bool
@@ -56,19 +54,6 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 			cfg.CSV.Encoding = csv.Encoding(encoding)
 			cfg.CSV.TimeFormat = csv.TimeFormat(timeFormat)
 			cfg.Models = core.SplitList(models)
-			if len(keep) > 0 {
-				cfg.CSV.Keep = map[string]string{}
-				for _, kv := range keep {
-					name, col, ok := strings.Cut(kv, "=")
-					if !ok || name == "" || col == "" {
-						return fmt.Errorf("--keep %q: want name=column", kv)
-					}
-					cfg.CSV.Keep[name] = col
-				}
-			}
-			if cfg.Producer.Speed < 0 || cfg.Producer.MaxRate < 0 || cfg.Producer.Limit < 0 {
-				return fmt.Errorf("--speed, --max-rate and --limit must not be negative")
-			}
 			var err error
 			if cfg.Store, err = storeConfig(cmd, cfg.Store, ef); err != nil {
 				return err
@@ -136,7 +121,7 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 	f.StringVar(&cfg.CSV.Time, "time-col", "2", "timestamp column")
 	f.StringVar(&cfg.CSV.User, "user-col", "4", `user column ("-" for none)`)
 	f.StringVar(&cfg.CSV.Text, "text-col", "5", "text column")
-	f.StringSliceVar(&keep, "keep", nil, "extra columns to keep, name=column (repeatable), e.g. target=0")
+	f.StringToStringVar(&cfg.CSV.Keep, "keep", nil, "extra columns to keep, name=column (repeatable), e.g. target=0")
 	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "write a tweet as partial when a model has not answered after this long")
 	f.IntVar(&cfg.MaxPending, "max-pending", cfg.MaxPending, "tweets held in memory by the join before the producer is slowed down")
 	f.IntVar(&cfg.Workers, "workers", 0, "concurrent scoring calls (default: number of CPUs)")

@@ -124,6 +124,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// validate reports a configuration a run cannot start with, naming the
+// flag that sets it.
+func (c Config) validate() error {
+	if c.Producer.Speed < 0 || c.Producer.MaxRate < 0 || c.Producer.Limit < 0 {
+		return fmt.Errorf("--speed %v, --max-rate %v, --limit %d: none may be negative", c.Producer.Speed, c.Producer.MaxRate, c.Producer.Limit)
+	}
+	for name, col := range c.CSV.Keep {
+		if name == "" || col == "" {
+			return fmt.Errorf("--keep %s=%s: want name=column", name, col)
+		}
+	}
+	return nil
+}
+
 // ErrServeWithES: the dashboard reads the SQLite store, which a run into
 // Elasticsearch does not write.
 var ErrServeWithES = errors.New("--serve shows the SQLite store, and --es writes to Elasticsearch instead: " +
@@ -141,6 +155,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
+	if err := cfg.validate(); err != nil {
+		return sum, err
+	}
 	if cfg.Serve != "" && cfg.Store.IsES() {
 		return sum, ErrServeWithES
 	}
@@ -354,6 +371,9 @@ func withAlerts(ctx context.Context, cfg Config, st *core.Store) ([]sink.Observe
 func ReadOnly(ctx context.Context, cfg Config) (Summary, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return Summary{}, err
+	}
 	skip, err := producer.SkipRows(cfg.StartRow)
 	if err != nil {
 		return Summary{}, err

@@ -168,3 +168,30 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("resumed run read %d (want %d), store has %d", rest.RowsRead, 20000-sum.RowsRead, rest.StoreTweets)
 	}
 }
+
+// A run's config is checked before anything is opened, and the error names
+// the flag.
+func TestRunRefusesABadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		change func(*embedded.Config)
+		want   string
+	}{
+		{func(c *embedded.Config) { c.Producer.Speed = -1 }, "--speed -1"},
+		{func(c *embedded.Config) { c.Producer.Limit = -5 }, "--limit -5"},
+		{func(c *embedded.Config) { c.CSV.Keep = map[string]string{"": "0"} }, "--keep =0"},
+		{func(c *embedded.Config) { c.CSV.Keep = map[string]string{"target": ""} }, "--keep target="},
+	} {
+		cfg := embedded.Defaults()
+		cfg.Data = "/nonexistent/input.csv"
+		cfg.Store.SQLite = filepath.Join(t.TempDir(), "never.db")
+		tc.change(&cfg)
+		for name, run := range map[string]func(context.Context, embedded.Config) (embedded.Summary, error){"Run": embedded.Run, "ReadOnly": embedded.ReadOnly} {
+			if _, err := run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want an error naming %q", name, err, tc.want)
+			}
+		}
+		if _, err := os.Stat(cfg.Store.SQLite); err == nil {
+			t.Errorf("%q: the store was created before the config was checked", tc.want)
+		}
+	}
+}
