@@ -7,13 +7,13 @@ import (
 )
 
 // The search filters (#10): by hashtag, link, language and account. Each
-// is a condition on a row; hashtag, link and account are also a candidate
-// set an index lists (tweet_entities' primary key, the user and user_id
-// indexes), which answers a rare filter over millions of tweets without
-// scanning them.
+// is a condition on a row and a candidate set an index lists
+// (tweet_entities' primary key, the user, user_id and language indexes),
+// which answers a rare filter over millions of tweets without scanning
+// them.
 
-// langIndex serves the language filter's scan: the tweets of one language
-// in time order (NewStore creates it).
+// langIndex serves the language filter: a rare language's candidates and
+// a common one's scan, in time order (NewStore creates it).
 const langIndex = "tweets_lang_created_at"
 
 // maxCandidates: a filter matching at most this many tweets is answered
@@ -48,6 +48,8 @@ func (q SearchQuery) filterOf() (conds []string, args []any, sets []candidateSet
 	if q.Lang != "" {
 		conds = append(conds, "lang = ?")
 		args = append(args, q.Lang)
+		// A rare language (or one no tweet has) is a candidate set too.
+		sets = append(sets, candidateSet{sql: "SELECT id FROM tweets INDEXED BY " + langIndex + " WHERE lang = ?", args: []any{q.Lang}})
 	}
 	return conds, args, sets
 }

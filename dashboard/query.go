@@ -343,8 +343,12 @@ type SearchQuery struct {
 	Limit                       int
 }
 
-// searchChunkRows is about how many tweets one step of a search scans.
-const searchChunkRows = 20_000
+// searchChunkRows is about how many tweets one step of a search scans;
+// with a filter the steps double up to maxChunkRows.
+const (
+	searchChunkRows = 20_000
+	maxChunkRows    = 4 * searchChunkRows
+)
 
 // userIndex serves searches by user (see NewStore).
 const userIndex = "tweets_user_created_at"
@@ -421,13 +425,20 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 		" ORDER BY created_at DESC, id LIMIT ?"
 	res := SearchResult{Tweets: []Tweet{}}
 	lo, hi := q.From.UnixMilli(), q.To.UnixMilli()
+	rows := int64(searchChunkRows)
 	for hi > lo {
 		chunkLo := lo
 		if q.User == "" {
 			var err error
-			if chunkLo, err = s.chunkStart(ctx, lo, hi); err != nil {
+			if chunkLo, err = s.chunkStart(ctx, lo, hi, rows); err != nil {
 				return res, err
 			}
+		}
+		if len(fconds) > 0 && rows < maxChunkRows {
+			// A filter that found too few hits in this step is selective:
+			// each step costs its overhead whatever it finds, so the next
+			// covers twice the tweets (an index narrows what it reads).
+			rows *= 2
 		}
 		a := append([]any{chunkLo, hi}, args...)
 		a = append(a, q.Limit-len(res.Tweets))
@@ -450,9 +461,9 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, budget time.Duration)
 }
 
 // chunkStart returns the start of the next search step ending at hi: the
-// minute boundary that puts about searchChunkRows tweets in [start, hi),
+// minute boundary that puts about want tweets in [start, hi),
 // or lo.
-func (s *Store) chunkStart(ctx context.Context, lo, hi int64) (int64, error) {
+func (s *Store) chunkStart(ctx context.Context, lo, hi, want int64) (int64, error) {
 	// Walk the rollup backwards from hi, summing counts.
 	rows, err := s.db.QueryContext(ctx, "SELECT bucket, n FROM "+levels()[0].table+
 		" WHERE bucket >= ? AND bucket < ? ORDER BY bucket DESC", lo/minuteMillis, (hi+minuteMillis-1)/minuteMillis)
@@ -467,7 +478,7 @@ func (s *Store) chunkStart(ctx context.Context, lo, hi int64) (int64, error) {
 			return 0, fmt.Errorf("dashboard: search: %w", err)
 		}
 		sum += n
-		if sum >= searchChunkRows {
+		if sum >= want {
 			return max(b*minuteMillis, lo), nil
 		}
 	}
