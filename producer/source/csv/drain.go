@@ -19,21 +19,20 @@ type RowReader interface {
 // errors are skipped when bad is nil). io.EOF ends it with nil; any other
 // error ends it and is returned as it is.
 func Drain(ctx context.Context, r RowReader, row func(Row), bad func(*RowError)) error {
+	var re *RowError // once, not a row: errors.As makes it escape
 	for {
 		got, err := r.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		var re *RowError
 		switch {
+		case err == nil:
+			row(got)
+		case errors.Is(err, io.EOF):
+			return nil
 		case errors.As(err, &re):
 			if bad != nil {
 				bad(re)
 			}
-		case err != nil:
-			return err
 		default:
-			row(got)
+			return err
 		}
 	}
 }

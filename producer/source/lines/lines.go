@@ -36,8 +36,9 @@ func (e *ReadError) Unwrap() error { return e.Err }
 
 // maxBuffer is the largest read buffer: a longer line (within the bound) is
 // gathered into a slice of its own, so a bound of many MB costs memory only
-// when such a line comes.
-const maxBuffer = 256 << 10
+// when such a line comes. 1 MiB holds a twarc2 response page of 100 tweets
+// with its includes (0.4-1 MB), which a smaller buffer copied a second time.
+const maxBuffer = 1 << 20
 
 // Reader returns the lines of a stream. It is not safe for concurrent use.
 type Reader struct {

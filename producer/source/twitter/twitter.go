@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,7 +70,17 @@ type Reader struct {
 	lr      *lines.Reader
 	line    int    // the line being parsed
 	pending []item // what the current line yielded, in order
+	next    int    // the next of pending to return
 	parse   func(*Reader, []byte)
+	// fast decodes API v2 lines; libraryOnly turns it off (tests compare
+	// the two), and fastLines counts the lines it decoded.
+	fast        fastDecoder
+	libraryOnly bool
+	fastLines   int
+	lineFast    bool // the line being converted was decoded the fast way
+	// A page's includes by id, reused from page to page.
+	users    map[string]string
+	included map[string]*tweet
 }
 
 // item is one thing a line yielded: a tweet or an error.
@@ -93,7 +104,7 @@ func (r *Reader) Name() string { return r.name }
 // bad line or tweet (the next Read goes on). Other errors are I/O errors
 // (a gzip file cut short, say) and end the read.
 func (r *Reader) Read(ctx context.Context) (csv.Row, error) {
-	for len(r.pending) == 0 {
+	for r.next == len(r.pending) {
 		if err := ctx.Err(); err != nil {
 			return csv.Row{}, err
 		}
@@ -101,11 +112,13 @@ func (r *Reader) Read(ctx context.Context) (csv.Row, error) {
 		if err != nil {
 			return csv.Row{}, err
 		}
+		// The queue's array is reused line after line.
+		clear(r.pending)
+		r.pending, r.next = r.pending[:0], 0
 		r.parse(r, line)
 	}
-	it := r.pending[0]
-	r.pending[0] = item{}
-	r.pending = r.pending[1:]
+	r.next++
+	it := &r.pending[r.next-1]
 	return it.row, it.err
 }
 
@@ -196,20 +209,29 @@ func (m mention) value() string { return m.Username }
 func (u urlEntity) value() string { return cmp.Or(u.ExpandedURL, u.URL) }
 
 // lists sets a tweet's hashtags, links and mentions from either API
-// version's entities.
+// version's entities: cuts of one array (nil for none).
 func lists[H, M interface{ value() string }](tw *event.Tweet, hashtags []H, urls []urlEntity, mentions []M) {
-	tw.Hashtags = values(hashtags)
-	tw.URLs = values(urls)
-	tw.Mentions = values(mentions)
+	n := len(hashtags) + len(urls) + len(mentions)
+	if n == 0 {
+		return
+	}
+	all := make([]string, 0, n)
+	all, tw.Hashtags = values(all, hashtags)
+	all, tw.URLs = values(all, urls)
+	_, tw.Mentions = values(all, mentions)
 }
 
-// values is each entity's value, in order; nil for none.
-func values[E interface{ value() string }](es []E) []string {
-	var out []string
-	for _, e := range es {
-		out = append(out, e.value())
+// values appends each entity's value to all; the appended part is the
+// second result (nil for none).
+func values[E interface{ value() string }](all []string, es []E) ([]string, []string) {
+	if len(es) == 0 {
+		return all, nil
 	}
-	return out
+	start := len(all)
+	for _, e := range es {
+		all = append(all, e.value())
+	}
+	return all, all[start:len(all):len(all)]
 }
 
 type apiError struct {
@@ -242,7 +264,7 @@ func (r *Reader) parseLine(line []byte) {
 		return
 	}
 	var p page
-	if err := unmarshal(line, &p); err != nil {
+	if err := r.decodePage(line, &p); err != nil {
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 		return
 	}
@@ -253,12 +275,24 @@ func (r *Reader) parseLine(line []byte) {
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "data: not an array or object")})
 	case p.ID != "" || p.Text != "" || p.CreatedAt != "":
 		// Flattened: the includes are inline, in author and referenced_tweets.
-		r.tweet(&p.tweet, nil, nil, "")
+		r.tweet(&p.tweet, nil, nil, place{index: -1})
 	case len(p.Errors) > 0:
 		r.errors(p.Errors)
 	default:
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonNotTweet, "no data, no tweet id or text: not an API v2 page or a flattened tweet")})
 	}
+}
+
+// decodePage decodes a line into p: by the fast path when it understands
+// the line, else (and for every error) by the library.
+func (r *Reader) decodePage(line []byte, p *page) error {
+	r.lineFast = !r.libraryOnly && r.fast.decode(line, p)
+	if r.lineFast {
+		r.fastLines++
+		return nil
+	}
+	*p = page{}
+	return unmarshal(line, p)
 }
 
 // data is a page's "data": an array of tweets, or the streaming shape's one
@@ -289,20 +323,23 @@ func (d *data) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // page converts a page's tweets; indexed says data is an array (paths
 // data[i]) rather than the streaming shape's one object (path data).
 func (r *Reader) page(p *page, data []tweet, indexed bool) {
-	users := make(map[string]string, len(p.Includes.Users))
-	for _, u := range p.Includes.Users {
-		users[u.ID] = u.Username
+	if r.users == nil {
+		r.users, r.included = map[string]string{}, map[string]*tweet{}
 	}
-	tweets := make(map[string]*tweet, len(p.Includes.Tweets))
+	clear(r.users)
+	clear(r.included)
+	for _, u := range p.Includes.Users {
+		r.users[u.ID] = u.Username
+	}
 	for i := range p.Includes.Tweets {
-		tweets[p.Includes.Tweets[i].ID] = &p.Includes.Tweets[i]
+		r.included[p.Includes.Tweets[i].ID] = &p.Includes.Tweets[i]
 	}
 	for i := range data {
-		at := "data"
+		a := place{prefix: "data", index: -1}
 		if indexed {
-			at = fmt.Sprintf("data[%d]", i)
+			a.index = i
 		}
-		r.tweet(&data[i], users, tweets, at)
+		r.tweet(&data[i], r.users, r.included, a)
 	}
 	r.errors(p.Errors)
 }
@@ -314,14 +351,9 @@ func (r *Reader) errors(errs []apiError) {
 }
 
 // tweet converts one v2 tweet; users and tweets are the page's includes
-// (nil for a flattened tweet, whose references are inline).
-func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*tweet, path string) {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+// (nil for a flattened tweet, whose references are inline); a is its place.
+func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*tweet, a place) {
+	field := a.field
 	switch {
 	case t.ID == "":
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonEmptyID, "%s: missing", field("id"))})
@@ -375,24 +407,51 @@ func (r *Reader) tweet(t *tweet, users map[string]string, tweets map[string]*twe
 	}
 	tw.Text = text
 	lists(&tw, ents.Hashtags, ents.URLs, ents.Mentions)
-	r.emit(tw, field, after)
+	if r.lineFast {
+		detach(&tw)
+	}
+	r.emit(tw, a, after)
+}
+
+// place is a tweet's place in its line, for error messages (built only for
+// one): prefix and index make data[3], statuses[2], [1] or data; index -1
+// is none; the zero prefix with no index is the line itself.
+type place struct {
+	prefix string
+	index  int
+}
+
+// field is the JSON path of member name of the tweet at a.
+func (a place) field(name string) string {
+	p := a.prefix
+	if a.index >= 0 {
+		p += "[" + strconv.Itoa(a.index) + "]"
+	}
+	if p == "" {
+		return name
+	}
+	return p + "." + name
 }
 
 // emit clips and validates a converted tweet and queues it, followed by the
-// errors its conversion noted (after); field names a path in the line.
-func (r *Reader) emit(tw event.Tweet, field func(string) string, after []item) {
-	if n := tw.Clip(); n > 0 {
-		after = append(after, item{err: r.rowErr(ReasonClipped, "%s: tweet %s: %d hashtag/url/mention entries empty or too long, dropped", field("entities"), tw.ID, n)})
+// errors its conversion noted (after); a is its place in the line.
+func (r *Reader) emit(tw event.Tweet, a place, after []item) {
+	// Checked in its queue slot: the tweet is copied once, not moved to the
+	// heap for Clip and Validate.
+	r.pending = append(r.pending, item{row: csv.Row{Line: r.line, Tweet: tw}})
+	it := &r.pending[len(r.pending)-1]
+	t := &it.row.Tweet
+	if n := t.Clip(); n > 0 {
+		after = append(after, item{err: r.rowErr(ReasonClipped, "%s: tweet %s: %d hashtag/url/mention entries empty or too long, dropped", a.field("entities"), t.ID, n)})
 	}
-	if err := tw.Validate(tw.ID); err != nil {
+	if err := t.Validate(t.ID); err != nil {
 		var fe *event.FieldError
 		if errors.As(err, &fe) {
-			err = r.rowErr(ReasonInvalid, "%s: %s", field(strings.TrimPrefix(fe.Field, "data.")), fe.Reason)
+			err = r.rowErr(ReasonInvalid, "%s: %s", a.field(strings.TrimPrefix(fe.Field, "data.")), fe.Reason)
 		}
-		r.pending = append(r.pending, item{err: err})
+		*it = item{err: err}
 		return
 	}
-	r.pending = append(r.pending, item{row: csv.Row{Line: r.line, Tweet: tw}})
 	r.pending = append(r.pending, after...)
 }
 
@@ -403,4 +462,46 @@ func (t *tweet) fullText() (string, entities) {
 		return t.NoteTweet.Text, t.NoteTweet.Entities
 	}
 	return t.Text, t.Entities
+}
+
+// detach copies a tweet's strings into one allocation of its own. The fast
+// decoder's strings are cuts of its arena's chunks (one allocation for
+// many strings); a tweet that lives on (the score cache keeps texts) must
+// not keep a chunk, and the other tweets' strings in it, alive.
+func detach(tw *event.Tweet) {
+	fields := [...]*string{&tw.ID, &tw.UserID, &tw.User, &tw.Text, &tw.Lang, &tw.RetweetOf, &tw.QuoteOf, &tw.ReplyTo, &tw.ConversationID}
+	lists := [...][]string{tw.Hashtags, tw.URLs, tw.Mentions}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, l := range lists {
+		for _, v := range l {
+			n += len(v)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	for _, l := range lists {
+		for _, v := range l {
+			b.WriteString(v)
+		}
+	}
+	all, off := b.String(), 0
+	cut := func(v *string) {
+		n := len(*v)
+		*v = all[off : off+n]
+		off += n
+	}
+	for _, f := range fields {
+		cut(f)
+	}
+	for _, l := range lists {
+		for i := range l {
+			cut(&l[i])
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package twitter
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -98,7 +97,7 @@ func (r *Reader) parseV1Line(line []byte) {
 			return
 		}
 		for i := range list {
-			r.v1Tweet(&list[i], fmt.Sprintf("[%d]", i))
+			r.v1Tweet(&list[i], place{index: i})
 		}
 		return
 	}
@@ -115,10 +114,10 @@ func (r *Reader) parseV1Line(line []byte) {
 			return
 		}
 		for i := range list {
-			r.v1Tweet(&list[i], fmt.Sprintf("statuses[%d]", i))
+			r.v1Tweet(&list[i], place{prefix: "statuses", index: i})
 		}
 	case s.IDStr != "" || s.ID != "" || s.Text != "" || s.FullText != "" || s.CreatedAt != "":
-		r.v1Tweet(&s, "")
+		r.v1Tweet(&s, place{index: -1})
 	default:
 		if n := s.notice(); n != "" {
 			r.pending = append(r.pending, item{err: r.rowErr(ReasonStreamNotice, "a streaming %s notice, not a tweet", n)})
@@ -160,15 +159,9 @@ func (s *v1Status) fullText() (string, v1Entities) {
 	return s.Text, s.Entities
 }
 
-// v1Tweet converts one status; path is its place in the line ("" for the
-// whole line).
-func (r *Reader) v1Tweet(s *v1Status, path string) {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+// v1Tweet converts one status; a is its place in the line.
+func (r *Reader) v1Tweet(s *v1Status, a place) {
+	field := a.field
 	id := s.id()
 	text, ents := s.fullText()
 	switch {
@@ -221,5 +214,5 @@ func (r *Reader) v1Tweet(s *v1Status, path string) {
 	}
 	tw.Text = text
 	lists(&tw, ents.Hashtags, ents.URLs, ents.UserMentions)
-	r.emit(tw, field, after)
+	r.emit(tw, a, after)
 }

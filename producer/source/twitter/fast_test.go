@@ -1,0 +1,215 @@
+package twitter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tweetflow/tweetflow/producer/source/csv"
+)
+
+// sameAsLibrary fails unless the fast decoder, where it accepts line, gives
+// the page the library gives; it reports whether the fast path accepted.
+// Lines of invalid UTF-8 are not the decoder's (the reader rejects them
+// before, naming the byte): false.
+func sameAsLibrary(t *testing.T, d *fastDecoder, line []byte) bool {
+	t.Helper()
+	if !utf8.Valid(line) {
+		return false
+	}
+	var fast page
+	if !d.decode(line, &fast) {
+		return false
+	}
+	var lib page
+	if err := unmarshal(line, &lib); err != nil {
+		t.Fatalf("the fast path accepts a line the library rejects (%v): %q", err, line)
+	}
+	if !reflect.DeepEqual(fast, lib) {
+		t.Fatalf("fast %+v\nlibrary %+v\nline %q", fast, lib, line)
+	}
+	return true
+}
+
+// readBoth reads in with the fast path and with the library only: the same
+// tweets and the same errors, in the same order. It returns how many lines
+// the fast path decoded.
+func readBoth(t *testing.T, in []byte) int {
+	t.Helper()
+	fast := NewReader(bytes.NewReader(in), "f.jsonl", Options{MaxLineBytes: 1 << 20})
+	lib := NewReader(bytes.NewReader(in), "f.jsonl", Options{MaxLineBytes: 1 << 20})
+	lib.libraryOnly = true
+	got, want := transcript(t, fast), transcript(t, lib)
+	if got != want {
+		t.Fatalf("fast path read\n%s\nthe library\n%s", got, want)
+	}
+	return fast.fastLines
+}
+
+// transcript is every row and row error of r, one a line.
+func transcript(t *testing.T, r *Reader) string {
+	var b strings.Builder
+	err := csv.Drain(context.Background(), r,
+		func(row csv.Row) { fmt.Fprintf(&b, "%d %#v\n", row.Line, row.Tweet) },
+		func(re *csv.RowError) { fmt.Fprintf(&b, "%v\n", re) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// Every line of the real twarc2 fixtures goes the fast way, decodes to the
+// library's page, and the reader's tweets and errors are the library's.
+func TestFastDecoderFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("%v %v", files, err)
+	}
+	var d fastDecoder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, fast := 0, 0
+		for line := range bytes.SplitSeq(b, []byte("\n")) {
+			if line = bytes.TrimSpace(line); len(line) == 0 {
+				continue
+			}
+			lines++
+			var lib page
+			libErr := unmarshal(line, &lib)
+			switch ok := sameAsLibrary(t, &d, line); {
+			case ok:
+				fast++
+			case libErr == nil:
+				t.Errorf("%s: a line the library decodes went the slow way: %.200q", f, line)
+			}
+		}
+		if n := readBoth(t, b); n != fast || fast == 0 {
+			t.Errorf("%s: the reader decoded %d of %d lines the fast way, want %d", f, n, lines, fast)
+		}
+	}
+}
+
+// The corner cases the fast path must leave to the library (or get
+// exactly right).
+func TestFastDecoderCorners(t *testing.T) {
+	const tw = `"id":"1","text":"x","created_at":"2021-01-01T00:00:00Z"`
+	for _, tc := range []struct {
+		line string
+		fast bool // the fast path decodes it
+	}{
+		{`{"data":[{` + tw + `}]}`, true},
+		{`{ "data" : [ {` + tw + ` } ] , "meta" : { "a" : [ 1 , -2.5e+3 , true , false , null ] } }`, true},
+		{`{"data":{` + tw + `}}`, true},
+		{`{` + tw + `,"author":{"id":"9","username":"u"}}`, true},
+		{`{"data":[],"errors":[{"title":"t","detail":"d","resource_type":"tweet","resource_id":"5"}]}`, true},
+		{`{"data":[{` + tw + `,"entities":{"hashtags":[],"urls":[{"url":"u"}],"mentions":[{"username":"m","id":"3"}]}}]}`, true},
+		{`{"data":[{` + tw + `,"note_tweet":{"text":"long \n\u00e9\ud83d\ude00","entities":{"hashtags":[{"tag":"h"}]}}}]}`, true},
+		{`{"data":[{"id":"1","text":"cut \ud83d","created_at":"2021-01-01T00:00:00Z"}]}`, false}, // lone surrogate
+		{`{"data":[{` + tw + `,"id":"2"}]}`, false},                                              // duplicate known member
+		{`{"data":[{` + tw + `,"x":{"a":1,"a":2}}]}`, false},                                     // duplicate skipped member
+		{`{"data":[{` + tw + `,"x":{"a":1,"b":2}}]}`, true},                                      // no duplicate
+		{`{"data":[{"i\u0064":"1","text":"x"}]}`, false},                                         // escaped name
+		{`{"data":[{"id":1,"text":"x"}]}`, false},                                                // wrong type
+		{`{"data":[{"id":null,"text":"x"}]}`, false},                                             // null
+		{`{"data":null}`, false},                                // null data
+		{`{"data":"x"}`, false},                                 // not a tweet list
+		{`{"data":[{` + tw + `}]} x`, false},                    // trailing data
+		{`{"data":[{` + tw + `,"n":01}]}`, false},               // bad number
+		{`{"data":[{` + tw + `,"n":1.}]}`, false},               // bad number
+		{`{"data":[{` + tw + `,"s":"a` + "\t" + `b"}]}`, false}, // raw control character
+		{`{"data":[{` + tw + `,"s":"\x"}]}`, false},             // bad escape
+		{`{"data":[{` + tw + `,"s":"\u12g4"}]}`, false},         // bad escape
+		{`{"data":[{` + tw + `,}]}`, false},                     // trailing comma
+		{`{"data":[{` + tw + `,"d":` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 100) + `}]}`, false}, // deep: left to the library
+		{`[{` + tw + `}]`, false},
+		{`{"data":[{` + tw + `,"ID":"2"}]}`, true}, // names match exactly: ID is not id
+	} {
+		var d fastDecoder
+		if got := sameAsLibrary(t, &d, []byte(tc.line)); got != tc.fast {
+			t.Errorf("fast path took it: %v, want %v: %s", got, tc.fast, tc.line)
+		}
+		readBoth(t, []byte(tc.line+"\n"+tc.line))
+	}
+}
+
+// FuzzFastDecoder: what the fast path accepts, the library accepts with an
+// equal page; and the reader with the fast path reads every input exactly
+// as the library-only reader does (tweets, errors and their order).
+func FuzzFastDecoder(f *testing.F) {
+	for _, name := range []string{"two_tweets.jsonl", "mentions_tweet.jsonl", "streaming_output_with_error.jsonl", "media_tweet.jsonl"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"data":[{"id":"1","text":"a\"\\\/\b\f\n\r\t\u0041","created_at":"2021-01-01T00:00:00Z","x":[1,{"y":null}]}],"includes":{"users":[{"id":"1","username":"u"}],"tweets":[]}}`))
+	f.Add([]byte(`{"id":"1","text":"x","created_at":"2021-01-01T00:00:00Z","referenced_tweets":[{"type":"retweeted","id":"2","text":"y","author":{"id":"3"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d fastDecoder
+		for line := range bytes.SplitSeq(b, []byte("\n")) {
+			sameAsLibrary(t, &d, bytes.TrimSpace(line))
+		}
+		readBoth(t, b)
+	})
+}
+
+// The fuzzer runs a few inputs a second on the shared machine, so this
+// test mutates the real fixtures itself (a fixed seed: the same inputs each
+// run): token insertions, cuts and byte changes, each checked as
+// FuzzFastDecoder checks its inputs.
+func TestFastDecoderMutations(t *testing.T) {
+	var seeds [][]byte
+	files, _ := filepath.Glob("testdata/*.jsonl")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for l := range bytes.SplitSeq(b, []byte("\n")) {
+			if len(l) > 0 && len(l) < 40000 {
+				seeds = append(seeds, bytes.Clone(l))
+			}
+		}
+	}
+	toks := []string{`"`, `\`, `{`, `}`, `[`, `]`, `,`, `:`, ` `, `null`, `1`, `-`, `.`, `e`, `\u`, `"id"`, `"id":"1"`, `"text":"x"`, `\ud83d`, "\t", "\x01", `"data":`, `0`, `"a":1,"a":2`}
+	r := rand.New(rand.NewPCG(1, 2))
+	var d fastDecoder
+	n, fast := 0, 0
+	for iter := 0; iter < 8000; iter++ {
+		b := bytes.Clone(seeds[r.IntN(len(seeds))])
+		for k := r.IntN(4) + 1; k > 0; k-- {
+			p := r.IntN(len(b) + 1)
+			switch r.IntN(3) {
+			case 0:
+				b = append(b[:p:p], append([]byte(toks[r.IntN(len(toks))]), b[p:]...)...)
+			case 1:
+				e := min(len(b), p+r.IntN(20))
+				b = append(b[:p:p], b[e:]...)
+			case 2:
+				if p < len(b) {
+					b[p] = byte(r.IntN(256))
+				}
+			}
+		}
+		n++
+		if sameAsLibrary(t, &d, bytes.TrimSpace(b)) {
+			fast++
+		}
+		if iter%10 == 0 {
+			readBoth(t, b)
+		}
+	}
+	// Most mutations break the JSON; enough must stay valid that the fast
+	// path's own decoding is compared, not only its refusals.
+	if fast < n/10 {
+		t.Fatalf("only %d of %d mutated inputs went the fast way", fast, n)
+	}
+}
