@@ -123,6 +123,11 @@ type Aggregator struct {
 
 	mu      sync.Mutex
 	pending map[string]*entry
+	// writing holds the entries handed to the writer and not yet written,
+	// by tweet id: a result for a model such an entry already has is a
+	// duplicate (the same tweet read twice, adjacent in event time, or a
+	// redelivery), not the start of a new, partial record.
+	writing map[string]*entry
 	recent  recentSet // tweets written lately, with their models
 	head    *entry    // oldest pending entry (earliest deadline)
 	tail    *entry
@@ -140,9 +145,12 @@ type Aggregator struct {
 }
 
 type entry struct {
-	tweet    event.Tweet
-	results  []sink.Result
-	acks     []func(error)
+	tweet   event.Tweet
+	results []sink.Result
+	acks    []func(error)
+	// late are the acks of duplicates that came while the entry was being
+	// written: they get that write's outcome.
+	late     []func(error)
 	deadline time.Time
 	timedOut bool
 	// links in the deadline list; entries are appended in creation order and
@@ -164,6 +172,7 @@ func New(w Writer, opts Options) (*Aggregator, error) {
 		w:          w,
 		opts:       opts,
 		pending:    make(map[string]*entry),
+		writing:    make(map[string]*entry),
 		recent:     newRecentSet(opts.Recent),
 		space:      make(chan struct{}),
 		ready:      make(chan *entry, opts.MaxPending),
@@ -206,6 +215,17 @@ func (a *Aggregator) Add(ctx context.Context, md event.Metadata, ack func(error)
 		}
 		if e, ok := a.pending[md.TweetID]; ok {
 			a.join(e, md, res, ack)
+			a.mu.Unlock()
+			return nil
+		}
+		if w, ok := a.writing[md.TweetID]; ok && w.hasModel(md.Model) {
+			// Its record is being written: the duplicate is acked with the
+			// outcome of that write (a failed write acks it with the error,
+			// so a redelivery is still joined after).
+			a.stats.Duplicates++
+			if ack != nil {
+				w.late = append(w.late, ack)
+			}
 			a.mu.Unlock()
 			return nil
 		}
@@ -257,23 +277,28 @@ func (a *Aggregator) join(e *entry, md event.Metadata, res sink.Result, ack func
 	if e.tweet.Text == "" && md.Tweet.Text != "" {
 		e.tweet = md.Tweet
 	}
-	if slices.ContainsFunc(e.results, func(r sink.Result) bool { return r.Model == res.Model }) {
+	if e.hasModel(res.Model) {
 		a.stats.Duplicates++ // at-least-once delivery: the first result stands
 		return
 	}
 	e.results = append(e.results, res)
 	for _, m := range a.opts.Models {
-		if !slices.ContainsFunc(e.results, func(r sink.Result) bool { return r.Model == m }) {
+		if !e.hasModel(m) {
 			return
 		}
 	}
 	a.toWriter(e)
 }
 
+func (e *entry) hasModel(model string) bool {
+	return slices.ContainsFunc(e.results, func(r sink.Result) bool { return r.Model == model })
+}
+
 // toWriter moves a pending entry to the writer. Caller holds a.mu.
 func (a *Aggregator) toWriter(e *entry) {
 	delete(a.pending, e.tweet.ID)
 	a.unlink(e)
+	a.writing[e.tweet.ID] = e
 	a.ready <- e // never blocks: len(ready) <= count <= MaxPending = cap
 }
 
@@ -361,6 +386,7 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 			ack(err)
 		}
 	}
+	var late []func()
 	a.mu.Lock()
 	a.stats.Written += int64(stored)
 	a.stats.Complete += complete
@@ -373,12 +399,24 @@ func (a *Aggregator) write(ctx context.Context, batch []*entry) {
 				a.recent.add(e.tweet.ID, r.Model)
 			}
 		}
+		// Another entry of the same tweet may be in flight since.
+		if a.writing[e.tweet.ID] == e {
+			delete(a.writing, e.tweet.ID)
+		}
+		for _, ack := range e.late {
+			err := errs[i]
+			late = append(late, func() { ack(err) })
+		}
+		e.late = nil
 	}
 	if a.waiting > 0 {
 		close(a.space)
 		a.space = make(chan struct{})
 	}
 	a.mu.Unlock()
+	for _, ack := range late {
+		ack()
+	}
 }
 
 // writeOnce writes recs through the Writer (which retries) and returns one

@@ -190,6 +190,95 @@ func testDuplicateMetadata(t *testing.T) {
 	}
 }
 
+// The same tweet twice in a row (two pages or files holding it, adjacent
+// in event time): a result for a model whose record is being written is a
+// duplicate, acked with that write's outcome; before, it started a new
+// entry that could only be written partial at Close (a twarc2 replay's
+// summary counted 101 such tweets as partial).
+func TestDuplicateWhileWriting(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("write fails %v", fail), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { testDuplicateWhileWriting(t, fail) })
+		})
+	}
+}
+
+func testDuplicateWhileWriting(t *testing.T, fail bool) {
+	w := &gatedWriter{gate: make(chan struct{}), fail: fail}
+	a, err := New(w, Options{Models: models, JoinTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak := newAcks()
+	ctx := context.Background()
+	for _, m := range models {
+		if err := a.Add(ctx, md(1, m), ak.fn("first "+m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second) // the flush interval: the record is in Write
+	synctest.Wait()
+	if err := a.Add(ctx, md(1, "offense"), ak.fn("again")); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Wait()
+	if got := ak.get("again"); len(got) != 0 {
+		t.Fatalf("the duplicate was acked (%v) before the write it waits for", got)
+	}
+	close(w.gate)
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var want error
+	if fail {
+		want = errWrite
+	}
+	for _, k := range []string{"first offense", "first sentiment", "again"} {
+		if got := ak.get(k); len(got) != 1 || !errors.Is(got[0], want) {
+			t.Fatalf("ack %s: %v, want one %v", k, got, want)
+		}
+	}
+	s := a.Stats()
+	if s.Duplicates != 1 || s.TimedOut != 0 || w.records() != 1 {
+		t.Fatalf("stats %+v, %d records written; want 1 duplicate, 0 partial, 1 record", s, w.records())
+	}
+	if fail && (s.Failed != 1 || s.Complete != 0) || !fail && (s.Complete != 1 || s.Failed != 0) {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+var errWrite = errors.New("store down")
+
+// gatedWriter holds every Write until gate is closed, then stores the
+// records (or fails them all with errWrite).
+type gatedWriter struct {
+	gate chan struct{}
+	fail bool
+	mu   sync.Mutex
+	n    int
+}
+
+func (g *gatedWriter) Write(ctx context.Context, recs []sink.Record) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n += len(recs)
+	if g.fail {
+		return errWrite
+	}
+	return nil
+}
+
+func (g *gatedWriter) records() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
+}
+
 func TestBackpressure(t *testing.T) { synctest.Test(t, testBackpressure) }
 
 func testBackpressure(t *testing.T) {

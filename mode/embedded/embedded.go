@@ -298,7 +298,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	if drainErr != nil || perr != nil {
 		sum.NextStartRow = cfg.StartRow
 	}
-	sum.Complete, sum.Partial = as.Complete, as.TimedOut
+	sum.Complete, sum.Partial, sum.Duplicates = as.Complete, as.TimedOut, as.Duplicates
 	sum.TweetsStored = as.Complete + as.TimedOut
 	sum.NotStored = as.Failed
 	sum.Models = map[string]ModelSummary{}

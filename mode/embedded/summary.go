@@ -18,15 +18,20 @@ type ModelSummary struct {
 
 // Summary is the result of a run, printed and written by --summary-json.
 type Summary struct {
-	RowsRead         int64                   `json:"rows_read"`
-	RowsRejected     int64                   `json:"rows_rejected"`
-	RejectedByReason map[string]int64        `json:"rows_rejected_by_reason"`
-	TweetsStored     int64                   `json:"tweets_stored"`
-	Complete         int64                   `json:"complete"`
-	Partial          int64                   `json:"partial"`
-	Models           map[string]ModelSummary `json:"models"`
-	Seconds          float64                 `json:"seconds"`
-	TweetsPerSecond  float64                 `json:"tweets_per_second"`
+	RowsRead         int64            `json:"rows_read"`
+	RowsRejected     int64            `json:"rows_rejected"`
+	RejectedByReason map[string]int64 `json:"rows_rejected_by_reason"`
+	TweetsStored     int64            `json:"tweets_stored"`
+	Complete         int64            `json:"complete"`
+	Partial          int64            `json:"partial"`
+	// Duplicates counts model results skipped because their tweet already
+	// had one from that model: the same tweet id read again (twarc2's
+	// flattened and page files of one collection, overlapping pages) or a
+	// redelivery. Such a tweet is stored once, not counted as partial.
+	Duplicates      int64                   `json:"duplicates_skipped"`
+	Models          map[string]ModelSummary `json:"models"`
+	Seconds         float64                 `json:"seconds"`
+	TweetsPerSecond float64                 `json:"tweets_per_second"`
 	// NotStored counts tweets accepted whose records could not be written.
 	NotStored int64 `json:"not_stored"`
 	// LastLine is the file line of the last tweet sent.
@@ -59,6 +64,9 @@ func (s Summary) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "tweets stored    %d (complete %d, partial %d)\n", s.TweetsStored, s.Complete, s.Partial)
+	if s.Duplicates > 0 {
+		fmt.Fprintf(w, "duplicates       %d model results skipped (a tweet id seen again)\n", s.Duplicates)
+	}
 	if s.NotStored > 0 {
 		fmt.Fprintf(w, "NOT stored       %d\n", s.NotStored)
 	}

@@ -4,7 +4,9 @@ package embedded_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,19 @@ func TestTwitterFilesEndToEnd(t *testing.T) {
 	}
 	if sum.StoreTweets != int64(len(distinct)) {
 		t.Fatalf("store holds %d tweets, want the %d distinct ones (summary %+v)", sum.StoreTweets, len(distinct), sum)
+	}
+	// A tweet read twice (flat.jsonl and noflat.jsonl hold the same 100)
+	// is one stored tweet and one duplicate result a model, not a partial
+	// record: every copy's results are accepted once or skipped.
+	repeats := int64(len(tweets) - len(distinct))
+	if sum.TweetsStored != int64(len(distinct)) || sum.Complete != sum.TweetsStored || sum.Partial != 0 || sum.Duplicates != 2*repeats {
+		t.Fatalf("summary: stored %d (complete %d, partial %d), %d duplicates; want %d complete, %d duplicates (%d tweets read twice, 2 models)",
+			sum.TweetsStored, sum.Complete, sum.Partial, sum.Duplicates, len(distinct), 2*repeats, repeats)
+	}
+	var out strings.Builder
+	sum.Print(&out)
+	if want := fmt.Sprintf("duplicates       %d model results skipped", 2*repeats); !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "partial 0)") {
+		t.Fatalf("printed summary lacks %q or partial 0:\n%s", want, out.String())
 	}
 	st, err := sqlite.Open(ctx, cfg.Store.SQLite, []string{"offense", "sentiment"})
 	if err != nil {
