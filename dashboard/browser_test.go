@@ -335,11 +335,13 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshot: %s", path)
 	}
 
-	// The network view of a planted campaign's alert, from its link in the
-	// alerts list: one node per account of the alert and, as the group's
-	// accounts all posted near-copies, an edge between every two of them.
+	// The network view of a planted campaign's near-copy alert, from its
+	// link in the alerts list: one node per account of the alert and, as
+	// the group's accounts all posted near-copies, an edge between every
+	// two of them.
+	const link = `#alerts .alert.coordination a.network-link[href*="similar_texts"]`
 	href, err := chromedp.Run(tctx, chromedp.Evaluate[string](
-		`document.querySelector('#alerts .alert.coordination a.network-link').getAttribute('href')`))
+		fmt.Sprintf(`document.querySelector(%q).getAttribute('href')`, link)))
 	must(err)
 	u, err := url.Parse(href)
 	must(err)
@@ -356,7 +358,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("network link %q names no stored coordination alert", href)
 	}
 	must(chromedp.Do(tctx,
-		chromedp.Click(chromedp.CSS(`#alerts .alert.coordination a.network-link`)),
+		chromedp.Click(chromedp.CSS(link)),
 		chromedp.WaitVisible(chromedp.CSS(`#graph svg circle.node`)),
 		chromedp.WaitVisible(chromedp.CSS(`#items tbody tr.item`)),
 	))
