@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newESCmd(),
 		newKibanaCmd(),
 		newExportCmd(),
+		newNetworkCmd(),
 	)
 	return root
 }
