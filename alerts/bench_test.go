@@ -2,8 +2,6 @@ package alerts
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strconv"
 	"syscall"
 	"testing"
@@ -18,23 +16,8 @@ import (
 // sample's texts and users, one tweet every 1.5 s of event time (gen's
 // rate), two model results each, batches of 256 as the aggregator writes.
 func BenchmarkObserve(b *testing.B) {
-	feed := newBenchFeed(b)
 	e := benchEngine(b)
-	const batch = 256
-	recs := make([]sink.Record, batch)
-	n := 0
-	cpu0 := cpuTime()
-	for b.Loop() {
-		for i := range recs {
-			recs[i] = feed.record(n, n)
-			n++
-		}
-		e.Observe(recs)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
-	// The machine is shared: the process's own CPU time per tweet is what a
-	// dedicated core would spend.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+	benchBatches(b, func(n int) int { return n }, func(recs []sink.Record) { e.Observe(recs) })
 }
 
 // BenchmarkTee measures what the pipeline pays per stored tweet for the
@@ -44,26 +27,34 @@ func BenchmarkObserve(b *testing.B) {
 // out of event-time order within blocks of 512 as parallel writers store
 // them.
 func BenchmarkTee(b *testing.B) {
-	feed := newBenchFeed(b)
 	tee := NewTee(benchEngine(b), nullWriter{}, TeeOptions{Hold: time.Hour, MaxHeld: 1 << 15})
 	ctx := context.Background()
-	const batch = 256
-	recs := make([]sink.Record, batch)
-	n := 0
-	cpu0 := cpuTime()
-	for b.Loop() {
-		for i := range recs {
-			recs[i] = feed.record(n, n^0x1ff)
-			n++
-		}
-		tee.Stored(ctx, recs)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+	benchBatches(b, func(n int) int { return n ^ 0x1ff }, func(recs []sink.Record) { tee.Stored(ctx, recs) })
 	b.StopTimer()
 	if err := tee.Close(ctx); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// benchBatches hands store the sample's tweets in batches of 256 as the
+// aggregator writes them, the n-th tweet at event-time slot slot(n), and
+// reports the time and the process's CPU time per tweet.
+func benchBatches(b *testing.B, slot func(n int) int, store func([]sink.Record)) {
+	feed := newBenchFeed(b)
+	recs := make([]sink.Record, 256)
+	n := 0
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for i := range recs {
+			recs[i] = feed.record(n, slot(n))
+			n++
+		}
+		store(recs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
+	// The machine is shared: the process's own CPU time per tweet is what a
+	// dedicated core would spend.
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
 }
 
 type nullWriter struct{}
@@ -77,17 +68,15 @@ func sampleRecords(b *testing.B) []sink.Record {
 		b.Fatal(err)
 	}
 	defer rd.Close()
-	var base []sink.Record
-	for {
-		r, err := rd.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			return base
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, sink.Record{Tweet: r.Tweet})
+	tweets, err := csvsource.Tweets(context.Background(), rd)
+	if err != nil {
+		b.Fatal(err)
 	}
+	base := make([]sink.Record, len(tweets))
+	for i, t := range tweets {
+		base[i] = sink.Record{Tweet: t}
+	}
+	return base
 }
 
 // benchEngine is the engine as `tweetflow run` configures it for the two

@@ -3,9 +3,7 @@ package coord
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,17 +24,11 @@ func readFixture(t *testing.T) []event.Tweet {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var out []event.Tweet
-	for {
-		row, err := r.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, row.Tweet)
+	out, err := tfcsv.Tweets(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // readGolden reads a toolkit network table: user_1 -> user_2 rows with the
