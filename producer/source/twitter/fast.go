@@ -608,9 +608,13 @@ func (d *fastDecoder) entities(e *entities) bool {
 	return d.object(func(name []byte) bool {
 		switch string(name) {
 		case "hashtags":
-			return slab(d, &d.hashtags, &e.Hashtags, func(h *hashtag) bool { return d.stringsObject(strField{"tag", &h.Tag}) })
+			return slab(d, &d.hashtags, &e.Hashtags, func(h *hashtag) bool {
+				return d.stringsObject(strField{"tag", &h.Tag}, strField{"text", &h.Text})
+			})
 		case "mentions":
-			return slab(d, &d.mentions, &e.Mentions, func(m *mention) bool { return d.stringsObject(strField{"username", &m.Username}) })
+			return slab(d, &d.mentions, &e.Mentions, func(m *mention) bool {
+				return d.stringsObject(strField{"username", &m.Username}, strField{"screen_name", &m.ScreenName})
+			})
 		case "urls":
 			return slab(d, &d.urls, &e.URLs, func(u *urlEntity) bool {
 				return d.stringsObject(strField{"url", &u.URL}, strField{"expanded_url", &u.ExpandedURL})

@@ -187,30 +187,34 @@ type entities struct {
 	Mentions []mention   `json:"mentions"`
 }
 
-type hashtag struct {
-	Tag string `json:"tag"`
-}
-
-type mention struct {
-	Username string `json:"username"`
-}
-
-// urlEntity is a link as both API versions give it: the t.co URL and,
+// The entities, as both API versions give them (each version has its own
+// member name for a hashtag's text and a mention's handle; a version never
+// sends the other's): a hashtag, a mention, a link with the t.co URL and,
 // where the API resolved it, the URL it expands to.
-type urlEntity struct {
-	URL         string `json:"url"`
-	ExpandedURL string `json:"expanded_url"`
-}
+type (
+	hashtag struct {
+		Tag  string `json:"tag"`  // v2
+		Text string `json:"text"` // v1.1
+	}
+	mention struct {
+		Username   string `json:"username"`    // v2
+		ScreenName string `json:"screen_name"` // v1.1
+	}
+	urlEntity struct {
+		URL         string `json:"url"`
+		ExpandedURL string `json:"expanded_url"`
+	}
+)
 
-func (h hashtag) value() string { return h.Tag }
-func (m mention) value() string { return m.Username }
+func (h hashtag) value() string { return cmp.Or(h.Tag, h.Text) }
+func (m mention) value() string { return cmp.Or(m.Username, m.ScreenName) }
 
 // value is the expanded URL, the t.co one where none was given.
 func (u urlEntity) value() string { return cmp.Or(u.ExpandedURL, u.URL) }
 
 // lists sets a tweet's hashtags, links and mentions from either API
 // version's entities: cuts of one array (nil for none).
-func lists[H, M interface{ value() string }](tw *event.Tweet, hashtags []H, urls []urlEntity, mentions []M) {
+func lists(tw *event.Tweet, hashtags []hashtag, urls []urlEntity, mentions []mention) {
 	n := len(hashtags) + len(urls) + len(mentions)
 	if n == 0 {
 		return

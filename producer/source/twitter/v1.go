@@ -67,21 +67,10 @@ type v1User struct {
 }
 
 type v1Entities struct {
-	Hashtags     []v1Hashtag `json:"hashtags"`
+	Hashtags     []hashtag   `json:"hashtags"`
 	URLs         []urlEntity `json:"urls"`
-	UserMentions []v1Mention `json:"user_mentions"`
+	UserMentions []mention   `json:"user_mentions"`
 }
-
-type v1Hashtag struct {
-	Text string `json:"text"`
-}
-
-type v1Mention struct {
-	ScreenName string `json:"screen_name"`
-}
-
-func (h v1Hashtag) value() string { return h.Text }
-func (m v1Mention) value() string { return m.ScreenName }
 
 // v1Layout is v1.1's created_at, "Wed Oct 10 20:19:24 +0000 2018".
 const v1Layout = "Mon Jan 02 15:04:05 -0700 2006"
