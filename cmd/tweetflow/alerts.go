@@ -20,24 +20,15 @@ import (
 )
 
 func newAlertsCmd() *cobra.Command {
-	var dbPath, kind, from, to string
+	var dbPath string
 	var asJSON bool
-	var limit int
+	var f alertstore.Filter
 	cmd := &cobra.Command{
 		Use:   "alerts --db FILE [--json]",
 		Short: "List the alerts stored by 'tweetflow run' (threshold, anomaly, coordination)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			f := alertstore.Filter{Kind: kind, Limit: limit}
-			var err error
-			if f.From, err = parseFlagTime("from", from); err != nil {
-				return err
-			}
-			if f.To, err = parseFlagTime("to", to); err != nil {
-				return err
-			}
-			list, err := embedded.ListAlerts(ctx, dbPath, f)
+			list, err := embedded.ListAlerts(cmd.Context(), dbPath, f)
 			if err != nil {
 				return err
 			}
@@ -46,24 +37,39 @@ func newAlertsCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dbPath, "db", envOr(core.EnvSQLitePath, "tweetflow.db"), "SQLite store written by 'tweetflow run' [$SQLITE_PATH]")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line (the alert event's data)")
-	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: threshold, anomaly or coordination")
-	cmd.Flags().StringVar(&from, "from", "", "only windows starting at or after this time (RFC 3339)")
-	cmd.Flags().StringVar(&to, "to", "", "only windows starting before this time (RFC 3339)")
-	cmd.Flags().IntVar(&limit, "limit", 1000, "at most this many alerts, newest first")
+	cmd.Flags().StringVar(&f.Kind, "kind", "", "only this kind: threshold, anomaly or coordination")
+	cmd.Flags().Var(timeValue{&f.From}, "from", "only windows starting at or after this time (RFC 3339)")
+	cmd.Flags().Var(timeValue{&f.To}, "to", "only windows starting before this time (RFC 3339)")
+	cmd.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many alerts, newest first")
 	cmd.AddCommand(newAlertsBenchCmd())
 	return cmd
 }
 
-func parseFlagTime(name, s string) (time.Time, error) {
+// timeValue is a flag holding an RFC 3339 time; empty is the zero time (no
+// bound). A bad value is refused by the flag parser, naming the flag.
+type timeValue struct{ t *time.Time }
+
+func (v timeValue) String() string {
+	if v.t == nil || v.t.IsZero() {
+		return ""
+	}
+	return v.t.Format(time.RFC3339)
+}
+
+func (v timeValue) Set(s string) error {
 	if s == "" {
-		return time.Time{}, nil
+		*v.t = time.Time{}
+		return nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return t, fmt.Errorf("--%s: %w", name, err)
+		return err
 	}
-	return t, nil
+	*v.t = t
+	return nil
 }
+
+func (timeValue) Type() string { return "time" }
 
 func printAlerts(cmd *cobra.Command, list []event.Alert, asJSON bool) error {
 	if err := embedded.WriteAlerts(cmd.OutOrStdout(), list, asJSON); err != nil {

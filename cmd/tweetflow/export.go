@@ -16,7 +16,8 @@ import (
 )
 
 func newExportCmd() *cobra.Command {
-	var dbPath, format, from, to, out string
+	var dbPath, format, out string
+	var o export.Options
 	var noProgress bool
 	var ef *esFlags
 	cmd := &cobra.Command{
@@ -33,13 +34,7 @@ time (a consistent view of a live index) paged with search_after.`,
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
-			o := export.Options{Format: f}
-			if o.From, err = parseFlagTime("from", from); err != nil {
-				return err
-			}
-			if o.To, err = parseFlagTime("to", to); err != nil {
-				return err
-			}
+			o.Format = f
 			var st exportSource
 			if ef.set() {
 				if cmd.Flags().Changed("db") {
@@ -103,8 +98,8 @@ time (a consistent view of a live index) paged with search_after.`,
 	}
 	cmd.Flags().StringVar(&dbPath, "db", envOr(core.EnvSQLitePath, "tweetflow.db"), "SQLite store written by 'tweetflow run' [$SQLITE_PATH]")
 	cmd.Flags().StringVar(&format, "format", string(export.JSONL), "jsonl, csv or parquet (fields and <model>_value/<model>_label), or qut (the QUT toolkit's CSV)")
-	cmd.Flags().StringVar(&from, "from", "", "only tweets at or after this time (RFC 3339)")
-	cmd.Flags().StringVar(&to, "to", "", "only tweets before this time (RFC 3339)")
+	cmd.Flags().Var(timeValue{&o.From}, "from", "only tweets at or after this time (RFC 3339)")
+	cmd.Flags().Var(timeValue{&o.To}, "to", "only tweets before this time (RFC 3339)")
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar (it is drawn only when stderr is a terminal)")
 	ef = addESFlags(cmd.Flags())

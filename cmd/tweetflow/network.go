@@ -14,7 +14,7 @@ import (
 
 func newNetworkCmd() *cobra.Command {
 	var cfg network.Config
-	var kind, from, to string
+	var kind string
 	cmd := &cobra.Command{
 		Use:   "network --db FILE --kind co-retweet --window 60s [--min-weight N] --format csv|gexf --out FILE",
 		Short: "Build a coordination network over the stored tweets (the QUT toolkit's networks), for Gephi",
@@ -26,14 +26,7 @@ user_1,user_2,weight (user_1 < user_2); GEXF carries each account's handle, twee
 (connected component) for Gephi.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
 			cfg.Kind = signal.Kind(kind)
-			if cfg.From, err = parseFlagTime("from", from); err != nil {
-				return err
-			}
-			if cfg.To, err = parseFlagTime("to", to); err != nil {
-				return err
-			}
 			sum, err := network.Run(cmd.Context(), cfg, cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -52,8 +45,8 @@ user_1,user_2,weight (user_1 < user_2); GEXF carries each account's handle, twee
 	f.StringVar(&cfg.DB, "db", envOr(core.EnvSQLitePath, "tweetflow.db"), "SQLite store written by 'tweetflow run' or an aggregator [$SQLITE_PATH]")
 	f.StringVar(&kind, "kind", string(signal.CoRetweet), "signal: "+strings.Join(kinds, ", "))
 	f.DurationVar(&cfg.Window, "window", time.Minute, "two accounts' actions at most this far apart co-act")
-	f.StringVar(&from, "from", "", "only tweets at or after this time (RFC 3339)")
-	f.StringVar(&to, "to", "", "only tweets before this time (RFC 3339)")
+	f.Var(timeValue{&cfg.From}, "from", "only tweets at or after this time (RFC 3339)")
+	f.Var(timeValue{&cfg.To}, "to", "only tweets before this time (RFC 3339)")
 	f.IntVar(&cfg.MinWeight, "min-weight", 1, "leave out edges lighter than this")
 	f.StringVar(&cfg.Format, "format", "csv", "csv (user_1,user_2,weight) or gexf (Gephi)")
 	f.StringVar(&cfg.Out, "out", "", "write to this file instead of stdout")

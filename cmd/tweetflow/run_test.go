@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -93,5 +94,22 @@ func TestAlertFlagsMapOntoConfig(t *testing.T) {
 		if !tc.check(cfg.Alerts) {
 			t.Errorf("%v: alerts config %+v", tc.args, cfg.Alerts)
 		}
+	}
+}
+
+// --from and --to (alerts, export) reach their configs as times; empty is
+// no bound, and a bad value is refused naming the flag.
+func TestTimeFlag(t *testing.T) {
+	var from time.Time
+	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+	fs.Var(timeValue{&from}, "from", "")
+	if err := fs.Parse([]string{"--from", "2009-04-06T22:19:45-07:00"}); err != nil || !from.Equal(time.Date(2009, 4, 7, 5, 19, 45, 0, time.UTC)) {
+		t.Fatalf("--from 2009-04-06T22:19:45-07:00: %v, %v", from, err)
+	}
+	if err := fs.Parse([]string{"--from", ""}); err != nil || !from.IsZero() {
+		t.Fatalf("--from '': %v, %v; want the zero time", from, err)
+	}
+	if err := fs.Parse([]string{"--from", "yesterday"}); err == nil || !strings.Contains(err.Error(), "--from") {
+		t.Fatalf("--from yesterday: %v, want an error naming --from", err)
 	}
 }
