@@ -37,8 +37,14 @@ import (
 // of `make test`).
 const chromium = "/usr/bin/chromium"
 
+// The retweet ring finishedRun plants.
+var (
+	ringAccounts = []string{"ring_anna", "ring_bert", "ring_cleo", "ring_dave"}
+	ringSources  = 4
+)
+
 // finishedRun stores what a run over data/sample.csv stores: every tweet
-// (plus six injected campaigns) scored by the real models with ONNX
+// (plus six injected campaigns and a retweet ring) scored by the real models with ONNX
 // Runtime, written through the SQLite sink behind the alert engine's Tee.
 func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 	t.Helper()
@@ -89,6 +95,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		t.Fatal(err)
 	}
 	var batch []campaign.Row
+	retweetOf := map[string]string{}
 	seq := 0
 	flush := func() {
 		texts := make([]string, len(batch))
@@ -100,6 +107,9 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 			recs[i].Tweet.ID, recs[i].Tweet.User, recs[i].Tweet.Text, recs[i].Tweet.CreatedAt = r.ID, r.User, r.Text, r.Time
 			withFields(&recs[i].Tweet, seq)
 			seq++
+			if src, ok := retweetOf[r.ID]; ok { // the ring's retweets are retweets only
+				recs[i].Tweet.RetweetOf, recs[i].Tweet.ReplyTo = src, ""
+			}
 		}
 		preds := make([]model.Prediction, len(batch))
 		for _, m := range models {
@@ -115,6 +125,7 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		}
 		batch = batch[:0]
 	}
+	var sample []campaign.Row
 	for {
 		r, err := rd.Read(ctx)
 		if errors.Is(err, io.EOF) {
@@ -123,7 +134,24 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch = append(batch, in.Add(campaign.Row{ID: r.Tweet.ID, User: r.Tweet.User, Text: r.Tweet.Text, Time: r.Tweet.CreatedAt})...)
+		sample = append(sample, campaign.Row{ID: r.Tweet.ID, User: r.Tweet.User, Text: r.Tweet.Text, Time: r.Tweet.CreatedAt})
+	}
+	// A retweet ring in the last hours of the sample: four accounts
+	// retweet the same four tweets the second they are posted, so the
+	// coordination networks raise co-retweet pair alerts.
+	ringAt := map[int]bool{}
+	for k := range ringSources {
+		ringAt[len(sample)-1-300*k] = true
+	}
+	for i, r := range sample {
+		batch = append(batch, in.Add(r)...)
+		if ringAt[i] {
+			for j, acct := range ringAccounts {
+				id := fmt.Sprintf("91%08d%d", i, j)
+				batch = append(batch, campaign.Row{ID: id, User: acct, Text: r.Text, Time: r.Time})
+				retweetOf[id] = r.ID
+			}
+		}
 		if len(batch) >= 512 {
 			flush()
 		}
@@ -141,9 +169,6 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 	return reopened, views
 }
 
-// TestBrowser loads the dashboard of a finished run in headless Chromium,
-// checks that every panel renders with data and that search finds tweets,
-// and saves a screenshot ($TWEETFLOW_SCREENSHOT, e.g. docs/dashboard.png).
 // withFields gives a sample row the #10 fields a twarc file would have:
 // the hashtags and links its text has, a language, and every 3rd tweet a
 // retweet of the one before it, every 7th a reply to it.
@@ -166,6 +191,11 @@ var (
 	urlRE     = regexp.MustCompile(`https?://[^\s"]+`)
 )
 
+// TestBrowser loads the dashboard of a finished run in headless Chromium,
+// checks that every panel renders with data and that search finds tweets,
+// opens the network views of a near-copy alert and of a retweet ring's pair
+// alert, and saves a screenshot ($TWEETFLOW_SCREENSHOT, e.g.
+// docs/dashboard.png).
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s: %v (run `make browser` to install Debian's chromium)", chromium, err)
@@ -388,6 +418,28 @@ func TestBrowser(t *testing.T) {
 	must(chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`#graph svg line.edge`))))
 	if sel := text("#selection"); !strings.Contains(sel, "shared by @") || countOf("#graph svg line.edge.selected") != 1 {
 		t.Errorf("edge selection: %q", sel)
+	}
+	// The network view of a co-retweet pair alert of the ring: its two
+	// accounts, one edge whose weight counts the tweets both retweeted
+	// (all four), and those four listed as shared items.
+	must(chromedp.Do(tctx,
+		chromedp.Navigate(hs.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#chart-rate svg rect.bar`)),
+		chromedp.SetValue(chromedp.CSS(`#preset`), "21600000"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('preset').dispatchEvent(new Event('change'))`),
+		chromedp.WaitVisible(chromedp.CSS(`#alerts a.network-link[href*="co-retweet"]`)),
+		chromedp.Click(chromedp.CSS(`#alerts a.network-link[href*="co-retweet"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#graph svg line.edge`)),
+	))
+	pairNodes, pairEdges := countOf("#graph svg circle.node"), countOf("#graph svg line.edge")
+	weight, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#graph svg line.edge').getAttribute('data-weight')`))
+	must(err)
+	shared := countOf(`#items tbody tr.item[data-kind="co-retweet"]`)
+	handles, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#graph svg').textContent`))
+	must(err)
+	if pairNodes != 2 || pairEdges != 1 || weight != strconv.Itoa(ringSources) || shared != ringSources || !strings.Contains(handles, "@ring_") {
+		t.Errorf("pair alert network: %d nodes, %d edges, weight %s, %d shared co-retweets (want 2, 1, %d, %d), labels %q",
+			pairNodes, pairEdges, weight, shared, ringSources, ringSources, handles)
 	}
 	if path := os.Getenv("TWEETFLOW_NETWORK_SCREENSHOT"); path != "" {
 		shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
