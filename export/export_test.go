@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,8 +20,14 @@ import (
 // t000003 an hour later.
 func store(t *testing.T) *sqlite.Store {
 	t.Helper()
+	return storeAt(t, filepath.Join(t.TempDir(), "t.db"))
+}
+
+// storeAt is store in the file path.
+func storeAt(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"offense", "sentiment"})
+	st, err := sqlite.Open(ctx, path, []string{"offense", "sentiment"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +137,40 @@ func TestUnknownFormat(t *testing.T) {
 	}
 	if _, err := Write(context.Background(), &bytes.Buffer{}, store(t), Options{Format: "xml"}); err == nil {
 		t.Error("Write with format xml succeeded")
+	}
+}
+
+// Run reads the SQLite file the job names and writes to Out (or w), telling
+// Progress the range's total first; a missing file is an error, not an
+// empty export of a store it just created.
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "t.db")
+	storeAt(t, db)
+	var total, last int64
+	j := Job{DB: db, Out: filepath.Join(dir, "out.jsonl"), Options: Options{Format: JSONL}, Progress: func(n int64) func(int64) {
+		total = n
+		return func(n int64) { last = n }
+	}}
+	var w bytes.Buffer
+	n, err := Run(ctx, j, &w)
+	if err != nil || n != 3 || total != 3 || last != 3 {
+		t.Fatalf("Run = %d, %v; progress total %d, last %d; want 3 each", n, err, total, last)
+	}
+	b, err := os.ReadFile(j.Out)
+	if err != nil || strings.Count(string(b), "\n") != 3 || w.Len() != 0 {
+		t.Fatalf("out file %q (%v), stdout %q", b, err, w.String())
+	}
+	j.Out, j.Progress = "-", nil
+	if n, err := Run(ctx, j, &w); err != nil || n != 3 || !bytes.Equal(w.Bytes(), b) {
+		t.Fatalf("--out -: %d, %v:\n%s\nwant the file's\n%s", n, err, w.String(), b)
+	}
+	missing := filepath.Join(dir, "none.db")
+	if _, err := Run(ctx, Job{DB: missing, Options: Options{Format: JSONL}}, &w); err == nil || !strings.Contains(err.Error(), "--db") {
+		t.Fatalf("missing store: %v, want a --db error", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatal("the missing store was created")
 	}
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
-	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/export"
-	"github.com/tweetflow/tweetflow/export/esstore"
 	"github.com/tweetflow/tweetflow/mode/core"
 )
 
@@ -35,62 +30,30 @@ time (a consistent view of a live index) paged with search_after.`,
 				return fmt.Errorf("--format: %w", err)
 			}
 			o.Format = f
-			var st exportSource
+			j := export.Job{DB: dbPath, Out: out, Options: o}
 			if ef.set() {
 				if cmd.Flags().Changed("db") {
 					return fmt.Errorf("--db and --es name two stores: give one")
 				}
-				cfg, err := ef.config()
-				if err != nil {
+				if j.ES, err = ef.config(); err != nil {
 					return err
 				}
-				if err := cfg.Normalize(); err != nil {
-					return fmt.Errorf("--es: %w", err)
-				}
-				es, err := elastic.NewClient(cfg, elastic.RetryPolicy{})
-				if err != nil {
-					return fmt.Errorf("--es: %w", err)
-				}
-				st = esstore.New(es, cfg.Index, esstore.Options{})
-			} else {
-				// sqlite.Open creates a missing file; an export of a typo
-				// must fail instead of printing nothing.
-				if _, err := os.Stat(dbPath); err != nil {
-					return fmt.Errorf("--db: %w", err)
-				}
-				db, err := sqlite.Open(ctx, dbPath, nil)
-				if err != nil {
-					return err
-				}
-				defer db.Close(ctx)
-				st = db
-			}
-			w := cmd.OutOrStdout()
-			var file *os.File
-			if out != "" && out != "-" {
-				if file, err = os.Create(out); err != nil {
-					return fmt.Errorf("--out: %w", err)
-				}
-				defer file.Close() // on an error path; the success path closes and checks
-				w = file
 			}
 			if f, ok := terminal(cmd.ErrOrStderr()); ok && !noProgress {
-				total, err := st.Count(ctx, o.From, o.To)
-				if err != nil {
-					return err
+				var bar *progressbar.ProgressBar
+				j.Progress = func(total int64) func(int64) {
+					bar = newBar(f, total, "export", "tweets")
+					return func(n int64) { _ = bar.Set64(n) }
 				}
-				bar := newBar(f, total, "export", "tweets")
-				o.Progress = func(n int64) { _ = bar.Set64(n) }
-				defer bar.Finish()
+				defer func() {
+					if bar != nil {
+						bar.Finish()
+					}
+				}()
 			}
-			n, err := export.Write(ctx, w, st, o)
+			n, err := export.Run(ctx, j, cmd.OutOrStdout())
 			if err != nil {
 				return err
-			}
-			if file != nil {
-				if err := file.Close(); err != nil {
-					return fmt.Errorf("--out %s: %w", out, err)
-				}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d tweets\n", n)
 			return nil
@@ -104,10 +67,4 @@ time (a consistent view of a live index) paged with search_after.`,
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar (it is drawn only when stderr is a terminal)")
 	ef = addESFlags(cmd.Flags())
 	return cmd
-}
-
-// exportSource is a store export reads: SQLite or an Elasticsearch index.
-type exportSource interface {
-	export.Store
-	Count(ctx context.Context, from, to time.Time) (int64, error)
 }
