@@ -140,7 +140,7 @@ func prepareHashed(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, fmt.Errorf("%s: featurizer: %w", specPath, err)
 	}
 	onnxPath := filepath.Join(dir, model.ModelFile)
-	data, info, err := readGraph(onnxPath)
+	info, err := readGraph(onnxPath)
 	if err != nil {
 		return sessionPlan{}, err
 	}
@@ -151,7 +151,7 @@ func prepareHashed(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, fmt.Errorf("%s: %w", onnxPath, err)
 	}
 	m.impl = &hashed{fz: fz}
-	return sessionPlan{path: onnxPath, data: data,
+	return sessionPlan{path: onnxPath,
 		inputs: []string{spec.Inputs.Indices, spec.Inputs.Values}, outputs: []string{spec.Output}}, nil
 }
 

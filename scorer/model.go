@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -125,24 +126,41 @@ func LoadSpec(spec *model.Spec, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// sessionPlan is a checked graph and the tensors a kind feeds and reads.
+// sessionPlan is a checked graph file and the tensors a kind feeds and
+// reads.
 type sessionPlan struct {
 	path            string
-	data            []byte
 	inputs, outputs []string
 }
 
-// readGraph reads an ONNX file and what Load checks in it.
-func readGraph(path string) ([]byte, *GraphInfo, error) {
-	data, err := os.ReadFile(path)
+// readGraph reads what Load checks in an ONNX file. The file is mapped, not
+// read onto the heap, and the session is then built from the path: a
+// transformer's graph is hundreds of MB, and a heap copy would be alive
+// beside ONNX Runtime's own while the session is built.
+func readGraph(path string) (*GraphInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("model file: %w", err)
+		return nil, fmt.Errorf("model file: %w", err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if st.Size() == 0 {
+		return nil, fmt.Errorf("%s: not a valid ONNX model: empty file", path)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("model file %s: %w", path, err)
+	}
+	// GraphInfo holds copies (string conversions), never views of data.
+	defer syscall.Munmap(data)
 	info, err := ReadGraphInfo(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: not a valid ONNX model: %w", path, err)
+		return nil, fmt.Errorf("%s: not a valid ONNX model: %w", path, err)
 	}
-	return data, info, nil
+	return info, nil
 }
 
 func newSession(p sessionPlan, opts Options) (*ort.DynamicAdvancedSession, error) {
@@ -168,7 +186,7 @@ func newSession(p sessionPlan, opts Options) (*ort.DynamicAdvancedSession, error
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(p.data, p.inputs, p.outputs, so)
+	s, err := ort.NewDynamicAdvancedSession(p.path, p.inputs, p.outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("%s: creating ONNX Runtime session: %w", p.path, err)
 	}

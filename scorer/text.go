@@ -22,7 +22,7 @@ type text struct {
 func prepareText(m *Model) (sessionPlan, error) {
 	spec := m.spec
 	path := spec.ONNXPath()
-	data, info, err := readGraph(path)
+	info, err := readGraph(path)
 	if err != nil {
 		return sessionPlan{}, err
 	}
@@ -43,7 +43,7 @@ func prepareText(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, fmt.Errorf("%s: %w", path, err)
 	}
 	m.impl = &text{column: len(in.Dims) == 2, activation: resolveActivation(spec.Activation, out), preprocess: spec.Preprocess}
-	return sessionPlan{path: path, data: data, inputs: []string{in.Name}, outputs: []string{out}}, nil
+	return sessionPlan{path: path, inputs: []string{in.Name}, outputs: []string{out}}, nil
 }
 
 func (*text) release() {}

@@ -54,7 +54,7 @@ func prepareTransformer(m *Model) (sessionPlan, error) {
 		return sessionPlan{}, err
 	}
 	path := spec.ONNXPath()
-	data, info, err := readGraph(path)
+	info, err := readGraph(path)
 	if err != nil {
 		return sessionPlan{}, err
 	}
@@ -69,7 +69,7 @@ func prepareTransformer(m *Model) (sessionPlan, error) {
 	}
 	t.activation = resolveActivation(spec.Activation, out)
 	m.impl = t
-	return sessionPlan{path: path, data: data, inputs: inputs, outputs: []string{out}}, nil
+	return sessionPlan{path: path, inputs: inputs, outputs: []string{out}}, nil
 }
 
 // checkInputs checks that every graph input is one the tokenizer fills, as
