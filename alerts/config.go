@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/alerts/coord"
+	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/model"
 )
@@ -53,7 +54,7 @@ type Config struct {
 }
 
 // NetworkConfig configures the coordination networks (alerts/coord): per
-// signal and window, the weight of the edge between two accounts counts
+// signal and window (default AlertWindows), the weight of the edge between two accounts counts
 // their co-actions within the window of each other (the QUT toolkit's
 // networks), kept over the horizon. An edge reaching Coord.Repeat (default
 // 3) raises a coordination alert naming the pair and what they shared,
@@ -61,8 +62,22 @@ type Config struct {
 // tweet's strangers co-act once each (weight 1) and never reach it.
 type NetworkConfig struct {
 	Disabled bool
-	// Coord is the networks' configuration (zero fields: coord.DefaultConfig).
+	// Coord is the networks' configuration (nil Windows: AlertWindows;
+	// other zero fields: coord.DefaultConfig's).
 	Coord coord.Config
+}
+
+// AlertWindows are the networks the engine alerts on: one per signal, at
+// the time scale of its campaign shape (a retweet ring within a minute, a
+// link push within 10 minutes, a reply swarm within 2 minutes). The
+// hour-long windows of coord.DefaultWindows pair a day's hyperactive
+// accounts on viral tweets: on the #11 organic replay they made most of
+// the false pair alerts (docs/BENCHMARKS.md).
+func AlertWindows() []coord.Window {
+	return []coord.Window{
+		{Signal: signal.CoRetweet, Span: time.Minute}, {Signal: signal.CoTweet, Span: time.Minute},
+		{Signal: signal.CoLink, Span: 10 * time.Minute}, {Signal: signal.CoReply, Span: 2 * time.Minute},
+	}
 }
 
 // DefaultRepeat is the default NetworkConfig.Coord.Repeat: a retweet ring,
@@ -173,6 +188,9 @@ func (c Config) withDefaults() Config {
 	k.Containment = cmp.Or(k.Containment, dk.Containment)
 	k.LooseSimilarity = cmp.Or(k.LooseSimilarity, dk.LooseSimilarity)
 	c.Networks.Coord.Repeat = cmp.Or(c.Networks.Coord.Repeat, DefaultRepeat)
+	if c.Networks.Coord.Windows == nil {
+		c.Networks.Coord.Windows = AlertWindows()
+	}
 	return c
 }
 

@@ -154,7 +154,11 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 			results = append(results, resultView{model: res.Model, value: res.Value, label: res.Label})
 		}
 		e.win.observe(r.Tweet.ID, at, results)
-		if from := e.watermark().Add(-e.cfg.Coordination.Window); tweets != nil && !at.Before(from) &&
+		// A retweet carries its source's text: five strangers retweeting a
+		// viral tweet within a minute are five identical texts, not a
+		// campaign. Retweets are the co-retweet network's (repeated
+		// co-action), not the near-copy detector's.
+		if from := e.watermark().Add(-e.cfg.Coordination.Window); tweets != nil && r.Tweet.RetweetOf == "" && !at.Before(from) &&
 			e.recent.first(r.Tweet.ID, at.UnixNano(), from.UnixNano()) {
 			if a := e.coord.observe(&tweets[i], e.watermark()); a != nil {
 				out = append(out, *a)

@@ -722,3 +722,25 @@ func TestRepeatedCoActionAlerts(t *testing.T) {
 		t.Errorf("networks off: alerts %v", alertIDs(none))
 	}
 }
+
+// A viral tweet retweeted by strangers within a minute is many identical
+// texts but no campaign: retweets are left to the co-retweet network, so
+// the cascade raises nothing, while the same texts posted as tweets of
+// their own are a burst of copies.
+func TestViralCascadeIsNotABurst(t *testing.T) {
+	e := mustEngine(t, coordOnly())
+	var cascade, copies []sink.Record
+	text := "RT @star: the new album is out tonight, go listen to it everyone, it is so good"
+	for i := range 50 {
+		r := rec(fmt.Sprint("rt", i), fmt.Sprint("fan", i), text, t0.Add(time.Duration(i)*time.Second))
+		r.Tweet.RetweetOf = "star1"
+		cascade = append(cascade, r)
+		copies = append(copies, rec(fmt.Sprint("cp", i), fmt.Sprint("bot", i), text, t0.Add(time.Hour+time.Duration(i)*time.Second)))
+	}
+	if got := e.Observe(cascade); len(got) != 0 {
+		t.Errorf("viral cascade: alerts %v", alertIDs(got))
+	}
+	if got := e.Observe(copies); !slices.Contains(kinds(got), "coordination:similar_texts") {
+		t.Errorf("the same texts as own tweets: alerts %v, want a burst", kinds(got))
+	}
+}
