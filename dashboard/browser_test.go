@@ -392,7 +392,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#graph svg circle.node`)),
 		chromedp.WaitVisible(chromedp.CSS(`#items tbody tr.item`)),
 	))
-	k := len(planted.Accounts)
+	k := len(planted.Accounts) // a near-copy group: nobody else co-acted
 	nodes, edges := countOf("#graph svg circle.node"), countOf("#graph svg line.edge")
 	labels, items := countOf("#graph svg text.label"), countOf(`#items tbody tr.item[data-kind="co-similar"]`)
 	if nodes != k || labels != k || edges != k*(k-1)/2 || items != 1 {
@@ -420,7 +420,8 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("edge selection: %q", sel)
 	}
 	// The network view of a co-retweet pair alert of the ring: its two
-	// accounts, one edge whose weight counts the tweets both retweeted
+	// accounts and the ring's other two (co-actors on the same tweets), an
+	// edge between every two whose weight counts the tweets both retweeted
 	// (all four), and those four listed as shared items.
 	must(chromedp.Do(tctx,
 		chromedp.Navigate(hs.URL+"/"),
@@ -432,14 +433,18 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#graph svg line.edge`)),
 	))
 	pairNodes, pairEdges := countOf("#graph svg circle.node"), countOf("#graph svg line.edge")
-	weight, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#graph svg line.edge').getAttribute('data-weight')`))
+	coActors := countOf("#graph svg circle.node.co-actor")
+	weight, err := chromedp.Run(tctx, chromedp.Evaluate[string](
+		`[...new Set([...document.querySelectorAll('#graph svg line.edge')].map((l) => l.getAttribute('data-weight')))].join(',')`))
 	must(err)
 	shared := countOf(`#items tbody tr.item[data-kind="co-retweet"]`)
-	handles, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#graph svg').textContent`))
+	handles, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#graph svg text.label')].map((l) => l.textContent).join(' ')`))
 	must(err)
-	if pairNodes != 2 || pairEdges != 1 || weight != strconv.Itoa(ringSources) || shared != ringSources || !strings.Contains(handles, "@ring_") {
-		t.Errorf("pair alert network: %d nodes, %d edges, weight %s, %d shared co-retweets (want 2, 1, %d, %d), labels %q",
-			pairNodes, pairEdges, weight, shared, ringSources, ringSources, handles)
+	k = len(ringAccounts)
+	if pairNodes != k || coActors != k-2 || pairEdges != k*(k-1)/2 || weight != strconv.Itoa(ringSources) || shared != ringSources ||
+		strings.Count(handles, "@ring_") != k {
+		t.Errorf("pair alert network: %d nodes (%d co-actors), %d edges, weights %s, %d shared co-retweets (want %d (%d), %d, %d, %d), labels %q",
+			pairNodes, coActors, pairEdges, weight, shared, k, k-2, k*(k-1)/2, ringSources, ringSources, handles)
 	}
 	if path := os.Getenv("TWEETFLOW_NETWORK_SCREENSHOT"); path != "" {
 		shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))

@@ -29,6 +29,7 @@ const (
 	maxNetworkTweets   = 5000
 	maxNetworkItems    = 200
 	maxNetworkList     = 500
+	maxCoActors        = 50
 	networkPad         = 10 * time.Minute
 	maxAlertIDRunes    = 300
 )
@@ -74,6 +75,9 @@ type NetworkNode struct {
 	ID     string `json:"id"` // the account key: user id, else handle
 	Handle string `json:"handle"`
 	Tweets int    `json:"tweets"` // its tweets in the range
+	// InAlert: the alert names this account; the others co-acted with its
+	// accounts on two or more of their shared items.
+	InAlert bool `json:"in_alert"`
 }
 
 // NetworkEdge joins two accounts (indexes into Nodes, A < B).
@@ -120,9 +124,83 @@ func (s *Server) network(ctx context.Context, q queryParams) (any, error) {
 		return nil, err
 	}
 	n := buildNetwork(a, tweets)
+	// The group around the alert: other accounts that retweeted or replied
+	// to two or more of the items the alert's accounts shared (a pair
+	// alert's ring). Their co-actions join the network.
+	more, capped, err := s.store.coActors(ctx, n, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if len(more) > 0 {
+		tweets = append(tweets, more...)
+		slices.SortStableFunc(tweets, func(x, y event.Tweet) int { return x.CreatedAt.Compare(y.CreatedAt) })
+		n = buildNetwork(a, tweets)
+	}
 	n.From, n.To = from.UnixMilli(), to.UnixMilli()
-	n.Truncated = n.Truncated || truncated
+	n.Truncated = n.Truncated || truncated || capped
 	return n, nil
+}
+
+// coActors returns the retweets and replies, in [from, to), of accounts
+// not yet in n that acted on at least two of n's shared retweeted or
+// replied-to tweets: at most maxCoActors accounts, those with the most
+// such items first (capped reports that some were left out).
+func (s *Store) coActors(ctx context.Context, n Network, from, to time.Time) ([]event.Tweet, bool, error) {
+	var keys []any
+	for _, it := range n.Items {
+		if it.Kind == string(signal.CoRetweet) || it.Kind == string(signal.CoReply) {
+			keys = append(keys, it.Key)
+		}
+	}
+	if len(keys) < 2 {
+		return nil, false, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")
+	args := append(append([]any{from.UnixMilli(), to.UnixMilli()}, keys...), keys...)
+	args = append(args, maxNetworkTweets+1)
+	tweets, truncated, err := s.networkTweets(ctx, `(retweet_of IN (`+marks+`) OR reply_to IN (`+marks+`))`, args)
+	if err != nil {
+		return nil, false, err
+	}
+	known := map[string]bool{}
+	for _, nd := range n.Nodes {
+		known[nd.ID] = true
+	}
+	items := map[string]map[string]bool{} // account -> items acted on
+	for i := range tweets {
+		k := signal.Account(&tweets[i])
+		if known[k] {
+			continue
+		}
+		if items[k] == nil {
+			items[k] = map[string]bool{}
+		}
+		items[k][tweets[i].RetweetOf+"\x00"+tweets[i].ReplyTo] = true
+	}
+	var accts []string
+	for k, its := range items {
+		if len(its) >= 2 {
+			accts = append(accts, k)
+		}
+	}
+	slices.SortFunc(accts, func(x, y string) int {
+		if d := len(items[y]) - len(items[x]); d != 0 {
+			return d
+		}
+		return strings.Compare(x, y)
+	})
+	capped := truncated || len(accts) > maxCoActors
+	keep := map[string]bool{}
+	for _, k := range accts[:min(len(accts), maxCoActors)] {
+		keep[k] = true
+	}
+	var out []event.Tweet
+	for _, t := range tweets {
+		if keep[signal.Account(&t)] {
+			out = append(out, t)
+		}
+	}
+	return out, capped, nil
 }
 
 // alert reads one stored alert by id, from the alerts table the alerts
@@ -158,9 +236,17 @@ func (s *Store) accountTweets(ctx context.Context, accounts []string, from, to t
 		}
 	}
 	args = append(args, maxNetworkTweets+1)
+	out, truncated, err := s.networkTweets(ctx, `(user IN (`+marks+`) OR user_id IN (`+marks+`))`, args)
+	return out, truncated || capped, err
+}
+
+// networkTweets reads the tweets in a time range matching cond, oldest
+// first: args are the range's two ends, cond's values, and the limit,
+// maxNetworkTweets+1 (more is truncated).
+func (s *Store) networkTweets(ctx context.Context, cond string, args []any) ([]event.Tweet, bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, user, COALESCE(user_id, ''), text,
 		COALESCE(retweet_of, ''), COALESCE(reply_to, ''), COALESCE(urls, '')
-		FROM tweets WHERE created_at >= ? AND created_at < ? AND (user IN (`+marks+`) OR user_id IN (`+marks+`))
+		FROM tweets WHERE created_at >= ? AND created_at < ? AND `+cond+`
 		ORDER BY created_at, id LIMIT ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("dashboard: network tweets: %w", err)
@@ -188,7 +274,7 @@ func (s *Store) accountTweets(ctx context.Context, accounts []string, from, to t
 	if len(out) > maxNetworkTweets {
 		return out[:maxNetworkTweets], true, nil
 	}
-	return out, capped, nil
+	return out, false, nil
 }
 
 // buildNetwork makes the network of a's accounts from their tweets.
@@ -202,7 +288,8 @@ func buildNetwork(a event.Alert, tweets []event.Tweet) Network {
 		if !ok {
 			i = len(n.Nodes)
 			node[k] = i
-			n.Nodes = append(n.Nodes, NetworkNode{ID: k, Handle: t.User})
+			n.Nodes = append(n.Nodes, NetworkNode{ID: k, Handle: t.User,
+				InAlert: slices.Contains(a.Accounts, k) || slices.Contains(a.Accounts, t.User)})
 		}
 		return i
 	}

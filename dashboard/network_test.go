@@ -44,6 +44,7 @@ func TestNetworkOfAnAlert(t *testing.T) {
 		tw("l1", "1", "a", 200, link("https://www.news.example/x?utm_source=tw")), tw("l2", "3", "c", 210, link("http://news.example/x/")),
 		tw("p1", "2", "b", 300, reply("s1")), tw("p2", "3", "c", 310, reply("s1")),
 		tw("o1", "7", "outsider", 40, rt("s1")),
+		tw("o2", "8", "coactor", 45, rt("s1")), tw("o3", "8", "coactor", 120, rt("s2")),
 		tw("late", "1", "a", 5000, rt("s9")), // outside the alert's window + pad
 	}
 	if err := sk.WriteBatch(ctx, recs); err != nil {
@@ -72,7 +73,9 @@ func TestNetworkOfAnAlert(t *testing.T) {
 
 	var n Network
 	getJSON(t, hs.URL+"/api/network?alert="+url.QueryEscape(alert.ID), 200, &n)
-	if n.Alert.ID != alert.ID || n.Tweets != 9 || len(n.Nodes) != 3 || n.Truncated {
+	// The alert's three, and coactor who retweeted two of their shared
+	// tweets (the outsider retweeted one).
+	if n.Alert.ID != alert.ID || n.Tweets != 11 || len(n.Nodes) != 4 || n.Truncated {
 		t.Fatalf("alert %q, %d tweets, nodes %+v, truncated %v", n.Alert.ID, n.Tweets, n.Nodes, n.Truncated)
 	}
 	inAlert := 0
@@ -84,12 +87,15 @@ func TestNetworkOfAnAlert(t *testing.T) {
 			t.Errorf("list[%d] = %+v", i, tw)
 		}
 	}
-	if len(n.List) != 9 || inAlert != 3 {
-		t.Errorf("drill-down: %d tweets, %d named by the alert (want 9, 3)", len(n.List), inAlert)
+	if len(n.List) != 11 || inAlert != 3 {
+		t.Errorf("drill-down: %d tweets, %d named by the alert (want 11, 3)", len(n.List), inAlert)
 	}
 	idx := map[string]int{}
 	for i, nd := range n.Nodes {
 		idx[nd.Handle] = i
+		if nd.InAlert != (nd.Handle != "coactor") {
+			t.Errorf("node %+v: in alert %v", nd, nd.InAlert)
+		}
 	}
 	weight := func(x, y string) int {
 		a, b := idx[x], idx[y]
@@ -105,8 +111,12 @@ func TestNetworkOfAnAlert(t *testing.T) {
 	}
 	// a-b: s1, s2 retweeted, the alert's group (r1, r2); a-c: s1, the URL,
 	// the group; b-c: s1, the group, the reply to s1.
-	if ab, ac, bc := weight("a", "b"), weight("a", "c"), weight("b", "c"); ab != 3 || ac != 3 || bc != 3 || len(n.Edges) != 3 {
+	if ab, ac, bc := weight("a", "b"), weight("a", "c"), weight("b", "c"); ab != 3 || ac != 3 || bc != 3 {
 		t.Errorf("weights a-b %d, a-c %d, b-c %d (want 3 each), edges %+v", ab, ac, bc, n.Edges)
+	}
+	// coactor shares s1 and s2 with a and b, s1 with c.
+	if xa, xb, xc := weight("coactor", "a"), weight("coactor", "b"), weight("coactor", "c"); xa != 2 || xb != 2 || xc != 1 || len(n.Edges) != 6 {
+		t.Errorf("co-actor weights %d, %d, %d (want 2, 2, 1), %d edges (want 6)", xa, xb, xc, len(n.Edges))
 	}
 	kinds := map[string]int{}
 	for _, it := range n.Items {

@@ -109,8 +109,8 @@ function renderGraph(net) {
   }
   const nodes = el('svg:g', { class: 'nodes' });
   net.nodes.forEach((nd, i) => {
-    const c = el('svg:circle', { class: 'node', cx: pos[i].x, cy: pos[i].y, r: Math.min(5 + 2 * Math.sqrt(nd.tweets), 18).toFixed(1) });
-    c.append(el('svg:title', {}, `@${nd.handle} (${nd.id}): ${nd.tweets} tweet(s)`));
+    const c = el('svg:circle', { class: 'node' + (nd.in_alert ? '' : ' co-actor'), cx: pos[i].x, cy: pos[i].y, r: Math.min(5 + 2 * Math.sqrt(nd.tweets), 18).toFixed(1) });
+    c.append(el('svg:title', {}, `@${nd.handle} (${nd.id}): ${nd.tweets} tweet(s)` + (nd.in_alert ? '' : ', not named by the alert: co-acted on its shared items')));
     const mine = net.items.map((it, j) => (it.accounts.includes(i) ? j : -1)).filter((j) => j >= 0);
     c.addEventListener('click', () => select(c, mine, `acted on by @${nd.handle}`));
     nodes.append(c, el('svg:text', { class: 'label', x: pos[i].x + 9, y: pos[i].y - 9 }, '@' + nd.handle));
