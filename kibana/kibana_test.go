@@ -2,6 +2,7 @@ package kibana_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -308,4 +309,45 @@ func TestFromViewsLeavesViewsAlone(t *testing.T) {
 			t.Errorf("the caller's irony view got a threshold: %+v", v.Threshold)
 		}
 	}
+}
+
+// An import job reads its bundle (here the committed objects), runs its
+// index step before the import, and leaves the rules out when asked; a
+// bundle folder that is missing fails before anything is sent.
+func TestImportJob(t *testing.T) {
+	ctx := context.Background()
+	fk, c := fakeKibana(t)
+	var steps []string
+	var out strings.Builder
+	j := kibana.ImportJob{Out: &out, EnsureIndex: func(context.Context) error {
+		steps = append(steps, fmt.Sprintf("index before %d imports", len(fk.Imported())))
+		return nil
+	}}
+	if err := c.ImportJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 1 || steps[0] != "index before 0 imports" || len(fk.Imported()) != 1 || len(fk.Rules()) == 0 ||
+		!strings.Contains(out.String(), "imported") || !strings.Contains(out.String(), "alerting rules") {
+		t.Fatalf("steps %v, %d imports, %d rules, out %q", steps, len(fk.Imported()), len(fk.Rules()), out.String())
+	}
+	fk, c = fakeKibana(t)
+	if err := c.ImportJob(ctx, kibana.ImportJob{NoRules: true}); err != nil || len(fk.Imported()) != 1 || len(fk.Rules()) != 0 {
+		t.Fatalf("--no-rules: %v, %d imports, %d rules", err, len(fk.Imported()), len(fk.Rules()))
+	}
+	if err := c.ImportJob(ctx, kibana.ImportJob{Dir: t.TempDir()}); err == nil || len(fk.Imported()) != 1 {
+		t.Fatalf("empty bundle folder: %v, %d imports; want an error and nothing sent", err, len(fk.Imported()))
+	}
+}
+
+// fakeKibana is a client of a fresh fake Kibana.
+func fakeKibana(t *testing.T) (*kibanatest.Fake, *kibana.Client) {
+	t.Helper()
+	fk := &kibanatest.Fake{}
+	srv := httptest.NewServer(fk)
+	t.Cleanup(srv.Close)
+	c, err := kibana.NewClient(srv.URL, "", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fk, c
 }

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -35,13 +35,13 @@ func addGenFlags(f *pflag.FlagSet, modelsDefault string) *genFlags {
 	return g
 }
 
-// generate maps the flags onto kibana.Generate.
-func (g *genFlags) generate() ([]byte, []kibana.Rule, error) {
+// options maps the flags onto kibana.Generate's options.
+func (g *genFlags) options() (*kibana.GenerateOptions, error) {
 	th, err := kibana.ParseThresholds(g.thresholds)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return kibana.Generate(kibana.GenerateOptions{ModelsDir: g.modelsDir, Index: g.index, Thresholds: th, From: g.from, To: g.to})
+	return &kibana.GenerateOptions{ModelsDir: g.modelsDir, Index: g.index, Thresholds: th, From: g.from, To: g.to}, nil
 }
 
 func newKibanaExportCmd() *cobra.Command {
@@ -57,7 +57,11 @@ regenerate them with --out-dir kibana/objects after changing a model); without i
 it prints the NDJSON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			nd, rules, err := g.generate()
+			o, err := g.options()
+			if err != nil {
+				return err
+			}
+			nd, rules, err := kibana.Generate(*o)
 			if err != nil {
 				return err
 			}
@@ -97,61 +101,30 @@ ones. With an Elasticsearch configured (--es or $ES_URL) and a model registry
 it also puts the index template and mapping first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			c, err := kc.Client(os.Getenv, nil)
 			if err != nil {
 				return err
 			}
-
-			var nd, rulesJSON []byte
-			switch {
-			case cmd.Flags().Changed("models-dir"):
-				var rules []kibana.Rule
-				if nd, rules, err = g.generate(); err != nil {
+			j := kibana.ImportJob{Dir: dir, NoRules: noRules, Out: cmd.OutOrStdout()}
+			if cmd.Flags().Changed("models-dir") {
+				if j.Generate, err = g.options(); err != nil {
 					return err
 				}
-				rulesJSON = kibana.RulesJSON(rules)
-			case dir != "":
-				if nd, err = os.ReadFile(filepath.Join(dir, objects.SavedObjectsFile)); err != nil {
-					return err
-				}
-				if rulesJSON, err = os.ReadFile(filepath.Join(dir, objects.RulesFile)); err != nil {
-					return err
-				}
-			default:
-				nd, rulesJSON = objects.SavedObjects(), objects.Rules()
 			}
-			rules, err := kibana.ParseRules(rulesJSON)
-			if err != nil {
-				return err
-			}
-
 			if ef.set() {
 				cfg, err := ef.config()
 				if err != nil {
 					return err
 				}
-				if _, merr := core.IndexModels(g.modelsDir); merr != nil {
-					slog.Warn("no model registry: the index template is left to the aggregator's first start", "models_dir", g.modelsDir, "err", merr)
-				} else if _, err := core.EnsureIndex(ctx, g.modelsDir, cfg); err != nil {
+				j.EnsureIndex = func(ctx context.Context) error {
+					ok, err := core.EnsureIndexIfRegistry(ctx, g.modelsDir, cfg, slog.Default())
+					if ok {
+						fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date\n", cfg.Index)
+					}
 					return err
-				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "index %s: template and mapping up to date\n", cfg.Index)
 				}
 			}
-			res, err := c.Import(ctx, nd)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d saved objects\n", res.SuccessCount)
-			if noRules {
-				return nil
-			}
-			if err := c.PutRules(ctx, rules); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "created or updated %d alerting rules\n", len(rules))
-			return err
+			return c.ImportJob(cmd.Context(), j)
 		},
 	}
 	f := cmd.Flags()

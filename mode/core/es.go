@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -125,6 +126,21 @@ func EnsureIndex(ctx context.Context, modelsDir string, cfg elastic.Config) (int
 		return 0, err
 	}
 	return len(models), elastic.EnsureIndex(ctx, es, cfg.Index, models)
+}
+
+// EnsureIndexIfRegistry is EnsureIndex when modelsDir holds a model
+// registry; without one (`kibana import` run from anywhere) it leaves the
+// template to the aggregator's first start and says so in log. ok reports
+// whether the template was put.
+func EnsureIndexIfRegistry(ctx context.Context, modelsDir string, cfg elastic.Config, log *slog.Logger) (ok bool, err error) {
+	if _, err := IndexModels(modelsDir); err != nil {
+		log.Warn("no model registry: the index template is left to the aggregator's first start", "models_dir", modelsDir, "err", err)
+		return false, nil
+	}
+	if _, err := EnsureIndex(ctx, modelsDir, cfg); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ResetIndex deletes cfg.Index with every document in it and recreates it
