@@ -11,6 +11,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
+	"github.com/tweetflow/tweetflow/alerts/campaign"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
 )
@@ -138,5 +139,79 @@ func TestNetworkOfAnAlert(t *testing.T) {
 		if e["error"] == "" {
 			t.Errorf("%q: no error message", q)
 		}
+	}
+}
+
+// BenchmarkNetwork answers /api/network for a retweet ring's pair alert
+// and for a near-copy burst's alert over 100,000 organic tweets shaped like
+// a collection (alerts/campaign) with every campaign pattern planted, in
+// the real SQLite store.
+func BenchmarkNetwork(b *testing.B) {
+	ctx := context.Background()
+	texts := []string{"a plain organic text about the weather", "another organic text about lunch", "news of the day"}
+	org, err := campaign.MakeOrganic(campaign.OrganicConfig{Tweets: 100_000, Start: t0, Span: 6 * time.Hour,
+		Shape: campaign.MeasuredShape(), Seed: 1, Texts: texts, Handles: []string{"h1", "h2", "h3", "h4"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stream, truth, err := campaign.Plant(org, t0, 6*time.Hour, campaign.DefaultPlant(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sk, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sk.Close(ctx) })
+	recs := make([]sink.Record, 0, 1000)
+	for i, t := range stream {
+		recs = append(recs, sink.Record{Tweet: t})
+		if len(recs) == cap(recs) || i == len(stream)-1 {
+			if err := sk.WriteBatch(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	as, err := alertstore.Open(ctx, sk.DB())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var alerts []event.Alert
+	for _, c := range truth.Campaigns {
+		switch {
+		case c.Pattern == campaign.Ring && len(alerts) == 0:
+			alerts = append(alerts, event.Alert{ID: "ring", Kind: event.AlertCoordination, Metric: "co-retweet",
+				WindowStart: c.Start, WindowEnd: c.End, Accounts: c.AccountIDs[:2]})
+		case c.Pattern == campaign.Burst && len(alerts) == 1:
+			alerts = append(alerts, event.Alert{ID: "burst", Kind: event.AlertCoordination, Metric: "similar_texts",
+				WindowStart: c.Start, WindowEnd: c.End, Accounts: c.Accounts, TweetIDs: c.TweetIDs})
+		}
+	}
+	if err := as.WriteAlerts(ctx, alerts); err != nil {
+		b.Fatal(err)
+	}
+	st, err := NewStore(ctx, sk.DB())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(st, as, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, a := range alerts {
+		b.Run(a.ID, func(b *testing.B) {
+			var n Network
+			for b.Loop() {
+				v, err := srv.network(ctx, queryParams{url.Values{"alert": {a.ID}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = v.(Network)
+			}
+			b.ReportMetric(float64(len(n.Nodes)), "nodes")
+			b.ReportMetric(float64(len(n.Edges)), "edges")
+			b.ReportMetric(float64(n.Tweets), "tweets_read")
+		})
 	}
 }
