@@ -4,6 +4,7 @@
 // table or the Elasticsearch alerts index) and, when the mode has an out,
 // as alert CloudEvents. In the cluster modes the engine's state is rebuilt
 // at start by reading the last Rebuild of stored tweets back from the store
+// (SQLite, or Elasticsearch through export/esstore)
 // (see docs/ARCHITECTURE.md, "Alerts in every mode"), so a restart raises
 // the same alerts, with the same ids, as an uninterrupted run.
 package alerting
@@ -16,15 +17,20 @@ import (
 	"iter"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/alerts"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
+	"github.com/tweetflow/tweetflow/export/esstore"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/model"
 )
@@ -60,8 +66,7 @@ type Config struct {
 	// Rebuild, when positive, is how much event time of stored tweets,
 	// back from the newest, the engine reads from the store at start;
 	// Warm is the first part of it, whose alerts are not raised again.
-	// Only a SQLite store can be read back (Elasticsearch: the engine
-	// starts empty and says so).
+	// SQLite and Elasticsearch (export/esstore) stores are read back.
 	Rebuild, Warm time.Duration
 	// Events, when set, also receives every alert (alert CloudEvents to
 	// the mode's out); the mode closes it after the store.
@@ -203,13 +208,31 @@ func errorsJoinClose(err error, tee *alerts.Tee) error {
 	return err
 }
 
+// history is a store read back in time order (sqlite.Store, and
+// export/esstore.Store over an Elasticsearch index).
+type history interface {
+	Tweets(ctx context.Context, from, to time.Time) iter.Seq2[sqlite.Tweet, error]
+}
+
 // rebuild reads the last c.Rebuild of stored tweets back into the Tee.
 func rebuild(ctx context.Context, c Config, st *core.Store, tee *alerts.Tee, log *slog.Logger) error {
-	if st.SQLite == nil {
+	var (
+		h              history
+		oldest, newest time.Time
+		ok             bool
+		err            error
+	)
+	switch {
+	case st.SQLite != nil:
+		h = st.SQLite
+		oldest, newest, ok, err = sqliteSpan(ctx, st.SQLite.DB())
+	case st.ES != nil:
+		h = esstore.New(st.ES.Client(), st.ES.Index(), esstore.Options{})
+		oldest, newest, ok, err = esSpan(ctx, st.ES.Client(), st.ES.Index())
+	default:
 		log.Warn("alerts: the engine's state is not rebuilt from this store: windows open at a restart start empty", "store", st.String())
 		return nil
 	}
-	oldest, newest, ok, err := span(ctx, st.SQLite.DB())
 	if err != nil || !ok {
 		return err
 	}
@@ -222,18 +245,18 @@ func rebuild(ctx context.Context, c Config, st *core.Store, tee *alerts.Tee, log
 		floor = from.Add(c.Warm)
 	}
 	start := time.Now()
-	n, err := tee.Rebuild(ctx, records(ctx, st.SQLite, from), floor)
+	n, err := tee.Rebuild(ctx, records(ctx, h, from), floor)
 	if err != nil {
 		return err
 	}
-	log.Info("alerts: engine rebuilt from the store", "tweets", n, "from", from, "to", newest,
+	log.Info("alerts: engine rebuilt from the store", "store", st.String(), "tweets", n, "from", from, "to", newest,
 		"alerts from", floor, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
-// span returns the oldest and newest stored tweet times; ok is false for an
-// empty store.
-func span(ctx context.Context, db *sql.DB) (oldest, newest time.Time, ok bool, err error) {
+// sqliteSpan returns the oldest and newest stored tweet times; ok is false
+// for an empty store.
+func sqliteSpan(ctx context.Context, db *sql.DB) (oldest, newest time.Time, ok bool, err error) {
 	var lo, hi sql.NullInt64
 	if err := db.QueryRowContext(ctx, "SELECT MIN(created_at), MAX(created_at) FROM tweets").Scan(&lo, &hi); err != nil {
 		return oldest, newest, false, fmt.Errorf("alerts: rebuild: stored time span: %w", err)
@@ -244,9 +267,44 @@ func span(ctx context.Context, db *sql.DB) (oldest, newest time.Time, ok bool, e
 	return time.UnixMilli(lo.Int64).UTC(), time.UnixMilli(hi.Int64).UTC(), true, nil
 }
 
+// esSpan is sqliteSpan over an Elasticsearch index: refreshed first (the
+// last writes before a stop must be searchable), then the first hit sorted
+// each way on the tweet time.
+func esSpan(ctx context.Context, es *elasticsearch.Client, index string) (oldest, newest time.Time, ok bool, err error) {
+	path := "/" + url.PathEscape(index)
+	if err := elastic.Do(ctx, es, http.MethodPost, path+"/_refresh", nil, nil); err != nil {
+		return oldest, newest, false, fmt.Errorf("alerts: rebuild: elasticsearch %s: refresh: %w", index, err)
+	}
+	edge := func(order string) (time.Time, bool, error) {
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					Sort []float64 `json:"sort"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		req := map[string]any{"size": 1, "sort": []any{map[string]any{elastic.FieldTimestamp: order}}, "track_total_hits": false}
+		if err := elastic.Do(ctx, es, http.MethodPost, path+"/_search", req, &res); err != nil {
+			return time.Time{}, false, fmt.Errorf("alerts: rebuild: elasticsearch %s: %s tweet time: %w", index, order, err)
+		}
+		if len(res.Hits.Hits) == 0 {
+			return time.Time{}, false, nil
+		}
+		if len(res.Hits.Hits[0].Sort) == 0 {
+			return time.Time{}, false, fmt.Errorf("alerts: rebuild: elasticsearch %s: a sorted hit has no sort value", index)
+		}
+		return time.UnixMilli(int64(res.Hits.Hits[0].Sort[0])).UTC(), true, nil
+	}
+	if oldest, ok, err = edge("asc"); err != nil || !ok {
+		return oldest, newest, ok, err
+	}
+	newest, ok, err = edge("desc")
+	return oldest, newest, ok, err
+}
+
 // records yields the stored tweets from from on, in event-time order (then
 // id), as the records the engine saw.
-func records(ctx context.Context, st *sqlite.Store, from time.Time) iter.Seq2[sink.Record, error] {
+func records(ctx context.Context, st history, from time.Time) iter.Seq2[sink.Record, error] {
 	return func(yield func(sink.Record, error) bool) {
 		for t, err := range st.Tweets(ctx, from, time.Time{}) {
 			if err != nil {

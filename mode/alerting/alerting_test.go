@@ -10,7 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
+	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	alertstore "github.com/tweetflow/tweetflow/alerts/store"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/mode/alerting"
@@ -19,6 +24,9 @@ import (
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// specs is the one model the test stores have.
+var specs = []*model.Spec{{Name: "sentiment", Value: model.ValueSpec{Type: model.TypeFloat}}}
 
 // replay is 40 minutes of tweets, one every 2 s by distinct accounts, with
 // two copy campaigns of 6 accounts: one in minute 5, one across minute 20.
@@ -42,13 +50,72 @@ func replay() []sink.Record {
 	return out
 }
 
-// writeRun stores recs through a sink.Writer over a SQLite file with the
-// cluster alert engine attached, as a cluster aggregator does from its
-// start to its stop, and returns the alerts stored so far.
-func writeRun(t *testing.T, db string, c alerting.Config, batches ...[]sink.Record) []event.Alert {
+// store is where a test run writes: a SQLite file or an Elasticsearch
+// index (the fake), and how its alerts are read back.
+type store struct {
+	cfg    core.StoreConfig
+	alerts func(t *testing.T) []string
+}
+
+func sqliteStore(t *testing.T, name string) store {
+	db := filepath.Join(t.TempDir(), name+".db")
+	return store{cfg: core.StoreConfig{SQLite: db}, alerts: func(t *testing.T) []string {
+		ctx := context.Background()
+		st, err := core.StoreConfig{SQLite: db}.Open(ctx, specs, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(ctx)
+		as, err := alertstore.Open(ctx, st.SQLite.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := as.List(ctx, alertstore.Filter{Limit: 10_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids(list)
+	}}
+}
+
+// esStore is an index of the fake at url; its alerts go to index+"-alerts"
+// (alerting.Config.ESIndex, set by the caller).
+func esStore(url, index string) store {
+	return store{cfg: core.StoreConfig{ES: elastic.Config{Addresses: []string{url}, Index: index}}, alerts: func(t *testing.T) []string {
+		ctx := context.Background()
+		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := elastic.Do(ctx, es, "POST", "/"+index+"-alerts/_refresh", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		if err := elastic.Do(ctx, es, "POST", "/"+index+"-alerts/_search", map[string]any{"size": 10_000}, &res); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range res.Hits.Hits {
+			out = append(out, h.ID)
+		}
+		slices.Sort(out)
+		return out
+	}}
+}
+
+// writeRun stores batches through a sink.Writer over s with the cluster
+// alert engine attached, as a cluster aggregator does from its start to
+// its stop.
+func writeRun(t *testing.T, s store, c alerting.Config, batches ...[]sink.Record) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := core.StoreConfig{SQLite: db}.Open(ctx, []*model.Spec{{Name: "sentiment"}}, slog.New(slog.DiscardHandler))
+	st, err := s.cfg.Open(ctx, specs, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,20 +135,6 @@ func writeRun(t *testing.T, db string, c alerting.Config, batches ...[]sink.Reco
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st2, err := core.StoreConfig{SQLite: db}.Open(ctx, []*model.Spec{{Name: "sentiment"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close(ctx)
-	as, err := alertstore.Open(ctx, st2.SQLite.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := as.List(ctx, alertstore.Filter{Limit: 10_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list
 }
 
 func ids(as []event.Alert) []string {
@@ -94,10 +147,29 @@ func ids(as []event.Alert) []string {
 }
 
 // A cluster aggregator stopped in the middle and started again over the
-// same SQLite file reads the stored tweets back into the engine: the
-// alerts table ends as one uninterrupted run leaves it. Started again
-// without the rebuild, the campaign across the stop is missed.
-func TestRestartRebuildsFromSQLite(t *testing.T) {
+// same store (SQLite, Elasticsearch) reads the stored tweets back into the
+// engine: the alerts end as one uninterrupted run leaves them. Started
+// again without the rebuild, the campaign across the stop is missed.
+func TestRestartRebuildsFromTheStore(t *testing.T) {
+	_, url := elastictest.NewFake(t, esfake.Options{})
+	for _, kind := range []string{"sqlite", "elasticsearch"} {
+		t.Run(kind, func(t *testing.T) {
+			open := func(name string) (store, alerting.Config) {
+				c := alerting.ClusterDefaults()
+				c.EventHold = 10 * time.Second
+				c.Logger = slog.New(slog.DiscardHandler)
+				if kind == "sqlite" {
+					return sqliteStore(t, name), c
+				}
+				c.ESIndex = name + "-alerts"
+				return esStore(url, name), c
+			}
+			testRestart(t, open)
+		})
+	}
+}
+
+func testRestart(t *testing.T, open func(name string) (store, alerting.Config)) {
 	recs := replay()
 	// The first run stores everything up to minute 20 (the second
 	// campaign's first tweets); the stream ends with a tweet an hour later,
@@ -106,27 +178,28 @@ func TestRestartRebuildsFromSQLite(t *testing.T) {
 	for cut < len(recs) && recs[cut].Tweet.CreatedAt.Before(t0.Add(20*time.Minute)) {
 		cut++
 	}
-	end := []sink.Record{{Tweet: event.Tweet{ID: "end", User: "clock", Text: "later", CreatedAt: t0.Add(2 * time.Hour)}}}
-	c := alerting.ClusterDefaults()
-	c.EventHold = 10 * time.Second
-	c.Logger = slog.New(slog.DiscardHandler)
+	end := []sink.Record{{Tweet: event.Tweet{ID: "end", User: "clock", Text: "later", CreatedAt: t0.Add(2 * time.Hour)},
+		Results: []sink.Result{{Model: "sentiment", Value: 0, Label: "positive"}}}}
 
-	want := ids(writeRun(t, filepath.Join(t.TempDir(), "whole.db"), c, recs, end))
+	whole, c := open("whole")
+	writeRun(t, whole, c, recs, end)
+	want := whole.alerts(t)
 	if len(want) < 2 || !slices.ContainsFunc(want, func(id string) bool { return strings.HasPrefix(id, event.AlertCoordination) }) {
 		t.Fatalf("uninterrupted run: alerts %v, want both campaigns", want)
 	}
-	db := filepath.Join(t.TempDir(), "restart.db")
-	writeRun(t, db, c, recs[:cut])
+	restarted, c := open("restart")
+	writeRun(t, restarted, c, recs[:cut])
 	// Redelivered after the restart: the last 50 stored records.
-	if got := ids(writeRun(t, db, c, recs[cut-50:], end)); !slices.Equal(got, want) {
+	writeRun(t, restarted, c, recs[cut-50:], end)
+	if got := restarted.alerts(t); !slices.Equal(got, want) {
 		t.Errorf("alerts across a restart %v\nwant %v", got, want)
 	}
 
-	off := c
-	off.Rebuild = 0
-	db = filepath.Join(t.TempDir(), "norebuild.db")
-	writeRun(t, db, off, recs[:cut])
-	if got := ids(writeRun(t, db, off, recs[cut:], end)); slices.Equal(got, want) {
+	cold, c := open("norebuild")
+	c.Rebuild = -1 // WithDefaults is not applied here: negative means none
+	writeRun(t, cold, c, recs[:cut])
+	writeRun(t, cold, c, recs[cut:], end)
+	if got := cold.alerts(t); slices.Equal(got, want) {
 		t.Errorf("without the rebuild the same alerts %v: the replay does not test the restart", got)
 	}
 }
