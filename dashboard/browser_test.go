@@ -40,7 +40,7 @@ const chromium = "/usr/bin/chromium"
 // The retweet ring finishedRun plants.
 var (
 	ringAccounts = []string{"ring_anna", "ring_bert", "ring_cleo", "ring_dave"}
-	ringSources  = 4
+	ringSources  = 5 // issue #11: a ring co-retweets 5+ different tweets
 )
 
 // finishedRun stores what a run over data/sample.csv stores: every tweet
@@ -137,11 +137,11 @@ func finishedRun(t *testing.T) (*sqlite.Store, []model.View) {
 		sample = append(sample, campaign.Row{ID: r.Tweet.ID, User: r.Tweet.User, Text: r.Tweet.Text, Time: r.Tweet.CreatedAt})
 	}
 	// A retweet ring in the last hours of the sample: four accounts
-	// retweet the same four tweets the second they are posted, so the
+	// retweet the same ringSources tweets the second they are posted, so the
 	// coordination networks raise co-retweet pair alerts.
 	ringAt := map[int]bool{}
 	for k := range ringSources {
-		ringAt[len(sample)-1-300*k] = true
+		ringAt[len(sample)-1-100*k] = true
 	}
 	for i, r := range sample {
 		batch = append(batch, in.Add(r)...)
@@ -422,7 +422,7 @@ func TestBrowser(t *testing.T) {
 	// The network view of a co-retweet pair alert of the ring: its two
 	// accounts and the ring's other two (co-actors on the same tweets), an
 	// edge between every two whose weight counts the tweets both retweeted
-	// (all four), and those four listed as shared items.
+	// (all of them), and those listed as shared items.
 	must(chromedp.Do(tctx,
 		chromedp.Navigate(hs.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#chart-rate svg rect.bar`)),
