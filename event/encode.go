@@ -415,40 +415,24 @@ func (s *scanner) object(keys []string, value func(k int) bool) bool {
 	})
 }
 
-var tweetKeys = []string{"id", "user", "text", "created_at", "fields",
-	"user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id", "hashtags", "urls", "mentions"}
+// tweetKeys are a tweet's members: first its string members in the order
+// of tweet's strs, then its lists in the order of lists, then the rest.
+var tweetKeys = []string{"id", "user", "text", "user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id",
+	"hashtags", "urls", "mentions", "created_at", "fields"}
 
 func (s *scanner) tweet(t *Tweet) bool {
+	strs := [...]*string{&t.ID, &t.User, &t.Text, &t.UserID, &t.Lang, &t.RetweetOf, &t.QuoteOf, &t.ReplyTo, &t.ConversationID}
+	lists := [...]*[]string{&t.Hashtags, &t.URLs, &t.Mentions}
 	return s.object(tweetKeys, func(k int) (ok bool) {
-		switch k {
-		case 0:
-			t.ID, ok = s.str()
-		case 1:
-			t.User, ok = s.str()
-		case 2:
-			t.Text, ok = s.str()
-		case 3:
+		switch {
+		case k < len(strs):
+			*strs[k], ok = s.str()
+		case k < len(strs)+len(lists):
+			*lists[k-len(strs)], ok = s.strings()
+		case tweetKeys[k] == "created_at":
 			ok = s.time(&t.CreatedAt)
-		case 4:
+		default: // fields
 			t.Fields, ok = scanMap(s, s.str)
-		case 5:
-			t.UserID, ok = s.str()
-		case 6:
-			t.Lang, ok = s.str()
-		case 7:
-			t.RetweetOf, ok = s.str()
-		case 8:
-			t.QuoteOf, ok = s.str()
-		case 9:
-			t.ReplyTo, ok = s.str()
-		case 10:
-			t.ConversationID, ok = s.str()
-		case 11:
-			t.Hashtags, ok = s.strings()
-		case 12:
-			t.URLs, ok = s.strings()
-		case 13:
-			t.Mentions, ok = s.strings()
 		}
 		return ok
 	})
