@@ -13,7 +13,6 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/mode/embedded"
 	"github.com/tweetflow/tweetflow/producer/source"
-	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
 // Every twarc2 fixture at once (a glob, merged in event time, the format
@@ -24,11 +23,7 @@ func TestTwitterFilesEndToEnd(t *testing.T) {
 	dir := filepath.Join(repoRoot(), "producer", "source", "twitter", "testdata")
 	data := filepath.Join(dir, "*.jsonl") + "," + filepath.Join(dir, "v1", "statuses.jsonl")
 
-	src, err := source.Open(source.Paths(data), source.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tweets, err := csv.Tweets(ctx, src)
+	tweets, err := source.ReadTweets(ctx, source.Paths(data), source.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +31,6 @@ func TestTwitterFilesEndToEnd(t *testing.T) {
 	for _, tw := range tweets {
 		distinct[tw.ID] = true
 	}
-	src.Close()
 	if len(distinct) < 300 {
 		t.Fatalf("only %d distinct tweets in the fixtures", len(distinct))
 	}

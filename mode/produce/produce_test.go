@@ -17,7 +17,6 @@ import (
 	"github.com/tweetflow/tweetflow/mode/produce"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source"
-	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -114,12 +113,7 @@ const twitterData = "../../producer/source/twitter/testdata/*.jsonl,../../produc
 // how many tweets (with repeats) there are.
 func direct(t *testing.T) (map[string][]byte, int) {
 	t.Helper()
-	src, err := source.Open(source.Paths(twitterData), source.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	tweets, err := csv.Tweets(context.Background(), src)
+	tweets, err := source.ReadTweets(context.Background(), source.Paths(twitterData), source.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,12 +74,7 @@ func LoadSample(ctx context.Context, path string) ([]Row, error) {
 // loadTweets reads the good tweets of paths (source.Open's syntax), bad
 // rows skipped; inputs without a single good tweet are an error.
 func loadTweets(ctx context.Context, paths []string, opts source.Options) ([]event.Tweet, error) {
-	src, err := source.Open(paths, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	out, err := csv.Tweets(ctx, src)
+	out, err := source.ReadTweets(ctx, paths, opts)
 	if err != nil {
 		return nil, err
 	}

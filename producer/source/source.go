@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/producer/source/lines"
 	"github.com/tweetflow/tweetflow/producer/source/twitter"
@@ -147,6 +148,17 @@ func Open(paths []string, opts Options) (*Source, error) {
 		s.Reader = &skipper{r: s.Reader, n: opts.SkipRows}
 	}
 	return s, nil
+}
+
+// ReadTweets opens paths as Open does and returns the good rows' tweets, in
+// order (csv.Tweets: row errors skipped), closing the files before it returns.
+func ReadTweets(ctx context.Context, paths []string, opts Options) ([]event.Tweet, error) {
+	src, err := Open(paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return csv.Tweets(ctx, src)
 }
 
 func validFormat(f Format) bool {
