@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -281,6 +284,7 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 	s := tempStore(b, "offense", "sentiment")
 	const batch = 512
 	n := 0
+	w0, measured := writtenBytes()
 	for b.Loop() {
 		recs := make([]sink.Record, batch)
 		for k := range recs {
@@ -293,6 +297,45 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	if w1, ok := writtenBytes(); ok && measured {
+		b.ReportMetric(float64(w1-w0)/float64(n), "wbytes/record")
+	}
+}
+
+// writtenBytes is the bytes this process has passed to write calls
+// (wchar of /proc/self/io: WAL appends, checkpoints, spills of the page
+// cache), false where the file does not exist (not Linux).
+func writtenBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// scattered is sinktest.WithFields(i) with the indexed fields and the
+// entities spread over the key space, as in a twarc2 replay (retweets of
+// many tweets by many users, thousands of hashtags), rather than
+// increasing with i: each batch then touches index pages all over the
+// file, which is what the page cache and checkpoint settings are for.
+func scattered(i int) event.Tweet {
+	tw := sinktest.WithFields(i)
+	p := uint64(i)*2654435761%1000003 + 1 // a permutation of 0..1000002
+	tw.UserID = fmt.Sprint(p % 200000)
+	tw.RetweetOf = fmt.Sprint(p)
+	tw.QuoteOf = fmt.Sprint(p * 7 % 1000003)
+	tw.ReplyTo = fmt.Sprint(p * 11 % 1000003)
+	tw.ConversationID = fmt.Sprint(p * 13 % 1000003)
+	tw.Hashtags = []string{fmt.Sprint("tag", p%5000), fmt.Sprint("tag", p*3%5000), "zeta"}
+	tw.Mentions = []string{fmt.Sprint("user", p%200000), fmt.Sprint("user", p*5%200000)}
+	tw.URLs = []string{fmt.Sprint("https://example.org/", p%50000)}
+	return tw
 }
 
 // The same tweet twice inside one multi-row statement merges in order.
@@ -353,3 +396,7 @@ func TestInjectedFaultsAreTransient(t *testing.T) {
 // BenchmarkWriteBatchFields is BenchmarkWriteBatch with every #10 field set
 // (the tweet_entities triggers fire for 4 hashtags, 2 URLs, 2 mentions).
 func BenchmarkWriteBatchFields(b *testing.B) { benchWriteBatch(b, sinktest.WithFields) }
+
+// BenchmarkWriteBatchScattered is BenchmarkWriteBatchFields with the keys
+// of the indexes spread (see scattered): the twarc2 replay case.
+func BenchmarkWriteBatchScattered(b *testing.B) { benchWriteBatch(b, scattered) }
