@@ -612,9 +612,9 @@ func (d *fastDecoder) entities(e *entities) bool {
 				return d.stringsObject(strField{"tag", &h.Tag}, strField{"text", &h.Text})
 			})
 		case "mentions":
-			return slab(d, &d.mentions, &e.Mentions, func(m *mention) bool {
-				return d.stringsObject(strField{"username", &m.Username}, strField{"screen_name", &m.ScreenName})
-			})
+			return slab(d, &d.mentions, &e.Mentions, d.mention)
+		case "user_mentions":
+			return slab(d, &d.mentions, &e.UserMentions, d.mention)
 		case "urls":
 			return slab(d, &d.urls, &e.URLs, func(u *urlEntity) bool {
 				return d.stringsObject(strField{"url", &u.URL}, strField{"expanded_url", &u.ExpandedURL})
@@ -622,6 +622,10 @@ func (d *fastDecoder) entities(e *entities) bool {
 		}
 		return d.skip()
 	})
+}
+
+func (d *fastDecoder) mention(m *mention) bool {
+	return d.stringsObject(strField{"username", &m.Username}, strField{"screen_name", &m.ScreenName})
 }
 
 func (d *fastDecoder) apiError(e *apiError) bool {

@@ -113,6 +113,7 @@ func TestFastDecoderCorners(t *testing.T) {
 		{`{` + tw + `,"author":{"id":"9","username":"u"}}`, true},
 		{`{"data":[],"errors":[{"title":"t","detail":"d","resource_type":"tweet","resource_id":"5"}]}`, true},
 		{`{"data":[{` + tw + `,"entities":{"hashtags":[],"urls":[{"url":"u"}],"mentions":[{"username":"m","id":"3"}]}}]}`, true},
+		{`{"data":[{` + tw + `,"entities":{"user_mentions":[{"screen_name":"m"}]}}]}`, true}, // v1.1's name: the library fills entities.UserMentions too
 		{`{"data":[{` + tw + `,"note_tweet":{"text":"long \n\u00e9\ud83d\ude00","entities":{"hashtags":[{"tag":"h"}]}}}]}`, true},
 		{`{"data":[{"id":"1","text":"cut \ud83d","created_at":"2021-01-01T00:00:00Z"}]}`, false}, // lone surrogate
 		{`{"data":[{` + tw + `,"id":"2"}]}`, false},                                              // duplicate known member

@@ -181,10 +181,14 @@ type user struct {
 	Username string `json:"username"`
 }
 
+// entities are a tweet's entities in either API version: v2 calls the
+// mentions "mentions", v1.1 "user_mentions" (a version never sends the
+// other's, and each reads only its own).
 type entities struct {
-	Hashtags []hashtag   `json:"hashtags"`
-	URLs     []urlEntity `json:"urls"`
-	Mentions []mention   `json:"mentions"`
+	Hashtags     []hashtag   `json:"hashtags"`
+	URLs         []urlEntity `json:"urls"`
+	Mentions     []mention   `json:"mentions"`      // v2
+	UserMentions []mention   `json:"user_mentions"` // v1.1
 }
 
 // The entities, as both API versions give them (each version has its own

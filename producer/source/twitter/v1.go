@@ -38,15 +38,15 @@ type v1Status struct {
 	// Compatibility mode (the streaming API): a tweet longer than 140
 	// characters has "truncated":true and its whole text here.
 	ExtendedTweet *struct {
-		FullText string     `json:"full_text"`
-		Entities v1Entities `json:"entities"`
+		FullText string   `json:"full_text"`
+		Entities entities `json:"entities"`
 	} `json:"extended_tweet"`
-	Entities             v1Entities `json:"entities"`
-	InReplyToStatusIDStr string     `json:"in_reply_to_status_id_str"`
-	InReplyToStatusID    number     `json:"in_reply_to_status_id"`
-	QuotedStatusIDStr    string     `json:"quoted_status_id_str"`
-	QuotedStatus         *v1Status  `json:"quoted_status"`
-	RetweetedStatus      *v1Status  `json:"retweeted_status"`
+	Entities             entities  `json:"entities"`
+	InReplyToStatusIDStr string    `json:"in_reply_to_status_id_str"`
+	InReplyToStatusID    number    `json:"in_reply_to_status_id"`
+	QuotedStatusIDStr    string    `json:"quoted_status_id_str"`
+	QuotedStatus         *v1Status `json:"quoted_status"`
+	RetweetedStatus      *v1Status `json:"retweeted_status"`
 
 	// A search response wraps its statuses.
 	Statuses jsontext.Value `json:"statuses"`
@@ -64,12 +64,6 @@ type v1User struct {
 	IDStr      string `json:"id_str"`
 	ID         number `json:"id"`
 	ScreenName string `json:"screen_name"`
-}
-
-type v1Entities struct {
-	Hashtags     []hashtag   `json:"hashtags"`
-	URLs         []urlEntity `json:"urls"`
-	UserMentions []mention   `json:"user_mentions"`
 }
 
 // v1Layout is v1.1's created_at, "Wed Oct 10 20:19:24 +0000 2018".
@@ -138,7 +132,7 @@ func (s *v1Status) id() string {
 
 // fullText is the whole text and its entities: extended mode's full_text,
 // else compatibility mode's extended_tweet, else the (maybe cut) text.
-func (s *v1Status) fullText() (string, v1Entities) {
+func (s *v1Status) fullText() (string, entities) {
 	switch {
 	case s.FullText != "":
 		return s.FullText, s.Entities
