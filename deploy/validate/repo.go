@@ -83,6 +83,7 @@ func CheckRepo(ctx context.Context, opt Options) ([]Problem, error) {
 	probs = append(probs, checkDelivery(m.Docs)...)
 	probs = append(probs, checkRerunJobs(m.Docs)...)
 	probs = append(probs, checkScaledObjects(m.Docs)...)
+	probs = append(probs, checkAlertingAggregators(m.Docs, m.Functions)...)
 	probs = append(probs, checkKafkaRefs(m.Docs)...)
 	secrets, err := secretTemplates(opt.Root)
 	if err != nil {

@@ -195,6 +195,31 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"k8s/kafka-only/functions.yaml", "Deployment kafka-function-sentiment", "spec.template.spec.containers[0].args[5]", `"metadatas"`},
 		},
 		{
+			name: "alerting kafka aggregator scaled past one pod", file: "k8s/kafka-only/scaling.yaml",
+			old: "  minReplicaCount: 1\n  maxReplicaCount: 1\n", new: "  minReplicaCount: 1\n  maxReplicaCount: 12\n",
+			want: []string{"k8s/kafka-only/scaling.yaml", "ScaledObject kafka-aggregator", "spec.maxReplicaCount", "is 12, want 1"},
+		},
+		{
+			name: "alerting kafka aggregator rolled out with two pods", file: "k8s/kafka-only/aggregator.yaml",
+			old: "    type: Recreate\n", new: "    type: RollingUpdate\n",
+			want: []string{"k8s/kafka-only/aggregator.yaml", "Deployment kafka-aggregator", "spec.strategy.type", "want Recreate"},
+		},
+		{
+			name: "alerts topic not declared", file: "k8s/kafka/topics.yaml",
+			old: "  name: alerts\n", new: "  name: alert\n",
+			want: []string{"k8s/kafka-only/aggregator.yaml", "Deployment kafka-aggregator", `topic "alerts", which is not a KafkaTopic`},
+		},
+		{
+			name: "alerting knative aggregator scaled past one pod", file: "func.yaml",
+			old: "      min: 1\n      max: 1\n", new: "      min: 1\n      max: 10\n",
+			want: []string{"func.yaml", "func.yaml aggregator", "deploy.options.scale.max", "is 10, want 1"},
+		},
+		{
+			name: "alerting knative aggregator scaled to zero", file: "func.yaml",
+			old: "      min: 1\n      max: 1\n", new: "      min: 0\n      max: 1\n",
+			want: []string{"func.yaml", "func.yaml aggregator", "deploy.options.scale.min", "is 0, want 1"},
+		},
+		{
 			name: "manifest left out of the kustomization", file: "eventing/kustomization.yaml",
 			old: "  - sinkbinding.yaml\n", new: "",
 			want: []string{"eventing/sinkbinding.yaml", "not listed"},

@@ -1,0 +1,192 @@
+package validate
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// The alert engine of the cluster aggregators (mode/alerting) observes the records its own
+// process stored: with two replicas each engine sees only its share of the stream, and a
+// campaign whose tweets land on both is found by neither (a burst of 6 accounts split 3+3
+// stays under the 5-account bound). Scaling to zero loses the open windows until the next
+// start rebuilds them. checkAlertingAggregators requires every aggregator that runs the engine
+// to be exactly one replica, always up, and the Kafka-only one's alerts topic to be declared.
+
+// Values mirrored from the main module (deploy/validate does not import the modes: their
+// dependencies, Kafka, SQLite and Elasticsearch clients, are not this module's).
+const (
+	envAlerts         = "ALERTS"      // mode/alerting.EnvAlerts
+	flagNoAlerts      = "--no-alerts" // cmd/tweetflow kafka aggregate
+	flagAlertsTopic   = "--alerts-topic="
+	defaultAlertTopic = "alerts" // mode/kafkaonly.AggregatorDefaults().AlertsTopic
+)
+
+// alertsOff reports whether the ALERTS value v turns the engine off (mode/alerting.FromEnv).
+func alertsOff(v string) bool {
+	switch strings.ToLower(v) {
+	case "off", "false", "0":
+		return true
+	}
+	return false
+}
+
+// checkAlertingAggregators applies the one-replica rule to the Kafka-only aggregator
+// Deployments (`tweetflow kafka aggregate` without ALERTS=off or --no-alerts) with their
+// ScaledObjects and HorizontalPodAutoscalers, and to the Knative aggregator's func.yaml.
+func checkAlertingAggregators(docs []Document, funcs map[string]*Function) []Problem {
+	var probs []Problem
+	topics := map[string]bool{}
+	for _, d := range docs {
+		if d.APIVersion == "kafka.strimzi.io/v1" && d.Kind == "KafkaTopic" {
+			var t kafkaTopic
+			if yaml.Unmarshal(d.Raw, &t) == nil {
+				topics[cmp.Or(t.Spec.TopicName, d.Name)] = true
+			}
+		}
+	}
+	alerting := map[string]bool{} // namespace/name of the alerting aggregator Deployments
+	for _, d := range docs {
+		if d.Kind != "Deployment" || d.APIVersion != "apps/v1" {
+			continue
+		}
+		var dep appsv1.Deployment
+		if yaml.Unmarshal(d.Raw, &dep) != nil {
+			continue // kubeconform reports it
+		}
+		topic, ok := alertingKafkaAggregator(dep)
+		if !ok {
+			continue
+		}
+		alerting[d.Namespace+"/"+d.Name] = true
+		if r := dep.Spec.Replicas; r != nil && *r != 1 {
+			probs = append(probs, d.problem("spec.replicas", "is %d: this aggregator runs the alert engine, which must see the whole stream (one replica; or set %s=off)", *r, envAlerts))
+		}
+		if dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			probs = append(probs, d.problem("spec.strategy.type", "is %q, want Recreate: a rolling update runs two alert engines, each over part of the stream, while old and new pods share the partitions", dep.Spec.Strategy.Type))
+		}
+		if topic != "-" && len(topics) > 0 && !topics[topic] {
+			probs = append(probs, d.problem("spec.template.spec.containers", "the alert engine produces to topic %q, which is not a KafkaTopic in %s/: declare it, so its partitions, replicas and retention are the cluster's, not those of its creation at start", topic, K8sDir))
+		}
+	}
+	for _, d := range docs {
+		var ref struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+		}
+		var max *int32
+		var field string
+		switch {
+		case d.Kind == "ScaledObject":
+			var so struct {
+				Spec struct {
+					ScaleTargetRef *struct {
+						Kind string `json:"kind"`
+						Name string `json:"name"`
+					} `json:"scaleTargetRef"`
+					Min *int32 `json:"minReplicaCount"`
+					Max *int32 `json:"maxReplicaCount"`
+				} `json:"spec"`
+			}
+			if yaml.Unmarshal(d.Raw, &so) != nil || so.Spec.ScaleTargetRef == nil {
+				continue
+			}
+			ref.Kind, ref.Name, max, field = so.Spec.ScaleTargetRef.Kind, so.Spec.ScaleTargetRef.Name, so.Spec.Max, "spec.maxReplicaCount"
+			if (ref.Kind == "" || ref.Kind == "Deployment") && alerting[d.Namespace+"/"+ref.Name] && (so.Spec.Min == nil || *so.Spec.Min != 1) {
+				probs = append(probs, d.problem("spec.minReplicaCount", "must be 1 for Deployment %s, which runs the alert engine: at zero its windows are gone until a restart rebuilds them", ref.Name))
+			}
+		case d.Kind == "HorizontalPodAutoscaler":
+			var h struct {
+				Spec struct {
+					ScaleTargetRef struct {
+						Kind string `json:"kind"`
+						Name string `json:"name"`
+					} `json:"scaleTargetRef"`
+					Max *int32 `json:"maxReplicas"`
+				} `json:"spec"`
+			}
+			if yaml.Unmarshal(d.Raw, &h) != nil {
+				continue
+			}
+			ref.Kind, ref.Name, max, field = h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name, h.Spec.Max, "spec.maxReplicas"
+		default:
+			continue
+		}
+		if (ref.Kind != "" && ref.Kind != "Deployment") || !alerting[d.Namespace+"/"+ref.Name] {
+			continue
+		}
+		// KEDA's default maxReplicaCount is 100: unset is not one.
+		if max == nil || *max != 1 {
+			probs = append(probs, d.problem(field, "is %s, want 1: Deployment %s runs the alert engine, and each further replica's engine would see only its share of the partitions (scale the store writes with %s=off aggregators, docs/ARCHITECTURE.md)", orUnset(max), ref.Name, envAlerts))
+		}
+	}
+	if f, ok := funcs[AggregatorFunc]; ok {
+		probs = append(probs, checkAlertingFunc(f)...)
+	}
+	return probs
+}
+
+// alertingKafkaAggregator reports whether dep runs `tweetflow kafka aggregate` with the alert
+// engine on, and the topic its alerts go to.
+func alertingKafkaAggregator(dep appsv1.Deployment) (topic string, ok bool) {
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if len(c.Args) < 2 || c.Args[0] != "kafka" || c.Args[1] != "aggregate" {
+			continue
+		}
+		for _, e := range c.Env {
+			if e.Name == envAlerts && alertsOff(e.Value) {
+				return "", false
+			}
+		}
+		topic = defaultAlertTopic
+		for _, a := range c.Args[2:] {
+			if a == flagNoAlerts || a == flagNoAlerts+"=true" {
+				return "", false
+			}
+			if v, found := strings.CutPrefix(a, flagAlertsTopic); found {
+				topic = v
+			}
+		}
+		return topic, true
+	}
+	return "", false
+}
+
+// checkAlertingFunc requires the Knative aggregator, unless it sets ALERTS=off, to scale
+// between exactly one and one pod (func writes autoscaling.knative.dev/min-scale and
+// max-scale from deploy.options.scale; unset, Knative scales from zero to unbounded).
+func checkAlertingFunc(f *Function) []Problem {
+	if v, ok := f.Env(envAlerts); ok && alertsOff(v) {
+		return nil
+	}
+	d := Document{File: AggregatorFunc, Line: 1, Kind: "func.yaml", Name: f.Name}
+	var s FuncScale
+	if f.Deploy.Options.Scale != nil {
+		s = *f.Deploy.Options.Scale
+	}
+	var probs []Problem
+	for _, b := range []struct {
+		field string
+		v     *int64
+		why   string
+	}{
+		{"deploy.options.scale.min", s.Min, "at zero the engine's windows are gone until a restart rebuilds them"},
+		{"deploy.options.scale.max", s.Max, "each further pod's engine would see only its share of the events"},
+	} {
+		if b.v == nil || *b.v != 1 {
+			probs = append(probs, d.problem(b.field, "is %s, want 1: the aggregator runs the alert engine (%s unless %s=off)", orUnset(b.v), b.why, envAlerts))
+		}
+	}
+	return probs
+}
+
+// orUnset prints *v, or "unset" for nil.
+func orUnset[T int32 | int64](v *T) string {
+	if v == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*v)
+}
