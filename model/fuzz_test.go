@@ -18,8 +18,11 @@ func FuzzParseSpec(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b)
+		f.Add(append(b, "deploy:\n  memory_request: 512Mi\n  memory_limit: 1Gi\n  scale_target: 4\n  container_concurrency: 16\n"...))
 	}
 	f.Add([]byte("name: x\nversion: 1\nkind: transformer\n"))
+	f.Add([]byte("name: x\nversion: 1\nkind: transformer\ndeploy:\n  memory_request: 512Mi\n  memory_limit: 1Gi\n  scale_target: 4\n  container_concurrency: 16\n"))
+	f.Add([]byte("deploy: {memory_request: 99999999999Gi, scale_target: -1}\n"))
 	f.Add([]byte("name: [oops\n"))
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, b []byte) {

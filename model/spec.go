@@ -107,6 +107,8 @@ type Spec struct {
 	// Preprocess names a rewrite of the text before it is scored
 	// (Preprocess* constants): off by default.
 	Preprocess string `json:"preprocess,omitempty"`
+	// Deploy sizes the model's function for make deploy-model (deploy.go).
+	Deploy *DeploySpec `json:"deploy,omitempty"`
 
 	// dir is the folder the spec was read from (set by LoadSpec).
 	dir string
@@ -372,6 +374,9 @@ func (s *Spec) Check() error {
 	}
 	if s.Threshold != nil && s.Threshold.Direction != Above && s.Threshold.Direction != Below {
 		return fieldErr("threshold.direction", "%q is not above or below", s.Threshold.Direction)
+	}
+	if s.Deploy != nil {
+		return s.Deploy.check()
 	}
 	return nil
 }

@@ -70,6 +70,13 @@ func TestSpecCheck(t *testing.T) {
 		{"value.positive", func(s *model.Spec) {
 			s.Value = model.ValueSpec{Derive: model.DeriveProbability, Positive: "x", Type: model.TypeFloat}
 		}},
+		{"deploy.memory_request", func(s *model.Spec) { s.Deploy = &model.DeploySpec{MemoryRequest: "512M"} }},
+		{"deploy.memory_request", func(s *model.Spec) { s.Deploy = &model.DeploySpec{MemoryRequest: "0Mi"} }},
+		{"deploy.memory_limit", func(s *model.Spec) { s.Deploy = &model.DeploySpec{MemoryLimit: "1.5Gi"} }},
+		{"deploy.memory_limit", func(s *model.Spec) { s.Deploy = &model.DeploySpec{MemoryRequest: "2Gi", MemoryLimit: "1024Mi"} }},
+		{"deploy.scale_target", func(s *model.Spec) { s.Deploy = &model.DeploySpec{ScaleTarget: -1} }},
+		{"deploy.container_concurrency", func(s *model.Spec) { s.Deploy = &model.DeploySpec{ContainerConcurrency: -4} }},
+		{"deploy.scale_target", func(s *model.Spec) { s.Deploy = &model.DeploySpec{ScaleTarget: 32, ContainerConcurrency: 16} }},
 	}
 	for _, c := range cases {
 		s := validSpec()
@@ -117,5 +124,25 @@ func TestShippedSpecs(t *testing.T) {
 		if s.Threshold == nil || s.Description == "" {
 			t.Errorf("%s: missing threshold or description", s.Name)
 		}
+	}
+}
+
+func TestParseSpecDeploy(t *testing.T) {
+	b, err := os.ReadFile("../models/sentiment/model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, "deploy:\n  memory_request: 1Gi\n  memory_limit: 2048Mi\n  scale_target: 8\n  container_concurrency: 32\n"...)
+	s, err := model.ParseSpec(b)
+	if err != nil {
+		t.Fatalf("ParseSpec with a deploy block: %v", err)
+	}
+	want := model.DeploySpec{MemoryRequest: "1Gi", MemoryLimit: "2048Mi", ScaleTarget: 8, ContainerConcurrency: 32}
+	if s.Deploy == nil || *s.Deploy != want {
+		t.Fatalf("Deploy = %+v, want %+v", s.Deploy, want)
+	}
+	// A limit equal to the request (1Gi = 1024Mi) is allowed; unknown keys are not.
+	if _, err := model.ParseSpec(append(b[:len(b):len(b)], "  cpu: 2\n"...)); err == nil || !strings.Contains(err.Error(), "cpu") {
+		t.Errorf("deploy.cpu: ParseSpec = %v, want an unknown-field error naming cpu", err)
 	}
 }

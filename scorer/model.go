@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -25,9 +26,28 @@ type Options struct {
 	// $ONNXRUNTIME_LIB, else lib/onnxruntime/ found relative to the
 	// executable or by walking up from the working directory.
 	LibraryPath string
-	// IntraOpThreads is ONNX Runtime's intra-op thread count (default 1: the
-	// pipeline scales by running more scorers, not wider ones).
+	// IntraOpThreads is ONNX Runtime's intra-op thread count per model (the
+	// ORT_THREADS variable). Zero derives it from the process's CPU
+	// allowance: see IntraOpThreads.
 	IntraOpThreads int
+	// sharedBy is how many models LoadSpecs loads into this process at once;
+	// their derived thread counts split one allowance.
+	sharedBy int
+}
+
+// IntraOpThreads is the intra-op thread count each of models sessions gets:
+// explicit when positive (ORT_THREADS), else procs split evenly among the
+// models, at least 1. procs is runtime.GOMAXPROCS(0), which since Go 1.25
+// defaults to the container's cgroup CPU limit (a function with a 2-CPU limit
+// gets 2), so a function's single model uses the CPUs it is given and a
+// process loading several models never runs more intra-op threads than its
+// allowance in total. Concurrent Score calls on one model (WORKERS) share
+// that model's pool; they add their calling threads, not new pools.
+func IntraOpThreads(explicit, procs, models int) int {
+	if explicit > 0 {
+		return explicit
+	}
+	return max(1, procs/max(1, models))
 }
 
 // Metadata keys written into model.onnx by the trainer and checked at load.
@@ -169,10 +189,7 @@ func newSession(p sessionPlan, opts Options) (*ort.DynamicAdvancedSession, error
 		return nil, fmt.Errorf("session options: %w", err)
 	}
 	defer so.Destroy()
-	threads := opts.IntraOpThreads
-	if threads <= 0 {
-		threads = 1
-	}
+	threads := IntraOpThreads(opts.IntraOpThreads, runtime.GOMAXPROCS(0), opts.sharedBy)
 	if err := so.SetIntraOpNumThreads(threads); err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
@@ -281,6 +298,7 @@ func LoadAll(root string, names []string, opts Options) ([]*Model, error) {
 // model stays open.
 func LoadSpecs(specs []*model.Spec, opts Options) ([]*Model, error) {
 	var models []*Model
+	opts.sharedBy = len(specs)
 	for _, s := range specs {
 		m, err := LoadSpec(s, opts)
 		if err != nil {

@@ -27,7 +27,8 @@
 # FUNCTION_PKG (Go main package of the function; default ./functions/model, which serves any
 # model chosen by MODEL_DIR),
 # DRY_RUN=1 (generate and validate, print the build/deploy commands instead of running them),
-# MEMORY_REQUEST, MEMORY_LIMIT, SCALE_TARGET, CONTAINER_CONCURRENCY (override the sizing below).
+# MEMORY_REQUEST, MEMORY_LIMIT, SCALE_TARGET, CONTAINER_CONCURRENCY (override model.yaml's
+# deploy block, which overrides the sizing rule below).
 set -euo pipefail
 
 usage() { echo "usage: REGISTRY=host/path $0 <model>   (a folder models/<model>/: model.yaml and model.onnx, or a Hugging Face folder)" >&2; exit 2; }
@@ -76,17 +77,40 @@ fi
 # queues up to 256; a transformer scores 30-3,000 tweets/s per core (docs/BENCHMARKS.md), so a
 # pod takes 4 in flight and queues 16, and the autoscaler adds pods instead. Each can be set in
 # the environment (MEMORY_REQUEST=2Gi, SCALE_TARGET=8, ...).
+# model.yaml's optional deploy block (package model, deploy.go: checked there and by make
+# validate) sits between the rule and the environment. Read as YAML block style only:
+#   deploy:
+#     memory_request: 2Gi
+# so a flow-style `deploy: {...}`, which this reader would miss, is refused.
+spec=$dir/model.yaml
+if [ -f "$spec" ] && grep -Eq '^deploy:[[:space:]]*[^[:space:]#]' "$spec"; then
+  echo "deploy-model: $spec: field deploy: write it as a block (deploy: then one indented key: value a line)" >&2; exit 2
+fi
+# deploy_field KEY prints deploy.KEY from model.yaml, quotes removed; empty when unset.
+deploy_field() {
+  [ -f "$spec" ] || return 0
+  awk -v key="$1" '
+    /^deploy:[[:space:]]*(#.*)?$/ { in_block = 1; next }
+    in_block && /^[^[:space:]#]/ { in_block = 0 }
+    in_block && $1 == key ":" { v = $2; gsub(/^["'"'"']|["'"'"']$/, "", v); print v; exit }
+  ' "$spec"
+}
+yaml_memory_request=$(deploy_field memory_request) yaml_memory_limit=$(deploy_field memory_limit)
+yaml_scale_target=$(deploy_field scale_target) yaml_container_concurrency=$(deploy_field container_concurrency)
+
 bytes=$(stat -c %s "$graph")
 [ "$kind" = transformer ] && bytes=$((bytes + $(stat -c %s "$dir/tokenizer.json")))
 mib=$(( (bytes + 1048575) / 1048576 ))
 req=$(( (192 + 3 * mib + 63) / 64 * 64 ))
-memory_request=${MEMORY_REQUEST:-${req}Mi}
-memory_limit=${MEMORY_LIMIT:-$((2 * req))Mi}
+memory_request=${MEMORY_REQUEST:-${yaml_memory_request:-${req}Mi}}
+memory_limit=${MEMORY_LIMIT:-${yaml_memory_limit:-$((2 * req))Mi}}
 if [ "$kind" = transformer ]; then
-  scale_target=${SCALE_TARGET:-4} container_concurrency=${CONTAINER_CONCURRENCY:-16}
+  rule_target=4 rule_concurrency=16
 else
-  scale_target=${SCALE_TARGET:-64} container_concurrency=${CONTAINER_CONCURRENCY:-256}
+  rule_target=64 rule_concurrency=256
 fi
+scale_target=${SCALE_TARGET:-${yaml_scale_target:-$rule_target}}
+container_concurrency=${CONTAINER_CONCURRENCY:-${yaml_container_concurrency:-$rule_concurrency}}
 for v in "$memory_request" "$memory_limit"; do
   [[ $v =~ ^[0-9]+(Mi|Gi)$ ]] || { echo "deploy-model: memory '$v' must be a number of Mi or Gi" >&2; exit 2; }
 done

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tweetflow/tweetflow/event"
+	tfmodel "github.com/tweetflow/tweetflow/model"
 )
 
 // Repository layout, relative to the root.
@@ -565,6 +566,11 @@ func checkModelDir(root, file string, f *Function) []Problem {
 	if err != nil || named.Name != model {
 		return []Problem{{File: "models/" + model + "/model.yaml", Line: topLevelKeyLine(spec, "name"), Field: "name",
 			Msg: fmt.Sprintf("is %q, want %q (the folder name, which %s's MODEL_DIR uses)", named.Name, model, file)}}
+	}
+	// The whole spec, as the function checks it at start (deploy-model reads its deploy block):
+	// a bad field fails here, not in a crash-looping pod.
+	if _, err := tfmodel.LoadSpec(filepath.Join(root, "models", model)); err != nil {
+		return []Problem{{File: "models/" + model + "/model.yaml", Msg: err.Error()}}
 	}
 	if FunctionName(model) != f.Name {
 		return []Problem{d.problem("name", "is %q; model %q gives function name %q", f.Name, model, FunctionName(model))}

@@ -276,6 +276,11 @@ func TestBrokenManifests(t *testing.T) {
 			want: []string{"models/offense/model.yaml:", "name", `is "sentiment", want "offense"`},
 		},
 		{
+			name: "model spec with a bad deploy block", file: "models/offense/model.yaml",
+			old: "name: offense\n", new: "name: offense\ndeploy:\n  scale_target: 512\n  container_concurrency: 256\n",
+			want: []string{"models/offense/model.yaml:", "field deploy.scale_target: 512 is above deploy.container_concurrency 256"},
+		},
+		{
 			name: "func.yaml without cluster-local visibility", file: "functions/sentiment/func.yaml",
 			old: "value: cluster-local", new: "value: cluster-locale",
 			want: []string{"functions/sentiment/func.yaml", "deploy.labels", "networking.knative.dev/visibility: cluster-local"},

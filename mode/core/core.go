@@ -53,7 +53,7 @@ type FunctionConfig struct {
 	ModelDir string
 	// Batch bounds the micro-batcher (zero values: functions' defaults).
 	Batch functions.Options
-	// Threads is ONNX Runtime's intra-op threads (0: scorer's default, 1).
+	// Threads is ONNX Runtime's intra-op threads (0: derived from GOMAXPROCS, scorer.IntraOpThreads).
 	Threads int
 	// Library is the ONNX Runtime library (empty: scorer's search).
 	Library string
