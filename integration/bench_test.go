@@ -207,12 +207,12 @@ func BenchmarkKafkaOnlyEndToEnd(b *testing.B) {
 	defer k.stopAll()
 	// Warm-up: groups joined, models loaded.
 	k.produce(syntheticTweets(b, 100, "warm"))
-	k.waitAcked(int64(100*len(k.models)), time.Minute)
+	k.waitResults(int64(100*len(k.models)), time.Minute)
 	b.ResetTimer()
 	start, cpu0 := time.Now(), selfCPU()
 	for i := range b.N {
 		k.produce(syntheticTweets(b, perIter, fmt.Sprintf("b%d-", i)))
-		k.waitAcked(int64((100+perIter*(i+1))*len(k.models)), 5*time.Minute)
+		k.waitResults(int64((100+perIter*(i+1))*len(k.models)), 5*time.Minute)
 	}
 	el, cpu := time.Since(start), selfCPU()-cpu0
 	b.StopTimer()

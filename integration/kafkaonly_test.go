@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,11 @@ type kafkaOnly struct {
 	// stored receives a value (without blocking) after each durable write:
 	// the waits below wake on it instead of sleeping.
 	stored chan struct{}
+	// results counts the model results the current aggregator has stored,
+	// added before stored is signalled, so a wait woken by the last write
+	// sees it (the events_total metric counts an event only after its ack,
+	// which follows the write and so may come after the last signal).
+	results atomic.Int64
 
 	wg     sync.WaitGroup
 	cancel []context.CancelFunc
@@ -85,7 +91,10 @@ func (k *kafkaOnly) startAggregator() (stop func()) {
 	k.aggMetrics = metrics.New("aggregator", "")
 	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Metrics: k.aggMetrics, Logger: quiet(),
 		Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath},
-			OnStored: func([]sink.Record) {
+			OnStored: func(recs []sink.Record) {
+				for _, r := range recs {
+					k.results.Add(int64(len(r.Results)))
+				}
 				select {
 				case k.stored <- struct{}{}:
 				default:
@@ -149,13 +158,14 @@ func (k *kafkaOnly) until(timeout time.Duration, done func() bool, describe func
 	}
 }
 
-// waitAcked waits until the current aggregator has acked n metadata events
-// (each acked only once its record is stored). Cheap enough to check while
-// measuring, unlike a query over the whole store.
-func (k *kafkaOnly) waitAcked(n int64, timeout time.Duration) {
-	k.until(timeout, func() bool { return okEvents(k.tb, k.aggMetrics) >= n },
+// waitResults waits until the current aggregator has stored n model
+// results. Cheap enough to check while measuring, unlike a query over the
+// whole store.
+func (k *kafkaOnly) waitResults(n int64, timeout time.Duration) {
+	k.until(timeout, func() bool { return k.results.Load() >= n },
 		func() string {
-			return fmt.Sprintf("%d metadata events stored, want %d", okEvents(k.tb, k.aggMetrics), n)
+			return fmt.Sprintf("%d model results stored (%d metadata events acked), want %d",
+				k.results.Load(), okEvents(k.tb, k.aggMetrics), n)
 		})
 }
 
