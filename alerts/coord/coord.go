@@ -77,7 +77,9 @@ type Config struct {
 	MaxEdges int
 	// Repeat, when positive, is the weight at which an edge is reported
 	// (Crossed): accounts that co-acted Repeat times within the window of
-	// each other, on as many tweets, over the horizon.
+	// each other, on as many tweets and as many distinct keys (at most 8
+	// are counted), over the horizon. Edge weights themselves count tweets,
+	// as the toolkit does.
 	Repeat int
 	// MaxKeyBytes: longer keys and account ids are replaced by their SHA-256
 	// (long_key), so a 10 KB URL costs 71 bytes and still matches itself.

@@ -278,6 +278,38 @@ func TestRepeatCrossing(t *testing.T) {
 	}
 }
 
+// A pair reaches Repeat on distinct keys, not on tweets: one account
+// posting the same link twice makes the toolkit's weight 3 from two shared
+// links, which is not a crossing until a third link is shared.
+func TestRepeatCountsDistinctKeys(t *testing.T) {
+	w := Window{signal.CoLink, 10 * time.Minute}
+	e, _ := New(Config{Windows: []Window{w}, Repeat: 3})
+	at, id := t0, 0
+	post := func(u, url string) {
+		id++
+		at = at.Add(10 * time.Second)
+		e.Observe(&event.Tweet{ID: fmt.Sprint(id), UserID: u, URLs: []string{url}, CreatedAt: at})
+	}
+	post("a", "https://x.org/1")
+	post("a", "https://x.org/1") // the same article again
+	post("b", "https://x.org/1")
+	post("a", "https://x.org/2")
+	post("b", "https://x.org/2")
+	edges := e.Edges(w)
+	if len(edges) != 1 || edges[0].Weight() != 3 {
+		t.Fatalf("edges %+v, want a-b of the toolkit's weight 3", edges)
+	}
+	if got := e.Crossed(nil); len(got) != 0 {
+		t.Fatalf("crossings %+v from 2 distinct links, want none", got)
+	}
+	post("a", "https://x.org/3")
+	post("b", "https://x.org/3")
+	got := e.Crossed(nil)
+	if len(got) != 1 || got[0].Weight != 4 || len(got[0].Items) != 3 {
+		t.Fatalf("crossings %+v, want a-b once with weight 4 and 3 links", got)
+	}
+}
+
 func TestStateExpires(t *testing.T) {
 	w := Window{signal.CoLink, time.Minute}
 	e, _ := New(Config{Windows: []Window{w}, Horizon: time.Hour})

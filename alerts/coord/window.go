@@ -250,12 +250,13 @@ func (w *window) bump(a, b uint32, toB, toA bool, at int64, key string) {
 		w.e.accts.ref(a)
 		w.e.accts.ref(b)
 		w.weak = append(w.weak, k)
-	} else if key != es.item {
+	}
+	wasCrossed := ok && w.crossed(k, es)
+	if ok && key != es.item {
 		if items := w.shared[k]; len(items) < maxItems-1 && !slices.Contains(items, key) {
 			w.shared[k] = append(items, key)
 		}
 	}
-	before := es.weight()
 	if !aLow {
 		toB, toA = toA, toB
 	}
@@ -268,9 +269,19 @@ func (w *window) bump(a, b uint32, toB, toA bool, at int64, key string) {
 	es.last = at
 	w.edges[k] = es
 	w.peakEdges = max(w.peakEdges, len(w.edges))
-	if r := uint32(w.e.cfg.Repeat); r > 0 && before < r && es.weight() >= r {
+	if !wasCrossed && w.crossed(k, es) {
 		w.e.crossed = append(w.e.crossed, w.crossing(k, es))
 	}
+}
+
+// crossed reports whether edge k has reached the engine's Repeat: a weight
+// of Repeat and as many distinct shared keys (up to the maxItems kept). The
+// weight alone (the toolkit's, which counts tweets) lets one account posting
+// the same article twice make a pair of two shared links look like three.
+// Edge weights stay the toolkit's; only the report asks for distinct keys.
+func (w *window) crossed(k uint64, es edgeState) bool {
+	r := w.e.cfg.Repeat
+	return r > 0 && int(es.weight()) >= r && 1+len(w.shared[k]) >= min(r, maxItems)
 }
 
 // evictWeak deletes the oldest edge still of weight 1 (counted), false if
