@@ -132,6 +132,24 @@ type CoordinationConfig struct {
 	// phrases ("good morning everyone") are posted by many accounts at once
 	// without any coordination.
 	MinTokens int
+	// Slow are longer windows, each with its own K, run beside Window by
+	// detectors of their own (nil: DefaultSlow): a drip of near-copies over
+	// 10-60 minutes never has K accounts within 60 s. Their K is higher
+	// than a burst's because common phrases ("good morning everyone")
+	// gather more chance copies over an hour than over a minute.
+	Slow []SlowWindow
+}
+
+// SlowWindow is one longer near-copy window and the distinct accounts
+// within it that make an alert.
+type SlowWindow struct {
+	Window time.Duration
+	K      int
+}
+
+// DefaultSlow are the default longer near-copy windows.
+func DefaultSlow() []SlowWindow {
+	return []SlowWindow{{Window: 10 * time.Minute, K: 6}}
 }
 
 // ThresholdZOrAny is Config.ThresholdZ for z standard errors as a person
@@ -187,6 +205,9 @@ func (c Config) withDefaults() Config {
 	k.MinTokens = cmp.Or(k.MinTokens, dk.MinTokens)
 	k.Containment = cmp.Or(k.Containment, dk.Containment)
 	k.LooseSimilarity = cmp.Or(k.LooseSimilarity, dk.LooseSimilarity)
+	if k.Slow == nil {
+		k.Slow = DefaultSlow()
+	}
 	c.Networks.Coord.Repeat = cmp.Or(c.Networks.Coord.Repeat, DefaultRepeat)
 	if c.Networks.Coord.Windows == nil {
 		c.Networks.Coord.Windows = AlertWindows()
@@ -230,6 +251,14 @@ func (c Config) validate() error {
 		return bad("coordination.min-tokens", "%d < 1", c.Coordination.MinTokens)
 	case len(c.Models) > maxModels:
 		return bad("models", "%d models, at most %d", len(c.Models), maxModels)
+	}
+	for i, w := range c.Coordination.Slow {
+		switch {
+		case w.Window <= c.Coordination.Window:
+			return bad(fmt.Sprintf("coordination.slow[%d].window", i), "%s is not longer than coordination.window %s", w.Window, c.Coordination.Window)
+		case w.K < 2:
+			return bad(fmt.Sprintf("coordination.slow[%d].k", i), "%d < 2 accounts cannot coordinate", w.K)
+		}
 	}
 	seen := map[string]bool{}
 	for i, m := range c.Models {

@@ -126,7 +126,10 @@ func (g *group) trim(window time.Duration) {
 // coordinator finds groups of near-identical texts posted by at least K
 // distinct accounts within Window of event time.
 type coordinator struct {
-	cfg      CoordinationConfig
+	cfg CoordinationConfig
+	// idPart, when set, is added to alert ids (the window of a slow
+	// detector, so its alert and the 60 s one for one group differ).
+	idPart   string
 	postings *postingIndex // prefix token -> groups with a representative indexed under it
 	groups   int           // live groups, for stats
 	// inserts counts seeds since the last sweep of expired groups.
@@ -389,7 +392,7 @@ func (c *coordinator) check(g *group) *event.Alert {
 
 func (c *coordinator) alert(g *group, span []member, accounts int) *event.Alert {
 	a := &event.Alert{
-		ID:          event.AlertID(event.AlertCoordination, MetricSimilarTexts, span[0].at, g.seedID),
+		ID:          c.alertID(span[0].at, g.seedID),
 		Kind:        event.AlertCoordination,
 		Metric:      MetricSimilarTexts,
 		WindowStart: span[0].at,
@@ -417,6 +420,13 @@ func (c *coordinator) alert(g *group, span []member, accounts int) *event.Alert 
 	a.Message = fmt.Sprintf("%d near-identical tweets by %d accounts within %s: %q",
 		len(span), accounts, a.WindowEnd.Sub(a.WindowStart).Round(time.Second), clip(g.seedText, 80))
 	return a
+}
+
+func (c *coordinator) alertID(start time.Time, seed string) string {
+	if c.idPart == "" {
+		return event.AlertID(event.AlertCoordination, MetricSimilarTexts, start, seed)
+	}
+	return event.AlertID(event.AlertCoordination, MetricSimilarTexts, start, seed, c.idPart)
 }
 
 // maybeSweep drops groups that can no longer take tweets, so memory follows

@@ -48,9 +48,15 @@ type Stats struct {
 type Engine struct {
 	cfg Config
 
-	mu      sync.Mutex
-	win     *windower
-	coord   *coordinator
+	mu    sync.Mutex
+	win   *windower
+	coord *coordinator
+	// coords is coord, then one detector per Coordination.Slow window.
+	coords []*coordinator
+	// copied holds the tweet ids of near-copy alerts within the longest
+	// window: a group that alerted in a shorter window does not alert
+	// again in a longer one.
+	copied  recentIDs
 	recent  recentIDs // tweets coordination saw within its window
 	nets    *coord.Engine
 	crossed []coord.Crossing
@@ -77,6 +83,16 @@ func New(cfg Config) (*Engine, error) {
 		coord: newCoordinator(cfg.Coordination),
 		pairs: map[string]int64{},
 		stats: Stats{Alerts: map[string]int{}},
+	}
+	e.coords = []*coordinator{e.coord}
+	for _, w := range cfg.Coordination.Slow {
+		c := cfg.Coordination
+		c.Window, c.K = w.Window, w.K
+		sc := newCoordinator(c)
+		// The same group can alert in the 60 s window and a longer one:
+		// the window in the id keeps the two alerts apart.
+		sc.idPart = w.Window.String()
+		e.coords = append(e.coords, sc)
 	}
 	if !cfg.Networks.Disabled {
 		nets, err := coord.New(cfg.Networks.Coord)
@@ -158,10 +174,15 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 		// viral tweet within a minute are five identical texts, not a
 		// campaign. Retweets are the co-retweet network's (repeated
 		// co-action), not the near-copy detector's.
-		if from := e.watermark().Add(-e.cfg.Coordination.Window); tweets != nil && r.Tweet.RetweetOf == "" && !at.Before(from) &&
+		if from := e.watermark().Add(-e.longestCoordWindow()); tweets != nil && r.Tweet.RetweetOf == "" && !at.Before(from) &&
 			e.recent.first(r.Tweet.ID, at.UnixNano(), from.UnixNano()) {
-			if a := e.coord.observe(&tweets[i], e.watermark()); a != nil {
-				out = append(out, *a)
+			for _, c := range e.coords {
+				if at.Before(e.watermark().Add(-c.cfg.Window)) {
+					continue // too late for this window
+				}
+				if a := c.observe(&tweets[i], e.watermark()); a != nil && e.newCopies(a, from.UnixNano()) {
+					out = append(out, *a)
+				}
 			}
 		}
 		if e.nets != nil {
@@ -202,6 +223,31 @@ func (e *Engine) Stats() Stats {
 
 // watermark is the event time up to which windows are complete.
 func (e *Engine) watermark() time.Time { return e.newest.Add(-e.cfg.Lateness) }
+
+// newCopies reports whether near-copy alert a names no tweet of an earlier
+// one (from: the oldest event time still remembered), and remembers its
+// tweets.
+func (e *Engine) newCopies(a *event.Alert, from int64) bool {
+	for _, id := range a.TweetIDs {
+		if at, ok := e.copied.at[id]; ok && at >= from {
+			return false
+		}
+	}
+	for _, id := range a.TweetIDs {
+		e.copied.first(id, a.WindowStart.UnixNano(), from)
+	}
+	return true
+}
+
+// longestCoordWindow is the longest near-copy window: a tweet id is
+// remembered that long, so a redelivery counts once in every window.
+func (e *Engine) longestCoordWindow() time.Duration {
+	w := e.cfg.Coordination.Window
+	for _, s := range e.cfg.Coordination.Slow {
+		w = max(w, s.Window)
+	}
+	return w
+}
 
 // recentIDs remembers the tweets coordination saw while they can still be
 // in its window. A tweet stored twice (a partial record completed later, a

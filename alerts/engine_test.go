@@ -180,11 +180,47 @@ func TestCoordinationNeedsKAccountsWithinWindow(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := mustEngine(t, coordOnly())
+			cfg := coordOnly()
+			cfg.Coordination.Slow = []SlowWindow{} // the 60 s window alone
+			e := mustEngine(t, cfg)
 			if got := append(e.Observe(c.recs), e.Flush()...); len(got) != 0 {
 				t.Errorf("alerts = %v, want none", kinds(got))
 			}
 		})
+	}
+}
+
+// The slow windows find near-copies spread beyond 60 s, each campaign
+// once however many windows it fills; below a window's K nothing alerts.
+func TestCoordinationSlowWindows(t *testing.T) {
+	hour8 := []SlowWindow{{Window: 10 * time.Minute, K: 6}, {Window: time.Hour, K: 8}}
+	cases := []struct {
+		name string
+		recs []sink.Record
+		slow []SlowWindow // nil: DefaultSlow (10 min, K 6)
+		want int
+	}{
+		{"six accounts over five minutes", campaign("b", 6, t0, 5*time.Minute), nil, 1},
+		{"thirty accounts over fifty seconds", campaign("x", 30, t0, 50*time.Second), nil, 1},
+		{"five accounts over five minutes", campaign("f", 5, t0, 5*time.Minute), nil, 0},
+		{"eight accounts over fifty minutes, default windows", campaign("d", 8, t0, 50*time.Minute), nil, 0},
+		{"eight accounts over fifty minutes, an hour's window of K 8", campaign("d", 8, t0, 50*time.Minute), hour8, 1},
+		{"seven accounts over fifty minutes, an hour's window of K 8", campaign("s", 7, t0, 50*time.Minute), hour8, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := coordOnly()
+			cfg.Coordination.Slow = c.slow
+			e := mustEngine(t, cfg)
+			if got := append(e.Observe(c.recs), e.Flush()...); len(got) != c.want {
+				t.Errorf("alerts = %v, want %d", kinds(got), c.want)
+			}
+		})
+	}
+	bad := coordOnly()
+	bad.Coordination.Slow = []SlowWindow{{Window: 30 * time.Second, K: 6}}
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "coordination.slow[0].window") {
+		t.Errorf("a slow window shorter than the window: err %v", err)
 	}
 }
 
