@@ -1,18 +1,14 @@
 package scorer_test
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/tokenize/tokenizetest"
 )
 
 // The test models of scripts/reference-models and their reference probabilities: torch on
@@ -23,54 +19,10 @@ var referenceModels = []string{"tiny-bert-sentiment", "tiny-roberta-sentiment", 
 // refTolerance is the issue's bound on |p_tweetflow - p_reference| per probability.
 const refTolerance = 1e-4
 
-// readJSONLinesGz decodes each line of a gzipped JSON-lines file into a new T.
-func readJSONLinesGz[T any](t testing.TB, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []T
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<22)
-	for line := 1; sc.Scan(); line++ {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s:%d: %v", path, line, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return out
-}
-
 // referenceTexts are the tokenizer goldens' texts (real tweets and edge cases: emoji, URLs, CJK,
 // RTL, combining marks, a 100 KB text, invalid UTF-8 as raw bytes).
 func referenceTexts(t testing.TB) []string {
-	rows := readJSONLinesGz[struct {
-		Text *string `json:"text"`
-		B64  string  `json:"b64"`
-	}](t, filepath.Join("..", "tokenize", "testdata", "texts.jsonl.gz"))
-	texts := make([]string, len(rows))
-	for i, r := range rows {
-		if r.Text != nil {
-			texts[i] = *r.Text
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(r.B64)
-		if err != nil {
-			t.Fatalf("texts.jsonl.gz line %d: %v", i+1, err)
-		}
-		texts[i] = string(b)
-	}
-	return texts
+	return tokenizetest.Texts(t, filepath.Join("..", "tokenize", "testdata", "texts.jsonl.gz"))
 }
 
 func loadReference(t testing.TB, name string) *scorer.Model {
@@ -91,7 +43,7 @@ func TestMatchesReference(t *testing.T) {
 	for _, name := range referenceModels {
 		t.Run(name, func(t *testing.T) {
 			m := loadReference(t, name)
-			want := readJSONLinesGz[struct {
+			want := tokenizetest.ReadJSONLinesGz[struct {
 				Probs []float64 `json:"probs"`
 			}](t, filepath.Join("testdata", name+".goldens.jsonl.gz"))
 			if len(want) != len(texts) {

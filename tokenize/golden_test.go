@@ -1,67 +1,19 @@
 package tokenize
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/base64"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/tweetflow/tweetflow/tokenize/tokenizetest"
 )
 
 // The goldens come from Hugging Face tokenizers as shipped in @huggingface/transformers
 // (scripts/tokenizer-goldens/regenerate.sh); these tests compare every id.
 
-func readJSONL[T any](t testing.TB, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []T
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s line %d: %v", path, len(out)+1, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-type goldenText struct {
-	Text *string `json:"text"`
-	B64  string  `json:"b64"`
-}
-
 func loadTexts(t testing.TB) []string {
 	t.Helper()
-	raw := readJSONL[goldenText](t, filepath.Join("testdata", "texts.jsonl.gz"))
-	out := make([]string, len(raw))
-	for i, r := range raw {
-		if r.Text != nil {
-			out[i] = *r.Text
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(r.B64)
-		if err != nil {
-			t.Fatalf("texts.jsonl.gz line %d: %v", i+1, err)
-		}
-		out[i] = string(b)
-	}
-	return out
+	return tokenizetest.Texts(t, filepath.Join("testdata", "texts.jsonl.gz"))
 }
 
 type golden struct {
@@ -99,7 +51,7 @@ func TestGoldens(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			tok := loadFixture(t, name)
-			gold := readJSONL[golden](t, filepath.Join("testdata", name+".goldens.jsonl.gz"))
+			gold := tokenizetest.ReadJSONLinesGz[golden](t, filepath.Join("testdata", name+".goldens.jsonl.gz"))
 			if len(gold) != len(texts) {
 				t.Fatalf("%d goldens for %d texts", len(gold), len(texts))
 			}
@@ -133,7 +85,7 @@ func TestGoldenBatches(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			tok := loadFixture(t, name)
-			batches := readJSONL[goldenBatch](t, filepath.Join("testdata", name+".batches.jsonl.gz"))
+			batches := tokenizetest.ReadJSONLinesGz[goldenBatch](t, filepath.Join("testdata", name+".batches.jsonl.gz"))
 			if len(batches) == 0 {
 				t.Fatal("no golden batches")
 			}
