@@ -24,17 +24,34 @@ import (
 // accepts with an equal page, and that a reader reads every input as the
 // library-only reader does.
 //
+// The objects it reads are walked member by member (enter, then member
+// until false), each member dispatched on its name's key; whatever is not
+// read goes through skip, one loop over the tokens of a value.
+//
 // A fastDecoder is reused from line to line (its scratch buffers grow once).
 type fastDecoder struct {
-	b     []byte
-	i     int
-	depth int
-	// names holds a hash of each member name of the objects being read,
-	// innermost last: a name whose hash is already there is a duplicate
-	// (or a collision: either way the library decides).
+	b []byte
+	i int
+	// fail is set when member or element stops at something the fast path
+	// leaves to the library (rather than at the end of the object or
+	// array).
+	fail bool
+	// first: the object or array just entered has had no member or
+	// element yet (so no comma comes before the next one).
+	first bool
+	// frames are the objects and arrays open, innermost last, skip's
+	// included.
+	frames []frame
+	// names holds the key of each member name of the open objects,
+	// innermost last, for the duplicate check.
 	names []uint64
-	// open is skip's stack of containers (kept for its capacity).
-	open []int
+	// The member name just read by member: its key and its bytes (a cut of
+	// the line).
+	key  uint64
+	name []byte
+	// bs is the index of the line's first backslash at or after the
+	// string being scanned, or before it when stale (see str).
+	bs int
 	// arena holds the strings decoded, back to back: one allocation a
 	// chunk rather than one a string, and only the members read are
 	// copied (a copy of the whole line cost more: most of it is skipped).
@@ -57,22 +74,15 @@ type fastDecoder struct {
 	errs     []apiError
 }
 
-// slab reads the array at d.i into *dst, a cut of *buf, elem reading each
-// element in place. An empty array is an empty, non-nil slice, as the
-// library makes it.
-func slab[T any](d *fastDecoder, buf *[]T, dst *[]T, elem func(*T) bool) bool {
-	if *buf == nil {
-		*buf = make([]T, 0, 16)
-	}
-	start := len(*buf)
-	ok := d.array(func() bool {
-		var zero T
-		*buf = append(*buf, zero)
-		return elem(&(*buf)[len(*buf)-1])
-	})
-	n := len(*buf)
-	*dst = (*buf)[start:n:n]
-	return ok
+// frame is an open object or array.
+type frame struct {
+	// names is where an object's names start in fastDecoder.names; -1 for
+	// an array.
+	names int
+	// seen is a one-word Bloom filter of the object's name keys: a name
+	// whose bit is clear is no duplicate, so the names are compared only
+	// on a hit (one in about 64/members).
+	seen uint64
 }
 
 // maxFastDepth bounds the nesting the fast path follows; deeper lines go to
@@ -82,28 +92,17 @@ const maxFastDepth = 64
 // decode decodes line, valid UTF-8 (the reader checks it first), into p (a
 // zero page); false: use unmarshal instead.
 func (d *fastDecoder) decode(line []byte, p *page) bool {
-	d.b, d.i, d.depth, d.names = line, 0, 0, d.names[:0]
+	if !controlFree(line) {
+		return false
+	}
+	d.b, d.i, d.fail, d.bs = line, 0, false, -1
+	d.frames, d.names = d.frames[:0], d.names[:0]
 	d.tweets, d.users, d.hashtags, d.mentions, d.urls, d.errs = d.tweets[:0], d.users[:0], d.hashtags[:0], d.mentions[:0], d.urls[:0], d.errs[:0]
-	ok := d.peek('{') && d.object(func(name []byte) bool {
-		switch string(name) {
-		case "data":
-			return d.data(&p.Data)
-		case "includes":
-			return d.includes(p)
-		case "errors":
-			return slab(d, &d.errs, &p.Errors, d.apiError)
-		}
-		return d.tweetMember(&p.tweet, name)
-	})
 	d.ws()
-	d.b = nil
+	ok := d.page(p)
+	d.ws()
+	d.b, d.name = nil, nil
 	return ok && d.i == len(line)
-}
-
-// peek skips whitespace and reports whether the next byte is c.
-func (d *fastDecoder) peek(c byte) bool {
-	d.ws()
-	return d.i < len(d.b) && d.b[d.i] == c
 }
 
 // ws skips whitespace; twarc2 writes none between tokens, so the common
@@ -114,181 +113,192 @@ func (d *fastDecoder) ws() {
 	}
 }
 
-// object reads the object at d.i ('{'), calling member with each member's
-// name (d.i at its value, which member must read).
-func (d *fastDecoder) object(member func(name []byte) bool) bool {
-	base := len(d.names)
-	more, ok := d.enter('}')
-	for more && ok {
-		if !d.peek('"') {
-			return false
-		}
-		h, j := memberName(d.b, d.i)
-		if j < 0 || dupName(d.names[base:], h) {
-			return false
-		}
-		name := d.b[d.i+1 : j-1]
-		d.names = append(d.names, h)
-		if d.i = j; !d.peek(':') {
-			return false
-		}
-		d.i++
-		if d.ws(); !member(name) {
-			return false
-		}
-		more, ok = d.next('}')
-	}
-	d.names = d.names[:base]
-	return ok
-}
-
-// array reads the array at d.i, calling elem for each element (d.i at it).
-func (d *fastDecoder) array(elem func() bool) bool {
-	if !d.peek('[') {
+// enter enters the object or array at d.i, which must open with c.
+func (d *fastDecoder) enter(c byte) bool {
+	if d.i >= len(d.b) || d.b[d.i] != c || len(d.frames) >= maxFastDepth {
 		return false
 	}
-	more, ok := d.enter(']')
-	for more && ok {
-		if d.ws(); !elem() {
-			return false
-		}
-		more, ok = d.next(']')
+	f := frame{names: -1}
+	if c == '{' {
+		f.names = len(d.names)
 	}
-	return ok
+	d.frames = append(d.frames, f)
+	d.i++
+	d.first = true
+	return true
 }
 
-// enter enters the object or array at d.i, which close ends: more is false
-// for an empty one (read whole).
-func (d *fastDecoder) enter(close byte) (more, ok bool) {
-	if d.depth++; d.depth > maxFastDepth {
-		return false, false
+// leave closes the innermost object or array (d.i at its end).
+func (d *fastDecoder) leave() {
+	if f := d.frames[len(d.frames)-1]; f.names >= 0 {
+		d.names = d.names[:f.names]
+	}
+	d.frames = d.frames[:len(d.frames)-1]
+	d.i++
+}
+
+// member reads the next member's name of the object entered, leaving d.i
+// at its value (which the caller must read) and its name in d.key and
+// d.name. It returns false at the object's end, which it reads, or (with
+// d.fail set) at anything that is not a member or the end.
+func (d *fastDecoder) member() bool {
+	if !d.advance('}') {
+		return false
+	}
+	key, j := nameKey(d.b, d.i)
+	if j < 0 || !d.addName(key) {
+		d.fail = true
+		return false
+	}
+	d.key, d.name = key, d.b[d.i+1:j-1]
+	if d.i = j; d.i < len(d.b) && d.b[d.i] != ':' {
+		d.ws()
+	}
+	if d.i >= len(d.b) || d.b[d.i] != ':' {
+		d.fail = true
+		return false
 	}
 	d.i++
-	if d.peek(close) {
-		d.i++
-		d.depth--
-		return false, true
-	}
-	return true, true
+	d.ws()
+	return true
 }
 
-// next reads what follows a member or an element: a comma (more to come)
-// or close (the end of the object or array); anything else is not ok.
-func (d *fastDecoder) next(close byte) (more, ok bool) {
+// element moves to the next element of the array entered (d.i at it; the
+// caller must read it). It returns false at the array's end, which it
+// reads, or (with d.fail set) at anything that is not an element or the
+// end.
+func (d *fastDecoder) element() bool { return d.advance(']') }
+
+// advance moves past the comma before the next member or element of the
+// innermost object or array, which close ends: false at its end (read) or,
+// with d.fail set, at anything else.
+func (d *fastDecoder) advance(close byte) bool {
 	d.ws()
-	if d.i >= len(d.b) {
-		return false, false
-	}
-	switch d.b[d.i] {
-	case ',':
+	first := d.first
+	d.first = false
+	switch {
+	case d.i >= len(d.b):
+	case d.b[d.i] == close:
+		d.leave()
+		return false
+	case first:
+		return true
+	case d.b[d.i] == ',':
 		d.i++
-		return true, true
-	case close:
-		d.i++
-		d.depth--
-		return false, true
+		d.ws()
+		return true
 	}
-	return false, false
+	d.fail = true
+	return false
+}
+
+// addName notes the member name key in the innermost object; false if the
+// object has it already (a duplicate, or a collision of two long names:
+// either way the library decides).
+func (d *fastDecoder) addName(key uint64) bool {
+	f := &d.frames[len(d.frames)-1]
+	bit := uint64(1) << (key * 0x9E3779B97F4A7C15 >> 58)
+	if f.seen&bit != 0 {
+		for _, k := range d.names[f.names:] {
+			if k == key {
+				return false
+			}
+		}
+	}
+	f.seen |= bit
+	d.names = append(d.names, key)
+	return true
 }
 
 // skip reads any one JSON value at d.i, validating it as the library does
 // (structure, strings, numbers, literals, duplicate names, depth). It is
-// one loop over the value's tokens with its own stack, not a call per
-// value: most of a twarc2 line is skipped.
+// one loop over the value's tokens, not a call per value: most of a twarc2
+// line is skipped.
 func (d *fastDecoder) skip() bool {
-	j, open, ok := skipValue(d.b, d.i, d.open[:0], &d.names, maxFastDepth-d.depth)
-	d.open = open
-	if ok {
-		d.i = j
-	}
-	return ok
-}
-
-// skipValue is skip's loop: it returns the index after the value at b[i],
-// open for reuse and whether the value is valid; names is the stack of
-// member-name hashes, depth the nesting allowed. open is the stack of
-// containers being skipped, innermost last: for an object, where its names
-// start in names; for an array, -1.
-func skipValue(b []byte, i int, open []int, names *[]uint64, depth int) (int, []int, bool) {
-value:
+	b, i, base := d.b, d.i, len(d.frames)
+value: // i is at a value
 	if i >= len(b) {
-		return i, open, false
+		return false
 	}
 	switch b[i] {
 	case '"':
-		if i = skipString(b, i); i < 0 {
-			return i, open, false
+		if i, _ = d.str(i); i < 0 {
+			return false
 		}
-	case '{', '[':
-		if len(open) >= depth {
-			return i, open, false
+	case '{':
+		if len(d.frames) >= maxFastDepth {
+			return false
 		}
-		obj, top, end := b[i] == '{', -1, byte(']')
-		if obj {
-			top, end = len(*names), '}'
-		}
-		open = append(open, top)
-		if i = skipSpace(b, i+1); i < len(b) && b[i] == end {
-			open = open[:len(open)-1]
+		d.frames = append(d.frames, frame{names: len(d.names)})
+		if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
+			d.frames = d.frames[:len(d.frames)-1]
 			i++
 			break
 		}
-		if obj {
-			goto name
+		goto name
+	case '[':
+		if len(d.frames) >= maxFastDepth {
+			return false
+		}
+		d.frames = append(d.frames, frame{names: -1})
+		if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
+			d.frames = d.frames[:len(d.frames)-1]
+			i++
+			break
 		}
 		goto value
 	case 't':
-		if i = literalAt(b, i, "true"); i < 0 {
-			return i, open, false
+		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != 't'|'r'<<8|'u'<<16|'e'<<24 {
+			return false
 		}
+		i += 4
 	case 'f':
-		if i = literalAt(b, i, "false"); i < 0 {
-			return i, open, false
+		if len(b)-i < 5 || binary.LittleEndian.Uint32(b[i+1:]) != 'a'|'l'<<8|'s'<<16|'e'<<24 {
+			return false
 		}
+		i += 5
 	case 'n':
-		if i = literalAt(b, i, "null"); i < 0 {
-			return i, open, false
+		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != 'n'|'u'<<8|'l'<<16|'l'<<24 {
+			return false
 		}
+		i += 4
 	default:
 		if i = numberAt(b, i); i < 0 {
-			return i, open, false
+			return false
 		}
 	}
 after: // a value ended at i
-	if len(open) == 0 {
-		return i, open, true
+	if len(d.frames) == base {
+		d.i = i
+		return true
 	}
 	if i = skipSpace(b, i); i >= len(b) {
-		return i, open, false
+		return false
 	}
-	switch top := open[len(open)-1]; {
+	switch f := &d.frames[len(d.frames)-1]; {
 	case b[i] == ',':
 		i = skipSpace(b, i+1)
-		if top < 0 {
+		if f.names < 0 {
 			goto value
 		}
 		goto name
-	case b[i] == ']' && top < 0, b[i] == '}' && top >= 0:
-		if top >= 0 {
-			*names = (*names)[:top]
+	case b[i] == ']' && f.names < 0, b[i] == '}' && f.names >= 0:
+		if f.names >= 0 {
+			d.names = d.names[:f.names]
 		}
-		open = open[:len(open)-1]
+		d.frames = d.frames[:len(d.frames)-1]
 		i++
 		goto after
 	}
-	return i, open, false
+	return false
 name: // i is at an object member's name
 	{
-		if i >= len(b) || b[i] != '"' {
-			return i, open, false
+		key, j := nameKey(b, i)
+		if j < 0 || !d.addName(key) {
+			return false
 		}
-		h, j := memberName(b, i)
-		if j < 0 || dupName((*names)[open[len(open)-1]:], h) {
-			return i, open, false
-		}
-		*names = append(*names, h)
 		if i = skipSpace(b, j); i >= len(b) || b[i] != ':' {
-			return i, open, false
+			return false
 		}
 		i = skipSpace(b, i+1)
 	}
@@ -304,32 +314,79 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// memberName reads the name at b[i] (its quote): a hash of it and the index
+// nameKey reads the member name at b[i] (its quote): its key and the index
 // after it; -1 for a name with escapes (left to the library, which
-// compares names unescaped) or a bad string.
-func memberName(b []byte, i int) (uint64, int) {
-	j := toSpecial(b, i+1)
+// compares names unescaped) or a bad string. A name of up to 8 bytes is
+// its own key: its bytes read little endian (a name has no NUL byte, so
+// zero bytes pad it unambiguously). A longer name's key is a hash of its
+// length and bytes (the first and last 8 of a name longer than 16) whose
+// low byte is 1, which no short name's key has (its first byte is 0x20 or
+// more, or it is the empty name's 0): keys of long names are only compared
+// for duplicates, where a collision sends the line to the library. Names
+// of up to 16 bytes, nearly all of them, take one or two loads.
+func nameKey(b []byte, i int) (uint64, int) {
+	if i+17 > len(b) || i < 0 || b[i] != '"' {
+		return longNameKey(b, i)
+	}
+	x := binary.LittleEndian.Uint64(b[i+1:])
+	if m := special(x); m != 0 {
+		n := bits.TrailingZeros64(m) >> 3
+		if b[i+1+n] != '"' {
+			return 0, -1
+		}
+		return x & (1<<(8*n) - 1), i + 2 + n
+	}
+	y := binary.LittleEndian.Uint64(b[i+9:])
+	m := special(y)
+	if m == 0 {
+		return longNameKey(b, i)
+	}
+	n := bits.TrailingZeros64(m) >> 3
+	if b[i+9+n] != '"' {
+		return 0, -1
+	}
+	if n == 0 {
+		return x, i + 10
+	}
+	return nameHash(x, y&(1<<(8*n)-1), 8+n), i + 10 + n
+}
+
+// nameHash is the key of a name longer than 8 bytes: lo and hi are its
+// first and last 8 bytes, or for n < 16 the rest after the first 8
+// (zero-padded).
+func nameHash(lo, hi uint64, n int) uint64 {
+	h := (lo*0x9E3779B97F4A7C15 ^ bits.RotateLeft64(hi*0xC2B2AE3D27D4EB4F, 31)) + uint64(n)
+	return h<<8 | 1
+}
+
+// longNameKey is nameKey for a name of more than 16 bytes, or near the end
+// of the line.
+func longNameKey(b []byte, i int) (uint64, int) {
+	if i < 0 || i >= len(b) || b[i] != '"' {
+		return 0, -1
+	}
+	s := i + 1
+	j := toSpecial(b, s)
 	if j >= len(b) || b[j] != '"' {
 		return 0, -1
 	}
-	return nameHash(b, i+1, j), j + 1
-}
-
-// dupName reports whether h is among an object's names so far.
-func dupName(names []uint64, h uint64) bool {
-	for _, g := range names {
-		if g == h {
-			return true
+	var lo, hi uint64
+	switch n := j - s; {
+	case n <= 8:
+		for k := j - 1; k >= s; k-- {
+			lo = lo<<8 | uint64(b[k])
 		}
+		return lo, j + 1
+	case n < 16:
+		lo = binary.LittleEndian.Uint64(b[s:])
+		for k := j - 1; k >= s+8; k-- {
+			hi = hi<<8 | uint64(b[k])
+		}
+	default:
+		lo = binary.LittleEndian.Uint64(b[s:])
+		hi = binary.LittleEndian.Uint64(b[j-8:])
 	}
-	return false
-}
-
-func literalAt(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
-	}
-	return i + len(lit)
+	return nameHash(lo, hi, j-s), j + 1
 }
 
 // numberAt returns the index after the JSON number (RFC 8259's grammar) at
@@ -381,30 +438,51 @@ const (
 	highs = 0x8080808080808080
 )
 
+// controlFree reports whether line has no byte below 0x20. The fast path
+// takes only such lines (twarc2 writes no whitespace between tokens and
+// escapes control characters in strings; a line with a tab between tokens
+// goes to the library), so that a string is scanned for its quote and
+// backslashes only: a control character cannot be in it.
+func controlFree(line []byte) bool {
+	// Re-slicing rather than indexing lets the compiler drop the bounds
+	// checks: this loop reads the whole line.
+	var acc uint64
+	p := line
+	for len(p) >= 32 {
+		w0 := binary.LittleEndian.Uint64(p)
+		w1 := binary.LittleEndian.Uint64(p[8:])
+		w2 := binary.LittleEndian.Uint64(p[16:])
+		w3 := binary.LittleEndian.Uint64(p[24:])
+		acc |= (w0-ones*0x20)&^w0 | (w1-ones*0x20)&^w1 | (w2-ones*0x20)&^w2 | (w3-ones*0x20)&^w3
+		p = p[32:]
+	}
+	for len(p) >= 8 {
+		w := binary.LittleEndian.Uint64(p)
+		acc |= (w - ones*0x20) &^ w
+		p = p[8:]
+	}
+	if acc&highs != 0 {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
 // special marks (high bit of its byte) the first byte of x, read little
-// endian, that is '"', '\\' or a control character; bytes above the first
-// one may be marked wrongly (borrows), the lowest mark is exact.
+// endian, that is '"' or '\\'; bytes above the first one may be marked
+// wrongly (borrows), the lowest mark is exact.
 func special(x uint64) uint64 {
 	q := x ^ (ones * '"')
 	s := x ^ (ones * '\\')
-	return ((q-ones)&^q | (s-ones)&^s | (x-ones*0x20)&^x) & highs
+	return ((q-ones)&^q | (s-ones)&^s) & highs
 }
 
-// str reads the string at d.i (its opening quote): the bounds of its
-// content and whether it has escapes.
-func (d *fastDecoder) str() (start, end int, esc, ok bool) {
-	j := skipString(d.b, d.i)
-	if j < 0 {
-		return 0, 0, false, false
-	}
-	start, end = d.i+1, j-1
-	d.i = j
-	return start, end, bytes.IndexByte(d.b[start:end], '\\') >= 0, true
-}
-
-// toSpecial returns the index of the first '"', '\\' or control
-// character at or after i (len(b) for none), eight bytes at a time: most of
-// a twarc2 line is string content.
+// toSpecial returns the index of the first '"' or '\\' at or after i
+// (len(b) for none), eight bytes at a time.
 func toSpecial(b []byte, i int) int {
 	for i+8 <= len(b) {
 		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
@@ -412,41 +490,73 @@ func toSpecial(b []byte, i int) int {
 		}
 		i += 8
 	}
-	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+	for i < len(b) && b[i] != '"' && b[i] != '\\' {
 		i++
 	}
 	return i
 }
 
-// skipString returns the index after the JSON string at b[i] (its opening
-// quote), or -1. Raw non-ASCII bytes pass (the line's UTF-8 was checked
-// before), control characters and bad escapes do not.
-func skipString(b []byte, i int) int {
+// str returns the index after the JSON string at d.b[i] (its opening
+// quote), or -1, and whether the string has escapes. Raw non-ASCII bytes
+// pass (the line's UTF-8 was checked before), and there are no control
+// characters (controlFree). Most strings end within their first 8 bytes
+// (one load); a longer one's quote is found by bytes.IndexByte (vector
+// instructions), and whether a backslash comes before it by d.bs, the
+// next backslash of the line: it only moves forward, so the line's
+// backslashes are searched for once each.
+func (d *fastDecoder) str(i int) (int, bool) {
+	b := d.b
 	i++
+	if i+8 <= len(b) {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+				return j + 1, false
+			}
+			return escapedString(b, i)
+		}
+		i += 8
+	}
+	q := bytes.IndexByte(b[i:], '"')
+	if q < 0 {
+		return -1, false
+	}
+	q += i
+	if d.bs < i {
+		if d.bs = bytes.IndexByte(b[i:], '\\'); d.bs < 0 {
+			d.bs = len(b)
+		} else {
+			d.bs += i
+		}
+	}
+	if d.bs < q {
+		return escapedString(b, i)
+	}
+	return q + 1, false
+}
+
+// escapedString scans the rest of a string from b[i], in its content,
+// where it has a backslash before its end.
+func escapedString(b []byte, i int) (int, bool) {
 	for {
 		if i = toSpecial(b, i); i >= len(b) {
-			return -1
+			return -1, false
 		}
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			if i+1 >= len(b) {
-				return -1
+		if b[i] == '"' {
+			return i + 1, true
+		}
+		if i+1 >= len(b) {
+			return -1, false
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(b) || !hex4(b[i+2:i+6]) {
+				return -1, false
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !hex4(b[i+2:i+6]) {
-					return -1
-				}
-				i += 6
-			default:
-				return -1
-			}
-		default: // a control character
-			return -1
+			i += 6
+		default:
+			return -1, false
 		}
 	}
 }
@@ -460,49 +570,33 @@ func hex4(h []byte) bool {
 	return true
 }
 
-// nameHash identifies the member name b[i:j] for the duplicate check:
-// exact for names of up to 16 bytes, a hash beyond. Short names, most of
-// them, are read with one load where the line has 8 bytes from i.
-func nameHash(b []byte, i, j int) uint64 {
-	n := j - i
-	var lo, hi uint64
-	switch {
-	case n >= 8:
-		lo = binary.LittleEndian.Uint64(b[i:])
-		hi = binary.LittleEndian.Uint64(b[j-8:])
-	case i+8 <= len(b):
-		lo = binary.LittleEndian.Uint64(b[i:]) & (1<<(8*n) - 1)
-	default:
-		for k, c := range b[i:j] {
-			lo |= uint64(c) << (8 * k)
-		}
-	}
-	return (lo*0x9E3779B97F4A7C15 ^ bits.RotateLeft64(hi*0xC2B2AE3D27D4EB4F, 31)) + uint64(n)
-}
-
-// strValue reads a JSON string value; anything else (null included) is
-// false.
-func (d *fastDecoder) strValue() (string, bool) {
+// setString reads a JSON string value into *dst; anything else (null
+// included) is false.
+func (d *fastDecoder) setString(dst *string) bool {
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return "", false
+		return false
 	}
-	start, end, esc, ok := d.str()
+	start := d.i
+	end, esc := d.str(start)
 	switch {
-	case !ok:
-		return "", false
-	case start == end:
-		return "", true
+	case end < 0:
+		return false
 	case !esc:
-		return d.keep(d.b[start:end]), true
+		d.i = end
+		if end-start > 2 {
+			*dst = d.keep(d.b[start+1 : end-1])
+		}
+		return true
 	}
 	// The library's own unquoting: a string it would decode with a
 	// replacement character (a lone surrogate escape) goes to it whole.
 	var err error
-	d.unq, err = jsontext.AppendUnquote(d.unq[:0], d.b[start-1:end+1])
-	if err != nil {
-		return "", false
+	if d.unq, err = jsontext.AppendUnquote(d.unq[:0], d.b[start:end]); err != nil {
+		return false
 	}
-	return d.keep(d.unq), true
+	d.i = end
+	*dst = d.keep(d.unq)
+	return true
 }
 
 // arenaChunk is the size of an arena chunk: a few tweets' worth of the
@@ -520,129 +614,81 @@ func (d *fastDecoder) keep(b []byte) string {
 	return d.arena.String()[start:]
 }
 
-// setString reads a string member into *dst.
-func (d *fastDecoder) setString(dst *string) bool {
-	s, ok := d.strValue()
-	*dst = s
-	return ok
-}
+// The keys (see nameKey) of the member names of up to 8 bytes that are
+// read; longer ones are matched by their bytes. TestNameKeys checks them.
+const (
+	kID       = 'i' | 'd'<<8
+	kText     = 't' | 'e'<<8 | 'x'<<16 | 't'<<24
+	kLang     = 'l' | 'a'<<8 | 'n'<<16 | 'g'<<24
+	kType     = 't' | 'y'<<8 | 'p'<<16 | 'e'<<24
+	kTag      = 't' | 'a'<<8 | 'g'<<16
+	kURL      = 'u' | 'r'<<8 | 'l'<<16
+	kURLs     = 'u' | 'r'<<8 | 'l'<<16 | 's'<<24
+	kData     = 'd' | 'a'<<8 | 't'<<16 | 'a'<<24
+	kUsers    = 'u' | 's'<<8 | 'e'<<16 | 'r'<<24 | 's'<<32
+	kTitle    = 't' | 'i'<<8 | 't'<<16 | 'l'<<24 | 'e'<<32
+	kTweets   = 't' | 'w'<<8 | 'e'<<16 | 'e'<<24 | 't'<<32 | 's'<<40
+	kAuthor   = 'a' | 'u'<<8 | 't'<<16 | 'h'<<24 | 'o'<<32 | 'r'<<40
+	kErrors   = 'e' | 'r'<<8 | 'r'<<16 | 'o'<<24 | 'r'<<32 | 's'<<40
+	kDetail   = 'd' | 'e'<<8 | 't'<<16 | 'a'<<24 | 'i'<<32 | 'l'<<40
+	kEntities = 'e' | 'n'<<8 | 't'<<16 | 'i'<<24 | 't'<<32 | 'i'<<40 | 'e'<<48 | 's'<<56
+	kIncludes = 'i' | 'n'<<8 | 'c'<<16 | 'l'<<24 | 'u'<<32 | 'd'<<40 | 'e'<<48 | 's'<<56
+	kHashtags = 'h' | 'a'<<8 | 's'<<16 | 'h'<<24 | 't'<<32 | 'a'<<40 | 'g'<<48 | 's'<<56
+	kMentions = 'm' | 'e'<<8 | 'n'<<16 | 't'<<24 | 'i'<<32 | 'o'<<40 | 'n'<<48 | 's'<<56
+	kUsername = 'u' | 's'<<8 | 'e'<<16 | 'r'<<24 | 'n'<<32 | 'a'<<40 | 'm'<<48 | 'e'<<56
+)
 
-// tweetMember reads member name of a tweet (or skips an unknown one).
-func (d *fastDecoder) tweetMember(t *tweet, name []byte) bool {
-	if dst := pick(name, []strField{{"id", &t.ID}, {"text", &t.Text}, {"author_id", &t.AuthorID},
-		{"created_at", &t.CreatedAt}, {"lang", &t.Lang}, {"conversation_id", &t.ConversationID}}); dst != nil {
-		return d.setString(dst)
+// object reads the object at d.i into v, member reading each member
+// (named in d.key and d.name, d.i at its value). A method expression, not
+// a closure: one indirect call a member.
+func object[T any](d *fastDecoder, v *T, member func(*fastDecoder, *T) bool) bool {
+	if !d.enter('{') {
+		return false
 	}
-	switch string(name) {
-	case "referenced_tweets":
-		t.ReferencedTweets = []ref{}
-		return d.array(func() bool {
-			t.ReferencedTweets = append(t.ReferencedTweets, ref{})
-			return d.ref(&t.ReferencedTweets[len(t.ReferencedTweets)-1])
-		})
-	case "entities":
-		return d.peek('{') && d.entities(&t.Entities)
-	case "author":
-		t.Author = new(user)
-		return d.user(t.Author)
-	case "note_tweet":
-		t.NoteTweet = new(noteTweet)
-		return d.peek('{') && d.object(func(name []byte) bool {
-			switch string(name) {
-			case "text":
-				return d.setString(&t.NoteTweet.Text)
-			case "entities":
-				return d.peek('{') && d.entities(&t.NoteTweet.Entities)
-			}
-			return d.skip()
-		})
-	}
-	return d.skip()
-}
-
-func (d *fastDecoder) tweet(t *tweet) bool {
-	return d.peek('{') && d.object(func(name []byte) bool { return d.tweetMember(t, name) })
-}
-
-func (d *fastDecoder) ref(rf *ref) bool {
-	return d.peek('{') && d.object(func(name []byte) bool {
-		if string(name) == "type" {
-			return d.setString(&rf.Type)
-		}
-		return d.tweetMember(&rf.tweet, name)
-	})
-}
-
-func (d *fastDecoder) user(u *user) bool {
-	return d.stringsObject(strField{"id", &u.ID}, strField{"username", &u.Username})
-}
-
-// strField is a string member kept: its name and where it goes.
-type strField struct {
-	name string
-	dst  *string
-}
-
-// pick is where member name goes among fields; nil for none of them.
-func pick(name []byte, fields []strField) *string {
-	for _, f := range fields {
-		if string(name) == f.name {
-			return f.dst
+	for d.member() {
+		if !member(d, v) {
+			return false
 		}
 	}
-	return nil
+	return !d.fail
 }
 
-// stringsObject reads an object of which only fields, string members, are
-// kept.
-func (d *fastDecoder) stringsObject(fields ...strField) bool {
-	return d.peek('{') && d.object(func(name []byte) bool {
-		if dst := pick(name, fields); dst != nil {
-			return d.setString(dst)
+// slab reads the array at d.i into *dst, a cut of *buf, elem reading each
+// element in place. An empty array is an empty, non-nil slice, as the
+// library makes it.
+func slab[T any](d *fastDecoder, buf *[]T, dst *[]T, elem func(*fastDecoder, *T) bool) bool {
+	if *buf == nil {
+		*buf = make([]T, 0, 16)
+	}
+	if !d.enter('[') {
+		return false
+	}
+	start := len(*buf)
+	for d.element() {
+		var zero T
+		*buf = append(*buf, zero)
+		if !elem(d, &(*buf)[len(*buf)-1]) {
+			return false
 		}
-		return d.skip()
-	})
+	}
+	n := len(*buf)
+	*dst = (*buf)[start:n:n]
+	return !d.fail
 }
 
-func (d *fastDecoder) entities(e *entities) bool {
-	return d.object(func(name []byte) bool {
-		switch string(name) {
-		case "hashtags":
-			return slab(d, &d.hashtags, &e.Hashtags, func(h *hashtag) bool {
-				return d.stringsObject(strField{"tag", &h.Tag}, strField{"text", &h.Text})
-			})
-		case "mentions":
-			return slab(d, &d.mentions, &e.Mentions, d.mention)
-		case "user_mentions":
-			return slab(d, &d.mentions, &e.UserMentions, d.mention)
-		case "urls":
-			return slab(d, &d.urls, &e.URLs, func(u *urlEntity) bool {
-				return d.stringsObject(strField{"url", &u.URL}, strField{"expanded_url", &u.ExpandedURL})
-			})
-		}
-		return d.skip()
-	})
-}
+// page reads a whole line's object.
+func (d *fastDecoder) page(p *page) bool { return object(d, p, (*fastDecoder).pageMember) }
 
-func (d *fastDecoder) mention(m *mention) bool {
-	return d.stringsObject(strField{"username", &m.Username}, strField{"screen_name", &m.ScreenName})
-}
-
-func (d *fastDecoder) apiError(e *apiError) bool {
-	return d.stringsObject(strField{"resource_type", &e.ResourceType}, strField{"resource_id", &e.ResourceID},
-		strField{"title", &e.Title}, strField{"detail", &e.Detail})
-}
-
-func (d *fastDecoder) includes(p *page) bool {
-	return d.peek('{') && d.object(func(name []byte) bool {
-		switch string(name) {
-		case "users":
-			return slab(d, &d.users, &p.Includes.Users, d.user)
-		case "tweets":
-			return slab(d, &d.tweets, &p.Includes.Tweets, d.tweet)
-		}
-		return d.skip()
-	})
+func (d *fastDecoder) pageMember(p *page) bool {
+	switch d.key {
+	case kData:
+		return d.data(&p.Data)
+	case kIncludes:
+		return object(d, p, (*fastDecoder).includesMember)
+	case kErrors:
+		return slab(d, &d.errs, &p.Errors, (*fastDecoder).apiError)
+	}
+	return d.tweetMember(&p.tweet)
 }
 
 // data reads a page's "data" as data.UnmarshalJSONFrom does, for an array
@@ -654,11 +700,149 @@ func (d *fastDecoder) data(dt *data) bool {
 	switch d.b[d.i] {
 	case '[':
 		dt.kind = '['
-		return slab(d, &d.tweets, &dt.tweets, d.tweet)
+		return slab(d, &d.tweets, &dt.tweets, (*fastDecoder).tweet)
 	case '{':
 		dt.kind = '{'
 		dt.tweets = make([]tweet, 1)
 		return d.tweet(&dt.tweets[0])
 	}
 	return false
+}
+
+func (d *fastDecoder) includesMember(p *page) bool {
+	switch d.key {
+	case kUsers:
+		return slab(d, &d.users, &p.Includes.Users, (*fastDecoder).user)
+	case kTweets:
+		return slab(d, &d.tweets, &p.Includes.Tweets, (*fastDecoder).tweet)
+	}
+	return d.skip()
+}
+
+func (d *fastDecoder) tweet(t *tweet) bool { return object(d, t, (*fastDecoder).tweetMember) }
+
+// tweetMember reads the member of a tweet just named (or skips an unknown
+// one).
+func (d *fastDecoder) tweetMember(t *tweet) bool {
+	switch d.key {
+	case kID:
+		return d.setString(&t.ID)
+	case kText:
+		return d.setString(&t.Text)
+	case kLang:
+		return d.setString(&t.Lang)
+	case kEntities:
+		return object(d, &t.Entities, (*fastDecoder).entitiesMember)
+	case kAuthor:
+		t.Author = new(user)
+		return d.user(t.Author)
+	}
+	if len(d.name) <= 8 {
+		return d.skip()
+	}
+	switch string(d.name) {
+	case "author_id":
+		return d.setString(&t.AuthorID)
+	case "created_at":
+		return d.setString(&t.CreatedAt)
+	case "conversation_id":
+		return d.setString(&t.ConversationID)
+	case "referenced_tweets":
+		t.ReferencedTweets = []ref{}
+		if !d.enter('[') {
+			return false
+		}
+		for d.element() {
+			t.ReferencedTweets = append(t.ReferencedTweets, ref{})
+			if !object(d, &t.ReferencedTweets[len(t.ReferencedTweets)-1], (*fastDecoder).refMember) {
+				return false
+			}
+		}
+		return !d.fail
+	case "note_tweet":
+		t.NoteTweet = new(noteTweet)
+		return object(d, t.NoteTweet, (*fastDecoder).noteMember)
+	}
+	return d.skip()
+}
+
+func (d *fastDecoder) refMember(rf *ref) bool {
+	if d.key == kType {
+		return d.setString(&rf.Type)
+	}
+	return d.tweetMember(&rf.tweet)
+}
+
+func (d *fastDecoder) noteMember(n *noteTweet) bool {
+	switch d.key {
+	case kText:
+		return d.setString(&n.Text)
+	case kEntities:
+		return object(d, &n.Entities, (*fastDecoder).entitiesMember)
+	}
+	return d.skip()
+}
+
+func (d *fastDecoder) entitiesMember(e *entities) bool {
+	switch {
+	case d.key == kHashtags:
+		return slab(d, &d.hashtags, &e.Hashtags, (*fastDecoder).hashtag)
+	case d.key == kMentions:
+		return slab(d, &d.mentions, &e.Mentions, (*fastDecoder).mention)
+	case d.key == kURLs:
+		return slab(d, &d.urls, &e.URLs, (*fastDecoder).url)
+	case string(d.name) == "user_mentions":
+		return slab(d, &d.mentions, &e.UserMentions, (*fastDecoder).mention)
+	}
+	return d.skip()
+}
+
+// strField is a string member kept: its name's key, for a name of up to 8
+// bytes, or its name, and where it goes.
+type strField struct {
+	key  uint64
+	name string
+	dst  *string
+}
+
+// stringsObject reads an object of which only fields, string members, are
+// kept.
+func (d *fastDecoder) stringsObject(fields ...strField) bool {
+	if !d.enter('{') {
+		return false
+	}
+	for d.member() {
+		var dst *string
+		for _, f := range fields {
+			if f.name == "" && f.key == d.key || f.name != "" && f.name == string(d.name) {
+				dst = f.dst
+				break
+			}
+		}
+		if dst == nil && !d.skip() || dst != nil && !d.setString(dst) {
+			return false
+		}
+	}
+	return !d.fail
+}
+
+func (d *fastDecoder) user(u *user) bool {
+	return d.stringsObject(strField{key: kID, dst: &u.ID}, strField{key: kUsername, dst: &u.Username})
+}
+
+func (d *fastDecoder) hashtag(h *hashtag) bool {
+	return d.stringsObject(strField{key: kTag, dst: &h.Tag}, strField{key: kText, dst: &h.Text})
+}
+
+func (d *fastDecoder) mention(m *mention) bool {
+	return d.stringsObject(strField{key: kUsername, dst: &m.Username}, strField{name: "screen_name", dst: &m.ScreenName})
+}
+
+func (d *fastDecoder) url(u *urlEntity) bool {
+	return d.stringsObject(strField{key: kURL, dst: &u.URL}, strField{name: "expanded_url", dst: &u.ExpandedURL})
+}
+
+func (d *fastDecoder) apiError(e *apiError) bool {
+	return d.stringsObject(strField{key: kTitle, dst: &e.Title}, strField{key: kDetail, dst: &e.Detail},
+		strField{name: "resource_type", dst: &e.ResourceType}, strField{name: "resource_id", dst: &e.ResourceID})
 }

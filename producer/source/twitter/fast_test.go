@@ -133,7 +133,17 @@ func TestFastDecoderCorners(t *testing.T) {
 		{`{"data":[{` + tw + `,}]}`, false},                     // trailing comma
 		{`{"data":[{` + tw + `,"d":` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 100) + `}]}`, false}, // deep: left to the library
 		{`[{` + tw + `}]`, false},
-		{`{"data":[{` + tw + `,"ID":"2"}]}`, true}, // names match exactly: ID is not id
+		{`{"data":[{` + tw + `,"ID":"2"}]}`, true},         // names match exactly: ID is not id
+		{"{\"data\":[{" + tw + "}],\t\"meta\":{}}", false}, // a control byte anywhere: left to the library
+		{`{"data":[{"id":"1","text":"a long text with \"quotes\" and \u00e9 past the first word","created_at":"2021-01-01T00:00:00Z"}]}`, true},
+		{`{"data":[{` + tw + `,"lang":"a long text, then a cut \`, false},                                      // an escape cut off at the end of the line
+		{`{"data":[{` + tw + `,"x":"abcdefghijklmnop\"}]}`, false},                                             // an escaped quote: the string runs on
+		{`{"data":[{` + tw + `,"created\u005fat":"2"}]}`, false},                                               // an escape in a name's second word
+		{`{"data":[{` + tw + `,"conversation_id":"2","conversation_id":"3"}]}`, false},                         // duplicate long name
+		{`{"data":[{` + tw + `,"x":{"abcdefghijklmnopqr":1,"abcdefghijklmnopqs":2}}]}`, true},                  // long names that differ at the end
+		{`{"data":[{` + tw + `,"x":{"abcdefghijklmnopqrstuvwxyz":1,"abcdefghijKLMNOPqrstuvwxyz":2}}]}`, false}, // same length, first and last 8 bytes: a collision, left to the library
+		{`{"data":[{` + tw + `,"x":{"":1,"":2}}]}`, false},                                                     // duplicate empty name
+		{`{"data":[{` + tw + `,"x":[{},[],{"a":[]},"",0,-0.5e-3,true]}],"a":{}}`, true},
 	} {
 		var d fastDecoder
 		if got := sameAsLibrary(t, &d, []byte(tc.line)); got != tc.fast {
@@ -212,5 +222,57 @@ func TestFastDecoderMutations(t *testing.T) {
 	// path's own decoding is compared, not only its refusals.
 	if fast < n/10 {
 		t.Fatalf("only %d of %d mutated inputs went the fast way", fast, n)
+	}
+}
+
+// The key constants are the keys nameKey computes for their names, and a
+// long name's key is none of them.
+func TestNameKeys(t *testing.T) {
+	for name, want := range map[string]uint64{
+		"id": kID, "text": kText, "lang": kLang, "type": kType, "tag": kTag, "url": kURL, "urls": kURLs,
+		"data": kData, "users": kUsers, "title": kTitle, "tweets": kTweets, "author": kAuthor,
+		"errors": kErrors, "detail": kDetail, "entities": kEntities, "includes": kIncludes,
+		"hashtags": kHashtags, "mentions": kMentions, "username": kUsername,
+	} {
+		for _, line := range []string{`"` + name + `":1,"padding":2}`, `"` + name + `"`} {
+			key, j := nameKey([]byte(line), 0)
+			if key != want || j != len(name)+2 {
+				t.Errorf("nameKey(%s) = %#x, %d; want %#x, %d", line, key, j, want, len(name)+2)
+			}
+		}
+	}
+	for _, line := range []string{`"conversation_id"`, `"usernames"`, `"referenced_tweets":[]`} {
+		if key, _ := nameKey([]byte(line), 0); key&0xff != 1 {
+			t.Errorf("nameKey(%s) = %#x: a long name's key must end in byte 1", line, key)
+		}
+	}
+}
+
+// A name's key is the same whether nameKey reads it with its word loads
+// or, at the end of a line, byte by byte; and names that differ (in their
+// last byte: the key of a name past 16 bytes ignores its middle) have
+// different keys.
+func TestNameKeyPaths(t *testing.T) {
+	seen := map[uint64]string{}
+	for n := 0; n <= 40; n++ {
+		for _, c := range []byte{'a', 'b', 0xc3} {
+			name := strings.Repeat("n", n) + string(c)
+			short := []byte(`"` + name + `"`)
+			long := []byte(`"` + name + `":` + strings.Repeat(" ", 40))
+			k1, j1 := nameKey(short, 0)
+			k2, j2 := nameKey(long, 0)
+			if k1 != k2 || j1 != len(short) || j2 != len(short) {
+				t.Errorf("%q: key %#x, %d at the end of a line, %#x, %d within it", name, k1, j1, k2, j2)
+			}
+			if other, ok := seen[k1]; ok {
+				t.Errorf("%q and %q have the same key %#x", name, other, k1)
+			}
+			seen[k1] = name
+		}
+	}
+	for _, line := range []string{`"a\"b"` + strings.Repeat(" ", 20), `"abcdefghij\n"` + strings.Repeat(" ", 20), `"abc`, `"abcdefghijklmnopqrstu`} {
+		if _, j := nameKey([]byte(line), 0); j >= 0 {
+			t.Errorf("nameKey(%q) took it", line)
+		}
 	}
 }
