@@ -19,9 +19,15 @@ type Report struct {
 	Found  int     `json:"found"`
 	Recall float64 `json:"recall"`
 	// Alerts counts coordination alerts; TrueAlerts those matching a
-	// campaign, FalseAlerts the others (on organic tweets).
+	// campaign or naming planted tweets only, FalseAlerts the others (on
+	// organic tweets). MixedAlerts, of the true ones, name planted tweets
+	// only but of several campaigns, none with a majority: campaigns
+	// share message templates, and accounts of two campaigns posting one
+	// text within the window are one coordinated group. They find no
+	// campaign.
 	Alerts      int     `json:"alerts"`
 	TrueAlerts  int     `json:"true_alerts"`
+	MixedAlerts int     `json:"mixed_alerts"`
 	FalseAlerts int     `json:"false_alerts"`
 	Precision   float64 `json:"precision"`
 	// OrganicTweets and FalsePer100k: false alerts per 100,000 organic tweets.
@@ -61,7 +67,9 @@ type PatternCount struct {
 // the campaigns of truth. An alert matches a campaign when more than half of
 // its tweet ids are that campaign's, or, failing that, more than half of its
 // accounts (by handle or id): a network alert names accounts that co-acted,
-// and may carry few or none of their tweets.
+// and may carry few or none of their tweets. An alert matching no campaign
+// is still true when every tweet it names is planted (a mixed alert), else
+// false.
 func Evaluate(truth Truth, alerts []event.Alert) Report {
 	owner := map[string]int{} // tweet id -> campaign index
 	acctOwner := map[string]int{}
@@ -95,6 +103,16 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 			}
 		}
 		best, ok := majority(votes, len(a.TweetIDs))
+		planted := 0
+		for _, v := range votes {
+			planted += v
+		}
+		if !ok && planted > 0 && planted == len(a.TweetIDs) {
+			r.TrueAlerts++
+			r.MixedAlerts++
+			metric(a.Metric).True++
+			continue
+		}
 		if !ok {
 			votes = map[int]int{}
 			for _, acct := range a.Accounts {
@@ -180,9 +198,9 @@ func majority(votes map[int]int, n int) (int, bool) {
 // Print writes the report for humans.
 func (r Report) Print(w io.Writer) error {
 	_, err := fmt.Fprintf(w, `campaigns:       %d injected, %d found (recall %.1f%%), median delay %s
-coordination:    %d alerts, %d true, %d false (precision %.1f%%)
+coordination:    %d alerts, %d true (%d mixed), %d false (precision %.1f%%)
 false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
-`, r.Campaigns, r.Found, 100*r.Recall, r.MedianDelay.Round(time.Second), r.Alerts, r.TrueAlerts, r.FalseAlerts,
+`, r.Campaigns, r.Found, 100*r.Recall, r.MedianDelay.Round(time.Second), r.Alerts, r.TrueAlerts, r.MixedAlerts, r.FalseAlerts,
 		100*r.Precision, r.FalsePer100k, r.OrganicTweets)
 	if err != nil {
 		return err
