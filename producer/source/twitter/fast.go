@@ -40,15 +40,20 @@ type fastDecoder struct {
 	// element yet (so no comma comes before the next one).
 	first bool
 	// frames are the objects and arrays open, innermost last, skip's
-	// included.
+	// included (its capacity is maxFastDepth: pushing never allocates).
 	frames []frame
-	// names holds the key of each member name of the open objects,
-	// innermost last, for the duplicate check.
+	// names[:nn] holds the key of each member name of the open objects,
+	// innermost last, for the duplicate check; names is used up to its
+	// length and grown by growNames.
 	names []uint64
-	// The member name just read by member: its key and its bytes (a cut of
-	// the line).
-	key  uint64
-	name []byte
+	nn    int
+	// sk holds skip's loop state across a call (see skip).
+	sk skipState
+	// The member name just read by member: its key, and where its bytes
+	// are in the line (b[nameAt:nameEnd]; ints, not a slice, so that
+	// setting them is no pointer write).
+	key             uint64
+	nameAt, nameEnd int
 	// bs is the index of the line's first backslash at or after the
 	// string being scanned, or before it when stale (see str).
 	bs int
@@ -95,18 +100,33 @@ func (d *fastDecoder) decode(line []byte, p *page) bool {
 	if !controlFree(line) {
 		return false
 	}
-	d.b, d.i, d.fail, d.bs = line, 0, false, -1
-	d.frames, d.names = d.frames[:0], d.names[:0]
+	d.reset(line)
 	d.tweets, d.users, d.hashtags, d.mentions, d.urls, d.errs = d.tweets[:0], d.users[:0], d.hashtags[:0], d.mentions[:0], d.urls[:0], d.errs[:0]
 	d.ws()
 	ok := d.page(p)
 	d.ws()
-	d.b, d.name = nil, nil
+	d.b = nil
 	return ok && d.i == len(line)
 }
 
-// ws skips whitespace; twarc2 writes none between tokens, so the common
-// case is one comparison.
+// reset starts reading line.
+func (d *fastDecoder) reset(line []byte) {
+	d.b, d.i, d.fail, d.bs, d.nn = line, 0, false, -1, 0
+	if d.frames == nil {
+		d.frames, d.names = make([]frame, 0, maxFastDepth), make([]uint64, 256)
+	}
+	d.frames = d.frames[:0]
+}
+
+// growNames doubles names.
+func (d *fastDecoder) growNames() {
+	n := make([]uint64, 2*len(d.names))
+	copy(n, d.names)
+	d.names = n
+}
+
+// ws skips whitespace (twarc2 writes one space after a comma or colon,
+// Python's json.dumps default).
 func (d *fastDecoder) ws() {
 	if d.i < len(d.b) && d.b[d.i] <= ' ' {
 		d.i = skipSpace(d.b, d.i)
@@ -120,7 +140,7 @@ func (d *fastDecoder) enter(c byte) bool {
 	}
 	f := frame{names: -1}
 	if c == '{' {
-		f.names = len(d.names)
+		f.names = d.nn
 	}
 	d.frames = append(d.frames, f)
 	d.i++
@@ -131,65 +151,89 @@ func (d *fastDecoder) enter(c byte) bool {
 // leave closes the innermost object or array (d.i at its end).
 func (d *fastDecoder) leave() {
 	if f := d.frames[len(d.frames)-1]; f.names >= 0 {
-		d.names = d.names[:f.names]
+		d.nn = f.names
 	}
 	d.frames = d.frames[:len(d.frames)-1]
 	d.i++
 }
 
 // member reads the next member's name of the object entered, leaving d.i
-// at its value (which the caller must read) and its name in d.key and
-// d.name. It returns false at the object's end, which it reads, or (with
-// d.fail set) at anything that is not a member or the end.
+// at its value (which the caller must read) and its name in d.key,
+// d.nameAt and d.nameEnd. It returns false at the object's end, which it
+// reads, or (with d.fail set) at anything that is not a member or the end.
 func (d *fastDecoder) member() bool {
-	if !d.advance('}') {
+	b, i := d.b, d.next('}')
+	if i < 0 {
 		return false
 	}
-	key, j := nameKey(d.b, d.i)
+	key, j := nameKey(b, i)
 	if j < 0 || !d.addName(key) {
 		d.fail = true
 		return false
 	}
-	d.key, d.name = key, d.b[d.i+1:j-1]
-	if d.i = j; d.i < len(d.b) && d.b[d.i] != ':' {
-		d.ws()
-	}
-	if d.i >= len(d.b) || d.b[d.i] != ':' {
+	d.key, d.nameAt, d.nameEnd = key, i+1, j-1
+	if j+1 < len(b) && b[j] == ':' {
+		if j++; b[j] == ' ' {
+			j++
+		}
+	} else if j = skipSpace(b, j); j >= len(b) || b[j] != ':' {
 		d.fail = true
 		return false
+	} else {
+		j++
 	}
-	d.i++
-	d.ws()
+	if j < len(b) && b[j] <= ' ' {
+		j = skipSpace(b, j)
+	}
+	d.i = j
 	return true
 }
+
+// name is the member name just read by member.
+func (d *fastDecoder) name() []byte { return d.b[d.nameAt:d.nameEnd] }
 
 // element moves to the next element of the array entered (d.i at it; the
 // caller must read it). It returns false at the array's end, which it
 // reads, or (with d.fail set) at anything that is not an element or the
 // end.
-func (d *fastDecoder) element() bool { return d.advance(']') }
+func (d *fastDecoder) element() bool {
+	i := d.next(']')
+	if i < 0 {
+		return false
+	}
+	if i < len(d.b) && d.b[i] <= ' ' {
+		i = skipSpace(d.b, i)
+	}
+	d.i = i
+	return true
+}
 
-// advance moves past the comma before the next member or element of the
-// innermost object or array, which close ends: false at its end (read) or,
-// with d.fail set, at anything else.
-func (d *fastDecoder) advance(close byte) bool {
-	d.ws()
+// next reads up to the next member or element of the innermost object or
+// array, which close ends: past its comma, the index of the member or
+// element; -1 at the end (read) or, with d.fail set, at anything else.
+func (d *fastDecoder) next(close byte) int {
+	b, i := d.b, d.i
 	first := d.first
 	d.first = false
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
 	switch {
-	case d.i >= len(d.b):
-	case d.b[d.i] == close:
+	case i >= len(b):
+	case b[i] == close:
+		d.i = i
 		d.leave()
-		return false
+		return -1
 	case first:
-		return true
-	case d.b[d.i] == ',':
-		d.i++
-		d.ws()
-		return true
+		return i
+	case b[i] == ',':
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		return i
 	}
 	d.fail = true
-	return false
+	return -1
 }
 
 // addName notes the member name key in the innermost object; false if the
@@ -199,115 +243,241 @@ func (d *fastDecoder) addName(key uint64) bool {
 	f := &d.frames[len(d.frames)-1]
 	bit := uint64(1) << (key * 0x9E3779B97F4A7C15 >> 58)
 	if f.seen&bit != 0 {
-		for _, k := range d.names[f.names:] {
+		for _, k := range d.names[f.names:d.nn] {
 			if k == key {
 				return false
 			}
 		}
 	}
 	f.seen |= bit
-	d.names = append(d.names, key)
+	if d.nn == len(d.names) {
+		d.growNames()
+	}
+	d.names[d.nn] = key
+	d.nn++
 	return true
+}
+
+// skipState is skip's loop state: the containers it has open, and of the
+// innermost one where its names start in names (-1 for an array) and its
+// Bloom word; with the length of names.
+type skipState struct {
+	open, top, nn, j int
+	seen, key        uint64
 }
 
 // skip reads any one JSON value at d.i, validating it as the library does
 // (structure, strings, numbers, literals, duplicate names, depth). It is
 // one loop over the value's tokens, not a call per value: most of a twarc2
-// line is skipped.
+// line is skipped. The innermost container it has open is kept in locals,
+// the enclosing ones on d.frames. The common tokens (names of up to 16
+// bytes, strings of up to 32, whole numbers, the one space twarc2 writes
+// after a comma or colon) are read without a call: Go keeps no value in
+// a register across a call
+// compiler store every local at every token. The rare calls (longer
+// strings and names, other numbers, escapes, growing names) store the
+// state in d.sk and reload it after, so that no local lives across them.
 func (d *fastDecoder) skip() bool {
-	b, i, base := d.b, d.i, len(d.frames)
-value: // i is at a value
+	b, i, nn := d.b, d.i, d.nn
+	open, top, seen := 0, -1, uint64(0)
+	var key uint64
+	var j int
+value: // i is at a value (or whitespace before it)
 	if i >= len(b) {
-		return false
+		goto fail
+	}
+	if b[i] <= ' ' {
+		if i = skipSpace(b, i); i >= len(b) {
+			goto fail
+		}
 	}
 	switch b[i] {
 	case '"':
-		if i, _ = d.str(i); i < 0 {
-			return false
+		j = i + 1
+		for k := 0; k < 4 && j+8 <= len(b); k++ {
+			if m := special(word(b, j)); m != 0 {
+				if j += bits.TrailingZeros64(m) >> 3; b[j] == '"' {
+					i = j + 1
+					goto after
+				}
+				break
+			}
+			j += 8
 		}
-	case '{':
-		if len(d.frames) >= maxFastDepth {
-			return false
+		d.sk = skipState{open: open, top: top, nn: nn, seen: seen}
+		i, _ = d.longStr(j)
+		b, open, top, nn, seen = d.b, d.sk.open, d.sk.top, d.sk.nn, d.sk.seen
+		if i < 0 {
+			goto fail
 		}
-		d.frames = append(d.frames, frame{names: len(d.names)})
-		if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
-			d.frames = d.frames[:len(d.frames)-1]
-			i++
-			break
+	case '{', '[':
+		if len(d.frames)+open >= maxFastDepth {
+			goto fail
 		}
-		goto name
-	case '[':
-		if len(d.frames) >= maxFastDepth {
-			return false
+		if open > 0 {
+			n := len(d.frames)
+			d.frames = d.frames[:n+1]
+			d.frames[n] = frame{names: top, seen: seen}
 		}
-		d.frames = append(d.frames, frame{names: -1})
-		if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
-			d.frames = d.frames[:len(d.frames)-1]
-			i++
-			break
+		open++
+		top, seen = -1, 0
+		if b[i] == '{' {
+			top = nn
+		}
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i < len(b) && (b[i] == '}' && top >= 0 || b[i] == ']' && top < 0) {
+			goto close
+		}
+		if top >= 0 {
+			goto name
 		}
 		goto value
 	case 't':
 		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != 't'|'r'<<8|'u'<<16|'e'<<24 {
-			return false
+			goto fail
 		}
 		i += 4
 	case 'f':
 		if len(b)-i < 5 || binary.LittleEndian.Uint32(b[i+1:]) != 'a'|'l'<<8|'s'<<16|'e'<<24 {
-			return false
+			goto fail
 		}
 		i += 5
 	case 'n':
 		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != 'n'|'u'<<8|'l'<<16|'l'<<24 {
-			return false
+			goto fail
 		}
 		i += 4
 	default:
-		if i = numberAt(b, i); i < 0 {
-			return false
+		// A whole number, most of them, inline; the others by numberAt.
+		j = i + 1
+		if b[i]-'1' <= 8 {
+			for j < len(b) && b[j]-'0' <= 9 {
+				j++
+			}
+		}
+		if b[i]-'1' > 8 || j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+			d.sk = skipState{open: open, top: top, nn: nn, seen: seen}
+			j = numberAt(d.b, i)
+			b, open, top, nn, seen = d.b, d.sk.open, d.sk.top, d.sk.nn, d.sk.seen
+		}
+		if i = j; i < 0 {
+			goto fail
 		}
 	}
 after: // a value ended at i
-	if len(d.frames) == base {
+	if open == 0 {
 		d.i = i
 		return true
 	}
-	if i = skipSpace(b, i); i >= len(b) {
-		return false
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
 	}
-	switch f := &d.frames[len(d.frames)-1]; {
-	case b[i] == ',':
-		i = skipSpace(b, i+1)
-		if f.names < 0 {
+	if i >= len(b) {
+		goto fail
+	}
+	switch b[i] {
+	case ',':
+		if i++; i < len(b) && b[i] == ' ' {
+			i++
+		}
+		if top < 0 {
 			goto value
 		}
 		goto name
-	case b[i] == ']' && f.names < 0, b[i] == '}' && f.names >= 0:
-		if f.names >= 0 {
-			d.names = d.names[:f.names]
+	case '}':
+		if top >= 0 {
+			goto close
 		}
+	case ']':
+		if top < 0 {
+			goto close
+		}
+	}
+	goto fail
+close: // b[i] ends the innermost container
+	if top >= 0 {
+		nn = top
+	}
+	i++
+	if open--; open > 0 {
+		f := d.frames[len(d.frames)-1]
+		top, seen = f.names, f.seen
 		d.frames = d.frames[:len(d.frames)-1]
-		i++
-		goto after
 	}
+	goto after
+name: // i is at an object member's name (or whitespace before it)
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
+	// nameKey's one or two loads, inline.
+	if i >= 0 && i+17 <= len(b) && b[i] == '"' {
+		x := word(b, i+1)
+		if m := special(x); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if b[i+1+n] != '"' {
+				goto fail
+			}
+			key, j = x&(1<<(8*n)-1), i+2+n
+			goto named
+		}
+		y := word(b, i+9)
+		if m := special(y); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if b[i+9+n] != '"' {
+				goto fail
+			}
+			key, j = x, i+10
+			if n > 0 {
+				key, j = nameHash(x, y&(1<<(8*n)-1), 8+n), i+10+n
+			}
+			goto named
+		}
+	}
+	d.sk = skipState{open: open, top: top, nn: nn, seen: seen}
+	key, j = nameKey(d.b, i)
+	b, open, top, nn, seen = d.b, d.sk.open, d.sk.top, d.sk.nn, d.sk.seen
+	if j < 0 {
+		goto fail
+	}
+named:
+	if bit := uint64(1) << (key * 0x9E3779B97F4A7C15 >> 58); seen&bit == 0 {
+		seen |= bit
+	} else {
+		for _, k := range d.names[top:nn] {
+			if k == key {
+				goto fail
+			}
+		}
+	}
+	if nn == len(d.names) {
+		d.sk = skipState{open: open, top: top, nn: nn, seen: seen, key: key, j: j}
+		d.growNames()
+		b, open, top, nn, seen, key, j = d.b, d.sk.open, d.sk.top, d.sk.nn, d.sk.seen, d.sk.key, d.sk.j
+	}
+	d.names[nn] = key
+	nn++
+	if j+1 < len(b) && b[j] == ':' {
+		if i = j + 1; b[i] == ' ' {
+			i++
+		}
+		goto value
+	}
+	if j = skipSpace(b, j); j < len(b) && b[j] == ':' {
+		i = j + 1
+		goto value
+	}
+fail:
 	return false
-name: // i is at an object member's name
-	{
-		key, j := nameKey(b, i)
-		if j < 0 || !d.addName(key) {
-			return false
-		}
-		if i = skipSpace(b, j); i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-	}
-	goto value
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace.
 func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
 	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
@@ -325,30 +495,36 @@ func skipSpace(b []byte, i int) int {
 // for duplicates, where a collision sends the line to the library. Names
 // of up to 16 bytes, nearly all of them, take one or two loads.
 func nameKey(b []byte, i int) (uint64, int) {
-	if i+17 > len(b) || i < 0 || b[i] != '"' {
+	// Written for the compiler's bounds-check elimination: p has the 17
+	// bytes read, and n is below 8.
+	if i < 0 || i+17 > len(b) {
 		return longNameKey(b, i)
 	}
-	x := binary.LittleEndian.Uint64(b[i+1:])
+	p := b[i:]
+	if len(p) < 17 || p[0] != '"' {
+		return longNameKey(b, i)
+	}
+	x := binary.LittleEndian.Uint64(p[1:9])
 	if m := special(x); m != 0 {
-		n := bits.TrailingZeros64(m) >> 3
-		if b[i+1+n] != '"' {
+		n := uint(bits.TrailingZeros64(m)>>3) & 7
+		if p[1+n] != '"' {
 			return 0, -1
 		}
-		return x & (1<<(8*n) - 1), i + 2 + n
+		return x & (1<<(8*n) - 1), i + 2 + int(n)
 	}
-	y := binary.LittleEndian.Uint64(b[i+9:])
+	y := binary.LittleEndian.Uint64(p[9:17])
 	m := special(y)
 	if m == 0 {
 		return longNameKey(b, i)
 	}
-	n := bits.TrailingZeros64(m) >> 3
-	if b[i+9+n] != '"' {
+	n := uint(bits.TrailingZeros64(m)>>3) & 7
+	if p[9+n] != '"' {
 		return 0, -1
 	}
 	if n == 0 {
 		return x, i + 10
 	}
-	return nameHash(x, y&(1<<(8*n)-1), 8+n), i + 10 + n
+	return nameHash(x, y&(1<<(8*n)-1), 8+int(n)), i + 10 + int(n)
 }
 
 // nameHash is the key of a name longer than 8 bytes: lo and hi are its
@@ -439,9 +615,9 @@ const (
 )
 
 // controlFree reports whether line has no byte below 0x20. The fast path
-// takes only such lines (twarc2 writes no whitespace between tokens and
-// escapes control characters in strings; a line with a tab between tokens
-// goes to the library), so that a string is scanned for its quote and
+// takes only such lines (twarc2 writes spaces, not tabs or newlines,
+// between tokens and escapes control characters in strings; a line with a
+// tab between tokens goes to the library), so that a string is scanned for its quote and
 // backslashes only: a control character cannot be in it.
 func controlFree(line []byte) bool {
 	// Re-slicing rather than indexing lets the compiler drop the bounds
@@ -472,6 +648,11 @@ func controlFree(line []byte) bool {
 	return true
 }
 
+// word is the 8 bytes of b at i, read little endian (the caller knows
+// they are there). The full slice expression spares the pointer
+// arithmetic of b[i:], which must allow for an empty result.
+func word(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8 : i+8]) }
+
 // special marks (high bit of its byte) the first byte of x, read little
 // endian, that is '"' or '\\'; bytes above the first one may be marked
 // wrongly (borrows), the lowest mark is exact.
@@ -500,22 +681,28 @@ func toSpecial(b []byte, i int) int {
 // quote), or -1, and whether the string has escapes. Raw non-ASCII bytes
 // pass (the line's UTF-8 was checked before), and there are no control
 // characters (controlFree). Most strings end within their first 8 bytes
-// (one load); a longer one's quote is found by bytes.IndexByte (vector
-// instructions), and whether a backslash comes before it by d.bs, the
-// next backslash of the line: it only moves forward, so the line's
-// backslashes are searched for once each.
+// (one load); longStr reads the others.
 func (d *fastDecoder) str(i int) (int, bool) {
 	b := d.b
-	i++
-	if i+8 <= len(b) {
-		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
-				return j + 1, false
-			}
-			return escapedString(b, i)
-		}
-		i += 8
+	if i+9 > len(b) {
+		return escapes(b, i+1)
 	}
+	if m := special(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+		if j := i + 1 + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+			return j + 1, false
+		}
+		return escapes(b, i+1)
+	}
+	return d.longStr(i + 9)
+}
+
+// longStr reads the rest of a string from b[i], in its content, where the
+// 8 bytes before have no quote or backslash. Its quote is found by
+// bytes.IndexByte (vector instructions), and whether a backslash comes
+// before it by d.bs, the next backslash of the line: it only moves
+// forward, so the line's backslashes are searched for once each.
+func (d *fastDecoder) longStr(i int) (int, bool) {
+	b := d.b
 	q := bytes.IndexByte(b[i:], '"')
 	if q < 0 {
 		return -1, false
@@ -529,21 +716,24 @@ func (d *fastDecoder) str(i int) (int, bool) {
 		}
 	}
 	if d.bs < q {
-		return escapedString(b, i)
+		return escapes(b, i)
 	}
 	return q + 1, false
 }
 
-// escapedString scans the rest of a string from b[i], in its content,
-// where it has a backslash before its end.
-func escapedString(b []byte, i int) (int, bool) {
+// escapes scans the rest of a string from b[i], in its content, eight
+// bytes at a time, checking its escapes: the index after it (-1 for a bad
+// string) and whether it had any.
+func escapes(b []byte, i int) (int, bool) {
+	esc := false
 	for {
 		if i = toSpecial(b, i); i >= len(b) {
 			return -1, false
 		}
 		if b[i] == '"' {
-			return i + 1, true
+			return i + 1, esc
 		}
+		esc = true
 		if i+1 >= len(b) {
 			return -1, false
 		}
@@ -737,10 +927,10 @@ func (d *fastDecoder) tweetMember(t *tweet) bool {
 		t.Author = new(user)
 		return d.user(t.Author)
 	}
-	if len(d.name) <= 8 {
+	if d.nameEnd-d.nameAt <= 8 {
 		return d.skip()
 	}
-	switch string(d.name) {
+	switch string(d.name()) {
 	case "author_id":
 		return d.setString(&t.AuthorID)
 	case "created_at":
@@ -791,7 +981,7 @@ func (d *fastDecoder) entitiesMember(e *entities) bool {
 		return slab(d, &d.mentions, &e.Mentions, (*fastDecoder).mention)
 	case d.key == kURLs:
 		return slab(d, &d.urls, &e.URLs, (*fastDecoder).url)
-	case string(d.name) == "user_mentions":
+	case string(d.name()) == "user_mentions":
 		return slab(d, &d.mentions, &e.UserMentions, (*fastDecoder).mention)
 	}
 	return d.skip()
@@ -814,7 +1004,7 @@ func (d *fastDecoder) stringsObject(fields ...strField) bool {
 	for d.member() {
 		var dst *string
 		for _, f := range fields {
-			if f.name == "" && f.key == d.key || f.name != "" && f.name == string(d.name) {
+			if f.name == "" && f.key == d.key || f.name != "" && f.name == string(d.name()) {
 				dst = f.dst
 				break
 			}

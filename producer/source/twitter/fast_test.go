@@ -276,3 +276,26 @@ func TestNameKeyPaths(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFastSkip validates and skips whole twarc2 pages (noflat.jsonl)
+// without reading a member: the floor under BenchmarkPages's decoding, in
+// tweets of the page per CPU second.
+func BenchmarkFastSkip(b *testing.B) {
+	line, err := os.ReadFile(filepath.Join("testdata", "noflat.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	line = bytes.TrimSpace(line)
+	b.SetBytes(int64(len(line)))
+	var d fastDecoder
+	n := 0
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		d.reset(line)
+		if !controlFree(line) || !d.skip() || d.i != len(line) {
+			b.Fatal("the fixture page did not skip")
+		}
+		n += 100
+	}
+	b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tweets/cpu-s")
+}
