@@ -96,6 +96,13 @@ test: kcat
 kcat:
 	@test -x /usr/bin/kcat || { apt-get update && apt-get install -y --no-install-recommends kcat; }
 
+# The GraphML export's interoperability test (alerts/coord/netexport/graphml_test.go) reads the file
+# back with networkx (Debian's python3-networkx, under /usr/bin/python3); `make test` installs it once.
+.PHONY: networkx
+test: networkx
+networkx:
+	@/usr/bin/python3 -c 'import networkx' 2>/dev/null || { apt-get update && apt-get install -y --no-install-recommends python3-networkx; }
+
 # The Parquet export's interoperability test (export/formats_test.go) reads the file with hyparquet,
 # an independent pure-JavaScript reader, under node (pyarrow cannot be installed here: no Python
 # package index, no Debian 12 package). `make test` installs it from package-lock.json once.

@@ -10,36 +10,48 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/network"
+	"github.com/tweetflow/tweetflow/mode/network/cosim"
 )
 
 func newNetworkCmd() *cobra.Command {
 	var cfg network.Config
 	var kind string
+	var ef *esFlags
 	cmd := &cobra.Command{
-		Use:   "network --db FILE --kind co-retweet --window 60s [--min-weight N] --format csv|gexf --out FILE",
+		Use:   "network --db FILE|--es URL --kind co-retweet --window 60s [--from T --to T] [--min-weight N] --format csv|graphml|gexf --out FILE",
 		Short: "Build a coordination network over the stored tweets (the QUT toolkit's networks), for Gephi",
 		Long: `Build the network whose nodes are accounts and whose edge weight counts how often two
 accounts did the same thing within --window of each other (the QUT coordination-network-toolkit's
-definition): co-retweet (the same retweeted tweet), co-tweet (the same text), co-link (the same
-normalised URL), co-reply (the same reply target), co-hashtag, co-mention. The edge list CSV has
-user_1,user_2,weight (user_1 < user_2); GEXF carries each account's handle, tweet count and group
-(connected component) for Gephi.`,
+definition): co-retweet (the same retweeted tweet), co-tweet (the same text), co-similar (texts
+whose word sets have a Jaccard index of at least --similarity, the toolkit's co_similar_tweet),
+co-link (the same normalised URL), co-reply (the same reply target), co-hashtag, co-mention.
+The tweets come from the SQLite store (--db) or, with --es, from an Elasticsearch index through
+one point in time. The edge list CSV has user_1,user_2,weight (user_1 < user_2); GraphML and GEXF
+carry each account's handle, tweet count (in the range) and group (connected component) for
+Gephi, networkx or igraph.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Kind = signal.Kind(kind)
+			if ef.set() {
+				if cmd.Flags().Changed("db") {
+					return fmt.Errorf("--db and --es name two stores: give one")
+				}
+				var err error
+				if cfg.ES, err = ef.config(); err != nil {
+					return err
+				}
+			}
 			sum, err := network.Run(cmd.Context(), cfg, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%d tweets, %d edges of weight %d or more\n", sum.Tweets, sum.Edges, max(cfg.MinWeight, 1))
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%d tweets read, %d edges of weight %d or more\n", sum.Tweets, sum.Edges, max(cfg.MinWeight, 1))
 			return err
 		},
 	}
 	var kinds []string
 	for _, k := range signal.Kinds() {
-		if k != signal.CoSimilar {
-			kinds = append(kinds, string(k))
-		}
+		kinds = append(kinds, string(k))
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DB, "db", envOr(core.EnvSQLitePath, "tweetflow.db"), "SQLite store written by 'tweetflow run' or an aggregator [$SQLITE_PATH]")
@@ -48,7 +60,10 @@ user_1,user_2,weight (user_1 < user_2); GEXF carries each account's handle, twee
 	f.Var(timeValue{&cfg.From}, "from", "only tweets at or after this time (RFC 3339)")
 	f.Var(timeValue{&cfg.To}, "to", "only tweets before this time (RFC 3339)")
 	f.IntVar(&cfg.MinWeight, "min-weight", 1, "leave out edges lighter than this")
-	f.StringVar(&cfg.Format, "format", "csv", "csv (user_1,user_2,weight) or gexf (Gephi)")
+	f.Float64Var(&cfg.Similarity, "similarity", cosim.DefaultThreshold, "co-similar: least Jaccard index of two tweets' word sets")
+	f.IntVar(&cfg.MinTokens, "min-tokens", cosim.DefaultMinTokens, "co-similar: tweets with fewer distinct words match nothing")
+	f.StringVar(&cfg.Format, "format", "csv", "csv (user_1,user_2,weight), graphml or gexf (Gephi, networkx)")
 	f.StringVar(&cfg.Out, "out", "", "write to this file instead of stdout")
+	ef = addESFlags(f)
 	return cmd
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,5 +36,26 @@ func TestNetworkFlags(t *testing.T) {
 	gexf := execute(t, "network", "--db", db, "--kind", "co-retweet", "--format", "gexf")
 	if !strings.Contains(gexf, "<gexf") || !strings.Contains(gexf, "co-retweet/1m0s") {
 		t.Errorf("gexf to stdout: %.200s", gexf)
+	}
+	graphml := execute(t, "network", "--db", db, "--kind", "co-reply", "--window", "2m", "--format", "graphml")
+	if !strings.Contains(graphml, "<graphml") || !strings.Contains(graphml, `id="co-reply/2m0s"`) {
+		t.Errorf("graphml to stdout: %.200s", graphml)
+	}
+	strict, loose := filepath.Join(dir, "strict.csv"), filepath.Join(dir, "loose.csv")
+	execute(t, "network", "--db", db, "--kind", "co-similar", "--window", "10m", "--out", strict)
+	execute(t, "network", "--db", db, "--kind", "co-similar", "--window", "10m", "--similarity", "0.05", "--out", loose)
+	if s, l := len(readCSV(t, strict)), len(readCSV(t, loose)); s < 2 || l <= s {
+		t.Errorf("co-similar: %d rows at --similarity 0.8, %d at 0.05: want some, and more at 0.05", s, l)
+	}
+	execute(t, "network", "--db", db, "--kind", "co-similar", "--window", "10m", "--min-tokens", "200", "--out", loose)
+	if n := len(readCSV(t, loose)); n != 1 {
+		t.Errorf("co-similar --min-tokens 200: %d rows, want the header alone", n)
+	}
+	root := newRootCmd()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"network", "--db", db, "--es", "http://127.0.0.1:1"})
+	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "--db and --es") {
+		t.Errorf("--db with --es: %v", err)
 	}
 }

@@ -102,27 +102,24 @@ const (
 	AttrGroup  = "group"
 )
 
-// WriteGEXF writes the edges as an undirected GEXF graph described by desc
-// (e.g. the window, "co-retweet/1m0s"). Groups are numbered from 0 by
-// decreasing size, ties by the smallest account id. Text that XML cannot
-// carry (control characters) is replaced by U+FFFD by encoding/xml.
-func WriteGEXF(w io.Writer, desc string, edges []coord.Edge) error {
-	var g GEXF
-	g.Version = "1.3"
-	g.Meta.Creator = "tweetflow"
-	g.Meta.Description = desc
-	g.Graph.Mode, g.Graph.DefaultEdgeType = "static", "undirected"
-	g.Graph.Attributes.Class = "node"
-	g.Graph.Attributes.Attrs = []Attribute{{AttrHandle, "handle", "string"}, {AttrTweets, "tweets", "integer"}, {AttrGroup, "group", "integer"}}
+// node is one account of an exported network.
+type node struct {
+	id, handle    string
+	tweets, group int
+}
 
+// nodes returns the accounts of edges sorted by id, with their handle
+// (the latest an edge carries), tweet count and group: the connected
+// component of the exported edges, numbered from 0 by decreasing size,
+// ties by the smallest account id.
+func nodes(edges []coord.Edge) []node {
 	type info struct {
 		handle string
 		tweets int
 	}
-	nodes := map[string]info{}
+	infos := map[string]info{}
 	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
+	find := func(x string) string {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
@@ -130,20 +127,22 @@ func WriteGEXF(w io.Writer, desc string, edges []coord.Edge) error {
 		return x
 	}
 	for _, e := range edges {
-		for _, n := range [][3]any{{e.A, e.HandleA, e.TweetsA}, {e.B, e.HandleB, e.TweetsB}} {
-			id := n[0].(string)
-			if _, ok := nodes[id]; !ok {
-				parent[id] = id
+		for _, n := range [2]struct {
+			id, handle string
+			tweets     int
+		}{{e.A, e.HandleA, e.TweetsA}, {e.B, e.HandleB, e.TweetsB}} {
+			if _, ok := infos[n.id]; !ok {
+				parent[n.id] = n.id
 			}
-			nodes[id] = info{n[1].(string), n[2].(int)}
+			infos[n.id] = info{n.handle, n.tweets}
 		}
 		ra, rb := find(e.A), find(e.B)
 		if ra != rb {
 			parent[max(ra, rb)] = min(ra, rb)
 		}
 	}
-	ids := make([]string, 0, len(nodes))
-	for id := range nodes {
+	ids := make([]string, 0, len(infos))
+	for id := range infos {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -165,28 +164,50 @@ func WriteGEXF(w io.Writer, desc string, edges []coord.Edge) error {
 	for i, r := range roots {
 		group[r] = i
 	}
-	for _, id := range ids {
-		n := nodes[id]
+	out := make([]node, len(ids))
+	for i, id := range ids {
+		out[i] = node{id: id, handle: infos[id].handle, tweets: infos[id].tweets, group: group[find(id)]}
+	}
+	return out
+}
+
+// WriteGEXF writes the edges as an undirected GEXF graph described by desc
+// (e.g. the window, "co-retweet/1m0s"), with the nodes' handle, tweet count
+// and group (see nodes). Text that XML cannot carry (control characters) is
+// replaced by U+FFFD by encoding/xml.
+func WriteGEXF(w io.Writer, desc string, edges []coord.Edge) error {
+	var g GEXF
+	g.Version = "1.3"
+	g.Meta.Creator = "tweetflow"
+	g.Meta.Description = desc
+	g.Graph.Mode, g.Graph.DefaultEdgeType = "static", "undirected"
+	g.Graph.Attributes.Class = "node"
+	g.Graph.Attributes.Attrs = []Attribute{{AttrHandle, "handle", "string"}, {AttrTweets, "tweets", "integer"}, {AttrGroup, "group", "integer"}}
+	for _, n := range nodes(edges) {
 		label := n.handle
 		if label == "" {
-			label = id
+			label = n.id
 		}
-		g.Graph.Nodes = append(g.Graph.Nodes, Node{ID: id, Label: label, Values: []AttValue{
-			{AttrHandle, n.handle}, {AttrTweets, strconv.Itoa(n.tweets)}, {AttrGroup, strconv.Itoa(group[find(id)])}}})
+		g.Graph.Nodes = append(g.Graph.Nodes, Node{ID: n.id, Label: label, Values: []AttValue{
+			{AttrHandle, n.handle}, {AttrTweets, strconv.Itoa(n.tweets)}, {AttrGroup, strconv.Itoa(n.group)}}})
 	}
 	for i, e := range edges {
 		g.Graph.Edges = append(g.Graph.Edges, Edge{ID: strconv.Itoa(i), Source: e.A, Target: e.B, Weight: e.Weight()})
 	}
+	return writeXML(w, "gexf", &g)
+}
+
+func writeXML(w io.Writer, format string, doc any) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return fmt.Errorf("gexf: %w", err)
+		return fmt.Errorf("%s: %w", format, err)
 	}
 	enc := xml.NewEncoder(w)
 	enc.Indent("", " ")
-	if err := enc.Encode(&g); err != nil {
-		return fmt.Errorf("gexf: %w", err)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("%s: %w", format, err)
 	}
 	if _, err := io.WriteString(w, "\n"); err != nil {
-		return fmt.Errorf("gexf: %w", err)
+		return fmt.Errorf("%s: %w", format, err)
 	}
 	return nil
 }

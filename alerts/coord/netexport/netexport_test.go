@@ -109,7 +109,7 @@ func TestWriteGEXF(t *testing.T) {
 }
 
 // FuzzExport: any account id or handle gives a CSV that encoding/csv reads
-// back and a GEXF that encoding/xml reads back, with the ids intact when
+// back, a GEXF that encoding/xml reads back and a GraphML of GraphML's structure, with the ids intact when
 // XML can carry them.
 func FuzzExport(f *testing.F) {
 	f.Add("u1", "u2", "@h", 3)
@@ -141,6 +141,23 @@ func FuzzExport(f *testing.F) {
 		}
 		if xmlSafe(a) && xmlSafe(b) && (g.Graph.Edges[0].Source != a || g.Graph.Edges[0].Target != b) {
 			t.Errorf("edge %+v, want %q-%q", g.Graph.Edges[0], a, b)
+		}
+		out.Reset()
+		if err := WriteGraphML(&out, h, edges); err != nil {
+			t.Fatal(err)
+		}
+		if err := validateGraphML(out.Bytes()); err != nil {
+			t.Fatalf("GraphML structure: %v\n%s", err, out.Bytes())
+		}
+		var gm GraphML
+		if err := xml.Unmarshal(out.Bytes(), &gm); err != nil {
+			t.Fatal(err)
+		}
+		if len(gm.Graph.Nodes) != 2 || len(gm.Graph.Edges) != 1 {
+			t.Fatalf("graph %+v", gm.Graph)
+		}
+		if xmlSafe(a) && xmlSafe(b) && (gm.Graph.Edges[0].Source != a || gm.Graph.Edges[0].Target != b) {
+			t.Errorf("edge %+v, want %q-%q", gm.Graph.Edges[0], a, b)
 		}
 	})
 }
