@@ -169,6 +169,19 @@ func TestEntityIndex(t *testing.T) {
 	if got := ids("mention", "bob"); !slices.Equal(got, []string{a.ID}) {
 		t.Errorf("mention bob after the rewrite: %v", got)
 	}
+	// The same tweet twice in one batch (a duplicate across pages) keeps
+	// the lists of its last record, beside a new tweet.
+	c, c2, d := sinktest.WithFields(3), sinktest.WithFields(3), sinktest.WithFields(4)
+	c2.Hashtags, c2.URLs, c2.Mentions = []string{"Last"}, nil, nil
+	if err := s.WriteBatch(ctx, []sink.Record{{Tweet: c}, {Tweet: d}, {Tweet: c2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := entitiesOf(t, s.DB(), c.ID); !slices.Equal(got, []string{"hashtag:last"}) {
+		t.Errorf("tweet written twice in a batch: entities %q, want its last lists'", got)
+	}
+	if got := entitiesOf(t, s.DB(), d.ID); len(got) != 7 {
+		t.Errorf("new tweet beside a duplicate: entities %q, want 7", got)
+	}
 	var plan strings.Builder
 	rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT tweet_id FROM tweet_entities WHERE kind = 'hashtag' AND value = 'x'")
 	if err != nil {
@@ -185,5 +198,135 @@ func TestEntityIndex(t *testing.T) {
 	rows.Close()
 	if p := plan.String(); !strings.Contains(p, "SEARCH") || strings.Contains(p, "SCAN") {
 		t.Errorf("hashtag lookup plan %q, want a search on the primary key", p)
+	}
+}
+
+// schema1 is the layout of schema 1 (commit 69d0e84 and before): the tweet
+// fields, with triggers filling tweet_entities through json_each and
+// SQLite's ASCII-only lower().
+var schema1 = append(slices.Clone(schema0),
+	`ALTER TABLE tweets ADD COLUMN user_id TEXT`, `ALTER TABLE tweets ADD COLUMN lang TEXT`,
+	`ALTER TABLE tweets ADD COLUMN retweet_of TEXT`, `ALTER TABLE tweets ADD COLUMN quote_of TEXT`,
+	`ALTER TABLE tweets ADD COLUMN reply_to TEXT`, `ALTER TABLE tweets ADD COLUMN conversation_id TEXT`,
+	`ALTER TABLE tweets ADD COLUMN hashtags TEXT`, `ALTER TABLE tweets ADD COLUMN urls TEXT`,
+	`ALTER TABLE tweets ADD COLUMN mentions TEXT`,
+	`CREATE INDEX tweets_user_id ON tweets(user_id) WHERE user_id IS NOT NULL`,
+	`CREATE INDEX tweets_retweet_of ON tweets(retweet_of) WHERE retweet_of IS NOT NULL`,
+	`CREATE INDEX tweets_quote_of ON tweets(quote_of) WHERE quote_of IS NOT NULL`,
+	`CREATE INDEX tweets_reply_to ON tweets(reply_to) WHERE reply_to IS NOT NULL`,
+	`CREATE INDEX tweets_conversation_id ON tweets(conversation_id) WHERE conversation_id IS NOT NULL`,
+	`CREATE TABLE tweet_entities (kind TEXT NOT NULL, value TEXT NOT NULL, tweet_id TEXT NOT NULL,
+		PRIMARY KEY (kind, value, tweet_id)) WITHOUT ROWID`,
+	`CREATE INDEX tweet_entities_tweet ON tweet_entities(tweet_id)`,
+	`CREATE TRIGGER tweets_entities_insert AFTER INSERT ON tweets
+		WHEN new.hashtags IS NOT NULL OR new.urls IS NOT NULL OR new.mentions IS NOT NULL
+		BEGIN INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id)
+		SELECT 'hashtag', lower(value), new.id FROM json_each(new.hashtags)
+		UNION ALL SELECT 'url', value, new.id FROM json_each(new.urls)
+		UNION ALL SELECT 'mention', lower(value), new.id FROM json_each(new.mentions); END`,
+	`CREATE TRIGGER tweets_entities_update AFTER UPDATE OF hashtags, urls, mentions ON tweets
+		WHEN new.hashtags IS NOT old.hashtags OR new.urls IS NOT old.urls OR new.mentions IS NOT old.mentions
+		BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id;
+		INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id)
+		SELECT 'hashtag', lower(value), new.id FROM json_each(new.hashtags)
+		UNION ALL SELECT 'url', value, new.id FROM json_each(new.urls)
+		UNION ALL SELECT 'mention', lower(value), new.id FROM json_each(new.mentions); END`,
+	`CREATE TRIGGER tweets_entities_delete AFTER DELETE ON tweets
+		BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id; END`,
+	`INSERT INTO tweets (id, created_at, user, text, complete, sentiment_value, sentiment_label, sentiment_version,
+		user_id, retweet_of, hashtags, urls, mentions)
+		VALUES ('v1', 1239056385000, 'carol', 'written by schema 1', 1, -0.5, 'negative', '1.0.0',
+		'42', '7', '["Ünïcode","Alpha"]', '["https://example.org/X"]', '["Bob"]')`,
+	`PRAGMA user_version = 1`,
+)
+
+// entitiesOf returns the tweet_entities rows of tweet id as "kind:value".
+func entitiesOf(t *testing.T, db *sql.DB, id string) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT kind || ':' || value FROM tweet_entities WHERE tweet_id = ? ORDER BY 1", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMigrateSchema1 opens a file of schema 1: its tweet reads back with
+// every field, its entities stay (the non-ASCII hashtag lowercased as the
+// dashboard looks it up), the triggers that wrote them are gone, and
+// writes after the migration keep tweet_entities equal to the lists.
+func TestMigrateSchema1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	writeRaw(t, path, schema1...)
+
+	s, err := Open(ctx, path, []string{"sentiment"})
+	if err != nil {
+		t.Fatalf("open a schema-1 file: %v", err)
+	}
+	defer s.Close(ctx)
+	got, found, err := s.Get(ctx, "v1")
+	if err != nil || !found {
+		t.Fatalf("schema-1 row: found %v, %v", found, err)
+	}
+	if got.User != "carol" || got.UserID != "42" || got.RetweetOf != "7" || !slices.Equal(got.Hashtags, []string{"Ünïcode", "Alpha"}) ||
+		!slices.Equal(got.URLs, []string{"https://example.org/X"}) || !slices.Equal(got.Mentions, []string{"Bob"}) ||
+		got.Results["sentiment"].Label != "negative" {
+		t.Errorf("schema-1 row changed: %+v", got)
+	}
+	want := []string{"hashtag:alpha", "hashtag:ünïcode", "mention:bob", "url:https://example.org/X"}
+	if e := entitiesOf(t, s.DB(), "v1"); !slices.Equal(e, want) {
+		t.Errorf("schema-1 entities after migration %q, want %q", e, want)
+	}
+	var dropped int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tweets_entities_insert', 'tweets_entities_update', 'tweets_conversation_id')`).Scan(&dropped); err != nil || dropped != 0 {
+		t.Errorf("%d of schema 1's entity triggers and conversation index left (%v), want 0", dropped, err)
+	}
+	for _, c := range []string{"user_id", "retweet_of", "quote_of", "reply_to"} {
+		var id, parent, unused int
+		var detail string
+		if err := s.DB().QueryRow("EXPLAIN QUERY PLAN SELECT id FROM tweets WHERE "+c+" = '7'").Scan(&id, &parent, &unused, &detail); err != nil ||
+			!strings.Contains(detail, "tweets_"+c) {
+			t.Errorf("tweets by %s: plan %q (%v), want its index", c, detail, err)
+		}
+	}
+	var version int
+	if err := s.DB().QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != schemaVersion {
+		t.Errorf("user_version %d (%v), want %d", version, err, schemaVersion)
+	}
+
+	// A rewrite with other lists replaces the old tweet's rows; a new tweet
+	// gets its own.
+	rewritten := got.Tweet
+	rewritten.Hashtags, rewritten.URLs = []string{"ÉTÉ"}, nil
+	tw := sinktest.WithFields(3)
+	if err := s.WriteBatch(ctx, []sink.Record{{Tweet: rewritten}, {Tweet: tw}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, want := entitiesOf(t, s.DB(), "v1"), []string{"hashtag:été", "mention:bob"}; !slices.Equal(e, want) {
+		t.Errorf("rewritten schema-1 tweet's entities %q, want %q", e, want)
+	}
+	want = []string{"hashtag:alpha", "hashtag:zeta", "hashtag:ünïcode", "mention:alice", "mention:bob", "url:" + tw.URLs[1], "url:" + tw.URLs[0]}
+	slices.Sort(want)
+	if e := entitiesOf(t, s.DB(), tw.ID); !slices.Equal(e, want) {
+		t.Errorf("new tweet's entities %q, want %q", e, want)
+	}
+	// A deleted tweet takes its rows with it (the trigger schema 2 keeps).
+	if _, err := s.DB().Exec("DELETE FROM tweets WHERE id = 'v1'"); err != nil {
+		t.Fatal(err)
+	}
+	if e := entitiesOf(t, s.DB(), "v1"); len(e) != 0 {
+		t.Errorf("deleted tweet's entities %q", e)
 	}
 }

@@ -6,15 +6,17 @@
 // user, text, fields (JSON of kept CSV columns), complete, missing
 // (comma-separated configured models absent), timed_out, the tweet's
 // optional fields (#10: user_id, lang, retweet_of, quote_of, reply_to,
-// conversation_id, NULL when absent, each but lang indexed; hashtags, urls,
+// conversation_id, NULL when absent, user_id and the three references
+// indexed; hashtags, urls,
 // mentions as JSON arrays, NULL when empty), and per model <model>_value,
 // <model>_label, <model>_version. A model seen for the first time gets its
 // columns with ALTER TABLE ADD COLUMN, which keeps every row.
 // Table models lists the models that have columns. Table tweet_entities
 // (kind 'hashtag'|'url'|'mention', value, tweet_id) answers "every tweet with
-// this hashtag / link / mention" from its primary key; triggers on tweets
-// keep it equal to the three list columns (hashtags and mentions
-// lowercased, as Twitter matches them).
+// this hashtag / link / mention" from its primary key; WriteBatch keeps it
+// equal to the three list columns (hashtags and mentions lowercased, as
+// Twitter matches them) in the transaction that writes them, and a trigger
+// removes a deleted tweet's rows.
 //
 // The schema is versioned with PRAGMA user_version; Open migrates an older
 // file in place (adding columns and tables, never dropping a row) and refuses
@@ -54,6 +56,9 @@ type Store struct {
 	known  []string   // models with columns, sorted
 	upsert *sql.Stmt  // one row, built for known
 	many   *sql.Stmt  // chunkRows rows in one statement
+	// entities insert tweet_entities rows, entityChunks[k] rows a
+	// statement; prepared once with the first upserts.
+	entities []*sql.Stmt
 }
 
 var _ sink.Driver = (*Store)(nil)
@@ -112,21 +117,29 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, n := range entityChunks {
+		st, err := s.db.PrepareContext(ctx, "INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "))
+		if err != nil {
+			return fmt.Errorf("prepare entity insert: %w", err)
+		}
+		s.entities = append(s.entities, st)
+	}
 	return s.ensureModels(ctx, s.configured)
 }
 
+// entityChunks are the rows per tweet_entities insert statement, largest
+// first: a batch's rows go in as few statements as these sizes allow (a
+// 512-tweet twarc2 batch has about 700 rows: 2 + 5 + 2 statements).
+var entityChunks = []int{256, 32, 4, 1}
+
 // schemaVersion is the PRAGMA user_version this package writes. 0 is the
-// schema before versioning (no tweet fields), 1 adds the #10 tweet fields.
-const schemaVersion = 1
+// schema before versioning (no tweet fields), 1 adds the #10 tweet fields
+// with triggers filling tweet_entities, 2 fills it from WriteBatch instead.
+const schemaVersion = 2
 
 // tweetFieldColumns are the columns of schema 1, in upsert order.
 var tweetFieldColumns = []string{"user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id", "hashtags", "urls", "mentions"}
-
-// entityRows is the SELECT that yields a tweet's tweet_entities rows from
-// the new row of a trigger.
-const entityRows = `SELECT 'hashtag', lower(value), new.id FROM json_each(new.hashtags)
-	UNION ALL SELECT 'url', value, new.id FROM json_each(new.urls)
-	UNION ALL SELECT 'mention', lower(value), new.id FROM json_each(new.mentions)`
 
 // migrate brings the file to schemaVersion in one immediate transaction, so
 // two processes opening the same old file migrate it once: the second waits
@@ -185,9 +198,15 @@ func (s *Store) migrate(ctx context.Context) error {
 			stmts = append(stmts, "ALTER TABLE tweets ADD COLUMN "+c+" TEXT")
 		}
 	}
-	for _, c := range []string{"user_id", "retweet_of", "quote_of", "reply_to", "conversation_id"} {
+	// The indexes the account filter, the network view and "every tweet
+	// retweeting / quoting / replying to this id" use. Schema 2 drops
+	// schema 1's conversation_id index: no query reads it, and twarc2 data
+	// gives every tweet a conversation id (its own, for most), so it was a
+	// B-tree insert per tweet for nothing; a conversation query can add it.
+	for _, c := range []string{"user_id", "retweet_of", "quote_of", "reply_to"} {
 		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS tweets_%[1]s ON tweets(%[1]s) WHERE %[1]s IS NOT NULL", c))
 	}
+	stmts = append(stmts, `DROP INDEX IF EXISTS tweets_conversation_id`)
 	stmts = append(stmts,
 		`CREATE TABLE IF NOT EXISTS tweet_entities (
 			kind TEXT NOT NULL,
@@ -196,13 +215,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			PRIMARY KEY (kind, value, tweet_id)
 		) WITHOUT ROWID`,
 		`CREATE INDEX IF NOT EXISTS tweet_entities_tweet ON tweet_entities(tweet_id)`,
-		`CREATE TRIGGER IF NOT EXISTS tweets_entities_insert AFTER INSERT ON tweets
-			WHEN new.hashtags IS NOT NULL OR new.urls IS NOT NULL OR new.mentions IS NOT NULL
-			BEGIN INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) `+entityRows+`; END`,
-		`CREATE TRIGGER IF NOT EXISTS tweets_entities_update AFTER UPDATE OF hashtags, urls, mentions ON tweets
-			WHEN new.hashtags IS NOT old.hashtags OR new.urls IS NOT old.urls OR new.mentions IS NOT old.mentions
-			BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id;
-			INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) `+entityRows+`; END`,
+		// Schema 1 -> 2: the rows are written by WriteBatch (writeEntities);
+		// the insert and update triggers, which parsed the lists back with
+		// json_each for every row, were 30 of the 55 CPU-µs a twarc2 tweet
+		// cost the store (BenchmarkWriteReplay, docs/BENCHMARKS.md).
+		`DROP TRIGGER IF EXISTS tweets_entities_insert`,
+		`DROP TRIGGER IF EXISTS tweets_entities_update`,
 		`CREATE TRIGGER IF NOT EXISTS tweets_entities_delete AFTER DELETE ON tweets
 			BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id; END`,
 		fmt.Sprintf("PRAGMA user_version = %d", schemaVersion),
@@ -212,8 +230,51 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate schema %d to %d: %w", version, schemaVersion, err)
 		}
 	}
+	if version == 1 {
+		if err := relowerEntities(ctx, tx); err != nil {
+			return fmt.Errorf("migrate schema 1 to %d: %w", schemaVersion, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// relowerEntities lowercases the hashtags and mentions of schema 1's
+// tweet_entities as WriteBatch now does (strings.ToLower). Schema 1's
+// triggers used SQLite's lower(), which folds ASCII only, so "#Ünï" was
+// kept as "Ünï" while the dashboard looks it up as "ünï". Only values with
+// a byte outside ASCII can differ.
+func relowerEntities(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT kind, value, tweet_id FROM tweet_entities
+		WHERE kind IN ('hashtag', 'mention') AND value GLOB '*[^'||char(1)||'-'||char(127)||']*'`)
+	if err != nil {
+		return fmt.Errorf("read entities: %w", err)
+	}
+	type entity struct{ kind, value, tweet string }
+	var fix []entity
+	for rows.Next() {
+		var e entity
+		if err := rows.Scan(&e.kind, &e.value, &e.tweet); err != nil {
+			rows.Close()
+			return fmt.Errorf("read entities: %w", err)
+		}
+		if strings.ToLower(e.value) != e.value {
+			fix = append(fix, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read entities: %w", err)
+	}
+	for _, e := range fix {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tweet_entities WHERE kind = ? AND value = ? AND tweet_id = ?`, e.kind, e.value, e.tweet); err != nil {
+			return fmt.Errorf("relower entity: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) VALUES (?, ?, ?)`, e.kind, strings.ToLower(e.value), e.tweet); err != nil {
+			return fmt.Errorf("relower entity: %w", err)
+		}
 	}
 	return nil
 }
@@ -410,6 +471,10 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	top, err := maxRowid(ctx, tx)
+	if err != nil {
+		return err
+	}
 	one := tx.StmtContext(ctx, s.upsert)
 	defer one.Close()
 	many := tx.StmtContext(ctx, s.many)
@@ -442,10 +507,104 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 			return err
 		}
 	}
+	if err := s.writeEntities(ctx, tx, recs, failed, top); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+func maxRowid(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var top int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(rowid), 0) FROM tweets").Scan(&top); err != nil {
+		return 0, fmt.Errorf("read last rowid: %w", err)
+	}
+	return top, nil
+}
+
+// writeEntities brings tweet_entities to the lists of the tweets just
+// upserted (recs but failed), whose transaction began with top as the
+// largest rowid of tweets. A tweet's rows come from its last record in
+// recs, whose lists the upsert left in the row.
+//
+// SQLite gives a new row the largest rowid plus one, so when the upserts
+// added as many rows as recs have distinct ids, every tweet was new and
+// has no rows yet: they are only inserted. Otherwise some tweet was
+// rewritten (a duplicate across pages, a late model's result) and may
+// have other lists, so the batch's tweets lose their old rows first, as
+// the update trigger of schema 1 did for a changed list.
+func (s *Store) writeEntities(ctx context.Context, tx *sql.Tx, recs []sink.Record, failed map[int]error, top int64) error {
+	last := make(map[string]int, len(recs))
+	for i := range recs {
+		if failed[i] == nil {
+			last[recs[i].Tweet.ID] = i
+		}
+	}
+	after, err := maxRowid(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if after-top != int64(len(last)) {
+		ids := make([]any, 0, len(last))
+		for id := range last {
+			ids = append(ids, id)
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), chunkRows)
+			q := "DELETE FROM tweet_entities WHERE tweet_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+			if _, err := tx.ExecContext(ctx, q, ids[:n]...); err != nil {
+				return fmt.Errorf("replace entities: %w", err)
+			}
+			ids = ids[n:]
+		}
+	}
+	var args []any
+	for i := range recs {
+		if failed[i] == nil && last[recs[i].Tweet.ID] == i {
+			args = appendEntities(args, &recs[i].Tweet)
+		}
+	}
+	for k, n := range entityChunks {
+		var st *sql.Stmt
+		for len(args) >= 3*n {
+			if st == nil {
+				st = tx.StmtContext(ctx, s.entities[k])
+				defer st.Close()
+			}
+			if _, err := st.ExecContext(ctx, args[:3*n]...); err != nil {
+				return fmt.Errorf("insert entities of tweet %v…: %w", args[2], err)
+			}
+			args = args[3*n:]
+		}
+	}
+	return nil
+}
+
+// appendEntities appends t's tweet_entities rows to args, three values a
+// row (kind, value, tweet id), each (kind, value) once: hashtags and
+// mentions lowercased, as Twitter matches them, URLs as they are.
+func appendEntities(args []any, t *event.Tweet) []any {
+	start := len(args)
+	add := func(kind, v string) {
+		for j := start; j < len(args); j += 3 {
+			if args[j] == kind && args[j+1] == v {
+				return
+			}
+		}
+		args = append(args, kind, v, t.ID)
+	}
+	for _, v := range t.Hashtags {
+		add("hashtag", strings.ToLower(v))
+	}
+	for _, v := range t.URLs {
+		add("url", v)
+	}
+	for _, v := range t.Mentions {
+		add("mention", strings.ToLower(v))
+	}
+	return args
 }
 
 // modelArg0 is the index of the first model column in an upsert row: 8
@@ -512,6 +671,10 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeStatements()
+	for _, st := range s.entities {
+		st.Close()
+	}
+	s.entities = nil
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite %s: close: %w", s.path, err)
 	}

@@ -285,6 +285,7 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 	const batch = 512
 	n := 0
 	w0, measured := writtenBytes()
+	c0 := cpuTime()
 	for b.Loop() {
 		recs := make([]sink.Record, batch)
 		for k := range recs {
@@ -297,6 +298,7 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(n), "cpu-us/record")
 	if w1, ok := writtenBytes(); ok && measured {
 		b.ReportMetric(float64(w1-w0)/float64(n), "wbytes/record")
 	}

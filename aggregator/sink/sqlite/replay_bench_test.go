@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/producer/gen"
+	"github.com/tweetflow/tweetflow/producer/source"
+)
+
+// replayFixtures are the twarc2 files the replay benchmark cycles through,
+// as `tweetflow gen --twarc-from` does.
+const replayFixtures = "../../../../shared/data/twitter/*.jsonl"
+
+// replayTweets generates n tweets of a twarc2 replay (gen.TwarcPages over
+// the fixtures) and reads them back through the twitter reader, so the
+// records carry the fields and key spread `tweetflow run` stores.
+func replayTweets(tb testing.TB, n int) []event.Tweet {
+	tb.Helper()
+	if m, _ := filepath.Glob(replayFixtures); len(m) == 0 {
+		tb.Skipf("no twarc2 fixtures at %s", replayFixtures)
+	}
+	ctx := context.Background()
+	tmpl, err := gen.LoadTweets(ctx, []string{replayFixtures})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "replay.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := gen.TwarcPages(ctx, f, tmpl, gen.TwarcOptions{Tweets: n}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	tweets, err := source.ReadTweets(ctx, []string{path}, source.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(tweets) != n {
+		tb.Fatalf("read %d replay tweets, want %d", len(tweets), n)
+	}
+	return tweets
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWriteReplay writes a generated twarc2 replay (the #10 end-to-end
+// target's input: about half retweets, conversation ids, entities) in
+// batches of 512 with two models' results, as `tweetflow run` does. Run it
+// with -benchtime Nx, N <= 200 (the tweets generated); a longer run writes
+// the same tweets again, which measures the rewrite path instead.
+// cpu-us/record is the process's CPU per record (GC and SQLite included),
+// the figure to go by on a loaded machine.
+func BenchmarkWriteReplay(b *testing.B) {
+	const batch, tweets = 512, 200 * 512
+	all := replayTweets(b, tweets)
+	ctx := context.Background()
+	s := tempStore(b, "offense", "sentiment")
+	n := 0
+	recs := make([]sink.Record, batch)
+	w0, measured := writtenBytes()
+	c0 := cpuTime()
+	for b.Loop() {
+		for k := range recs {
+			recs[k] = rec(n, "offense", "sentiment")
+			recs[k].Tweet = all[n%len(all)]
+			n++
+		}
+		if err := s.WriteBatch(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(n), "cpu-us/record")
+	if w1, ok := writtenBytes(); ok && measured {
+		b.ReportMetric(float64(w1-w0)/float64(n), "wbytes/record")
+	}
+}
