@@ -5,8 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strings"
-
-	"github.com/go-json-experiment/json/jsontext"
+	"unicode/utf8"
 )
 
 // fastDecoder decodes a twarc2 line into a page without reflection: it
@@ -161,32 +160,68 @@ func (d *fastDecoder) leave() {
 // at its value (which the caller must read) and its name in d.key,
 // d.nameAt and d.nameEnd. It returns false at the object's end, which it
 // reads, or (with d.fail set) at anything that is not a member or the end.
+// The comma and the duplicate check are inline: this runs for every member
+// of the objects read.
 func (d *fastDecoder) member() bool {
-	b, i := d.b, d.next('}')
-	if i < 0 {
+	b, i := d.b, d.i
+	first := d.first
+	d.first = false
+	var key uint64
+	var j int
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
+	if i >= len(b) {
+		goto fail
+	}
+	if b[i] == '}' {
+		d.i = i
+		d.leave()
 		return false
 	}
-	key, j := nameKey(b, i)
-	if j < 0 || !d.addName(key) {
-		d.fail = true
-		return false
+	if !first {
+		if b[i] != ',' {
+			goto fail
+		}
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
 	}
+	if key, j = nameKey(b, i); j < 0 {
+		goto fail
+	}
+	if f := &d.frames[len(d.frames)-1]; f.seen&(1<<(key*0x9E3779B97F4A7C15>>58)) == 0 {
+		f.seen |= 1 << (key * 0x9E3779B97F4A7C15 >> 58)
+	} else {
+		for _, k := range d.names[f.names:d.nn] {
+			if k == key {
+				goto fail
+			}
+		}
+	}
+	if d.nn == len(d.names) {
+		d.growNames()
+	}
+	d.names[d.nn] = key
+	d.nn++
 	d.key, d.nameAt, d.nameEnd = key, i+1, j-1
 	if j+1 < len(b) && b[j] == ':' {
 		if j++; b[j] == ' ' {
 			j++
 		}
-	} else if j = skipSpace(b, j); j >= len(b) || b[j] != ':' {
-		d.fail = true
-		return false
-	} else {
+	} else if j = skipSpace(b, j); j < len(b) && b[j] == ':' {
 		j++
+	} else {
+		goto fail
 	}
 	if j < len(b) && b[j] <= ' ' {
 		j = skipSpace(b, j)
 	}
 	d.i = j
 	return true
+fail:
+	d.fail = true
+	return false
 }
 
 // name is the member name just read by member.
@@ -234,28 +269,6 @@ func (d *fastDecoder) next(close byte) int {
 	}
 	d.fail = true
 	return -1
-}
-
-// addName notes the member name key in the innermost object; false if the
-// object has it already (a duplicate, or a collision of two long names:
-// either way the library decides).
-func (d *fastDecoder) addName(key uint64) bool {
-	f := &d.frames[len(d.frames)-1]
-	bit := uint64(1) << (key * 0x9E3779B97F4A7C15 >> 58)
-	if f.seen&bit != 0 {
-		for _, k := range d.names[f.names:d.nn] {
-			if k == key {
-				return false
-			}
-		}
-	}
-	f.seen |= bit
-	if d.nn == len(d.names) {
-		d.growNames()
-	}
-	d.names[d.nn] = key
-	d.nn++
-	return true
 }
 
 // skipState is skip's loop state: the containers it has open, and of the
@@ -624,13 +637,18 @@ func controlFree(line []byte) bool {
 	// checks: this loop reads the whole line.
 	var acc uint64
 	p := line
-	for len(p) >= 32 {
+	for len(p) >= 64 {
 		w0 := binary.LittleEndian.Uint64(p)
 		w1 := binary.LittleEndian.Uint64(p[8:])
 		w2 := binary.LittleEndian.Uint64(p[16:])
 		w3 := binary.LittleEndian.Uint64(p[24:])
-		acc |= (w0-ones*0x20)&^w0 | (w1-ones*0x20)&^w1 | (w2-ones*0x20)&^w2 | (w3-ones*0x20)&^w3
-		p = p[32:]
+		w4 := binary.LittleEndian.Uint64(p[32:])
+		w5 := binary.LittleEndian.Uint64(p[40:])
+		w6 := binary.LittleEndian.Uint64(p[48:])
+		w7 := binary.LittleEndian.Uint64(p[56:])
+		acc |= (w0-ones*0x20)&^w0 | (w1-ones*0x20)&^w1 | (w2-ones*0x20)&^w2 | (w3-ones*0x20)&^w3 |
+			(w4-ones*0x20)&^w4 | (w5-ones*0x20)&^w5 | (w6-ones*0x20)&^w6 | (w7-ones*0x20)&^w7
+		p = p[64:]
 	}
 	for len(p) >= 8 {
 		w := binary.LittleEndian.Uint64(p)
@@ -721,20 +739,27 @@ func (d *fastDecoder) longStr(i int) (int, bool) {
 	return q + 1, false
 }
 
-// escapes scans the rest of a string from b[i], in its content, eight
-// bytes at a time, checking its escapes: the index after it (-1 for a bad
-// string) and whether it had any.
+// escapes scans the rest of a string from b[i], in its content, checking
+// its escapes: the index after it (-1 for a bad string) and whether it had
+// any. The quote that may end it and the backslashes before that quote
+// are found by bytes.IndexByte; the quote is searched for again only when
+// an escape took it (\\").
 func escapes(b []byte, i int) (int, bool) {
 	esc := false
+	q := -1
 	for {
-		if i = toSpecial(b, i); i >= len(b) {
-			return -1, false
+		if q < i {
+			if q = bytes.IndexByte(b[i:], '"'); q < 0 {
+				return -1, false
+			}
+			q += i
 		}
-		if b[i] == '"' {
-			return i + 1, esc
+		k := bytes.IndexByte(b[i:q], '\\')
+		if k < 0 {
+			return q + 1, esc
 		}
 		esc = true
-		if i+1 >= len(b) {
+		if i += k; i+1 >= len(b) {
 			return -1, false
 		}
 		switch b[i+1] {
@@ -778,15 +803,86 @@ func (d *fastDecoder) setString(dst *string) bool {
 		}
 		return true
 	}
-	// The library's own unquoting: a string it would decode with a
-	// replacement character (a lone surrogate escape) goes to it whole.
-	var err error
-	if d.unq, err = jsontext.AppendUnquote(d.unq[:0], d.b[start:end]); err != nil {
+	var ok bool
+	if d.unq, ok = unescape(d.unq[:0], d.b[start+1:end-1]); !ok {
 		return false
 	}
 	d.i = end
 	*dst = d.keep(d.unq)
 	return true
+}
+
+// unescape appends the string content s (its escapes checked by the
+// scan) to dst, unescaped, as the library decodes it; false for a lone
+// surrogate escape, which the library decodes to U+FFFD and the fast path
+// leaves to it. It copies the runs between escapes whole (texts carry a
+// few \\u escapes for accents and emoji, and \\n).
+func unescape(dst, s []byte) ([]byte, bool) {
+	for {
+		k := bytes.IndexByte(s, '\\')
+		if k < 0 {
+			return append(dst, s...), true
+		}
+		dst = append(dst, s[:k]...)
+		if k+1 >= len(s) {
+			return dst, false
+		}
+		switch c := s[k+1]; c {
+		case 'u':
+			r, n := hexRune(s[k+2:])
+			switch {
+			case n < 0:
+				return dst, false
+			case 0xd800 <= r && r < 0xdc00: // a high surrogate: its low one must follow
+				if len(s) < k+12 || s[k+6] != '\\' || s[k+7] != 'u' {
+					return dst, false
+				}
+				lo, m := hexRune(s[k+8:])
+				if m < 0 || lo < 0xdc00 || lo >= 0xe000 {
+					return dst, false
+				}
+				dst = utf8.AppendRune(dst, 0x10000+(r-0xd800)<<10+(lo-0xdc00))
+				s = s[k+12:]
+				continue
+			case 0xdc00 <= r && r < 0xe000:
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			s = s[k+6:]
+			continue
+		default:
+			// The one-letter escapes, by their letter.
+			e := strings.IndexByte(`"\/bfnrt`, c)
+			if e < 0 {
+				return dst, false
+			}
+			dst = append(dst, "\"\\/\b\f\n\r\t"[e])
+		}
+		s = s[k+2:]
+	}
+}
+
+// hexRune is the value of the 4 hex digits at the start of h, and 4; -1
+// if they are not there.
+func hexRune(h []byte) (rune, int) {
+	if len(h) < 4 {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, 4
 }
 
 // arenaChunk is the size of an arena chunk: a few tweets' worth of the

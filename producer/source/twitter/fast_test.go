@@ -12,6 +12,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -298,4 +300,24 @@ func BenchmarkFastSkip(b *testing.B) {
 		n += 100
 	}
 	b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tweets/cpu-s")
+}
+
+// unescape gives what the library's unquoting gives, and leaves to it
+// (false) what it would decode with a replacement character.
+func TestUnescape(t *testing.T) {
+	for _, s := range []string{
+		``, `plain`, `a\"b\\c\/d\be\ff\ng\rh\ti`, `\u00e9t\u00C9`, `\u0000\u001f\u007f`, `\ud83d\ude00 x`, `\uD83D\uDE00`,
+		`\ud83d`, `\ud83dx`, `\ud83d\u0041`, `\ude00`, `\ud83d\ud83d\ude00`, `caf\u00e9 \ud83c\udf89\n`, `\u20ac\uffff\ufffd`,
+	} {
+		got, ok := unescape(nil, []byte(s))
+		want, err := jsontext.AppendUnquote(nil, `"`+s+`"`)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s: unescape took it (%q), the library: %v", s, got, err)
+		case ok && string(got) != string(want):
+			t.Errorf("%s: unescape %q, the library %q", s, got, want)
+		case !ok && err == nil && !strings.ContainsRune(string(want), utf8.RuneError):
+			t.Errorf("%s: unescape left to the library what it decodes without a replacement (%q)", s, want)
+		}
+	}
 }
