@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/kafkaonly"
 )
@@ -88,7 +89,7 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 				return envErr
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			cfg.Aggregator.Models = core.SplitList(models)
+			cfg.Aggregator.Models = commalist.Split(models)
 			var err error
 			if cfg.Aggregator.Store, err = storeConfig(cmd, cfg.Aggregator.Store, ef); err != nil {
 				return err

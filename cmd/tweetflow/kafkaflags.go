@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/transport/kafka"
 )
 
@@ -25,12 +26,7 @@ func bindKafka(fs *pflag.FlagSet, c *kafka.Config, getenv func(string) string) {
 		b, _ := strconv.ParseBool(getenv(env))
 		return b
 	}
-	var brokers []string
-	for _, b := range strings.Split(def(kafka.EnvBrokers, strings.Join(c.Brokers, ",")), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
+	brokers := commalist.Split(def(kafka.EnvBrokers, strings.Join(c.Brokers, ",")))
 	c.SASLPassword = getenv(kafka.EnvSASLPassword)
 	fs.StringSliceVar(&c.Brokers, "kafka-brokers", brokers, "Kafka bootstrap servers, comma-separated [$"+kafka.EnvBrokers+"]")
 	fs.StringVar(&c.ClientID, "kafka-client-id", c.ClientID, "Kafka client id")

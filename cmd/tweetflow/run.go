@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/embedded"
 	"github.com/tweetflow/tweetflow/producer"
@@ -53,7 +54,7 @@ idempotent. --serve shows the SQLite store and cannot be combined with --es
 			cfg.Producer.OnError = producer.OnError(onError)
 			cfg.CSV.Encoding = csv.Encoding(encoding)
 			cfg.CSV.TimeFormat = csv.TimeFormat(timeFormat)
-			cfg.Models = core.SplitList(models)
+			cfg.Models = commalist.Split(models)
 			var err error
 			if cfg.Store, err = storeConfig(cmd, cfg.Store, ef); err != nil {
 				return err

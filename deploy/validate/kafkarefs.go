@@ -10,6 +10,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tweetflow/tweetflow/internal/commalist"
 )
 
 // Kafka names travel between unrelated objects (a KafkaSource's topic, a Job's environment, a
@@ -93,8 +95,8 @@ func kafkaRefs(docs []Document, saslOnly bool) []Problem {
 	}
 	var probs []Problem
 	servers := func(d Document, field, list string) {
-		for _, s := range strings.Split(list, ",") {
-			if s = strings.TrimSpace(s); s != "" && !bootstrap[s] {
+		for _, s := range commalist.Split(list) {
+			if !bootstrap[s] {
 				probs = append(probs, d.problem(field, "bootstrap server %q is not %s of the Strimzi Kafka defined in %s/ (have %s)", s, what, K8sDir, strings.Join(sortedKeys(bootstrap), ", ")))
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/functions"
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/transport"
 )
@@ -135,7 +136,7 @@ type AggregatorConfig struct {
 func (c AggregatorConfig) FromEnv(getenv func(string) string) (AggregatorConfig, error) {
 	c.ModelsDir = cmpOr(getenv(EnvModelsDir), c.ModelsDir)
 	if v := getenv(EnvModels); v != "" {
-		c.Models = SplitList(v)
+		c.Models = commalist.Split(v)
 	}
 	var err error
 	if c.Store, err = c.Store.FromEnv(getenv); err != nil {
@@ -211,17 +212,6 @@ func MetadataHandler(agg *aggregator.Aggregator) transport.AckHandler {
 			ack(err)
 		}
 	}
-}
-
-// SplitList splits a comma-separated list, dropping blanks.
-func SplitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func cmpOr(v, def string) string {

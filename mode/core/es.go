@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/model"
 )
 
@@ -36,11 +37,7 @@ func (e ES) Config(getenv func(string) string, readFile func(string) ([]byte, er
 		readFile = os.ReadFile
 	}
 	c := elastic.Config{Index: e.Index, Username: e.Username, InsecureSkipVerify: e.Insecure}
-	for _, a := range strings.Split(e.URL, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			c.Addresses = append(c.Addresses, a)
-		}
-	}
+	c.Addresses = commalist.Split(e.URL)
 	file := func(flag, path string) ([]byte, error) {
 		if path == "" {
 			return nil, nil

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/commalist"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
 	"github.com/tweetflow/tweetflow/producer/source/lines"
 	"github.com/tweetflow/tweetflow/producer/source/twitter"
@@ -103,13 +104,7 @@ func (s *Source) Close() error {
 
 // Paths splits a --data value: comma-separated paths or globs.
 func Paths(data string) []string {
-	var out []string
-	for _, p := range strings.Split(data, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return commalist.Split(data)
 }
 
 // Open opens paths (files, globs, "-") and returns their rows as one

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/tweetflow/tweetflow/internal/commalist"
 )
 
 // DefaultIndex is the index tweetflow writes when none is configured.
@@ -91,13 +93,7 @@ func ConfigFromEnv(base Config, getenv func(string) string, readFile func(string
 		readFile = os.ReadFile
 	}
 	if len(c.Addresses) == 0 {
-		if v := getenv(EnvURL); v != "" {
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					c.Addresses = append(c.Addresses, a)
-				}
-			}
-		}
+		c.Addresses = commalist.Split(getenv(EnvURL))
 	}
 	if c.Index == "" {
 		c.Index = getenv(EnvIndex)
