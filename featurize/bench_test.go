@@ -1,29 +1,12 @@
 package featurize_test
 
 import (
-	"bufio"
-	"os"
 	"syscall"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/featurize"
+	"github.com/tweetflow/tweetflow/tokenize/tokenizetest"
 )
-
-// benchTexts reads 500 real tweets (see scorer/testdata/SOURCE.md).
-func benchTexts(b *testing.B) []string {
-	b.Helper()
-	f, err := os.Open("../scorer/testdata/tweets.txt")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var texts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		texts = append(texts, sc.Text())
-	}
-	return texts
-}
 
 func benchFeaturize(b *testing.B, dir string) {
 	spec := loadSpecParams(b, dir)
@@ -31,7 +14,7 @@ func benchFeaturize(b *testing.B, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	texts := benchTexts(b)
+	texts := tokenizetest.Lines(b, "../scorer/testdata/tweets.txt") // 500 real tweets (scorer/testdata/SOURCE.md)
 	var s featurize.Scratch
 	var idx []int64
 	var val []float32

@@ -1,36 +1,23 @@
 package scorer_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/scorer"
+	"github.com/tweetflow/tweetflow/tokenize/tokenizetest"
 )
 
 // Run with GOMAXPROCS=1 (see docs/BENCHMARKS.md): one Go thread, one ONNX
 // Runtime thread, featurize and score together.
 
+// readTweets returns the 500 real tweets of testdata/SOURCE.md.
 func readTweets(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open("testdata/tweets.txt")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var texts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		texts = append(texts, sc.Text())
-	}
-	if len(texts) == 0 {
-		tb.Fatal("testdata/tweets.txt is empty")
-	}
-	return texts
+	return tokenizetest.Lines(tb, "testdata/tweets.txt")
 }
 
 func benchScore(b *testing.B, name string, batch int) {

@@ -1,7 +1,6 @@
 package scorer
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/model"
 	"github.com/tweetflow/tweetflow/tokenize"
+	"github.com/tweetflow/tweetflow/tokenize/tokenizetest"
 )
 
 // BenchmarkTransformerOverhead splits a transformer's Score into what tweetflow adds (tokenize,
@@ -33,16 +33,7 @@ func BenchmarkTransformerOverhead(b *testing.B) {
 }
 
 func benchOverhead(b *testing.B, dir string, batch int) {
-	f, err := os.Open("testdata/tweets.txt")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var texts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		texts = append(texts, sc.Text())
-	}
-	f.Close()
+	texts := tokenizetest.Lines(b, "testdata/tweets.txt")
 	texts = texts[:len(texts)/batch*batch]
 	name := fmt.Sprintf("%s/batch%d", filepath.Base(dir), batch)
 	m, err := Load(dir, Options{IntraOpThreads: 1})

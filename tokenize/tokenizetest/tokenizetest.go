@@ -1,6 +1,8 @@
-// Package tokenizetest reads the tokenizer goldens (tokenize/testdata, written by
-// scripts/tokenizer-goldens from Hugging Face's own tokenizers) for the tests of
-// tokenize and of the scorer, which scores the same texts against reference models.
+// Package tokenizetest reads the texts that the tests and benchmarks of tokenize,
+// featurize and the scorer share: the tokenizer goldens (tokenize/testdata, written
+// by scripts/tokenizer-goldens from Hugging Face's own tokenizers), which the scorer
+// scores against reference models, and plain samples of one text a line such as
+// scorer/testdata/tweets.txt.
 package tokenizetest
 
 import (
@@ -62,6 +64,30 @@ func Texts(tb testing.TB, path string) []string {
 			tb.Fatalf("%s:%d: %v", path, i+1, err)
 		}
 		out[i] = string(b)
+	}
+	return out
+}
+
+// Lines returns the lines of a plain text file of one text a line (such as
+// scorer/testdata/tweets.txt, the benchmarks' 500 real tweets), failing tb
+// when the file cannot be read or holds no line.
+func Lines(tb testing.TB, path string) []string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s is empty", path)
 	}
 	return out
 }
