@@ -21,12 +21,6 @@ import (
 // and an outsider who retweeted one of the same tweets; the alert names the
 // three. The network has them as nodes, weights counting shared items.
 func TestNetworkOfAnAlert(t *testing.T) {
-	ctx := context.Background()
-	sk, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sk.Close(ctx) })
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	tw := func(id, uid, user string, s int, mod func(*event.Tweet)) sink.Record {
 		t := event.Tweet{ID: id, UserID: uid, User: user, Text: "text " + id, CreatedAt: at(s)}
@@ -48,28 +42,10 @@ func TestNetworkOfAnAlert(t *testing.T) {
 		tw("o2", "8", "coactor", 45, rt("s1")), tw("o3", "8", "coactor", 120, rt("s2")),
 		tw("late", "1", "a", 5000, rt("s9")), // outside the alert's window + pad
 	}
-	if err := sk.WriteBatch(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
-	as, err := alertstore.Open(ctx, sk.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
 	alert := event.Alert{ID: "coordination/co-retweet/x", Kind: event.AlertCoordination, Metric: "co_retweet",
 		WindowStart: at(10), WindowEnd: at(310), Accounts: []string{"1", "2", "3"}, TweetIDs: []string{"r1", "r2", "r3"}, Message: "ring"}
 	other := event.Alert{ID: "anomaly/rate/1", Kind: event.AlertAnomaly, Metric: "rate", WindowStart: at(0), WindowEnd: at(60), Message: "rate"}
-	if err := as.WriteAlerts(ctx, []event.Alert{alert, other}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := NewStore(ctx, sk.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(st, as, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(networkServer(t, recs, []event.Alert{alert, other}))
 	t.Cleanup(hs.Close)
 
 	var n Network
@@ -158,24 +134,9 @@ func BenchmarkNetwork(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sk, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sk.Close(ctx) })
-	recs := make([]sink.Record, 0, 1000)
+	recs := make([]sink.Record, len(stream))
 	for i, t := range stream {
-		recs = append(recs, sink.Record{Tweet: t})
-		if len(recs) == cap(recs) || i == len(stream)-1 {
-			if err := sk.WriteBatch(ctx, recs); err != nil {
-				b.Fatal(err)
-			}
-			recs = recs[:0]
-		}
-	}
-	as, err := alertstore.Open(ctx, sk.DB())
-	if err != nil {
-		b.Fatal(err)
+		recs[i] = sink.Record{Tweet: t}
 	}
 	var alerts []event.Alert
 	for _, c := range truth.Campaigns {
@@ -188,17 +149,7 @@ func BenchmarkNetwork(b *testing.B) {
 				WindowStart: c.Start, WindowEnd: c.End, Accounts: c.Accounts, TweetIDs: c.TweetIDs})
 		}
 	}
-	if err := as.WriteAlerts(ctx, alerts); err != nil {
-		b.Fatal(err)
-	}
-	st, err := NewStore(ctx, sk.DB())
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := New(st, as, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := networkServer(b, recs, alerts)
 	for _, a := range alerts {
 		b.Run(a.ID, func(b *testing.B) {
 			var n Network
@@ -214,4 +165,37 @@ func BenchmarkNetwork(b *testing.B) {
 			b.ReportMetric(float64(n.Tweets), "tweets_read")
 		})
 	}
+}
+
+// networkServer writes recs (in batches of 1000, as the aggregator would)
+// and alerts into a new SQLite store and returns the dashboard over it.
+func networkServer(tb testing.TB, recs []sink.Record, alerts []event.Alert) *Server {
+	tb.Helper()
+	ctx := context.Background()
+	sk, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "n.db"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sk.Close(ctx) })
+	for batch := range slices.Chunk(recs, 1000) {
+		if err := sk.WriteBatch(ctx, batch); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	as, err := alertstore.Open(ctx, sk.DB())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := as.WriteAlerts(ctx, alerts); err != nil {
+		tb.Fatal(err)
+	}
+	st, err := NewStore(ctx, sk.DB())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := New(st, as, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv
 }
