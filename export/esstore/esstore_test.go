@@ -3,7 +3,6 @@ package esstore_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -51,11 +50,7 @@ func setup(t *testing.T) (*esfake.Server, *esstore.Store, *sqlite.Store) {
 	t.Helper()
 	ctx := context.Background()
 	fake, url := elastictest.NewFake(t, esfake.Options{})
-	d, err := elastic.Open(ctx, elastic.Options{
-		Config: elastic.Config{Addresses: []string{url}, Index: "tweets"},
-		Models: elastictest.Models(models),
-		Logger: slog.New(slog.DiscardHandler),
-	})
+	d, err := elastic.Open(ctx, elastictest.Options(url, "tweets", models))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -68,10 +67,7 @@ func heapPeak(stop <-chan struct{}) <-chan uint64 {
 }
 
 func runWriters(b *testing.B, url string, writers int, fresh bool) {
-	d, err := elastic.Open(context.Background(), elastic.Options{
-		Config: elastic.Config{Addresses: []string{url}, Index: "bench"},
-		Models: elastictest.Models(models), Logger: slog.New(slog.DiscardHandler),
-	})
+	d, err := elastic.Open(context.Background(), elastictest.Options(url, "bench", models))
 	if err != nil {
 		b.Fatal(err)
 	}

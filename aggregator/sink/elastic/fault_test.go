@@ -40,12 +40,9 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) options(*testing.T) elastic.Options {
-	return elastic.Options{
-		Config:     elastic.Config{Addresses: []string{e.url}, Index: index},
-		Models:     elastictest.Models(models),
-		Logger:     slog.New(slog.DiscardHandler),
-		FlushBytes: 64 << 10, // several bulk requests per batch
-	}
+	o := elastictest.Options(e.url, index, models)
+	o.FlushBytes = 64 << 10 // several bulk requests per batch
+	return o
 }
 
 // writer returns a sink.Writer over d, as the aggregator writes: any valid

@@ -53,6 +53,16 @@ func Models(names []string) []elastic.Model {
 	return ms
 }
 
+// Options returns the driver options a test opens the fake with: one
+// address, index, float-valued models named models, and no logging.
+func Options(url, index string, models []string) elastic.Options {
+	return elastic.Options{
+		Config: elastic.Config{Addresses: []string{url}, Index: index},
+		Models: Models(models),
+		Logger: slog.New(slog.DiscardHandler),
+	}
+}
+
 // Harness runs sinktest against the driver and the fake.
 type Harness struct {
 	Fake  *esfake.Server
@@ -78,11 +88,7 @@ func NewHarness(t testing.TB) *Harness {
 
 // Open implements sinktest.Harness.
 func (h *Harness) Open(ctx context.Context, models []string) (sink.Driver, error) {
-	o := elastic.Options{
-		Config: elastic.Config{Addresses: []string{h.URL}, Index: h.Index},
-		Models: Models(models),
-		Logger: slog.New(slog.DiscardHandler),
-	}
+	o := Options(h.URL, h.Index, models)
 	if h.Tune != nil {
 		h.Tune(&o)
 	}
