@@ -134,20 +134,7 @@ func TestEntityIndex(t *testing.T) {
 	}
 	ids := func(kind, value string) []string {
 		t.Helper()
-		rows, err := s.DB().QueryContext(ctx, "SELECT tweet_id FROM tweet_entities WHERE kind = ? AND value = ? ORDER BY tweet_id", kind, value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, id)
-		}
-		return out
+		return strings1(t, s.DB(), "SELECT tweet_id FROM tweet_entities WHERE kind = ? AND value = ? ORDER BY tweet_id", kind, value)
 	}
 	if got := ids("hashtag", "alpha"); !slices.Equal(got, []string{a.ID, b.ID}) {
 		t.Errorf("hashtag alpha: %v (hashtags are matched lowercased)", got)
@@ -243,18 +230,24 @@ var schema1 = append(slices.Clone(schema0),
 // entitiesOf returns the tweet_entities rows of tweet id as "kind:value".
 func entitiesOf(t *testing.T, db *sql.DB, id string) []string {
 	t.Helper()
-	rows, err := db.Query("SELECT kind || ':' || value FROM tweet_entities WHERE tweet_id = ? ORDER BY 1", id)
+	return strings1(t, db, "SELECT kind || ':' || value FROM tweet_entities WHERE tweet_id = ? ORDER BY 1", id)
+}
+
+// strings1 returns the one string column of query's rows.
+func strings1(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

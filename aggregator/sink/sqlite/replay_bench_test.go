@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/gen"
 	"github.com/tweetflow/tweetflow/producer/source"
@@ -63,33 +62,13 @@ func cpuTime() time.Duration {
 
 // BenchmarkWriteReplay writes a generated twarc2 replay (the #10 end-to-end
 // target's input: about half retweets, conversation ids, entities) in
-// batches of 512 with two models' results, as `tweetflow run` does. Run it
+// batches of 512 with two models' results (benchWriteBatch), as
+// `tweetflow run` does. Run it
 // with -benchtime Nx, N <= 200 (the tweets generated); a longer run writes
 // the same tweets again, which measures the rewrite path instead.
 // cpu-us/record is the process's CPU per record (GC and SQLite included),
 // the figure to go by on a loaded machine.
 func BenchmarkWriteReplay(b *testing.B) {
-	const batch, tweets = 512, 200 * 512
-	all := replayTweets(b, tweets)
-	ctx := context.Background()
-	s := tempStore(b, "offense", "sentiment")
-	n := 0
-	recs := make([]sink.Record, batch)
-	w0, measured := writtenBytes()
-	c0 := cpuTime()
-	for b.Loop() {
-		for k := range recs {
-			recs[k] = rec(n, "offense", "sentiment")
-			recs[k].Tweet = all[n%len(all)]
-			n++
-		}
-		if err := s.WriteBatch(ctx, recs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(n), "cpu-us/record")
-	if w1, ok := writtenBytes(); ok && measured {
-		b.ReportMetric(float64(w1-w0)/float64(n), "wbytes/record")
-	}
+	all := replayTweets(b, 200*512)
+	benchWriteBatch(b, func(n int) event.Tweet { return all[n%len(all)] })
 }
