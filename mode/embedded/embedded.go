@@ -227,6 +227,13 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	}
 	agg, err := aggregator.New(w, aggregator.Options{
 		Models: names, JoinTimeout: cfg.JoinTimeout, MaxPending: maxPending, Logger: log, Writers: 2,
+		// One SQLite commit writes every page the batch dirtied, and a
+		// twarc2 batch dirties a page at each hot spot of the tweet-field
+		// indexes and tweet_entities whatever its size: 2048 records a
+		// commit instead of 512 wrote 10.7 -> 4.4 KB per record in
+		// BenchmarkWriteReplay (docs/BENCHMARKS.md). The wait for a batch
+		// to fill stays the aggregator's FlushInterval.
+		BatchSize: 2048,
 	})
 	if err != nil {
 		_ = w.Close(ctx)
@@ -302,9 +309,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	sum.TweetsStored = as.Complete + as.TimedOut
 	sum.NotStored = as.Failed
 	sum.Models = map[string]ModelSummary{}
-	for _, n := range names {
+	for i, n := range names {
 		m := ps.Models[n]
-		sum.Models[n] = ModelSummary{Scored: m.Scored, Mean: m.Mean()}
+		sum.Models[n] = ModelSummary{Scored: m.Scored, Mean: m.Mean(), CacheHits: fns[i].CacheStats().Hits}
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	if sum.Seconds > 0 {

@@ -45,6 +45,14 @@ func TestSampleEndToEnd(t *testing.T) {
 	if len(sum.Models) != 2 || sum.Models["sentiment"].Scored != 20000 || sum.Models["offense"].Scored != 20000 {
 		t.Fatalf("models %+v", sum.Models)
 	}
+	// The sample has 19,953 distinct texts; 24 of its repeats come more
+	// than two batches and less than the cache's 8,192 texts after the
+	// first, so they are hits whatever the batching.
+	for m, ms := range sum.Models {
+		if ms.CacheHits < 24 || ms.CacheHits > 20000-19953 {
+			t.Errorf("model %s: %d score cache hits, want 24-47", m, ms.CacheHits)
+		}
+	}
 	st, err := sqlite.Open(ctx, cfg.Store.SQLite, []string{"offense", "sentiment"})
 	if err != nil {
 		t.Fatal(err)

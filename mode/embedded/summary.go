@@ -14,6 +14,9 @@ import (
 type ModelSummary struct {
 	Scored int64   `json:"scored"`
 	Mean   float64 `json:"mean"`
+	// CacheHits counts the tweets whose result came from the score cache
+	// (a text scored recently: mostly retweets), with no model call.
+	CacheHits int64 `json:"cache_hits"`
 }
 
 // Summary is the result of a run, printed and written by --summary-json.
@@ -71,7 +74,12 @@ func (s Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "NOT stored       %d\n", s.NotStored)
 	}
 	for _, m := range slices.Sorted(maps.Keys(s.Models)) {
-		fmt.Fprintf(w, "model %-10s scored %d, mean value %.4f\n", m, s.Models[m].Scored, s.Models[m].Mean)
+		ms := s.Models[m]
+		fmt.Fprintf(w, "model %-10s scored %d, mean value %.4f", m, ms.Scored, ms.Mean)
+		if ms.Scored > 0 {
+			fmt.Fprintf(w, ", %.1f%% from the score cache", 100*float64(ms.CacheHits)/float64(ms.Scored))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "time             %.2fs, %.0f tweets/s\n", s.Seconds, s.TweetsPerSecond)
 	if s.StoreTweets >= 0 {
