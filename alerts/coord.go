@@ -37,6 +37,10 @@ type coordTweet struct {
 	id, user, text string
 	at             time.Time
 	tokens         []uint64 // sorted content-token hashes
+	// weights[i] is tokens[i]'s inverse document frequency and info their
+	// sum, set when a detector weighs tokens (CoordinationConfig.Slow's IDF).
+	weights []float32
+	info    float32
 }
 
 // member is one tweet of a group. The first maxRepCandidates members keep
@@ -58,6 +62,9 @@ type member struct {
 type group struct {
 	seedID, seedText string
 	reps             [][]uint64 // token sets of the representatives
+	// repInfo[i] is reps[i]'s summed token weight when it became one (a
+	// weighing detector only).
+	repInfo [maxReps]float32
 	// vocab is the union of the tokens of the first members that matched a
 	// representative strictly (at least Similarity); a tweet whose tokens
 	// are nearly all in it also joins (see match).
@@ -139,6 +146,14 @@ type coordinator struct {
 	// minSim is the least similarity to a representative that can matter
 	// to match (strict or loose); smaller ones need not be computed.
 	minSim float64
+	// df, when set, weighs tokens: similarity and containment are over
+	// token weights (weighted Jaccard), and sets are indexed under their
+	// rarest tokens. It is the engine's, shared by its weighing detectors.
+	df      *docFreq
+	minRare float64 // SlowWindow.MinRare
+	order   []int   // scratch for weightedPrefix
+	pfx     []uint64
+	wscr    []float32
 
 	// Slabs that new groups and their token copies are cut from: nearly
 	// every tweet starts a group, and one allocation per group (or four, as
@@ -183,6 +198,7 @@ func (c *coordinator) newGroup(t *coordTweet) *group {
 	g.lastNs = t.at.UnixNano()
 	g.repArr[0] = c.copyTokens(t.tokens)
 	g.reps = g.repArr[:1]
+	g.repInfo[0] = t.info
 	g.members = g.firstArr[:0]
 	return g
 }
@@ -202,7 +218,10 @@ func (c *coordinator) copyTokens(tokens []uint64) []uint64 {
 // prefix returns the tokens under which a set is indexed and probed: the
 // first |x| - ceil(t|x|) + 1 of the sorted tokens, for t = LooseSimilarity,
 // the lowest similarity at which a tweet may join a group.
-func (c *coordinator) prefix(tokens []uint64) []uint64 {
+func (c *coordinator) prefix(tokens []uint64, weights []float32, info float32) []uint64 {
+	if c.df != nil {
+		return c.weightedPrefix(tokens, weights, info)
+	}
 	n := len(tokens)
 	p := n - int(math.Ceil(c.cfg.LooseSimilarity*float64(n)-1e-9)) + 1
 	return tokens[:max(min(p, n), 0)]
@@ -212,7 +231,7 @@ func (c *coordinator) prefix(tokens []uint64) []uint64 {
 // when the tweet brings its group to K distinct accounts within the window.
 // watermark is the engine's event-time watermark, used to expire groups.
 func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
-	if len(t.tokens) < c.cfg.MinTokens {
+	if len(t.tokens) < c.cfg.MinTokens || c.df != nil && float64(t.info) < c.minRare*c.df.rareWeight() {
 		return nil
 	}
 	c.maybeSweep(watermark)
@@ -221,7 +240,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 		strict = true
 		g = c.newGroup(t)
 		c.groups++
-		c.index(g, t.tokens)
+		c.index(g, t.tokens, t.weights, t.info)
 		c.inserts++
 	}
 	for _, m := range g.members {
@@ -260,8 +279,8 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 
 // index adds g to the postings of the prefix tokens of one of its
 // representatives.
-func (c *coordinator) index(g *group, tokens []uint64) {
-	for _, k := range c.prefix(tokens) {
+func (c *coordinator) index(g *group, tokens []uint64, weights []float32, info float32) {
+	for _, k := range c.prefix(tokens, weights, info) {
 		c.postings.add(k, g)
 	}
 }
@@ -294,7 +313,14 @@ func (c *coordinator) addMedoid(g *group) {
 		}
 	}
 	g.reps = append(g.reps, m.tokens)
-	c.index(g, m.tokens)
+	var w []float32
+	var info float32
+	if c.df != nil {
+		c.wscr, info = c.df.weights(c.wscr[:0], m.tokens)
+		w = c.wscr
+		g.repInfo[len(g.reps)-1] = info
+	}
+	c.index(g, m.tokens, w, info)
 }
 
 // match returns the live group t joins, or nil. It prefers the group with
@@ -313,7 +339,7 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 	// token; comparing it again cannot change the outcome, so the group
 	// remembers the probe that compared it.
 	c.probes++
-	for _, k := range c.prefix(t.tokens) {
+	for _, k := range c.prefix(t.tokens, t.weights, t.info) {
 		for i, n := c.postings.head(k), 0; i != 0 && n < maxPosting; i, n = entries[i].next, n+1 {
 			g := entries[i].g
 			if g.probe == c.probes || !c.live(g, atNs) {
@@ -321,7 +347,11 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 			}
 			g.probe = c.probes
 			repSim := 0.0
-			for _, r := range g.reps {
+			for ri, r := range g.reps {
+				if c.df != nil {
+					repSim = max(repSim, c.weightedSim(r, g.repInfo[ri], t))
+					continue
+				}
 				// Jaccard is at most the ratio of the sizes: a
 				// representative too short or too long to reach minSim
 				// cannot change the outcome, so skip the merge.
@@ -338,8 +368,13 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 			if best != nil || repSim < c.cfg.LooseSimilarity || g == loose {
 				continue
 			}
-			in := intersection(t.tokens, g.vocabulary())
-			if score := float64(in) / float64(len(t.tokens)); score >= c.cfg.Containment && score > looseScore {
+			var score float64
+			if c.df != nil {
+				score = float64(weightedIntersection(g.vocabulary(), t.tokens, t.weights) / t.info)
+			} else {
+				score = float64(intersection(t.tokens, g.vocabulary())) / float64(len(t.tokens))
+			}
+			if score >= c.cfg.Containment && score > looseScore {
 				loose, looseScore = g, score
 			}
 		}

@@ -56,7 +56,11 @@ type Engine struct {
 	// copied holds the tweet ids of near-copy alerts within the longest
 	// window: a group that alerted in a shorter window does not alert
 	// again in a longer one.
-	copied  recentIDs
+	copied recentIDs
+	// df counts tokens for the IDF-weighing detectors (nil without one);
+	// wbuf holds one tweet's weights.
+	df      *docFreq
+	wbuf    []float32
 	recent  recentIDs // tweets coordination saw within its window
 	nets    *coord.Engine
 	crossed []coord.Crossing
@@ -88,7 +92,17 @@ func New(cfg Config) (*Engine, error) {
 	for _, w := range cfg.Coordination.Slow {
 		c := cfg.Coordination
 		c.Window, c.K = w.Window, w.K
+		if w.Similarity > 0 {
+			c.LooseSimilarity *= w.Similarity / c.Similarity
+			c.Similarity = w.Similarity
+		}
 		sc := newCoordinator(c)
+		if w.IDF {
+			if e.df == nil {
+				e.df = newDocFreq(cfg.Coordination.IDFHalfLife)
+			}
+			sc.df, sc.minRare = e.df, w.MinRare
+		}
 		// The same group can alert in the 60 s window and a longer one:
 		// the window in the id keeps the two alerts apart.
 		sc.idPart = w.Window.String()
@@ -176,6 +190,11 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 		// co-action), not the near-copy detector's.
 		if from := e.watermark().Add(-e.longestCoordWindow()); tweets != nil && r.Tweet.RetweetOf == "" && !at.Before(from) &&
 			e.recent.first(r.Tweet.ID, at.UnixNano(), from.UnixNano()) {
+			if ct := &tweets[i]; e.df != nil && len(ct.tokens) > 0 {
+				e.df.add(ct.tokens, at.UnixNano())
+				e.wbuf, ct.info = e.df.weights(e.wbuf[:0], ct.tokens)
+				ct.weights = e.wbuf
+			}
 			for _, c := range e.coords {
 				if at.Before(e.watermark().Add(-c.cfg.Window)) {
 					continue // too late for this window

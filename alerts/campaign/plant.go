@@ -85,6 +85,11 @@ type planter struct {
 // spread (jittered) start times over [start, start+span), and returns the
 // merged stream in time order with the ground truth. org is not modified.
 func Plant(org Organic, start time.Time, span time.Duration, counts map[Pattern]int, seed uint64) ([]event.Tweet, Truth, error) {
+	return PlantWith(org, start, span, counts, seed, BenchTemplates)
+}
+
+// PlantWith is Plant with the campaigns' messages made from templates.
+func PlantWith(org Organic, start time.Time, span time.Duration, counts map[Pattern]int, seed uint64, templates Templates) ([]event.Tweet, Truth, error) {
 	var plan []Pattern
 	for _, p := range Patterns() {
 		if counts[p] < 0 {
@@ -101,7 +106,7 @@ func Plant(org Organic, start time.Time, span time.Duration, counts map[Pattern]
 		return nil, Truth{}, fmt.Errorf("plant: span %s: campaigns need at least 2h of organic data", span)
 	}
 	pl := &planter{rng: rand.New(rand.NewPCG(seed, 0x706c616e74)), org: org, start: start, span: span,
-		vocab: newVocabulary(), handles: map[string]bool{}}
+		vocab: templates.vocabulary(), handles: map[string]bool{}}
 	pl.viral = viralOriginals(org)
 	if counts[ViralRing] > 0 && len(pl.viral) == 0 {
 		return nil, Truth{}, fmt.Errorf("plant: %s: no organic tweet has %d retweets", ViralRing, viralRetweets)

@@ -34,6 +34,9 @@ type SuiteConfig struct {
 	Plant map[Pattern]int
 	// Seeds: one organic collection and one planting per seed.
 	Seeds []uint64
+	// Templates are the campaigns' message templates (default the
+	// bench's; FreshTemplates for a check on unseen ones).
+	Templates Templates
 	// NewDetector makes the detector of one run (default: the alert
 	// engine with its default configuration).
 	NewDetector func() (Detector, error)
@@ -86,7 +89,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (SuiteReport, error) {
 		if err != nil {
 			return rep, err
 		}
-		stream, truth, err := Plant(org, cfg.Start, cfg.Span, cfg.Plant, seed)
+		stream, truth, err := PlantWith(org, cfg.Start, cfg.Span, cfg.Plant, seed, cfg.Templates)
 		if err != nil {
 			return rep, err
 		}

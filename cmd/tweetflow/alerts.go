@@ -111,6 +111,7 @@ func newAlertsBenchCmd() *cobra.Command {
 	suite := campaign.DefaultSuite()
 	var plant map[string]int
 	var seeds []uint
+	var templates string
 	cmd := &cobra.Command{
 		Use:   "bench --data FILE (--truth FILE | --campaigns N | --organic N) [--db FILE]",
 		Short: "Measure the coordination alerts' precision and recall on injected campaigns",
@@ -143,6 +144,11 @@ repeated texts and viral retweet cascades of the organic data.`,
 				if err := suitePlan(&suite, plant, seeds); err != nil {
 					return err
 				}
+				t, err := campaign.ParseTemplates(templates)
+				if err != nil {
+					return fmt.Errorf("--templates: %w", err)
+				}
+				suite.Templates = t
 				rep, err := campaign.RunSuite(cmd.Context(), suite)
 				if err != nil {
 					return err
@@ -173,6 +179,8 @@ repeated texts and viral retweet cascades of the organic data.`,
 	cmd.Flags().StringToIntVar(&plant, "plant", nil, fmt.Sprintf("campaigns per pattern and seed, e.g. burst=10,reply-swarm=5 (patterns %v; default %s)",
 		campaign.Patterns(), planString(campaign.DefaultPlant())))
 	cmd.Flags().UintSliceVar(&seeds, "seeds", []uint{1, 2, 3}, "one organic collection and planting per seed (with --organic)")
+	cmd.Flags().StringVar(&templates, "templates", string(campaign.BenchTemplates),
+		"with --organic: the campaigns' message templates, bench (those the detector was tuned on) or fresh (written afterwards, never tuned on)")
 	cmd.Flags().StringVar(&suite.ReplayOut, "replay-out", "", "with --organic: also write the first seed's replay to this QUT CSV file and its ground truth beside it (.truth.json), for 'tweetflow run'")
 	return cmd
 }
