@@ -97,11 +97,13 @@ kcat:
 	@test -x /usr/bin/kcat || { apt-get update && apt-get install -y --no-install-recommends kcat; }
 
 # The GraphML export's interoperability test (alerts/coord/netexport/graphml_test.go) reads the file
-# back with networkx (Debian's python3-networkx, under /usr/bin/python3); `make test` installs it once.
+# back with networkx, and mode/network's TestToolkitLive runs the QUT toolkit itself
+# (../shared/tools/qut-coordination-network-toolkit, or $QUT_TOOLKIT), which needs regex, networkx,
+# requests and urllib3: Debian's packages under /usr/bin/python3. `make test` installs them once.
 .PHONY: networkx
 test: networkx
 networkx:
-	@/usr/bin/python3 -c 'import networkx' 2>/dev/null || { apt-get update && apt-get install -y --no-install-recommends python3-networkx; }
+	@/usr/bin/python3 -c 'import regex, networkx, requests, urllib3' 2>/dev/null || { apt-get update && apt-get install -y --no-install-recommends python3-regex python3-networkx python3-requests python3-urllib3; }
 
 # The Parquet export's interoperability test (export/formats_test.go) reads the file with hyparquet,
 # an independent pure-JavaScript reader, under node (pyarrow cannot be installed here: no Python
