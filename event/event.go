@@ -172,32 +172,41 @@ func (t *Tweet) Validate(eventID string) error {
 		return &FieldError{eventID, "data.text", "missing text"}
 	case t.CreatedAt.IsZero():
 		return &FieldError{eventID, "data.created_at", "missing timestamp"}
+	}
+	return t.checkBounds(eventID, "data.")
+}
+
+// checkBounds checks the tweet's fields against their bounds; prefix
+// ("data.", "data.tweet.") begins the field names in errors.
+func (t *Tweet) checkBounds(eventID, prefix string) error {
+	switch {
 	case len(t.Text) > MaxTextBytes:
-		return tooLong(eventID, "data.text", len(t.Text), MaxTextBytes)
+		return tooLong(eventID, prefix+"text", len(t.Text), MaxTextBytes)
 	case len(t.User) > MaxUserBytes:
-		return tooLong(eventID, "data.user", len(t.User), MaxUserBytes)
+		return tooLong(eventID, prefix+"user", len(t.User), MaxUserBytes)
 	case len(t.Lang) > MaxLangBytes:
-		return tooLong(eventID, "data.lang", len(t.Lang), MaxLangBytes)
+		return tooLong(eventID, prefix+"lang", len(t.Lang), MaxLangBytes)
 	}
 	for _, f := range [...]struct {
 		name, v string
-	}{{"data.id", t.ID}, {"data.user_id", t.UserID}, {"data.retweet_of", t.RetweetOf}, {"data.quote_of", t.QuoteOf}, {"data.reply_to", t.ReplyTo}, {"data.conversation_id", t.ConversationID}} {
+	}{{"id", t.ID}, {"user_id", t.UserID}, {"retweet_of", t.RetweetOf}, {"quote_of", t.QuoteOf}, {"reply_to", t.ReplyTo}, {"conversation_id", t.ConversationID}} {
 		if len(f.v) > MaxIDBytes {
-			return tooLong(eventID, f.name, len(f.v), MaxIDBytes)
+			return tooLong(eventID, prefix+f.name, len(f.v), MaxIDBytes)
 		}
 	}
 	for _, l := range t.lists() {
+		name := prefix + l.name
 		if len(*l.v) > MaxListLen {
-			return &FieldError{eventID, l.name, fmt.Sprintf("%d entries, at most %d", len(*l.v), MaxListLen)}
+			return &FieldError{eventID, name, fmt.Sprintf("%d entries, at most %d", len(*l.v), MaxListLen)}
 		}
 		for i, v := range *l.v {
 			switch {
 			case v == "":
-				return &FieldError{eventID, fmt.Sprintf("%s[%d]", l.name, i), "empty"}
+				return &FieldError{eventID, fmt.Sprintf("%s[%d]", name, i), "empty"}
 			case len(v) > l.max:
-				return tooLong(eventID, fmt.Sprintf("%s[%d]", l.name, i), len(v), l.max)
+				return tooLong(eventID, fmt.Sprintf("%s[%d]", name, i), len(v), l.max)
 			case l.prefix != 0 && v[0] == l.prefix:
-				return &FieldError{eventID, fmt.Sprintf("%s[%d]", l.name, i), fmt.Sprintf("starts with %q (stored without it)", l.prefix)}
+				return &FieldError{eventID, fmt.Sprintf("%s[%d]", name, i), fmt.Sprintf("starts with %q (stored without it)", l.prefix)}
 			}
 		}
 	}
@@ -217,9 +226,9 @@ type tweetList struct {
 
 func (t *Tweet) lists() [3]tweetList {
 	return [3]tweetList{
-		{"data.hashtags", &t.Hashtags, MaxTagBytes, '#'},
-		{"data.urls", &t.URLs, MaxURLBytes, 0},
-		{"data.mentions", &t.Mentions, MaxTagBytes, '@'},
+		{"hashtags", &t.Hashtags, MaxTagBytes, '#'},
+		{"urls", &t.URLs, MaxURLBytes, 0},
+		{"mentions", &t.Mentions, MaxTagBytes, '@'},
 	}
 }
 

@@ -313,17 +313,119 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	if len(metadata) < 2*n {
 		t.Fatalf("%d metadata events, want %d", len(metadata), 2*n)
 	}
-	testKnativeAlerts(ctx, t, metadata, want)
+	testKnativeAlerts(ctx, t, metadata, want, false)
+	// The engine apart from the aggregators: they emit record events, it
+	// reads them (its own consumer group; the Knative alerts function).
+	testKafkaAlertsApart(ctx, t, data, n, want)
+	testKnativeAlerts(ctx, t, metadata, want, true)
+}
+
+// testKafkaAlertsApart replays data through the Kafka-only mode with the
+// alert engine as its own consumer group (`tweetflow kafka alerts`) on the
+// records topic the aggregator (ALERTS=off, --record-events) fills; both
+// are stopped once the engine has seen 40% of the tweets and started
+// again, the engine rebuilding from the store; its alerts, in the store
+// and on its alerts topic, must be want.
+func testKafkaAlertsApart(ctx context.Context, t *testing.T, data string, n int, want []string) {
+	k := newKafkaOnly(t, 3)
+	replay := func(startRow int, limit int64) {
+		if _, err := produce.Run(ctx, produce.Config{Data: data, Kafka: k.kcfg, Partitions: 3, StartRow: startRow,
+			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: quiet()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sixty := n * 6 / 10
+	replay(1, int64(sixty))
+	k.startFunctions()
+	var (
+		mu     sync.Mutex
+		seen   = map[string]bool{} // tweet ids the engines saw through the topic
+		before int
+	)
+	nSeen := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
+	}
+	startBoth := func() (stop func()) {
+		agg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
+			Alerts: alerting.Config{Off: true}, RecordEvents: true, RecordsPartitions: 3,
+			Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath}, JoinTimeout: time.Minute}}
+		eng := kafkaonly.AlertsConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
+			AlertsTopic: "alerts-apart",
+			Engine: alerting.EngineConfig{Alerts: clusterAlerts(), ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath},
+				OnObserved: func(recs []sink.Record) {
+					mu.Lock()
+					for _, r := range recs {
+						seen[r.Tweet.ID] = true
+					}
+					mu.Unlock()
+					select {
+					case k.stored <- struct{}{}:
+					default:
+					}
+				}}}
+		stopAgg := k.run(func(ctx context.Context) error { return kafkaonly.RunAggregator(ctx, agg) })
+		stopEng := k.run(func(ctx context.Context) error { return kafkaonly.RunAlerts(ctx, eng) })
+		return func() { stopAgg(); stopEng() }
+	}
+	stop := startBoth()
+	k.until(3*time.Minute, func() bool { return nSeen() >= n*4/10 },
+		func() string {
+			return fmt.Sprintf("the engine saw %d records before the restart, want %d", nSeen(), n*4/10)
+		})
+	stop()
+	before = nSeen()
+	replay(sixty+1, int64(n-1-sixty))
+	startBoth()
+	// The clock goes once the engine has seen every other tweet.
+	k.until(3*time.Minute, func() bool { return nSeen() >= n-1 },
+		func() string { return fmt.Sprintf("the engine saw %d records, want %d", nSeen(), n-1) })
+	replay(n, 0)
+	k.until(time.Minute, func() bool { return nSeen() >= n },
+		func() string { return fmt.Sprintf("the engine saw %d records, want %d (the clock)", nSeen(), n) })
+	k.stopAll()
+	if before >= n-1 {
+		t.Fatalf("the first engine saw %d of %d records: the restart was not in the middle", before, n)
+	}
+	if got := storedAlerts(t, k.dbPath); !slices.Equal(got, want) {
+		t.Errorf("Kafka-only alerts of the engine apart %v\nwant (embedded) %v", got, want)
+	}
+	if got := eventIDs(t, readTopicToEnd(ctx, t, k.kcfg, "alerts-apart")); !slices.Equal(got, want) {
+		t.Errorf("Kafka-only alert events of the engine apart %v\nwant %v", got, want)
+	}
+	if recs := readTopicToEnd(ctx, t, k.kcfg, "records"); len(recs) < n {
+		t.Errorf("%d record events, want at least %d", len(recs), n)
+	} else if _, err := event.DecodeRecord(&recs[0]); err != nil {
+		t.Errorf("record event: %v", err)
+	}
 }
 
 // testKnativeAlerts feeds metadata to the Knative aggregator over HTTP,
-// restarting it in the middle, and compares its alerts with want.
-func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents.Event, want []string) {
+// restarting it in the middle, and compares its alerts with want. apart:
+// the aggregator runs with ALERTS=off and RECORD_EVENTS=on, and the alert
+// engine is the Knative alerts function, to which the broker (a handler
+// here, routing by type as the Trigger on dev.tweetflow.record.v1 does)
+// POSTs the record events; both restart in the middle.
+func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents.Event, want []string, apart bool) {
 	var (
-		mu   sync.Mutex
-		sent []cloudevents.Event
+		mu      sync.Mutex
+		sent    []cloudevents.Event
+		records atomic.Int64
+		engine  atomic.Pointer[http.Handler]
+		engSrv  = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*engine.Load()).ServeHTTP(w, r) }))
 	)
-	sinkSrv := httptest.NewServer(cehttp.NewHandler(func(_ context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	defer engSrv.Close()
+	sinkSrv := httptest.NewServer(cehttp.NewHandler(func(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+		if e.Type() == event.TypeRecord {
+			records.Add(1)
+			// The Trigger's delivery: the broker answers the aggregator
+			// once the engine did (here, synchronously).
+			if _, status, err := cehttp.Post(ctx, engSrv.Client(), engSrv.URL, e); err != nil || status/100 != 2 {
+				return nil, fmt.Errorf("record event %s to the alerts function: %d %w", e.ID(), status, err)
+			}
+			return nil, nil
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		sent = append(sent, e)
@@ -332,19 +434,48 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 	defer sinkSrv.Close()
 	db := filepath.Join(t.TempDir(), "knative.db")
 	env := map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": db, knative.EnvSink: sinkSrv.URL}
+	if apart {
+		env[alerting.EnvAlerts], env[alerting.EnvRecordEvents] = "off", "on"
+	}
 	var handler atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	defer srv.Close()
-	load := func() knative.Component {
+	serve := func(at *atomic.Pointer[http.Handler], comp knative.Component) {
+		h := cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Logger: quiet()})
+		at.Store(&h)
+	}
+	load := func() (close func()) {
+		var eng knative.Component
+		if apart {
+			// The engine first: the aggregator's first write emits.
+			var err error
+			eng, err = knative.AlertsLoader(quiet(), func(c *alerting.EngineConfig) {
+				c.Alerts.EventHold = clusterAlerts().EventHold
+			})(ctx, map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": db, knative.EnvSink: sinkSrv.URL}, metrics.New("alerts", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			serve(&engine, eng)
+		}
 		comp, err := knative.AggregatorLoader(quiet(), func(_ *core.AggregatorConfig, a *alerting.Config) {
 			a.EventHold = clusterAlerts().EventHold
 		})(ctx, env, metrics.New("aggregator", ""))
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Logger: quiet()})
-		handler.Store(&h)
-		return comp
+		serve(&handler, comp)
+		// A stop drains the aggregator (every answered event is stored
+		// and emitted), then the engine.
+		return func() {
+			if err := comp.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if apart {
+				if err := eng.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 	// The clock's events go last, once every other tweet is stored.
 	var clock, rest []cloudevents.Event
@@ -396,27 +527,30 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 		close(work)
 		wg.Wait()
 	}
-	comp := load()
+	stop := load()
 	half := len(rest) / 2
 	post(rest[:half])
 	// A restart: the instance drains (every answered event is stored) and
 	// a new one starts over the same file, rebuilding the engine.
-	if err := comp.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	comp = load()
+	stop()
+	stop = load()
 	post(rest[half-100:]) // the last hundred again: redelivered
 	post(clock)
-	if err := comp.Close(ctx); err != nil {
-		t.Fatal(err)
+	stop()
+	what := "Knative"
+	if apart {
+		what = "Knative, the engine apart,"
+		if n := records.Load(); n < int64(len(rest)/2) {
+			t.Errorf("%d record events through the broker, want one per write", n)
+		}
 	}
 	if got := storedAlerts(t, db); !slices.Equal(got, want) {
-		t.Errorf("Knative alerts %v\nwant (embedded) %v", got, want)
+		t.Errorf("%s alerts %v\nwant (embedded) %v", what, got, want)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if got := eventIDs(t, sent); !slices.Equal(got, want) {
-		t.Errorf("Knative alert events (K_SINK) %v\nwant %v", got, want)
+		t.Errorf("%s alert events (K_SINK) %v\nwant %v", what, got, want)
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic"
 	"github.com/tweetflow/tweetflow/internal/commalist"
+	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/mode/kafkaonly"
 )
@@ -34,7 +36,7 @@ topic; 'tweetflow kafka aggregate' consumes that topic into the store. Offsets
 are committed only after the result is produced (functions) or stored
 (aggregator), and only the contiguous prefix of finished records.`,
 	}
-	cmd.AddCommand(newKafkaFunctionCmd(), newKafkaAggregateCmd())
+	cmd.AddCommand(newKafkaFunctionCmd(), newKafkaAggregateCmd(), newKafkaAlertsCmd())
 	return cmd
 }
 
@@ -122,9 +124,77 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 	}
 	f.BoolVar(&cfg.Alerts.Off, "no-alerts", cfg.Alerts.Off, "do not run the alert engine over the stored tweets [$ALERTS=off]")
 	f.StringVar(&cfg.AlertsTopic, "alerts-topic", cfg.AlertsTopic, "topic receiving the alert events (-: none)")
-	f.DurationVar(&cfg.Alerts.EventHold, "alert-hold", cfg.Alerts.EventHold,
+	bindAlertFlags(f, &cfg.Alerts)
+	if cfg.RecordEvents, alertsErr = alerting.RecordEventsFromEnv(os.Getenv, cfg.RecordEvents); alertsErr != nil && envErr == nil {
+		envErr = alertsErr
+	}
+	f.BoolVar(&cfg.RecordEvents, "record-events", cfg.RecordEvents, "produce each stored record's event to --records-topic, for 'tweetflow kafka alerts' [$RECORD_EVENTS=on]")
+	f.StringVar(&cfg.RecordsTopic, "records-topic", cfg.RecordsTopic, "topic receiving the record events (created at start)")
+	return cmd
+}
+
+// bindAlertFlags registers the alert engine's hold and rebuild flags.
+func bindAlertFlags(f *pflag.FlagSet, a *alerting.Config) {
+	f.DurationVar(&a.EventHold, "alert-hold", a.EventHold,
 		"event time a stored tweet waits for older ones stored later (other partitions) before the alert engine sees it [$ALERT_HOLD]")
-	f.DurationVar(&cfg.Alerts.Rebuild, "alert-rebuild", cfg.Alerts.Rebuild,
+	f.DurationVar(&a.Rebuild, "alert-rebuild", a.Rebuild,
 		"event time of stored tweets, back from the newest, read into the alert engine at start (its first half only warms up) [$ALERT_REBUILD]")
+}
+
+func newKafkaAlertsCmd() *cobra.Command {
+	var (
+		cfg    = kafkaonly.AlertsDefaults()
+		models string
+		ef     *esFlags
+		envErr error
+	)
+	e := &cfg.Engine
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "Run the alert engine as its own consumer group on the records topic",
+		Long: `Run the alert engine apart from the aggregators: a consumer group on the
+records topic, which 'tweetflow kafka aggregate --record-events' fills with
+every stored record. The engine is rebuilt from the store at start (the
+aggregators' store: --db/SQLITE_PATH or --es/ES_URL), holds records for
+--alert-hold of event time, and writes its alerts to the store's alerts
+table or index and to --alerts-topic. The aggregators then run with
+--no-alerts (ALERTS=off) and may scale; this one must see every partition,
+so run one member of its group.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if envErr != nil {
+				return envErr
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			e.Models = commalist.Split(models)
+			var err error
+			if e.Store, err = storeConfig(cmd, e.Store, ef); err != nil {
+				return err
+			}
+			e.Alerts.ESIndex, e.Alerts.Warm = ef.alertsIndex, e.Alerts.Rebuild/2
+			return kafkaonly.RunAlerts(cmd.Context(), cfg)
+		},
+	}
+	bindConsumer(cmd, &cfg.Consumer, &cfg.MetricsAddr)
+	// As for aggregate: the environment under the flags.
+	st := core.AggregatorConfig{ModelsDir: e.ModelsDir, Store: e.Store}
+	if st, envErr = st.FromEnv(os.Getenv); envErr == nil {
+		e.ModelsDir, e.Store = st.ModelsDir, st.Store
+		e.Store.ES = elastic.Config{}
+	}
+	var alertsErr error
+	if e.Alerts, alertsErr = e.Alerts.FromEnv(os.Getenv); alertsErr != nil && envErr == nil {
+		envErr = alertsErr
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Topic, "topic", cfg.Topic, "topic of record events")
+	f.StringVar(&e.Store.SQLite, "db", e.Store.SQLite, "SQLite database file the aggregators write [$SQLITE_PATH]")
+	f.StringVar(&e.ModelsDir, "models-dir", e.ModelsDir, "folder holding the model folders (their thresholds) [$MODELS_DIR]")
+	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models (default: every folder under --models-dir) [$MODELS]")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "after SIGTERM, give up after this long")
+	f.StringVar(&cfg.AlertsTopic, "alerts-topic", cfg.AlertsTopic, "topic receiving the alert events (-: none)")
+	ef = addESFlags(f)
+	f.StringVar(&ef.alertsIndex, "es-alerts-index", elastic.DefaultAlertsIndex, "index receiving alerts when the store is Elasticsearch")
+	bindAlertFlags(f, &e.Alerts)
 	return cmd
 }

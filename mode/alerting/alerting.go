@@ -164,6 +164,16 @@ func Observers(ctx context.Context, c Config, models []model.View, st *core.Stor
 	if c.Off {
 		return nil, nil
 	}
+	tee, err := newTee(ctx, c, models, st)
+	if err != nil {
+		return nil, err
+	}
+	return []sink.Observer{tee}, nil
+}
+
+// newTee returns the engine configured by c over st, its alerts to st
+// (and c.Events), rebuilt from st when c.Rebuild is set.
+func newTee(ctx context.Context, c Config, models []model.View, st *core.Store) (*alerts.Tee, error) {
 	log := c.Logger
 	if log == nil {
 		log = slog.Default()
@@ -198,7 +208,7 @@ func Observers(ctx context.Context, c Config, models []model.View, st *core.Stor
 			return nil, errorsJoinClose(err, tee)
 		}
 	}
-	return []sink.Observer{tee}, nil
+	return tee, nil
 }
 
 func errorsJoinClose(err error, tee *alerts.Tee) error {

@@ -127,6 +127,11 @@ type AggregatorConfig struct {
 	// which needs the store's alerts table or index and reads its state
 	// back from the store); the Writer closes them before the store.
 	Observers func(ctx context.Context, st *Store) ([]sink.Observer, error)
+	// Emit, if set, is handed the records of each durable write before the
+	// write counts as done (the record events a separate alert engine
+	// reads, mode/alerting.RecordEvents); its error fails those records
+	// transiently, so they are written and emitted again, or redelivered.
+	Emit func(ctx context.Context, recs []sink.Record) error
 }
 
 // FromEnv overrides c with what the environment sets: MODELS_DIR, MODELS,
@@ -177,7 +182,11 @@ func NewAggregator(ctx context.Context, c AggregatorConfig, m *metrics.Metrics, 
 		// alert engine) made of the records.
 		obs = append(obs, sink.ObserverFunc(func(_ context.Context, recs []sink.Record) { c.OnStored(recs) }))
 	}
-	w, err := st.Writer(SpecNames(specs), log, obs...)
+	var d sink.Driver = st
+	if c.Emit != nil {
+		d = emitting{Driver: st, emit: c.Emit}
+	}
+	w, err := st.writerThrough(d, SpecNames(specs), log, obs...)
 	if err != nil {
 		_ = st.Close(ctx)
 		return nil, nil, err

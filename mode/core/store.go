@@ -69,7 +69,12 @@ type Store struct {
 // those refused for good sent to s.DeadLetter, the stored ones shown to obs.
 // Closing the Writer closes obs (that have a Close), then s.
 func (s *Store) Writer(models []string, log *slog.Logger, obs ...sink.Observer) (*sink.Writer, error) {
-	return sink.NewWriter(s, sink.Options{Models: models, DeadLetter: s.DeadLetter, Observers: obs, Logger: log})
+	return s.writerThrough(s, models, log, obs...)
+}
+
+// writerThrough is Writer over d, a driver that writes to s (emitting).
+func (s *Store) writerThrough(d sink.Driver, models []string, log *slog.Logger, obs ...sink.Observer) (*sink.Writer, error) {
+	return sink.NewWriter(d, sink.Options{Models: models, DeadLetter: s.DeadLetter, Observers: obs, Logger: log})
 }
 
 // Open opens the store for the models of specs, through drivers.Open (the

@@ -173,6 +173,13 @@ type AggregatorConfig struct {
 	// created at start with AlertsPartitions; "-" sends none.
 	AlertsTopic      string
 	AlertsPartitions int32
+	// RecordEvents produces each stored record's event (event.TypeRecord)
+	// to RecordsTopic, created at start with RecordsPartitions, before the
+	// inputs of the write are committed: what `tweetflow kafka alerts`
+	// reads. Off by default (see ARCHITECTURE, "The alert engine apart").
+	RecordEvents      bool
+	RecordsTopic      string
+	RecordsPartitions int32
 	// MetricsAddr serves /metrics (empty: off).
 	MetricsAddr string
 	// DrainTimeout bounds the write of what is pending after ctx ends.
@@ -200,13 +207,15 @@ func AggregatorDefaults() AggregatorConfig {
 		// partition (the models run at different speeds); the aggregator
 		// must read far enough ahead to join them, or each claim stalls
 		// until the join timeout.
-		Consumer:         Consumer{Kafka: defaultKafka(), Group: "tweetflow-aggregator", InFlight: 10000},
-		Topic:            "metadata",
-		Alerts:           alerting.ClusterDefaults(),
-		AlertsTopic:      "alerts",
-		AlertsPartitions: 1,
-		MetricsAddr:      ":9090",
-		DrainTimeout:     core.DefaultDrainTimeout,
+		Consumer:          Consumer{Kafka: defaultKafka(), Group: "tweetflow-aggregator", InFlight: 10000},
+		Topic:             "metadata",
+		Alerts:            alerting.ClusterDefaults(),
+		AlertsTopic:       "alerts",
+		AlertsPartitions:  1,
+		RecordsTopic:      "records",
+		RecordsPartitions: 12,
+		MetricsAddr:       ":9090",
+		DrainTimeout:      core.DefaultDrainTimeout,
 	}
 }
 
@@ -224,6 +233,8 @@ func (c AggregatorConfig) withDefaults() AggregatorConfig {
 	c.Alerts = c.Alerts.WithDefaults(d.Alerts)
 	c.AlertsTopic = cmp.Or(c.AlertsTopic, d.AlertsTopic)
 	c.AlertsPartitions = cmp.Or(c.AlertsPartitions, d.AlertsPartitions)
+	c.RecordsTopic = cmp.Or(c.RecordsTopic, d.RecordsTopic)
+	c.RecordsPartitions = cmp.Or(c.RecordsPartitions, d.RecordsPartitions)
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -248,13 +259,20 @@ func RunAggregator(ctx context.Context, cfg AggregatorConfig) error {
 	if err != nil {
 		return err
 	}
-	agg, closeStore, err := core.NewAggregator(ctx, cfg.Aggregator, m, log)
+	closeRecords, err := attachRecordEvents(ctx, &cfg)
 	if err != nil {
 		return errors.Join(err, closeAlerts(context.WithoutCancel(ctx)))
 	}
-	// The alert events' producer is closed after the store, whose Writer
-	// closes the engine first (its last alerts are sent).
-	closeAgg := func(ctx context.Context) error { return errors.Join(closeStore(ctx), closeAlerts(ctx)) }
+	agg, closeStore, err := core.NewAggregator(ctx, cfg.Aggregator, m, log)
+	if err != nil {
+		return errors.Join(err, closeAlerts(context.WithoutCancel(ctx)), closeRecords(context.WithoutCancel(ctx)))
+	}
+	// The producers are closed after the store, whose Writer closes the
+	// engine first (its last alerts are sent) and writes (and emits) what
+	// is pending.
+	closeAgg := func(ctx context.Context) error {
+		return errors.Join(closeStore(ctx), closeAlerts(ctx), closeRecords(ctx))
+	}
 	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.Topic, m, log)
 	if err != nil {
 		return errors.Join(err, closeAgg(context.WithoutCancel(ctx)))
@@ -300,12 +318,9 @@ func attachAlerts(ctx context.Context, cfg *AggregatorConfig) (func(context.Cont
 	}
 	closeProd := none
 	if cfg.AlertsTopic != "-" {
-		if err := kafka.EnsureTopic(ctx, cfg.Consumer.Kafka, cfg.AlertsTopic, cfg.AlertsPartitions, 1); err != nil {
-			return nil, fmt.Errorf("alerts topic: %w", err)
-		}
-		prod, err := kafka.NewProducer(cfg.Consumer.Kafka, cfg.AlertsTopic)
+		prod, err := ensureProducer(ctx, cfg.Consumer.Kafka, cfg.AlertsTopic, cfg.AlertsPartitions)
 		if err != nil {
-			return nil, fmt.Errorf("alerts topic %s: %w", cfg.AlertsTopic, err)
+			return nil, fmt.Errorf("alerts topic: %w", err)
 		}
 		cfg.Alerts.Events, closeProd = alerts.Events{Send: prod.Send}, prod.Close
 	}
@@ -313,6 +328,35 @@ func attachAlerts(ctx context.Context, cfg *AggregatorConfig) (func(context.Cont
 	a.Logger = cfg.Logger
 	cfg.Aggregator.Observers = alerting.Attach(a, ac.ModelsDir, ac.Models, ac.Observers)
 	return closeProd, nil
+}
+
+// attachRecordEvents sets cfg.Aggregator.Emit to produce the record events
+// to cfg.RecordsTopic, when cfg.RecordEvents; the closer releases the
+// producer.
+func attachRecordEvents(ctx context.Context, cfg *AggregatorConfig) (func(context.Context) error, error) {
+	if !cfg.RecordEvents {
+		return func(context.Context) error { return nil }, nil
+	}
+	prod, err := ensureProducer(ctx, cfg.Consumer.Kafka, cfg.RecordsTopic, cfg.RecordsPartitions)
+	if err != nil {
+		return nil, fmt.Errorf("records topic: %w", err)
+	}
+	cfg.Aggregator.Emit = alerting.RecordEvents(prod.Send, cfg.Logger)
+	return prod.Close, nil
+}
+
+// ensureProducer creates topic when it is missing (partitions,
+// replication 1: declare it as a KafkaTopic for the cluster's) and returns
+// a producer to it.
+func ensureProducer(ctx context.Context, kc kafka.Config, topic string, partitions int32) (*kafka.Producer, error) {
+	if err := kafka.EnsureTopic(ctx, kc, topic, partitions, 1); err != nil {
+		return nil, err
+	}
+	prod, err := kafka.NewProducer(kc, topic)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", topic, err)
+	}
+	return prod, nil
 }
 
 // newConsumer joins c.Group on topic, with a dead-letter producer when

@@ -3,6 +3,7 @@ package knative
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -68,10 +69,22 @@ func AggregatorLoader(log *slog.Logger, tune ...func(*core.AggregatorConfig, *al
 		for _, f := range tune {
 			f(&c, &a)
 		}
+		records, err := alerting.RecordEventsFromEnv(func(k string) string { return cfg[k] }, false)
+		if err != nil {
+			return Component{}, err
+		}
 		closeSink := func(context.Context) error { return nil }
-		if url := cfg[EnvSink]; url != "" && !a.Off {
+		if url := cfg[EnvSink]; url != "" && (!a.Off || records) {
 			s := cehttp.NewSender(url)
-			a.Events, closeSink = alerts.Events{Send: s.Send}, s.Close
+			closeSink = s.Close
+			if !a.Off {
+				a.Events = alerts.Events{Send: s.Send}
+			}
+			if records {
+				c.Emit = alerting.RecordEvents(s.Send, log)
+			}
+		} else if records {
+			return Component{}, fmt.Errorf("%s=on: the record events go to %s, which is not set (a SinkBinding to the Broker sets it)", alerting.EnvRecordEvents, EnvSink)
 		}
 		a.Logger = log
 		c.Observers = alerting.Attach(a, c.ModelsDir, c.Models, c.Observers)
@@ -83,5 +96,44 @@ func AggregatorLoader(log *slog.Logger, tune ...func(*core.AggregatorConfig, *al
 		// which sends its last alerts.
 		closeBoth := func(ctx context.Context) error { return errors.Join(closeAll(ctx), closeSink(ctx)) }
 		return Component{Handler: transport.Sync(core.MetadataHandler(agg)), Close: closeBoth}, nil
+	}
+}
+
+// AlertsLoader is the Loader of the alert engine's Knative function (the
+// engine apart from the aggregators, functions/alerts): a Trigger on
+// dev.tweetflow.record.v1 POSTs it every record the aggregators stored
+// (they run with RECORD_EVENTS=on and ALERTS=off); it answers 202 once the
+// engine holds the record, writes the alerts to the store's alerts table
+// or index, and POSTs them to K_SINK (the Broker) as alert CloudEvents.
+// Configuration as the aggregator's (MODELS_DIR, MODELS, SQLITE_PATH,
+// ES_URL and ES_*, ALERT_HOLD, ALERT_REBUILD, ALERT_LATENESS,
+// ES_ALERTS_INDEX). tune, if given, adjusts the engine's configuration
+// (tests set OnObserved and the hold).
+func AlertsLoader(log *slog.Logger, tune ...func(*alerting.EngineConfig)) Loader {
+	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
+		c, err := AggregatorConfigFrom(cfg)
+		if err != nil {
+			return Component{}, err
+		}
+		a, err := AlertsConfigFrom(cfg)
+		if err != nil {
+			return Component{}, err
+		}
+		ec := alerting.EngineConfig{Alerts: a, ModelsDir: c.ModelsDir, Models: c.Models, Store: c.Store, Logger: log}
+		for _, f := range tune {
+			f(&ec)
+		}
+		closeSink := func(context.Context) error { return nil }
+		if url := cfg[EnvSink]; url != "" {
+			s := cehttp.NewSender(url)
+			ec.Alerts.Events, closeSink = alerts.Events{Send: s.Send}, s.Close
+		}
+		eng, err := alerting.OpenEngine(ctx, ec)
+		if err != nil {
+			return Component{}, errors.Join(err, closeSink(ctx))
+		}
+		// The sender goes last: the engine's close sends its last alerts.
+		closeBoth := func(ctx context.Context) error { return errors.Join(eng.Close(ctx), closeSink(ctx)) }
+		return Component{Handler: transport.Sync(eng.Handler()), Close: closeBoth}, nil
 	}
 }

@@ -1,0 +1,32 @@
+// Command alerts is the alert engine's Knative function, apart from the
+// aggregators: a Trigger on dev.tweetflow.record.v1 POSTs it every record
+// the aggregators stored (RECORD_EVENTS=on); it answers 202 once the
+// engine holds the record, writes its alerts to the store's alerts table or
+// index and POSTs them to K_SINK (a SinkBinding to the Broker) as
+// dev.tweetflow.alert.*.v1 CloudEvents. At start it rebuilds the engine
+// from the store (ALERT_REBUILD). It must be one pod: the engine's windows
+// span every key (docs/ARCHITECTURE.md, "The alert engine apart").
+//
+// Configuration (environment): MODELS_DIR, MODELS, ES_URL/ES_INDEX/ES_*,
+// SQLITE_PATH, ALERT_HOLD, ALERT_REBUILD, ALERT_LATENESS,
+// ES_ALERTS_INDEX, K_SINK, LISTEN_ADDRESS.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/tweetflow/tweetflow/metrics"
+	"github.com/tweetflow/tweetflow/mode/knative"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	inst := knative.New(knative.AlertsLoader(log), metrics.New("alerts", ""), log)
+	if err := knative.Run(context.Background(), inst, knative.Options{Logger: log}); err != nil {
+		fmt.Fprintln(os.Stderr, "alerts:", err)
+		os.Exit(1)
+	}
+}
