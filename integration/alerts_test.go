@@ -256,18 +256,9 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	t.Logf("embedded alerts: %v", want)
 
 	// Kafka only, the aggregator stopped after half the tweets are stored.
-	k := newKafkaOnly(t, 3)
-	replay := func(startRow int, limit int64) {
-		if _, err := produce.Run(ctx, produce.Config{Data: data, Kafka: k.kcfg, Partitions: 3, StartRow: startRow,
-			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: quiet()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// 60% of the rows first; the aggregator stops once 40% are stored,
 	// with more in flight; then the rest.
-	sixty := n * 6 / 10
-	replay(1, int64(sixty))
-	k.startFunctions()
+	k, replay, sixty := startCampaignReplay(ctx, t, data, n)
 	var stored atomic.Int64
 	startAgg := func() func() {
 		cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
@@ -320,6 +311,23 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	testKnativeAlerts(ctx, t, metadata, want, true)
 }
 
+// startCampaignReplay starts a Kafka-only cluster (3 partitions), produces
+// the first 60% of data's n rows and starts the functions; replay(row,
+// limit) produces more, from the 1-based row on (limit 0: to the end).
+func startCampaignReplay(ctx context.Context, t *testing.T, data string, n int) (k *kafkaOnly, replay func(startRow int, limit int64), sixty int) {
+	k = newKafkaOnly(t, 3)
+	replay = func(startRow int, limit int64) {
+		if _, err := produce.Run(ctx, produce.Config{Data: data, Kafka: k.kcfg, Partitions: 3, StartRow: startRow,
+			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: quiet()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sixty = n * 6 / 10
+	replay(1, int64(sixty))
+	k.startFunctions()
+	return k, replay, sixty
+}
+
 // testKafkaAlertsApart replays data through the Kafka-only mode with the
 // alert engine as its own consumer group (`tweetflow kafka alerts`) on the
 // records topic the aggregator (ALERTS=off, --record-events) fills; both
@@ -327,16 +335,7 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 // again, the engine rebuilding from the store; its alerts, in the store
 // and on its alerts topic, must be want.
 func testKafkaAlertsApart(ctx context.Context, t *testing.T, data string, n int, want []string) {
-	k := newKafkaOnly(t, 3)
-	replay := func(startRow int, limit int64) {
-		if _, err := produce.Run(ctx, produce.Config{Data: data, Kafka: k.kcfg, Partitions: 3, StartRow: startRow,
-			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: quiet()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sixty := n * 6 / 10
-	replay(1, int64(sixty))
-	k.startFunctions()
+	k, replay, sixty := startCampaignReplay(ctx, t, data, n)
 	var (
 		mu     sync.Mutex
 		seen   = map[string]bool{} // tweet ids the engines saw through the topic

@@ -110,9 +110,7 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Topic, "topic", cfg.Topic, "topic of metadata events")
-	f.StringVar(&a.Store.SQLite, "db", a.Store.SQLite, "SQLite database file [$SQLITE_PATH]")
-	f.StringVar(&a.ModelsDir, "models-dir", a.ModelsDir, "folder holding the model folders [$MODELS_DIR]")
-	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models to wait for (default: every folder under --models-dir) [$MODELS]")
+	bindStoreAndModels(f, &a.Store.SQLite, &a.ModelsDir, &models, "to wait for")
 	f.DurationVar(&a.JoinTimeout, "join-timeout", a.JoinTimeout, "write a tweet as partial when a model has not answered after this long [$JOIN_TIMEOUT]")
 	f.IntVar(&a.MaxPending, "max-pending", a.MaxPending, "tweets held in memory by the join [$MAX_PENDING]")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "after SIGTERM, give up storing what is pending after this long")
@@ -133,6 +131,14 @@ flags and environment variables as 'tweetflow run' and 'tweetflow aggregate'
 	return cmd
 }
 
+// bindStoreAndModels registers --db, --models-dir and --models (the
+// models ..., which).
+func bindStoreAndModels(f *pflag.FlagSet, db, modelsDir, models *string, which string) {
+	f.StringVar(db, "db", *db, "SQLite database file [$SQLITE_PATH]")
+	f.StringVar(modelsDir, "models-dir", *modelsDir, "folder holding the model folders [$MODELS_DIR]")
+	f.StringVar(models, "models", os.Getenv(core.EnvModels), "comma-separated models "+which+" (default: every folder under --models-dir) [$MODELS]")
+}
+
 // bindAlertFlags registers the alert engine's hold and rebuild flags.
 func bindAlertFlags(f *pflag.FlagSet, a *alerting.Config) {
 	f.DurationVar(&a.EventHold, "alert-hold", a.EventHold,
@@ -142,13 +148,11 @@ func bindAlertFlags(f *pflag.FlagSet, a *alerting.Config) {
 }
 
 func newKafkaAlertsCmd() *cobra.Command {
-	var (
-		cfg    = kafkaonly.AlertsDefaults()
-		models string
-		ef     *esFlags
-		envErr error
-	)
+	cfg := kafkaonly.AlertsDefaults()
 	e := &cfg.Engine
+	var models string
+	var ef *esFlags
+	var envErr error
 	cmd := &cobra.Command{
 		Use:   "alerts",
 		Short: "Run the alert engine as its own consumer group on the records topic",
@@ -188,9 +192,7 @@ so run one member of its group.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Topic, "topic", cfg.Topic, "topic of record events")
-	f.StringVar(&e.Store.SQLite, "db", e.Store.SQLite, "SQLite database file the aggregators write [$SQLITE_PATH]")
-	f.StringVar(&e.ModelsDir, "models-dir", e.ModelsDir, "folder holding the model folders (their thresholds) [$MODELS_DIR]")
-	f.StringVar(&models, "models", os.Getenv(core.EnvModels), "comma-separated models (default: every folder under --models-dir) [$MODELS]")
+	bindStoreAndModels(f, &e.Store.SQLite, &e.ModelsDir, &models, "whose thresholds apply")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "after SIGTERM, give up after this long")
 	f.StringVar(&cfg.AlertsTopic, "alerts-topic", cfg.AlertsTopic, "topic receiving the alert events (-: none)")
 	ef = addESFlags(f)

@@ -11,20 +11,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/mode/knative"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	inst := knative.New(knative.AggregatorLoader(log), metrics.New("aggregator", ""), log)
-	if err := knative.Run(context.Background(), inst, knative.Options{Logger: log}); err != nil {
-		fmt.Fprintln(os.Stderr, "aggregator:", err)
-		os.Exit(1)
-	}
+	knative.Main("aggregator", func(log *slog.Logger) knative.Loader { return knative.AggregatorLoader(log) })
 }

@@ -58,25 +58,27 @@ func RecordEvents(send func(ctx context.Context, events []cloudevents.Event) err
 
 // ToEventRecord is the record event's data of a stored record.
 func ToEventRecord(r sink.Record) event.Record {
-	out := event.Record{Tweet: r.Tweet, TimedOut: r.TimedOut}
-	if r.Results != nil {
-		out.Results = make([]event.RecordResult, len(r.Results))
-		for i, res := range r.Results {
-			out.Results[i] = event.RecordResult{Model: res.Model, ModelVersion: res.Version, Value: res.Value, Label: res.Label}
-		}
-	}
-	return out
+	return event.Record{Tweet: r.Tweet, TimedOut: r.TimedOut, Results: mapSlice(r.Results, func(res sink.Result) event.RecordResult {
+		return event.RecordResult{Model: res.Model, ModelVersion: res.Version, Value: res.Value, Label: res.Label}
+	})}
 }
 
 // FromEventRecord is the stored record a record event carries, as the
 // embedded engine would have seen it.
 func FromEventRecord(r event.Record) sink.Record {
-	out := sink.Record{Tweet: r.Tweet, TimedOut: r.TimedOut}
-	if r.Results != nil {
-		out.Results = make([]sink.Result, len(r.Results))
-		for i, res := range r.Results {
-			out.Results[i] = sink.Result{Model: res.Model, Version: res.ModelVersion, Value: res.Value, Label: res.Label}
-		}
+	return sink.Record{Tweet: r.Tweet, TimedOut: r.TimedOut, Results: mapSlice(r.Results, func(res event.RecordResult) sink.Result {
+		return sink.Result{Model: res.Model, Version: res.ModelVersion, Value: res.Value, Label: res.Label}
+	})}
+}
+
+// mapSlice returns f of each element of in (nil for nil).
+func mapSlice[A, B any](in []A, f func(A) B) []B {
+	if in == nil {
+		return nil
+	}
+	out := make([]B, len(in))
+	for i, v := range in {
+		out[i] = f(v)
 	}
 	return out
 }

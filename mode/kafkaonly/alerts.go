@@ -3,7 +3,6 @@ package kafkaonly
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/tweetflow/tweetflow/metrics"
 	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
-	"github.com/tweetflow/tweetflow/mode/shutdown"
 )
 
 // AlertsConfig configures RunAlerts, the alert engine as its own consumer
@@ -75,9 +73,7 @@ func (c AlertsConfig) withDefaults() AlertsConfig {
 	c.AlertsTopic = cmp.Or(c.AlertsTopic, d.AlertsTopic)
 	c.AlertsPartitions = cmp.Or(c.AlertsPartitions, d.AlertsPartitions)
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, d.DrainTimeout)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return c
 }
 
@@ -94,21 +90,9 @@ func (c AlertsConfig) withDefaults() AlertsConfig {
 // (ARCHITECTURE, "The alert engine apart").
 func RunAlerts(ctx context.Context, cfg AlertsConfig) (err error) {
 	cfg = cfg.withDefaults()
-	log := cfg.Logger
-	m := cfg.Metrics
-	if m == nil {
-		m = metrics.New("alerts", "")
-	}
+	log, m := cfg.Logger, cmp.Or(cfg.Metrics, metrics.New("alerts", ""))
 	var closers []func(context.Context) error
-	defer func() {
-		dctx, cancel := shutdown.CloseContext(ctx, cfg.DrainTimeout)
-		defer cancel()
-		errs := []error{err}
-		for _, c := range closers {
-			errs = append(errs, c(dctx))
-		}
-		err = errors.Join(errs...)
-	}()
+	defer func() { err = closeAll(ctx, cfg.DrainTimeout, err, closers) }()
 	ec := cfg.Engine
 	ec.Logger = log
 	if cfg.AlertsTopic != "-" {
@@ -125,16 +109,10 @@ func RunAlerts(ctx context.Context, cfg AlertsConfig) (err error) {
 		return err
 	}
 	closers = append([]func(context.Context) error{eng.Close}, closers...)
-	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.Topic, m, log)
+	c, err := consumeAndServe(ctx, cfg.Consumer, cfg.Topic, cfg.MetricsAddr, m, log, &closers)
 	if err != nil {
 		return err
 	}
-	closers = append(closers, closeDL)
-	stopMetrics, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)
-	if err != nil {
-		return err
-	}
-	closers = append(closers, stopMetrics)
 	log.Info("kafka alerts", "topic", cfg.Topic, "group", cfg.Consumer.Group, "alerts topic", cfg.AlertsTopic)
 	// The consumer drains (its in-flight records are acked by the engine)
 	// before the deferred close stops the engine.

@@ -125,16 +125,8 @@ func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
 		return err
 	}
 	// Everything opened below is closed within the drain's bound.
-	var closers []func(context.Context) error
-	defer func() {
-		dctx, cancel := shutdown.CloseContext(ctx, cfg.DrainTimeout)
-		defer cancel()
-		errs := []error{err, closeFn(dctx)}
-		for _, c := range closers {
-			errs = append(errs, c(dctx))
-		}
-		err = errors.Join(errs...)
-	}()
+	closers := []func(context.Context) error{closeFn}
+	defer func() { err = closeAll(ctx, cfg.DrainTimeout, err, closers) }()
 	cfg.Consumer.Group = cmp.Or(cfg.Consumer.Group, "tweetflow-"+fn.Name())
 	if err := kafka.EnsureTopic(ctx, cfg.Consumer.Kafka, cfg.Out, cfg.Partitions, cfg.Replication); err != nil {
 		return err
@@ -144,16 +136,10 @@ func RunFunction(ctx context.Context, cfg FunctionConfig) (err error) {
 		return err
 	}
 	closers = append(closers, prod.Close)
-	c, closeDL, err := newConsumer(ctx, cfg.Consumer, cfg.In, m, log)
+	c, err := consumeAndServe(ctx, cfg.Consumer, cfg.In, cfg.MetricsAddr, m, log, &closers)
 	if err != nil {
 		return err
 	}
-	closers = append(closers, closeDL)
-	stopMetrics, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)
-	if err != nil {
-		return err
-	}
-	closers = append(closers, stopMetrics)
 	log.Info("kafka function", "model", fn.Name(), "in", cfg.In, "out", cfg.Out, "group", cfg.Consumer.Group)
 	h := core.FunctionHandler(fn)
 	return c.Run(ctx, transport.Async(transport.Forward(h, prod), cfg.Consumer.InFlight))
@@ -357,6 +343,34 @@ func ensureProducer(ctx context.Context, kc kafka.Config, topic string, partitio
 		return nil, fmt.Errorf("%s: %w", topic, err)
 	}
 	return prod, nil
+}
+
+// consumeAndServe joins c.Group on topic (newConsumer) and serves the
+// metrics at addr, adding what releases them to closers.
+func consumeAndServe(ctx context.Context, c Consumer, topic, addr string, m *metrics.Metrics, log *slog.Logger, closers *[]func(context.Context) error) (*kafka.Consumer, error) {
+	cons, closeDL, err := newConsumer(ctx, c, topic, m, log)
+	if err != nil {
+		return nil, err
+	}
+	*closers = append(*closers, closeDL)
+	stopMetrics, err := serveMetrics(ctx, addr, m, log)
+	if err != nil {
+		return nil, err
+	}
+	*closers = append(*closers, stopMetrics)
+	return cons, nil
+}
+
+// closeAll runs fs in order within the drain's bound after ctx ends and
+// returns err joined with their errors.
+func closeAll(ctx context.Context, drain time.Duration, err error, fs []func(context.Context) error) error {
+	dctx, cancel := shutdown.CloseContext(ctx, drain)
+	defer cancel()
+	errs := []error{err}
+	for _, f := range fs {
+		errs = append(errs, f(dctx))
+	}
+	return errors.Join(errs...)
 }
 
 // newConsumer joins c.Group on topic, with a dead-letter producer when

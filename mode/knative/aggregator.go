@@ -45,6 +45,17 @@ func AlertsConfigFrom(cfg map[string]string) (alerting.Config, error) {
 	return alerting.ClusterDefaults().FromEnv(func(k string) string { return cfg[k] })
 }
 
+// configsFrom reads the aggregator's and the alert engine's
+// configurations from func-go's cfg.
+func configsFrom(cfg map[string]string) (core.AggregatorConfig, alerting.Config, error) {
+	c, err := AggregatorConfigFrom(cfg)
+	if err != nil {
+		return c, alerting.Config{}, err
+	}
+	a, err := AlertsConfigFrom(cfg)
+	return c, a, err
+}
+
 // EnvSink is where a Knative SinkBinding puts its sink's URL.
 const EnvSink = "K_SINK"
 
@@ -58,11 +69,7 @@ const EnvSink = "K_SINK"
 // (tests set OnStored).
 func AggregatorLoader(log *slog.Logger, tune ...func(*core.AggregatorConfig, *alerting.Config)) Loader {
 	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
-		c, err := AggregatorConfigFrom(cfg)
-		if err != nil {
-			return Component{}, err
-		}
-		a, err := AlertsConfigFrom(cfg)
+		c, a, err := configsFrom(cfg)
 		if err != nil {
 			return Component{}, err
 		}
@@ -111,11 +118,7 @@ func AggregatorLoader(log *slog.Logger, tune ...func(*core.AggregatorConfig, *al
 // (tests set OnObserved and the hold).
 func AlertsLoader(log *slog.Logger, tune ...func(*alerting.EngineConfig)) Loader {
 	return func(ctx context.Context, cfg map[string]string, m *metrics.Metrics) (Component, error) {
-		c, err := AggregatorConfigFrom(cfg)
-		if err != nil {
-			return Component{}, err
-		}
-		a, err := AlertsConfigFrom(cfg)
+		c, a, err := configsFrom(cfg)
 		if err != nil {
 			return Component{}, err
 		}

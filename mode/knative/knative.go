@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -177,4 +178,16 @@ func NewService(inst *Instance, opts Options) *fce.Service {
 // Run serves inst until ctx ends or SIGTERM/SIGINT, then drains and stops.
 func Run(ctx context.Context, inst *Instance, opts Options) error {
 	return NewService(inst, opts).Start(ctx)
+}
+
+// Main is a Knative function's main: a JSON logger on stderr, the instance
+// of the component loaded by load (named component in the metrics and in
+// the exit message), served until SIGTERM; it exits 1 on a failure.
+func Main(component string, load func(log *slog.Logger) Loader) {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	inst := New(load(log), metrics.New(component, ""), log)
+	if err := Run(context.Background(), inst, Options{Logger: log}); err != nil {
+		fmt.Fprintln(os.Stderr, component+":", err)
+		os.Exit(1)
+	}
 }
