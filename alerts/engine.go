@@ -21,6 +21,7 @@ package alerts
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,12 @@ type Engine struct {
 	// networks' horizon.
 	pairs     map[string]int64
 	pairSweep int64
+	// heavy holds, per signal and account, the partners whose edge
+	// reached Repeat, with that crossing: a pair alerts only once the two
+	// share a heavy partner (a triangle). Two hyperactive accounts meet on
+	// three viral tweets by chance now and then; three accounts pairwise
+	// seldom do, and rings, pushes and swarms are 4-10 accounts.
+	heavy     map[heavyKey]map[string]*coord.Crossing
 	newest    time.Time // the newest event time seen
 	stats     Stats
 	bufPool   sync.Pool // *[]uint64 token buffers for signatures
@@ -86,6 +93,7 @@ func New(cfg Config) (*Engine, error) {
 		win:   newWindower(cfg),
 		coord: newCoordinator(cfg.Coordination),
 		pairs: map[string]int64{},
+		heavy: map[heavyKey]map[string]*coord.Crossing{},
 		stats: Stats{Alerts: map[string]int{}},
 	}
 	e.coords = []*coordinator{e.coord}
@@ -305,9 +313,16 @@ func (r *recentIDs) first(id string, at, from int64) bool {
 	return true
 }
 
+type heavyKey struct {
+	signal string
+	acct   string
+}
+
 // repeated turns the networks' new crossings into alerts, one per signal
 // and pair over the networks' horizon (the same pair crosses in each of a
-// signal's windows).
+// signal's windows), once the pair is part of a triangle of crossed edges:
+// each edge of the triangle alerts then, and a later edge as soon as it
+// closes a triangle of its own.
 func (e *Engine) repeated(out []event.Alert, at time.Time) []event.Alert {
 	e.crossed = e.nets.Crossed(e.crossed[:0])
 	hz := int64(e.nets.Horizon())
@@ -318,16 +333,66 @@ func (e *Engine) repeated(out []event.Alert, at time.Time) []event.Alert {
 				delete(e.pairs, k)
 			}
 		}
+		for k, partners := range e.heavy {
+			for b, c := range partners {
+				if c.At.UnixNano() < now-hz {
+					delete(partners, b)
+				}
+			}
+			if len(partners) == 0 {
+				delete(e.heavy, k)
+			}
+		}
 	}
-	for _, c := range e.crossed {
-		key := string(c.Window.Signal) + "\x00" + c.A + "\x00" + c.B
-		if _, done := e.pairs[key]; done {
+	for i := range e.crossed {
+		c := e.crossed[i]
+		sig := string(c.Window.Signal)
+		if _, done := e.pairs[pairKey(sig, c.A, c.B)]; done {
 			continue
 		}
-		e.pairs[key] = c.At.UnixNano()
-		out = append(out, pairAlert(c, e.cfg.Networks.Coord.Repeat))
+		ka, kb := heavyKey{sig, c.A}, heavyKey{sig, c.B}
+		if _, seen := e.heavy[ka][c.B]; seen {
+			continue // crossed in another of the signal's windows, pending
+		}
+		for _, k := range []heavyKey{ka, kb} {
+			if e.heavy[k] == nil {
+				e.heavy[k] = map[string]*coord.Crossing{}
+			}
+		}
+		e.heavy[ka][c.B], e.heavy[kb][c.A] = &c, &c
+		small, other := e.heavy[ka], e.heavy[kb]
+		if len(other) < len(small) {
+			small, other = other, small
+		}
+		var third []string
+		for p := range small {
+			if _, ok := other[p]; ok {
+				third = append(third, p)
+			}
+		}
+		if len(third) == 0 {
+			continue
+		}
+		slices.Sort(third) // map order must not order the alerts
+		out = e.pairAlertOnce(out, &c)
+		for _, p := range third {
+			out = e.pairAlertOnce(out, e.heavy[ka][p])
+			out = e.pairAlertOnce(out, e.heavy[kb][p])
+		}
 	}
 	return out
+}
+
+func pairKey(signal, a, b string) string { return signal + "\x00" + a + "\x00" + b }
+
+// pairAlertOnce appends c's pair alert unless its pair alerted already.
+func (e *Engine) pairAlertOnce(out []event.Alert, c *coord.Crossing) []event.Alert {
+	key := pairKey(string(c.Window.Signal), c.A, c.B)
+	if _, done := e.pairs[key]; done {
+		return out
+	}
+	e.pairs[key] = c.At.UnixNano()
+	return append(out, pairAlert(*c, e.cfg.Networks.Coord.Repeat))
 }
 
 // pairAlert is the alert of a pair of accounts that co-acted repeatedly.

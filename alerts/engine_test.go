@@ -780,3 +780,37 @@ func TestViralCascadeIsNotABurst(t *testing.T) {
 		t.Errorf("the same texts as own tweets: alerts %v, want a burst", kinds(got))
 	}
 }
+
+// Two accounts that co-retweeted three tweets within a minute of each
+// other are not yet a group: a pair alerts once it shares a heavy partner
+// (a triangle), and then every edge of the triangle alerts.
+func TestRepeatedCoActionNeedsATriangle(t *testing.T) {
+	cfg := coordOnly()
+	cfg.Coordination.Disabled = true
+	ring := func(k int) []sink.Record {
+		var recs []sink.Record
+		for r := range 3 {
+			at := t0.Add(time.Duration(2+r*9) * time.Minute)
+			for a := range k {
+				rc := rec(fmt.Sprintf("r%d-%d", r, a), fmt.Sprint("acct", a), "RT x", at.Add(time.Duration(a*13)*time.Second))
+				rc.Tweet.UserID, rc.Tweet.RetweetOf = fmt.Sprint("acct", a), fmt.Sprint("target", r)
+				recs = append(recs, rc)
+			}
+		}
+		return recs
+	}
+	if got := mustEngine(t, cfg).Observe(ring(2)); len(got) != 0 {
+		t.Errorf("a pair alone: alerts %v, want none", alertIDs(got))
+	}
+	got := mustEngine(t, cfg).Observe(ring(3))
+	if len(got) != 3 {
+		t.Fatalf("three accounts: alerts %v, want one per pair", alertIDs(got))
+	}
+	seen := map[string]bool{}
+	for _, a := range got {
+		seen[strings.Join(a.Accounts, ",")] = true
+	}
+	if !seen["acct0,acct1"] || !seen["acct0,acct2"] || !seen["acct1,acct2"] {
+		t.Errorf("pairs %v", seen)
+	}
+}
