@@ -14,8 +14,9 @@ import (
 )
 
 // replayFixtures are the twarc2 files the replay benchmark cycles through,
-// as `tweetflow gen --twarc-from` does.
-const replayFixtures = "../../../../shared/data/twitter/*.jsonl"
+// as `tweetflow gen --twarc-from` does: the repository's byte-identical
+// copies of ../shared/data/twitter, so the benchmark runs on any clone.
+const replayFixtures = "../../../producer/source/twitter/testdata/*.jsonl"
 
 // replayTweets generates n tweets of a twarc2 replay (gen.TwarcPages over
 // the fixtures) and reads them back through the twitter reader, so the
@@ -23,7 +24,7 @@ const replayFixtures = "../../../../shared/data/twitter/*.jsonl"
 func replayTweets(tb testing.TB, n int) []event.Tweet {
 	tb.Helper()
 	if m, _ := filepath.Glob(replayFixtures); len(m) == 0 {
-		tb.Skipf("no twarc2 fixtures at %s", replayFixtures)
+		tb.Fatalf("no twarc2 fixtures at %s", replayFixtures)
 	}
 	ctx := context.Background()
 	tmpl, err := gen.LoadTweets(ctx, []string{replayFixtures})
