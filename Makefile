@@ -98,7 +98,7 @@ kcat:
 
 # The GraphML export's interoperability test (alerts/coord/netexport/graphml_test.go) reads the file
 # back with networkx, and mode/network's TestToolkitLive runs the QUT toolkit itself
-# (../shared/tools/qut-coordination-network-toolkit, or $QUT_TOOLKIT), which needs regex, networkx,
+# (third_party/qut-coordination-network-toolkit, or $QUT_TOOLKIT), which needs regex, networkx,
 # requests and urllib3: Debian's packages under /usr/bin/python3. `make test` installs them once.
 .PHONY: networkx
 test: networkx
