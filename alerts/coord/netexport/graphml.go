@@ -65,7 +65,11 @@ const (
 
 // WriteGraphML writes the edges as an undirected GraphML graph whose id is
 // desc (e.g. "co-retweet/1m0s"), with the same nodes, attributes and groups
-// as WriteGEXF. Gephi, networkx (read_graphml) and igraph read it.
+// as WriteGEXF. Gephi, networkx (read_graphml) and igraph read it. Node ids
+// are the account ids as they are, as networkx writes them: graphml.xsd
+// wants an NMTOKEN there, which numeric user ids and Twitter handles
+// ([A-Za-z0-9_]) are; an id with spaces or punctuation (a handle of another
+// source) is kept readable rather than renamed.
 func WriteGraphML(w io.Writer, desc string, edges []coord.Edge) error {
 	g := GraphML{XSI: "http://www.w3.org/2001/XMLSchema-instance",
 		SchemaLocation: GraphMLNamespace + " " + GraphMLNamespace + "/1.0/graphml.xsd"}

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/tweetflow/tweetflow/alerts/coord"
 )
@@ -99,8 +101,8 @@ func validateGraphML(b []byte) error {
 			case parent == "graph" && name == "node":
 				seenContent = true
 				id, _ := attr(t, "id")
-				if id == "" || nodes[id] {
-					return fmt.Errorf("node id %q missing or repeated", id)
+				if !nmtoken(id) || nodes[id] {
+					return fmt.Errorf("node id %q: not an NMTOKEN (graphml.xsd) or repeated", id)
 				}
 				nodes[id] = true
 			case parent == "graph" && name == "edge":
@@ -152,6 +154,21 @@ func validateGraphML(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// nmtoken reports whether s is an XML NMTOKEN, the type graphml.xsd
+// gives node ids: one or more name characters (letters, digits, marks,
+// '.', '-', '_', ':', U+00B7).
+func nmtoken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.In(r, unicode.Mn, unicode.Mc) && !strings.ContainsRune(".-_:\u00b7", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func writeGraphML(t *testing.T, edges []coord.Edge) []byte {
@@ -208,7 +225,7 @@ func TestGraphMLNetworkx(t *testing.T) {
 	if err := exec.Command(py, "-c", "import networkx").Run(); err != nil {
 		t.Fatalf("%s cannot import networkx (apt-get install python3-networkx, or make test): %v", py, err)
 	}
-	edges := append(network(t), coord.Edge{A: "x<&\"'>", B: "é z", HandleA: "@ü", AB: 7, BA: 3, TweetsA: 9, TweetsB: 1})
+	edges := append(network(t), coord.Edge{A: "x.y-1", B: "é_z", HandleA: "@ü<&\"'>", AB: 7, BA: 3, TweetsA: 9, TweetsB: 1})
 	path := filepath.Join(t.TempDir(), "net.graphml")
 	if err := os.WriteFile(path, writeGraphML(t, edges), 0o644); err != nil {
 		t.Fatal(err)
@@ -238,9 +255,9 @@ print(json.dumps({"directed": g.is_directed(),
 		t.Fatalf("networkx read %s", out)
 	}
 	wantNodes := map[string]map[string]any{
-		"a":       {"label": "@a", "handle": "@a", "tweets": 2.0, "group": 0.0},
-		"x<&\"'>": {"label": "@ü", "handle": "@ü", "tweets": 9.0, "group": 2.0},
-		"é z":     {"label": "é z", "tweets": 1.0, "group": 2.0},
+		"a":     {"label": "@a", "handle": "@a", "tweets": 2.0, "group": 0.0},
+		"x.y-1": {"label": "@ü<&\"'>", "handle": "@ü<&\"'>", "tweets": 9.0, "group": 2.0},
+		"é_z":   {"label": "é_z", "tweets": 1.0, "group": 2.0},
 	}
 	for id, want := range wantNodes {
 		if fmt.Sprint(got.Nodes[id]) != fmt.Sprint(want) {
