@@ -9,20 +9,28 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// The alert engine of the cluster aggregators (mode/alerting) observes the records its own
-// process stored: with two replicas each engine sees only its share of the stream, and a
-// campaign whose tweets land on both is found by neither (a burst of 6 accounts split 3+3
-// stays under the 5-account bound). Scaling to zero loses the open windows until the next
-// start rebuilds them. checkAlertingAggregators requires every aggregator that runs the engine
-// to be exactly one replica, always up, and the Kafka-only one's alerts topic to be declared.
+// The alert engine (mode/alerting) runs inside an aggregator (observing the records its own
+// process stored) or apart from them (`tweetflow kafka alerts`, the Knative alerts function,
+// reading the record events): either way, with two replicas each engine sees only its share of
+// the stream, and a campaign whose tweets land on both is found by neither (a burst of 6
+// accounts split 3+3 stays under the 5-account bound). Scaling to zero loses the open windows
+// until the next start rebuilds them. checkAlertingAggregators requires every Deployment or
+// function that runs the engine to be exactly one replica, always up, its alerts topic and the
+// aggregators' records topic to be declared.
 
 // Values mirrored from the main module (deploy/validate does not import the modes: their
 // dependencies, Kafka, SQLite and Elasticsearch clients, are not this module's).
 const (
-	envAlerts         = "ALERTS"      // mode/alerting.EnvAlerts
-	flagNoAlerts      = "--no-alerts" // cmd/tweetflow kafka aggregate
+	envAlerts         = "ALERTS"        // mode/alerting.EnvAlerts
+	envRecordEvents   = "RECORD_EVENTS" // mode/alerting.EnvRecordEvents
+	flagNoAlerts      = "--no-alerts"   // cmd/tweetflow kafka aggregate
 	flagAlertsTopic   = "--alerts-topic="
 	defaultAlertTopic = "alerts" // mode/kafkaonly.AggregatorDefaults().AlertsTopic
+	// The record events an aggregator emits for the engine apart (`tweetflow kafka alerts`).
+	flagRecordEvents    = "--record-events"
+	flagRecordsTopic    = "--records-topic="
+	flagTopic           = "--topic="
+	defaultRecordsTopic = "records" // mode/kafkaonly.AggregatorDefaults().RecordsTopic
 )
 
 // alertsOff reports whether the ALERTS value v turns the engine off (mode/alerting.FromEnv).
@@ -57,13 +65,18 @@ func checkAlertingAggregators(docs []Document, funcs map[string]*Function) []Pro
 		if yaml.Unmarshal(d.Raw, &dep) != nil {
 			continue // kubeconform reports it
 		}
+		for _, rt := range recordsTopics(dep) {
+			if len(topics) > 0 && !topics[rt] {
+				probs = append(probs, d.problem("spec.template.spec.containers", "the aggregator produces its record events to topic %q, which is not a KafkaTopic in %s/: declare it, so its partitions, replicas and retention are the cluster's", rt, K8sDir))
+			}
+		}
 		topic, ok := alertingKafkaAggregator(dep)
 		if !ok {
 			continue
 		}
 		alerting[d.Namespace+"/"+d.Name] = true
 		if r := dep.Spec.Replicas; r != nil && *r != 1 {
-			probs = append(probs, d.problem("spec.replicas", "is %d: this aggregator runs the alert engine, which must see the whole stream (one replica; or set %s=off)", *r, envAlerts))
+			probs = append(probs, d.problem("spec.replicas", "is %d: this Deployment runs the alert engine, which must see the whole stream (one replica; or set %s=off on an aggregator)", *r, envAlerts))
 		}
 		if dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 			probs = append(probs, d.problem("spec.strategy.type", "is %q, want Recreate: a rolling update runs two alert engines, each over part of the stream, while old and new pods share the partitions", dep.Spec.Strategy.Type))
@@ -124,15 +137,66 @@ func checkAlertingAggregators(docs []Document, funcs map[string]*Function) []Pro
 		}
 	}
 	if f, ok := funcs[AggregatorFunc]; ok {
-		probs = append(probs, checkAlertingFunc(f)...)
+		if v, ok := f.Env(envAlerts); !ok || !alertsOff(v) {
+			probs = append(probs, checkAlertingFunc(AggregatorFunc, f)...)
+		}
+	}
+	if f, ok := funcs[AlertsFunc]; ok {
+		probs = append(probs, checkAlertingFunc(AlertsFunc, f)...)
+		// The engine apart sees only what the aggregator emits.
+		if agg, ok := funcs[AggregatorFunc]; ok {
+			if v, ok := agg.Env(envRecordEvents); !ok || alertsOff(v) {
+				d := Document{File: AggregatorFunc, Line: 1, Kind: "func.yaml", Name: agg.Name}
+				probs = append(probs, d.problem("run.envs", "%s is not on: the alerts function (%s) would receive no record event", envRecordEvents, AlertsFunc))
+			}
+		}
 	}
 	return probs
 }
 
-// alertingKafkaAggregator reports whether dep runs `tweetflow kafka aggregate` with the alert
-// engine on, and the topic its alerts go to.
+// recordsTopics returns the topics dep's `tweetflow kafka aggregate` containers produce record
+// events to (--record-events, or RECORD_EVENTS=on).
+func recordsTopics(dep appsv1.Deployment) []string {
+	var out []string
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if len(c.Args) < 2 || c.Args[0] != "kafka" || c.Args[1] != "aggregate" {
+			continue
+		}
+		on := false
+		for _, e := range c.Env {
+			if e.Name == envRecordEvents {
+				on = !alertsOff(e.Value) && e.Value != ""
+			}
+		}
+		topic := defaultRecordsTopic
+		for _, a := range c.Args[2:] {
+			if a == flagRecordEvents || a == flagRecordEvents+"=true" {
+				on = true
+			}
+			if v, found := strings.CutPrefix(a, flagRecordsTopic); found {
+				topic = v
+			}
+		}
+		if on {
+			out = append(out, topic)
+		}
+	}
+	return out
+}
+
+// alertingKafkaAggregator reports whether dep runs the alert engine: `tweetflow kafka alerts`
+// (always), or `tweetflow kafka aggregate` with the engine on; and the topic its alerts go to.
 func alertingKafkaAggregator(dep appsv1.Deployment) (topic string, ok bool) {
 	for _, c := range dep.Spec.Template.Spec.Containers {
+		if len(c.Args) >= 2 && c.Args[0] == "kafka" && c.Args[1] == "alerts" {
+			topic = defaultAlertTopic
+			for _, a := range c.Args[2:] {
+				if v, found := strings.CutPrefix(a, flagAlertsTopic); found {
+					topic = v
+				}
+			}
+			return topic, true
+		}
 		if len(c.Args) < 2 || c.Args[0] != "kafka" || c.Args[1] != "aggregate" {
 			continue
 		}
@@ -155,14 +219,12 @@ func alertingKafkaAggregator(dep appsv1.Deployment) (topic string, ok bool) {
 	return "", false
 }
 
-// checkAlertingFunc requires the Knative aggregator, unless it sets ALERTS=off, to scale
-// between exactly one and one pod (func writes autoscaling.knative.dev/min-scale and
-// max-scale from deploy.options.scale; unset, Knative scales from zero to unbounded).
-func checkAlertingFunc(f *Function) []Problem {
-	if v, ok := f.Env(envAlerts); ok && alertsOff(v) {
-		return nil
-	}
-	d := Document{File: AggregatorFunc, Line: 1, Kind: "func.yaml", Name: f.Name}
+// checkAlertingFunc requires a Knative function that runs the alert engine (the aggregator
+// unless it sets ALERTS=off; the alerts function) to scale between exactly one and one pod
+// (func writes autoscaling.knative.dev/min-scale and max-scale from deploy.options.scale;
+// unset, Knative scales from zero to unbounded).
+func checkAlertingFunc(file string, f *Function) []Problem {
+	d := Document{File: file, Line: 1, Kind: "func.yaml", Name: f.Name}
 	var s FuncScale
 	if f.Deploy.Options.Scale != nil {
 		s = *f.Deploy.Options.Scale
@@ -177,7 +239,7 @@ func checkAlertingFunc(f *Function) []Problem {
 		{"deploy.options.scale.max", s.Max, "each further pod's engine would see only its share of the events"},
 	} {
 		if b.v == nil || *b.v != 1 {
-			probs = append(probs, d.problem(b.field, "is %s, want 1: the aggregator runs the alert engine (%s unless %s=off)", orUnset(b.v), b.why, envAlerts))
+			probs = append(probs, d.problem(b.field, "is %s, want 1: the function runs the alert engine (%s; on an aggregator, unless %s=off)", orUnset(b.v), b.why, envAlerts))
 		}
 	}
 	return probs

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 )
@@ -154,23 +155,27 @@ run:
 		return "  options:\n    scale:\n      min: " + min + "\n      max: " + max + "\n"
 	}
 	cases := []struct {
-		name string
-		yaml string
-		want []string
+		name, file string
+		yaml       string
+		want       []string
 	}{
 		{name: "one pod", yaml: fn("", scale("1", "1"))},
 		{name: "max 10", yaml: fn("", scale("1", "10")), want: []string{"deploy.options.scale.max: is 10, want 1"}},
 		{name: "scale to zero", yaml: fn("", scale("0", "1")), want: []string{"deploy.options.scale.min: is 0, want 1"}},
 		{name: "no scale (Knative: 0 to unbounded)", yaml: fn("", ""), want: []string{"scale.min: is unset", "scale.max: is unset"}},
 		{name: "ALERTS=off scales freely", yaml: fn("    - name: ALERTS\n      value: 'off'\n", scale("0", "10"))},
+		{name: "the alerts function, one pod", file: AlertsFunc, yaml: fn("", scale("1", "1"))},
+		{name: "the alerts function, ALERTS=off does not free it", file: AlertsFunc,
+			yaml: fn("    - name: ALERTS\n      value: 'off'\n", scale("1", "3")), want: []string{"deploy.options.scale.max: is 3, want 1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, probs := ParseFunction(AggregatorFunc, []byte(c.yaml))
+			file := cmp.Or(c.file, AggregatorFunc)
+			f, probs := ParseFunction(file, []byte(c.yaml))
 			if f == nil || len(probs) > 0 {
 				t.Fatalf("test func.yaml: %v", probs)
 			}
-			wantProblems(t, checkAlertingAggregators(nil, map[string]*Function{AggregatorFunc: f}), c.want)
+			wantProblems(t, checkAlertingAggregators(nil, map[string]*Function{file: f}), c.want)
 		})
 	}
 }

@@ -30,6 +30,8 @@ const (
 	FunctionsDir   = "functions"
 	TemplatesDir   = "deploy/templates"
 	AggregatorFunc = "func.yaml"
+	// AlertsFunc is the alert engine's function apart from the aggregators (functions/alerts).
+	AlertsFunc = "functions/alerts/func.yaml"
 )
 
 // Options says where the repository is and which kubeconform to run.
@@ -297,7 +299,7 @@ func checkKustomizations(root string, files []string) ([]Problem, error) {
 
 // knownTypes are the CloudEvents types of the event contract.
 func knownTypes() []string {
-	return []string{event.TypeTweet, event.TypeMetadata, event.TypeAlertThreshold, event.TypeAlertAnomaly, event.TypeAlertCoordination}
+	return []string{event.TypeTweet, event.TypeMetadata, event.TypeRecord, event.TypeAlertThreshold, event.TypeAlertAnomaly, event.TypeAlertCoordination}
 }
 
 // checkTriggerTypes checks that every Trigger filters on a type of the event contract: a typo
@@ -403,8 +405,11 @@ func checkFunctions(ctx context.Context, root string, m *Manifests) ([]Problem, 
 	for _, file := range slices.Sorted(maps.Keys(m.Functions)) {
 		f := m.Functions[file]
 		want := event.TypeTweet
-		if file == AggregatorFunc {
+		switch file {
+		case AggregatorFunc:
 			want = event.TypeMetadata
+		case AlertsFunc:
+			want = event.TypeRecord
 		}
 		probs = append(probs, CheckFunction(file, f, want, brs)...)
 		for i, s := range f.Deploy.Subscriptions {
@@ -413,7 +418,7 @@ func checkFunctions(ctx context.Context, root string, m *Manifests) ([]Problem, 
 			probs = append(probs, compareTrigger(file, i, f, s, trs[name])...)
 		}
 		probs = append(probs, validateFuncService(ctx, file, f)...)
-		if file != AggregatorFunc {
+		if file != AggregatorFunc && file != AlertsFunc {
 			probs = append(probs, checkModelDir(root, file, f)...)
 		}
 	}
