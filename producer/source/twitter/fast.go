@@ -16,7 +16,7 @@ import (
 // name, a duplicate member name, deep nesting, a string the library would
 // decode with a replacement character), which the caller then hands to
 // unmarshal: errors and corner cases keep the library's exact answer. The
-// library decode cost about 3x the CPU of this one on twarc2 pages
+// library decode cost 2-3x the CPU of this one on twarc2 pages
 // (BenchmarkPagesLibrary against BenchmarkPages), most of it walking the
 // includes and metrics tweetflow never reads. FuzzFastDecoder and
 // TestFastDecoderMutations check that whatever this accepts, the library
