@@ -73,10 +73,16 @@ type group struct {
 	vocab        []uint64 // sorted
 	vocabSources int
 	members      []member
-	lastNs       int64 // the newest member's time in Unix ns
-	alerted      bool
-	sweepEpoch   uint64 // the last sweep that counted this group
-	probe        uint64 // the last match call that compared this group
+	// big indexes the members of a group past indexMembers (nil below):
+	// without it the redelivery check and check's distinct-account count
+	// walked every member on every tweet, quadratic in a text reposted
+	// thousands of times within the window by fewer than K accounts (64% of
+	// the CPU of a 300k-tweet twarc2 replay, most groups staying small).
+	big        *memberIndex
+	lastNs     int64 // the newest member's time in Unix ns
+	alerted    bool
+	sweepEpoch uint64 // the last sweep that counted this group
+	probe      uint64 // the last match call that compared this group
 
 	// Most groups never get a second tweet: their representatives and their
 	// one member live in the group itself, so a new group is no allocation
@@ -122,12 +128,82 @@ const (
 	maxRepCandidates = 8
 )
 
+// indexMembers is the group size from which its members are indexed.
+const indexMembers = 16
+
+// memberIndex mirrors a big group's members: their ids, and how many of
+// them each account posted.
+type memberIndex struct {
+	ids   map[string]struct{}
+	users map[string]int
+}
+
+func (x *memberIndex) add(m member) {
+	x.ids[m.id] = struct{}{}
+	x.users[m.user]++
+}
+
+func (x *memberIndex) remove(m member) {
+	delete(x.ids, m.id)
+	if x.users[m.user]--; x.users[m.user] <= 0 {
+		delete(x.users, m.user)
+	}
+}
+
+// add appends m, indexing the members once the group is big.
+func (g *group) add(m member) {
+	g.members = append(g.members, m)
+	switch {
+	case g.big != nil:
+		g.big.add(m)
+	case len(g.members) >= indexMembers:
+		g.big = &memberIndex{ids: make(map[string]struct{}, 2*indexMembers), users: make(map[string]int, 2*indexMembers)}
+		for _, m := range g.members {
+			g.big.add(m)
+		}
+	}
+}
+
+// has reports whether a member has tweet id id (a redelivery).
+func (g *group) has(id string) bool {
+	if g.big != nil {
+		_, ok := g.big.ids[id]
+		return ok
+	}
+	for _, m := range g.members {
+		if m.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// accounts is the number of distinct accounts among the members.
+func (g *group) accounts() int {
+	if g.big != nil {
+		return len(g.big.users)
+	}
+	users := make(map[string]struct{}, len(g.members))
+	for _, m := range g.members {
+		users[m.user] = struct{}{}
+	}
+	return len(users)
+}
+
 // trim keeps the members of a long-lived group (a text reposted all day)
 // that are within one window of its newest: older ones can no longer be in a
 // span with a new tweet.
 func (g *group) trim(window time.Duration) {
 	horizon := g.lastNs - int64(window)
-	g.members = slices.DeleteFunc(g.members, func(m member) bool { return m.at.UnixNano() < horizon })
+	g.members = slices.DeleteFunc(g.members, func(m member) bool {
+		if m.at.UnixNano() >= horizon {
+			return false
+		}
+		if g.big != nil {
+			g.big.remove(m)
+		}
+		return true
+	})
 }
 
 // coordinator finds groups of near-identical texts posted by at least K
@@ -243,10 +319,8 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 		c.index(g, t.tokens, t.weights, t.info)
 		c.inserts++
 	}
-	for _, m := range g.members {
-		if m.id == t.id {
-			return nil // a redelivered tweet: already counted
-		}
+	if g.has(t.id) {
+		return nil // a redelivered tweet: already counted
 	}
 	m := member{id: t.id, user: t.user, text: t.text, at: t.at}
 	switch {
@@ -255,7 +329,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	case len(g.members) < maxRepCandidates:
 		m.tokens = c.copyTokens(t.tokens)
 	}
-	g.members = append(g.members, m)
+	g.add(m)
 	if strict && g.vocabSources < maxRepCandidates {
 		if g.vocabSources > 0 {
 			g.vocab = union(g.vocabulary(), t.tokens)
@@ -398,16 +472,12 @@ func (c *coordinator) check(g *group) *event.Alert {
 	if len(g.members) < c.cfg.K {
 		return nil // fewer tweets than K cannot be K accounts (most groups have one)
 	}
-	users := map[string]int{}
-	for _, m := range g.members {
-		users[m.user]++
-	}
-	if len(users) < c.cfg.K {
+	if g.accounts() < c.cfg.K {
 		return nil
 	}
+	users := map[string]int{}
 	ms := slices.Clone(g.members)
 	slices.SortStableFunc(ms, func(a, b member) int { return a.at.Compare(b.at) })
-	clear(users)
 	lo := 0
 	for hi, m := range ms {
 		users[m.user]++

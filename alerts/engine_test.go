@@ -814,3 +814,79 @@ func TestRepeatedCoActionNeedsATriangle(t *testing.T) {
 		t.Errorf("pairs %v", seen)
 	}
 }
+
+// A text reposted hundreds of times within the window by fewer than K
+// accounts makes a big group (its members indexed past indexMembers, and
+// trimmed to the window past maxGroupMembers): redeliveries of indexed
+// members still count once, and the alert comes with the K-th account,
+// naming each tweet of its span once.
+func TestCoordinationBigGroup(t *testing.T) {
+	base := campaign("big", 1, t0, 0)[0]
+	var recs []sink.Record
+	for i := range 300 { // 4 accounts, a tweet a second for 5 minutes
+		r := base
+		r.Tweet.ID, r.Tweet.User, r.Tweet.CreatedAt = fmt.Sprintf("b%03d", i), fmt.Sprintf("acct%d", i%4), t0.Add(time.Duration(i)*time.Second)
+		recs = append(recs, r)
+	}
+	redelivered := slices.Clone(recs[280:])
+	last := base
+	last.Tweet.ID, last.Tweet.User, last.Tweet.CreatedAt = "b-fifth", "acct-fifth", t0.Add(300*time.Second)
+
+	cfg := coordOnly()
+	cfg.Coordination.Slow = []SlowWindow{} // the 60 s window alone
+	e := mustEngine(t, cfg)
+	if got := append(e.Observe(recs), e.Observe(redelivered)...); len(got) != 0 {
+		t.Fatalf("four accounts: alerts %v, want none", kinds(got))
+	}
+	got := append(e.Observe([]sink.Record{last}), e.Flush()...)
+	if len(got) != 1 || got[0].Observed != 5 {
+		t.Fatalf("with a fifth account: alerts %+v, want one of 5 accounts", got)
+	}
+	a := got[0]
+	// The span: the fifth account's tweet and the four accounts' tweets of
+	// the 60 s before it (b240..b299), each once.
+	if want := 61; a.Count != want {
+		t.Errorf("alert counts %d tweets, want %d (redeliveries counted?)", a.Count, want)
+	}
+	seen := map[string]bool{}
+	for _, id := range a.TweetIDs {
+		if seen[id] {
+			t.Errorf("tweet %s named twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// A big group's index mirrors its members through adds and trims: the
+// redelivery check and the account count agree with a walk of the members.
+func TestGroupMemberIndex(t *testing.T) {
+	var g group
+	walk := func() (map[string]bool, int) {
+		ids, users := map[string]bool{}, map[string]bool{}
+		for _, m := range g.members {
+			ids[m.id], users[m.user] = true, true
+		}
+		return ids, len(users)
+	}
+	for i := range 3 * maxGroupMembers {
+		at := t0.Add(time.Duration(i) * time.Second)
+		g.add(member{id: fmt.Sprintf("t%d", i), user: fmt.Sprintf("u%d", i%7+i/100), at: at})
+		g.lastNs = at.UnixNano()
+		if i%97 == 0 {
+			g.trim(time.Minute)
+		}
+		if (i+1 >= indexMembers) != (g.big != nil) {
+			t.Fatalf("after %d members: indexed %v", i+1, g.big != nil)
+		}
+		ids, accounts := walk()
+		if g.accounts() != accounts {
+			t.Fatalf("after %d adds: %d accounts, the members have %d", i+1, g.accounts(), accounts)
+		}
+		for _, probe := range []int{0, i / 2, i} {
+			id := fmt.Sprintf("t%d", probe)
+			if g.has(id) != ids[id] {
+				t.Fatalf("after %d adds: has(%s) = %v, the members say %v", i+1, id, g.has(id), ids[id])
+			}
+		}
+	}
+}
