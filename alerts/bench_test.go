@@ -3,12 +3,12 @@ package alerts
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -43,7 +43,7 @@ func benchBatches(b *testing.B, slot func(n int) int, store func([]sink.Record))
 	feed := newBenchFeed(b)
 	recs := make([]sink.Record, 256)
 	n := 0
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		for i := range recs {
 			recs[i] = feed.record(n, slot(n))
@@ -54,7 +54,7 @@ func benchBatches(b *testing.B, slot func(n int) int, store func([]sink.Record))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
 	// The machine is shared: the process's own CPU time per tweet is what a
 	// dedicated core would spend.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
 }
 
 type nullWriter struct{}
@@ -90,15 +90,6 @@ func benchEngine(b *testing.B) *Engine {
 		b.Fatal(err)
 	}
 	return e
-}
-
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchFeed makes benchmark records from the sample's tweets. Ids and

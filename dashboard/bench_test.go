@@ -8,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
 )
 
@@ -273,7 +273,7 @@ func BenchmarkSinkWrite(b *testing.B) {
 			t0 := time.Date(2009, 4, 6, 22, 19, 45, 0, time.UTC)
 			recs := make([]sink.Record, 512)
 			n := 0
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for i := range recs {
 					recs[i] = sink.Record{Results: []sink.Result{
@@ -291,7 +291,7 @@ func BenchmarkSinkWrite(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/tweet")
-			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(n), "cpu-ns/tweet")
 		})
 	}
 }
@@ -299,19 +299,10 @@ func BenchmarkSinkWrite(b *testing.B) {
 // reportCPU reports the process's CPU milliseconds per operation: the
 // machine is shared, so wall time overstates what a query costs.
 func reportCPU(b *testing.B) func() {
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	return func() {
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}
-}
-
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func b2f(v bool) float64 {

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 	"github.com/tweetflow/tweetflow/mode/produce"
 	"github.com/tweetflow/tweetflow/producer"
 	"github.com/tweetflow/tweetflow/producer/source/csv"
@@ -209,12 +210,12 @@ func BenchmarkKafkaOnlyEndToEnd(b *testing.B) {
 	k.produce(syntheticTweets(b, 100, "warm"))
 	k.waitResults(int64(100*len(k.models)), time.Minute)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), selfCPU()
+	start, cpu0 := time.Now(), cputime.Process()
 	for i := range b.N {
 		k.produce(syntheticTweets(b, perIter, fmt.Sprintf("b%d-", i)))
 		k.waitResults(int64((100+perIter*(i+1))*len(k.models)), 5*time.Minute)
 	}
-	el, cpu := time.Since(start), selfCPU()-cpu0
+	el, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	k.waitStored(int64(100+perIter*b.N), time.Minute) // and all of them complete
 	b.ReportMetric(float64(perIter*b.N)/el.Seconds(), "tweets/s")
@@ -247,7 +248,7 @@ func benchProducer(b *testing.B, batch int) {
 	defer p.Close(context.Background())
 	var sent int64
 	b.ResetTimer()
-	start, cpu0 := time.Now(), selfCPU()
+	start, cpu0 := time.Now(), cputime.Process()
 	for range b.N {
 		src, err := csv.Open(sampleCSV, csv.Options{})
 		if err != nil {
@@ -261,5 +262,5 @@ func benchProducer(b *testing.B, batch int) {
 		sent += st.Sent
 	}
 	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "tweets/s")
-	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(sent), "cpu-µs/tweet")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(sent), "cpu-µs/tweet")
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -13,15 +12,6 @@ import (
 // wall-clock rates vary with the load. The benchmarks also report the CPU
 // time spent per event, which the load does not inflate much: 1e6 divided by
 // it is the rate one fully available core would sustain.
-
-// selfCPU is this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // procCPU is another process's user+system CPU time, from /proc/PID/stat
 // (in clock ticks of 1/100 s).

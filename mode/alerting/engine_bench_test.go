@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/alerts/campaign"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 	"github.com/tweetflow/tweetflow/mode/alerting"
 	"github.com/tweetflow/tweetflow/mode/core"
 	"github.com/tweetflow/tweetflow/producer/source"
@@ -79,7 +79,7 @@ func BenchmarkEngineConsumer(b *testing.B) {
 		wg.Done()
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for _, m := range msgs {
 		e, err := kafka.Decode(ctx, m)
 		if err != nil {
@@ -88,7 +88,7 @@ func BenchmarkEngineConsumer(b *testing.B) {
 		h(ctx, *e, ack)
 	}
 	wg.Wait()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
@@ -118,12 +118,4 @@ func benchStream(b *testing.B) []event.Tweet {
 		b.Fatal(err)
 	}
 	return tweets
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/elastictest"
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 )
 
 const benchBatch = 1000
@@ -34,14 +34,6 @@ func benchRecords(n int) []sink.Record {
 		recs[i].Tweet.Text = fmt.Sprintf("@user%d this is tweet %d, about the length of a real one: sentiment140 averages 74 characters", i%500, i)
 	}
 	return recs
-}
-
-// cpuTime is the process's user+system CPU time: with the machine shared,
-// CPU per document is the stable figure; docs/s depends on the load.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // heapPeak samples the live heap while a benchmark runs.
@@ -77,7 +69,7 @@ func runWriters(b *testing.B, url string, writers int, fresh bool) {
 	peak := heapPeak(stop)
 	var next atomic.Int64
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -102,7 +94,7 @@ func runWriters(b *testing.B, url string, writers int, fresh bool) {
 		})
 	}
 	wg.Wait()
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	close(stop)
 	b.ReportMetric(float64(b.N)/el.Seconds(), "docs/s")
@@ -179,7 +171,7 @@ func BenchmarkFakeBulk(b *testing.B) {
 	raw := body.Bytes()
 	b.SetBytes(int64(len(raw)) / benchBatch)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	for done := 0; done < b.N; done += benchBatch {
 		rec := httptest.NewRecorder()
 		fake.ServeHTTP(rec, httptest.NewRequest("POST", "/bench/_bulk", bytes.NewReader(raw)))
@@ -188,7 +180,7 @@ func BenchmarkFakeBulk(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/doc")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/doc")
 }
 
 func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }

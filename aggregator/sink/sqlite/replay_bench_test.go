@@ -4,9 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/gen"
@@ -50,15 +48,6 @@ func replayTweets(tb testing.TB, n int) []event.Tweet {
 		tb.Fatalf("read %d replay tweets, want %d", len(tweets), n)
 	}
 	return tweets
-}
-
-// cpuTime is the process's user + system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkWriteReplay writes a generated twarc2 replay (the #10 end-to-end

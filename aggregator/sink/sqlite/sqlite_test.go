@@ -21,6 +21,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sinktest"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/cputime"
 )
 
 type harness struct {
@@ -285,7 +286,7 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 	const batch = 512
 	n := 0
 	w0, measured := writtenBytes()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		recs := make([]sink.Record, batch)
 		for k := range recs {
@@ -298,7 +299,7 @@ func benchWriteBatch(b *testing.B, tweet func(int) event.Tweet) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(n), "cpu-us/record")
+	b.ReportMetric(float64((cputime.Process()-c0).Microseconds())/float64(n), "cpu-us/record")
 	if w1, ok := writtenBytes(); ok && measured {
 		b.ReportMetric(float64(w1-w0)/float64(n), "wbytes/record")
 	}
