@@ -817,9 +817,10 @@ func TestRepeatedCoActionNeedsATriangle(t *testing.T) {
 
 // A text reposted hundreds of times within the window by fewer than K
 // accounts makes a big group (its members indexed past indexMembers, and
-// trimmed to the window past maxGroupMembers): redeliveries of indexed
-// members still count once, and the alert comes with the K-th account,
-// naming each tweet of its span once.
+// trimmed to the window past maxGroupMembers): redelivered records count
+// once, and the alert comes with the K-th account, naming each tweet of its
+// span once. (The engine drops these redeliveries before the coordinator;
+// the coordinator's own check against its index is TestGroupMemberIndex.)
 func TestCoordinationBigGroup(t *testing.T) {
 	base := campaign("big", 1, t0, 0)[0]
 	var recs []sink.Record
