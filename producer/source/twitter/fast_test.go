@@ -55,6 +55,39 @@ func readBoth(t *testing.T, in []byte) int {
 	return fast.fastLines
 }
 
+// The fast decoder's strings are the line's bytes, which the next line
+// overwrites in the reader's buffer: the tweets a reader returned must
+// stay as they were after the reads that follow (detach copies them). A
+// small buffer (64 KiB) is refilled many times over the flattened fixture.
+func TestFastTweetsOutliveTheLine(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("testdata", "flat.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = append(in, in...)
+	rows := func(libraryOnly bool) []csv.Row {
+		r := NewReader(bytes.NewReader(in), "flat.jsonl", Options{MaxLineBytes: 64 << 10})
+		r.libraryOnly = libraryOnly
+		var rows []csv.Row
+		if err := csv.Drain(context.Background(), r, func(row csv.Row) { rows = append(rows, row) }, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !libraryOnly && r.fastLines == 0 {
+			t.Fatal("no line went the fast way")
+		}
+		return rows
+	}
+	fast, lib := rows(false), rows(true)
+	if len(fast) != len(lib) || len(fast) < 100 {
+		t.Fatalf("%d tweets the fast way, %d by the library", len(fast), len(lib))
+	}
+	for i := range fast {
+		if !reflect.DeepEqual(fast[i], lib[i]) {
+			t.Fatalf("tweet %d changed after its line: %#v\nthe library's: %#v", i, fast[i].Tweet, lib[i].Tweet)
+		}
+	}
+}
+
 // transcript is every row and row error of r, one a line.
 func transcript(t *testing.T, r *Reader) string {
 	var b strings.Builder

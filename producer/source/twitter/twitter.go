@@ -334,8 +334,6 @@ func (r *Reader) page(p *page, data []tweet, indexed bool) {
 	if r.users == nil {
 		r.users, r.included = map[string]string{}, map[string]*tweet{}
 	}
-	clear(r.users)
-	clear(r.included)
 	for _, u := range p.Includes.Users {
 		r.users[u.ID] = u.Username
 	}
@@ -350,6 +348,10 @@ func (r *Reader) page(p *page, data []tweet, indexed bool) {
 		r.tweet(&data[i], r.users, r.included, a)
 	}
 	r.errors(p.Errors)
+	// Emptied now rather than at the next page: the fast decoder's strings
+	// are the line's bytes, which the next line overwrites.
+	clear(r.users)
+	clear(r.included)
 }
 
 func (r *Reader) errors(errs []apiError) {
@@ -473,9 +475,10 @@ func (t *tweet) fullText() (string, entities) {
 }
 
 // detach copies a tweet's strings into one allocation of its own. The fast
-// decoder's strings are cuts of its arena's chunks (one allocation for
-// many strings); a tweet that lives on (the score cache keeps texts) must
-// not keep a chunk, and the other tweets' strings in it, alive.
+// decoder's strings are the line's bytes, which the next line overwrites,
+// or cuts of its arena's chunks (one allocation for many strings); a tweet
+// that lives on (the score cache keeps texts) must neither change nor keep
+// a chunk, and the other tweets' strings in it, alive.
 func detach(tw *event.Tweet) {
 	fields := [...]*string{&tw.ID, &tw.UserID, &tw.User, &tw.Text, &tw.Lang, &tw.RetweetOf, &tw.QuoteOf, &tw.ReplyTo, &tw.ConversationID}
 	lists := [...][]string{tw.Hashtags, tw.URLs, tw.Mentions}
