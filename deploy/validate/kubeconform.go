@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/tweetflow/tweetflow/internal/jsonpointer"
 )
 
 // KubeconformVersion is the version `make kubeconform` installs and the schemas in
@@ -90,7 +92,7 @@ func Kubeconform(ctx context.Context, bin, root, schemaDir string, files []strin
 		}
 		for _, ve := range r.ValidationErrors {
 			q := p
-			q.Field = pointerToPath(ve.Path)
+			q.Field = jsonpointer.Dotted(ve.Path)
 			q.Msg = ve.Msg
 			out = append(out, q)
 		}
@@ -103,36 +105,6 @@ func Kubeconform(ctx context.Context, bin, root, schemaDir string, files []strin
 		return nil, fmt.Errorf("kubeconform failed without naming a resource: %v: %s", runErr, stderr.String())
 	}
 	return out, nil
-}
-
-// pointerToPath turns a JSON pointer (/spec/containers/0/image) into a dotted path
-// (spec.containers[0].image).
-func pointerToPath(ptr string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
-		if part == "" {
-			continue
-		}
-		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
-		if isIndex(part) {
-			b.WriteString("[" + part + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(part)
-	}
-	return b.String()
-}
-
-func isIndex(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func relTo(root, file string) string {

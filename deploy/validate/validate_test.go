@@ -533,20 +533,6 @@ func TestSplitDocumentsLines(t *testing.T) {
 	}
 }
 
-func TestPointerToPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                           "",
-		"/spec":                      "spec",
-		"/spec/containers/0/image":   "spec.containers[0].image",
-		"/metadata/annotations/a~1b": "metadata.annotations.a/b",
-		"/spec/nodeSets/10/count":    "spec.nodeSets[10].count",
-	} {
-		if got := pointerToPath(in); got != want {
-			t.Errorf("pointerToPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestStrictDecodeNamesNestedUnknownFields(t *testing.T) {
 	var f Function
 	unknown, err := strictDecode([]byte("specVersion: 0.36.0\ncreated: 2026-11-27T00:00:00Z\ndeploy:\n  options:\n    scale: {min: 0, maxx: 3}\n  subscriptions:\n    - source: b\n      filter: {type: x}\n"), &f)
