@@ -48,29 +48,17 @@ func alertsOff(v string) bool {
 func checkAlertingAggregators(docs []Document, funcs map[string]*Function) []Problem {
 	var probs []Problem
 	topics := map[string]bool{}
-	for _, d := range docs {
-		if d.APIVersion == "kafka.strimzi.io/v1" && d.Kind == "KafkaTopic" {
-			var t kafkaTopic
-			if yaml.Unmarshal(d.Raw, &t) == nil {
-				topics[cmp.Or(t.Spec.TopicName, d.Name)] = true
-			}
-		}
+	for d, t := range decoded[kafkaTopic](docs, "kafka.strimzi.io/v1", "KafkaTopic") {
+		topics[cmp.Or(t.Spec.TopicName, d.Name)] = true
 	}
 	alerting := map[string]bool{} // namespace/name of the alerting aggregator Deployments
-	for _, d := range docs {
-		if d.Kind != "Deployment" || d.APIVersion != "apps/v1" {
-			continue
-		}
-		var dep appsv1.Deployment
-		if yaml.Unmarshal(d.Raw, &dep) != nil {
-			continue // kubeconform reports it
-		}
-		for _, rt := range recordsTopics(dep) {
+	for d, dep := range decoded[appsv1.Deployment](docs, "apps/v1", "Deployment") {
+		for _, rt := range recordsTopics(*dep) {
 			if len(topics) > 0 && !topics[rt] {
 				probs = append(probs, d.problem("spec.template.spec.containers", "the aggregator produces its record events to topic %q, which is not a KafkaTopic in %s/: declare it, so its partitions, replicas and retention are the cluster's", rt, K8sDir))
 			}
 		}
-		topic, ok := alertingKafkaAggregator(dep)
+		topic, ok := alertingKafkaAggregator(*dep)
 		if !ok {
 			continue
 		}

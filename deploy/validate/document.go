@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"iter"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -48,6 +49,27 @@ type Document struct {
 	Kind       string
 	Name       string
 	Namespace  string
+}
+
+// decoded yields every document of apiVersion and kind ("" matches any
+// apiVersion) decoded into a new T, for the checks that read one kind of
+// object. A document that does not decode is passed over: CheckKnative and
+// kubeconform report it, and each check on top would only say it again.
+func decoded[T any](docs []Document, apiVersion, kind string) iter.Seq2[Document, *T] {
+	return func(yield func(Document, *T) bool) {
+		for _, d := range docs {
+			if d.Kind != kind || (apiVersion != "" && d.APIVersion != apiVersion) {
+				continue
+			}
+			v := new(T)
+			if yaml.Unmarshal(d.Raw, v) != nil {
+				continue
+			}
+			if !yield(d, v) {
+				return
+			}
+		}
+	}
 }
 
 // Object is "Kind name", as problems name it.

@@ -10,7 +10,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 )
 
 // Namespace is where tweetflow's functions, aggregators and Kafka-only consumers run.
@@ -46,16 +45,9 @@ type netTarget struct {
 func checkNetworkPolicies(docs []Document, functions map[string]*Function) []Problem {
 	var policies []Document
 	var parsed []networkingv1.NetworkPolicy
-	for _, d := range docs {
-		if d.Kind != "NetworkPolicy" || d.APIVersion != "networking.k8s.io/v1" {
-			continue
-		}
-		var np networkingv1.NetworkPolicy
-		if yaml.Unmarshal(d.Raw, &np) != nil {
-			continue // kubeconform reports it
-		}
+	for d, np := range decoded[networkingv1.NetworkPolicy](docs, "networking.k8s.io/v1", "NetworkPolicy") {
 		policies = append(policies, d)
-		parsed = append(parsed, np)
+		parsed = append(parsed, *np)
 	}
 	var targets []netTarget
 	for _, file := range slices.Sorted(maps.Keys(functions)) {
@@ -74,12 +66,8 @@ func checkNetworkPolicies(docs []Document, functions map[string]*Function) []Pro
 		where:     Document{File: TemplatesDir + "/func.yaml.tmpl", Line: 1, Kind: "func.yaml", Name: FunctionName("sample_model")},
 		namespace: Namespace, labels: map[string]string{knativeServiceLabel: FunctionName("sample_model")}, knative: true,
 	})
-	for _, d := range docs {
-		if d.Kind != "Deployment" || d.APIVersion != "apps/v1" || d.Namespace != Namespace {
-			continue
-		}
-		var dep appsv1.Deployment
-		if yaml.Unmarshal(d.Raw, &dep) != nil {
+	for d, dep := range decoded[appsv1.Deployment](docs, "apps/v1", "Deployment") {
+		if d.Namespace != Namespace {
 			continue
 		}
 		var ports []int

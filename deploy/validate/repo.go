@@ -306,14 +306,7 @@ func knownTypes() []string {
 // in a type filter matches nothing, silently.
 func checkTriggerTypes(docs []Document) []Problem {
 	var probs []Problem
-	for _, d := range docs {
-		if d.Kind != "Trigger" || d.APIVersion != "eventing.knative.dev/v1" {
-			continue
-		}
-		var t eventingv1.Trigger
-		if err := yaml.Unmarshal(d.Raw, &t); err != nil {
-			continue // CheckKnative reports it
-		}
+	for d, t := range decoded[eventingv1.Trigger](docs, "eventing.knative.dev/v1", "Trigger") {
 		if t.Spec.Filter == nil || t.Spec.Filter.Attributes["type"] == "" {
 			probs = append(probs, d.problem("spec.filter.attributes.type", "missing: every tweetflow Trigger filters on an event type (package event)"))
 			continue
@@ -360,14 +353,8 @@ func checkServiceVisibility(docs []Document) []Problem {
 // triggers returns the Triggers of the manifests by name.
 func triggers(docs []Document) map[string]triggerDoc {
 	out := map[string]triggerDoc{}
-	for _, d := range docs {
-		if d.Kind != "Trigger" || d.APIVersion != "eventing.knative.dev/v1" {
-			continue
-		}
-		var t eventingv1.Trigger
-		if err := yaml.Unmarshal(d.Raw, &t); err == nil {
-			out[t.Name] = triggerDoc{d, &t}
-		}
+	for d, t := range decoded[eventingv1.Trigger](docs, "eventing.knative.dev/v1", "Trigger") {
+		out[t.Name] = triggerDoc{d, t}
 	}
 	return out
 }
@@ -639,23 +626,11 @@ func kafkaTriggers(d Document, fn func(i int, tr scaledTrigger)) {
 // `tweetflow kafka` command actually uses: a mismatch scales on a lag nobody consumes.
 func checkScaledObjects(docs []Document) []Problem {
 	deployments := map[string]appsv1.Deployment{}
-	for _, d := range docs {
-		if d.Kind == "Deployment" && d.APIVersion == "apps/v1" {
-			var dep appsv1.Deployment
-			if err := yaml.Unmarshal(d.Raw, &dep); err == nil {
-				deployments[d.Namespace+"/"+d.Name] = dep
-			}
-		}
+	for d, dep := range decoded[appsv1.Deployment](docs, "apps/v1", "Deployment") {
+		deployments[d.Namespace+"/"+d.Name] = *dep
 	}
 	var probs []Problem
-	for _, d := range docs {
-		if d.Kind != "ScaledObject" {
-			continue
-		}
-		var so scaledObject
-		if err := yaml.Unmarshal(d.Raw, &so); err != nil {
-			continue // kubeconform reports it
-		}
+	for d, so := range decoded[scaledObject](docs, "", "ScaledObject") {
 		ref := so.Spec.ScaleTargetRef
 		if ref.Kind != "" && ref.Kind != "Deployment" {
 			continue
