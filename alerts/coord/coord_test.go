@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
 )
@@ -70,25 +71,6 @@ func directed(edges []Edge) map[[2]string]int {
 	return out
 }
 
-func diff(t *testing.T, what string, got, want map[[2]string]int) {
-	t.Helper()
-	n := 0
-	for k, v := range want {
-		if got[k] != v {
-			if n++; n <= 10 {
-				t.Errorf("%s: %s -> %s: weight %d, want %d", what, k[0], k[1], got[k], v)
-			}
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			if n++; n <= 10 {
-				t.Errorf("%s: %s -> %s: weight %d, want no edge", what, k[0], k[1], v)
-			}
-		}
-	}
-}
-
 // randomStream has few accounts and keys, so most tweets co-act, accounts
 // repeat themselves, and ties in time occur.
 func randomStream(r *rand.Rand, n int) []event.Tweet {
@@ -136,7 +118,7 @@ func TestEngineMatchesBruteForce(t *testing.T) {
 			e.Observe(&tweets[i])
 		}
 		for _, w := range windows {
-			diff(t, fmt.Sprintf("seed %d %s", seed, w), directed(e.Edges(w)), bruteForce(tweets, w))
+			coordtest.Diff(t, fmt.Sprintf("seed %d %s", seed, w), directed(e.Edges(w)), bruteForce(tweets, w))
 		}
 		for _, ws := range e.Stats().Windows {
 			if ws.Backward+ws.TooLate+ws.KeyFull+ws.EvictedEarly+ws.EdgesFull+ws.Expired != 0 {

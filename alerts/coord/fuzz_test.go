@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
 )
@@ -121,7 +122,7 @@ func FuzzObserve(f *testing.F) {
 			}
 		}
 		for _, w := range windows {
-			diff(t, w.String(), directed(e.Edges(w)), hashed(e, bruteForce(kept, w)))
+			coordtest.Diff(t, w.String(), directed(e.Edges(w)), hashed(e, bruteForce(kept, w)))
 		}
 	})
 }

@@ -2,14 +2,12 @@ package coord
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
 	tfcsv "github.com/tweetflow/tweetflow/producer/source/csv"
@@ -27,37 +25,6 @@ func readFixture(t *testing.T) []event.Tweet {
 	out, err := tfcsv.Tweets(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
-	}
-	return out
-}
-
-// readGolden reads a toolkit network table: user_1 -> user_2 rows with the
-// toolkit's weight. Self-loops (an account matching itself) are left out,
-// as the toolkit's graph export leaves them out: coordination is between
-// distinct accounts.
-func readGolden(t *testing.T, name string) map[[2]string]int {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "qut", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if len(recs) == 0 || fmt.Sprint(recs[0]) != "[user_1 user_2 weight]" {
-		t.Fatalf("%s: header %v", name, recs[:1])
-	}
-	out := map[[2]string]int{}
-	for i, r := range recs[1:] {
-		w, err := strconv.Atoi(r[2])
-		if err != nil {
-			t.Fatalf("%s:%d: weight: %v", name, i+2, err)
-		}
-		if r[0] != r[1] {
-			out[[2]string{r[0], r[1]}] = w
-		}
 	}
 	return out
 }
@@ -85,11 +52,11 @@ func TestToolkitEquivalence(t *testing.T) {
 	for name, k := range kinds {
 		for _, span := range []time.Duration{time.Minute, 10 * time.Minute} {
 			golden := fmt.Sprintf("golden_%s_%d.csv", name, int(span.Seconds()))
-			want := readGolden(t, golden)
+			want := coordtest.ReadToolkit(t, filepath.Join("testdata", "qut", golden))
 			if len(want) < 10 {
 				t.Fatalf("%s: only %d edges: the fixture does not exercise %s", golden, len(want), k)
 			}
-			diff(t, golden, directed(e.Edges(Window{k, span})), want)
+			coordtest.Diff(t, golden, directed(e.Edges(Window{k, span})), want)
 		}
 	}
 	for _, ws := range e.Stats().Windows {

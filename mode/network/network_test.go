@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/elastic/esfake"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/alerts/coord"
+	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/coord/netexport"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/mode/network"
@@ -64,39 +66,12 @@ func storeFixture(t *testing.T) string {
 }
 
 // golden reads a toolkit network (directed user_1 -> user_2 weights) as
-// the undirected edge list the command writes: per unordered pair of
-// distinct accounts, the larger direction.
+// the undirected edge list the command writes, without the edges under
+// minWeight.
 func golden(t *testing.T, path string, minWeight int) map[[2]string]int {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[[2]string]int{}
-	for _, r := range rows[1:] {
-		w, err := strconv.Atoi(r[2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, b := r[0], r[1]
-		if a == b {
-			continue
-		}
-		if a > b {
-			a, b = b, a
-		}
-		out[[2]string{a, b}] = max(out[[2]string{a, b}], w)
-	}
-	for k, w := range out {
-		if w < minWeight {
-			delete(out, k)
-		}
-	}
+	out := coordtest.Undirected(coordtest.ReadToolkit(t, path))
+	maps.DeleteFunc(out, func(_ [2]string, w int) bool { return w < minWeight })
 	return out
 }
 
@@ -126,26 +101,6 @@ func build(t *testing.T, cfg network.Config) (network.Summary, map[[2]string]int
 	return sum, got
 }
 
-// same reports the pairs and weights where got and want differ.
-func same(t *testing.T, name string, got, want map[[2]string]int) {
-	t.Helper()
-	bad := 0
-	for k, w := range want {
-		if got[k] != w {
-			if bad++; bad <= 5 {
-				t.Errorf("%s: %s-%s weight %d, want %d", name, k[0], k[1], got[k], w)
-			}
-		}
-	}
-	for k, w := range got {
-		if _, ok := want[k]; !ok {
-			if bad++; bad <= 5 {
-				t.Errorf("%s: extra edge %s-%s weight %d", name, k[0], k[1], w)
-			}
-		}
-	}
-}
-
 // TestEqualsToolkit: the network command over a stored collection writes,
 // for co-retweet, co-link and co-reply at 60 s and 600 s, the QUT
 // toolkit's networks of the same tweets (testdata/qut/regen.sh made them
@@ -170,7 +125,7 @@ func TestEqualsToolkit(t *testing.T) {
 					t.Fatalf("%s: %d edges of weight %d+: the fixture does not exercise it", name, len(want), minWeight)
 				}
 				sum, got := build(t, network.Config{DB: db, Kind: kind, Window: span, MinWeight: minWeight})
-				same(t, fmt.Sprintf("%s min %d", name, minWeight), got, want)
+				coordtest.Diff(t, fmt.Sprintf("%s min %d", name, minWeight), got, want)
 				if sum.Edges != len(want) || sum.Tweets == 0 {
 					t.Errorf("%s: summary %+v, want %d edges", name, sum, len(want))
 				}
@@ -237,7 +192,7 @@ func TestCoSimilarEqualsToolkit(t *testing.T) {
 			t.Fatalf("%s: %d edges: the fixture does not exercise co-similar", name, len(want))
 		}
 		sum, got := build(t, network.Config{DB: db, Kind: signal.CoSimilar, Window: span})
-		same(t, name, got, want)
+		coordtest.Diff(t, name, got, want)
 		if sum.Similar.Candidates == 0 || sum.Similar.Similar < len(want) {
 			t.Errorf("%s: stats %+v", name, sum.Similar)
 		}
@@ -280,7 +235,7 @@ func TestNarrowReadSameNetwork(t *testing.T) {
 			want[[2]string{e.A, e.B}] = e.Weight()
 		}
 		sum, got := build(t, network.Config{DB: db, Kind: kind, Window: w.Span})
-		same(t, string(kind), got, want)
+		coordtest.Diff(t, string(kind), got, want)
 		if kind != signal.CoHashtag && kind != signal.CoMention && (len(want) == 0 || sum.Tweets >= all) {
 			t.Errorf("%s: %d edges from %d of %d tweets: the read is not narrow or the fixture does not exercise it", kind, len(want), sum.Tweets, all)
 		}
@@ -336,7 +291,7 @@ func TestFromTo(t *testing.T) {
 		if len(want) == 0 || len(want) >= len(whole) {
 			t.Errorf("%s: %d edges in the range, %d in all: the range does not cut", kind, len(want), len(whole))
 		}
-		same(t, string(kind)+" in range", got, want)
+		coordtest.Diff(t, string(kind)+" in range", got, want)
 	}
 }
 
@@ -415,7 +370,7 @@ func TestElasticsearch(t *testing.T) {
 			if len(want) == 0 {
 				t.Errorf("%s from %s: no edges", kind, r[0])
 			}
-			same(t, fmt.Sprintf("%s from %s via --es", kind, r[0]), got, want)
+			coordtest.Diff(t, fmt.Sprintf("%s from %s via --es", kind, r[0]), got, want)
 		}
 	}
 	if n := fake.Stats().OpenPITs; n != 0 {

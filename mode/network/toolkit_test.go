@@ -17,6 +17,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/alerts/campaign"
+	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/mode/network"
@@ -124,7 +125,7 @@ for kind in sys.argv[2:]:
 			t.Errorf("%s: the toolkit found %d pairs: the collection does not exercise it", name, len(want))
 		}
 		_, got := build(t, network.Config{DB: db, Kind: kind, Window: time.Minute})
-		same(t, fmt.Sprintf("%s against the toolkit run now", kind), got, want)
+		coordtest.Diff(t, fmt.Sprintf("%s against the toolkit run now", kind), got, want)
 		t.Logf("%s: %d pairs, as the toolkit's", kind, len(want))
 	}
 }
