@@ -335,6 +335,45 @@ func BenchmarkFastSkip(b *testing.B) {
 	b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tweets/cpu-s")
 }
 
+// printableASCII and controlFree find the bytes they look for wherever
+// they are in the line (each word position, the tail, next to each other,
+// with carries and borrows from the bytes around), as a byte-by-byte
+// check does.
+func TestLineScans(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '\\', 'a', 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xc3, 0xff}
+	for iter := 0; iter < 20000; iter++ {
+		b := make([]byte, r.IntN(100))
+		for i := range b {
+			b[i] = 'x'
+			if r.IntN(8) == 0 {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+		}
+		checkLineScans(t, b)
+	}
+}
+
+func FuzzLineScans(f *testing.F) {
+	f.Add([]byte("{\"a\": 1}"))
+	f.Add([]byte("0123456789abcdef0123456789abcdef\x1f\x80"))
+	f.Fuzz(checkLineScans)
+}
+
+func checkLineScans(t *testing.T, b []byte) {
+	ascii, free := true, true
+	for _, c := range b {
+		ascii = ascii && 0x20 <= c && c < 0x80
+		free = free && c >= 0x20
+	}
+	if got := printableASCII(b); got != ascii {
+		t.Fatalf("printableASCII(%q) = %v", b, got)
+	}
+	if got := controlFree(b); got != free {
+		t.Fatalf("controlFree(%q) = %v", b, got)
+	}
+}
+
 // unescape gives what the library's unquoting gives, and leaves to it
 // (false) what it would decode with a replacement character.
 func TestUnescape(t *testing.T) {

@@ -268,11 +268,12 @@ func (r *Reader) validUTF8(line []byte) bool {
 }
 
 func (r *Reader) parseLine(line []byte) {
-	if !r.validUTF8(line) {
+	ascii := printableASCII(line)
+	if !ascii && !r.validUTF8(line) {
 		return
 	}
 	var p page
-	if err := r.decodePage(line, &p); err != nil {
+	if err := r.decodePage(line, &p, ascii); err != nil {
 		r.pending = append(r.pending, item{err: r.rowErr(ReasonBadJSON, "%s", jsonErr("", err))})
 		return
 	}
@@ -292,9 +293,17 @@ func (r *Reader) parseLine(line []byte) {
 }
 
 // decodePage decodes a line into p: by the fast path when it understands
-// the line, else (and for every error) by the library.
-func (r *Reader) decodePage(line []byte, p *page) error {
-	r.lineFast = !r.libraryOnly && r.fast.decode(line, p)
+// the line, else (and for every error) by the library. ascii says the line
+// is printableASCII, so controlFree: not checked again.
+func (r *Reader) decodePage(line []byte, p *page, ascii bool) error {
+	switch {
+	case r.libraryOnly:
+		r.lineFast = false
+	case ascii:
+		r.lineFast = r.fast.decodeControlFree(line, p)
+	default:
+		r.lineFast = r.fast.decode(line, p)
+	}
 	if r.lineFast {
 		r.fastLines++
 		return nil
