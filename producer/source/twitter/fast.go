@@ -693,23 +693,9 @@ func printableASCII(line []byte) bool {
 // tab between tokens goes to the library), so that a string is scanned for its quote and
 // backslashes only: a control character cannot be in it.
 func controlFree(line []byte) bool {
-	// Re-slicing rather than indexing lets the compiler drop the bounds
-	// checks: this loop reads the whole line.
+	// A word at a time: only lines that are not printableASCII come here.
 	var acc uint64
 	p := line
-	for len(p) >= 64 {
-		w0 := binary.LittleEndian.Uint64(p)
-		w1 := binary.LittleEndian.Uint64(p[8:])
-		w2 := binary.LittleEndian.Uint64(p[16:])
-		w3 := binary.LittleEndian.Uint64(p[24:])
-		w4 := binary.LittleEndian.Uint64(p[32:])
-		w5 := binary.LittleEndian.Uint64(p[40:])
-		w6 := binary.LittleEndian.Uint64(p[48:])
-		w7 := binary.LittleEndian.Uint64(p[56:])
-		acc |= (w0-ones*0x20)&^w0 | (w1-ones*0x20)&^w1 | (w2-ones*0x20)&^w2 | (w3-ones*0x20)&^w3 |
-			(w4-ones*0x20)&^w4 | (w5-ones*0x20)&^w5 | (w6-ones*0x20)&^w6 | (w7-ones*0x20)&^w7
-		p = p[64:]
-	}
 	for len(p) >= 8 {
 		w := binary.LittleEndian.Uint64(p)
 		acc |= (w - ones*0x20) &^ w

@@ -327,7 +327,7 @@ func BenchmarkFastSkip(b *testing.B) {
 	cpu0 := cpuSeconds()
 	for b.Loop() {
 		d.reset(line)
-		if !controlFree(line) || !d.skip() || d.i != len(line) {
+		if !printableASCII(line) || !d.skip() || d.i != len(line) {
 			b.Fatal("the fixture page did not skip")
 		}
 		n += 100
