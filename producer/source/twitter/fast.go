@@ -301,11 +301,31 @@ type skipState struct {
 // compiler store every local at every token. The rare calls (longer
 // strings and names, other numbers, escapes, growing names) store the
 // state in d.sk and reload it after, so that no local lives across them.
-func (d *fastDecoder) skip() bool {
+func (d *fastDecoder) skip() bool { return d.tokens(false) }
+
+// skipRest skips the rest of the object entered, from the end of a
+// member's value (d.i), as skip would, and leaves the object: for an
+// object whose members to read have all been read (a user's id and
+// username come first of its dozen members), one loop instead of a
+// member and a skip call a member.
+func (d *fastDecoder) skipRest() bool { return d.tokens(true) }
+
+// tokens is skip, or skipRest if rest.
+func (d *fastDecoder) tokens(rest bool) bool {
 	b, i, nn := d.b, d.i, d.nn
 	open, top, seen := 0, -1, uint64(0)
 	var key uint64
 	var j int
+	if rest {
+		// The object entered becomes the loop's innermost container (its
+		// names so far stay in names[top:nn] for the duplicate check); it
+		// is closed when the loop reaches its end.
+		f := d.frames[len(d.frames)-1]
+		d.frames = d.frames[:len(d.frames)-1]
+		open, top, seen = 1, f.names, f.seen
+		d.nn = f.names
+		goto after
+	}
 value: // i is at a value (or whitespace before it)
 	if i >= len(b) {
 		goto fail
@@ -800,12 +820,17 @@ func escapes(b []byte, i int) (int, bool) {
 			}
 			q += i
 		}
-		k := bytes.IndexByte(b[i:q], '\\')
-		if k < 0 {
-			return q + 1, esc
+		// An escape often follows another (a run of \u escapes for an
+		// emoji or accents): that one is found without a search.
+		if i >= q || b[i] != '\\' {
+			k := bytes.IndexByte(b[i:q], '\\')
+			if k < 0 {
+				return q + 1, esc
+			}
+			i += k
 		}
 		esc = true
-		if i += k; i+1 >= len(b) {
+		if i+1 >= len(b) {
 			return -1, false
 		}
 		switch b[i+1] {
@@ -865,11 +890,13 @@ func (d *fastDecoder) setString(dst *string) bool {
 // few \\u escapes for accents and emoji, and \\n).
 func unescape(dst, s []byte) ([]byte, bool) {
 	for {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 {
-			return append(dst, s...), true
+		k := 0 // an escape right after another is found without a search
+		if len(s) == 0 || s[0] != '\\' {
+			if k = bytes.IndexByte(s, '\\'); k < 0 {
+				return append(dst, s...), true
+			}
+			dst = append(dst, s[:k]...)
 		}
-		dst = append(dst, s[:k]...)
 		if k+1 >= len(s) {
 			return dst, false
 		}
@@ -1138,11 +1165,12 @@ type strField struct {
 }
 
 // stringsObject reads an object of which only fields, string members, are
-// kept.
+// kept; once all of them are read, the rest is skipped in one go.
 func (d *fastDecoder) stringsObject(fields ...strField) bool {
 	if !d.enter('{') {
 		return false
 	}
+	left := len(fields)
 	for d.member() {
 		var dst *string
 		for _, f := range fields {
@@ -1151,8 +1179,19 @@ func (d *fastDecoder) stringsObject(fields ...strField) bool {
 				break
 			}
 		}
-		if dst == nil && !d.skip() || dst != nil && !d.setString(dst) {
+		switch {
+		case dst == nil:
+			if !d.skip() {
+				return false
+			}
+		case !d.setString(dst):
 			return false
+		default:
+			// Names are not repeated (member checks), so every field has
+			// been read when left reaches 0.
+			if left--; left == 0 {
+				return d.skipRest()
+			}
 		}
 	}
 	return !d.fail
