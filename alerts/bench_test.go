@@ -9,7 +9,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/internal/cputime"
-	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 // BenchmarkObserve measures the engine's cost per stored tweet: the real
@@ -63,12 +63,7 @@ func (nullWriter) WriteAlerts(context.Context, []event.Alert) error { return nil
 
 // sampleRecords reads the real sample's tweets.
 func sampleRecords(b *testing.B) []sink.Record {
-	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
-	tweets, err := csvsource.Tweets(context.Background(), rd)
+	tweets, err := source.ReadTweets(context.Background(), []string{"../data/sample.csv"}, source.Options{Format: source.Sentiment140})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +13,7 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/internal/cputime"
-	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 // The benchmarks run over a store of TWEETFLOW_BENCH_ROWS tweets (default
@@ -74,22 +72,14 @@ func envInt(b *testing.B, name string, def int) int {
 }
 
 func fillBench(b *testing.B, sk *sqlite.Store, rows int) {
-	rd, err := csvsource.Open("../data/sample.csv", csvsource.Options{})
+	tweets, err := source.ReadTweets(context.Background(), []string{"../data/sample.csv"}, source.Options{Format: source.Sentiment140})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var texts, users []string
-	for {
-		r, err := rd.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		texts, users = append(texts, r.Tweet.Text), append(users, r.Tweet.User)
+	for _, tw := range tweets {
+		texts, users = append(texts, tw.Text), append(users, tw.User)
 	}
-	rd.Close()
 	t0 := time.Date(2009, 4, 6, 22, 19, 45, 0, time.UTC)
 	recs := make([]sink.Record, 0, 2000)
 	for i := range rows {

@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source"
 
 	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/event"
@@ -83,11 +82,10 @@ func TestEngineOnSample(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the sample is part of the repository: %v", err)
 	}
-	rd, err := csvsource.Open(path, csvsource.Options{})
+	tweets, err := source.ReadTweets(context.Background(), []string{path}, source.Options{Format: source.Sentiment140})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
 	cfg := Default()
 	cfg.Campaigns = 60
 	in, err := NewInjector(cfg, 20_000, idGen("9900000"))
@@ -95,15 +93,8 @@ func TestEngineOnSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows []Row
-	for {
-		r, err := rd.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, in.Add(Row{ID: r.Tweet.ID, User: r.Tweet.User, Text: r.Tweet.Text, Time: r.Tweet.CreatedAt})...)
+	for _, tw := range tweets {
+		rows = append(rows, in.Add(Row{ID: tw.ID, User: tw.User, Text: tw.Text, Time: tw.CreatedAt})...)
 	}
 	rows = append(rows, in.Flush()...)
 	eng, err := alerts.New(alerts.Config{})

@@ -10,19 +10,14 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/event"
-	tfcsv "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 // readFixture reads testdata/qut/fixture.csv with the producer's QUT reader,
 // the way the tweets reach the engine in a run.
 func readFixture(t *testing.T) []event.Tweet {
 	t.Helper()
-	r, err := tfcsv.Open(filepath.Join("testdata", "qut", "fixture.csv"), tfcsv.QUT())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out, err := tfcsv.Tweets(context.Background(), r)
+	out, err := source.ReadTweets(context.Background(), []string{filepath.Join("testdata", "qut", "fixture.csv")}, source.Options{Format: source.QUT})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 	"github.com/tweetflow/tweetflow/alerts/coord/netexport"
 	"github.com/tweetflow/tweetflow/alerts/signal"
 	"github.com/tweetflow/tweetflow/mode/network"
-	tfcsv "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source"
 )
 
 const qutDir = "../../alerts/coord/testdata/qut"
@@ -38,12 +38,7 @@ const qutDir = "../../alerts/coord/testdata/qut"
 func storeFixture(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	r, err := tfcsv.Open(filepath.Join(qutDir, "fixture.csv"), tfcsv.QUT())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	tweets, err := tfcsv.Tweets(ctx, r)
+	tweets, err := source.ReadTweets(ctx, []string{filepath.Join(qutDir, "fixture.csv")}, source.Options{Format: source.QUT})
 	if err != nil {
 		t.Fatal(err)
 	}
