@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tweetflow/tweetflow/aggregator/sink/sqlite"
 	"github.com/tweetflow/tweetflow/event"
 )
 
@@ -49,24 +50,10 @@ const (
 )
 
 // valueModels lists the models with value and label columns in tweets.
-func valueModels(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info('tweets')`)
+func valueModels(ctx context.Context, q sqlite.Querier) ([]string, error) {
+	cols, err := sqlite.Columns(ctx, q, "tweets")
 	if err != nil {
-		return nil, fmt.Errorf("read tweets columns: %w", err)
-	}
-	defer rows.Close()
-	cols := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("read tweets columns: %w", err)
-		}
-		cols[c] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read tweets columns: %w", err)
+		return nil, err
 	}
 	if !cols["created_at"] {
 		return nil, fmt.Errorf("no tweets table with a created_at column: not a tweetflow store")

@@ -176,22 +176,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	// Schema 0 -> 1: the tweet fields. Columns are added, so rows written
 	// before keep every value and read back with the new fields absent.
-	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info('tweets')`)
+	have, err := Columns(ctx, tx, "tweets")
 	if err != nil {
-		return fmt.Errorf("migrate: read columns: %w", err)
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate: read columns: %w", err)
-		}
-		have[c] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("migrate: read columns: %w", err)
+		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, c := range tweetFieldColumns {
 		if !have[c] { // no table yet: created above, then altered
@@ -291,7 +278,7 @@ func (s *Store) ensureModels(ctx context.Context, models []string) error {
 		return nil
 	}
 	// Another Store on the same file may have added columns since we looked.
-	cols, err := s.columns(ctx)
+	cols, err := Columns(ctx, s.db, "tweets")
 	if err != nil {
 		return err
 	}
@@ -349,21 +336,35 @@ func (s *Store) closeStatements() {
 	s.upsert, s.many = nil, nil
 }
 
-func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info('tweets')`)
+// Querier is what Columns reads through: a *sql.DB, *sql.Conn or *sql.Tx,
+// so that a caller can read a table's columns inside its own transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Columns returns the names of table's columns (none when there is no such
+// table). A model's columns are added when a Store first writes it, so the
+// tweets table's columns say which models a file has results of: the
+// migration, the Store's model list and the dashboard's rollup read them
+// here.
+func Columns(ctx context.Context, q Querier, table string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
-		return nil, fmt.Errorf("read columns: %w", err)
+		return nil, fmt.Errorf("read %s columns: %w", table, err)
 	}
 	defer rows.Close()
 	cols := map[string]bool{}
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("read columns: %w", err)
+			return nil, fmt.Errorf("read %s columns: %w", table, err)
 		}
 		cols[c] = true
 	}
-	return cols, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s columns: %w", table, err)
+	}
+	return cols, nil
 }
 
 // upsertSQL builds the merge statement for the known models. Model names

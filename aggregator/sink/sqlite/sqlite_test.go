@@ -179,6 +179,38 @@ func tempStore(tb testing.TB, models ...string) *Store {
 }
 
 // A model added to an existing store gets its columns and nothing stored is lost.
+// Columns reads a table's columns through a *sql.DB or inside a
+// transaction: the tweets table has a written model's three columns, a
+// table that does not exist has none.
+func TestColumns(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), []string{"sentiment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if err := s.WriteBatch(ctx, []sink.Record{rec(1, "sentiment")}); err != nil {
+		t.Fatal(err)
+	}
+	cols, err := Columns(ctx, s.DB(), "tweets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"id", "created_at", "hashtags", "sentiment_value", "sentiment_label", "sentiment_version"} {
+		if !cols[c] {
+			t.Errorf("tweets columns %v: no %s", cols, c)
+		}
+	}
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if cols, err := Columns(ctx, tx, "no_such_table"); err != nil || len(cols) != 0 {
+		t.Errorf("columns of a missing table: %v, %v; want none", cols, err)
+	}
+}
+
 func TestNewModelKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "t.db")
