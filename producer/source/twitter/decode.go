@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tweetflow/tweetflow/internal/jsonpointer"
 )
 
 // Lines are decoded with github.com/go-json-experiment/json (the design
@@ -59,7 +59,7 @@ func jsonErr(prefix string, err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return at(prefix, "cut off: "+err.Error())
 	case errors.As(err, &se):
-		return at(join(prefix, path(se.JSONPointer)), fmt.Sprintf("byte %d: %v", se.ByteOffset+1, se.Err))
+		return at(join(prefix, jsonpointer.Dotted(string(se.JSONPointer))), fmt.Sprintf("byte %d: %v", se.ByteOffset+1, se.Err))
 	case errors.As(err, &te):
 		msg := "cannot decode"
 		if te.GoType != nil {
@@ -71,7 +71,7 @@ func jsonErr(prefix string, err error) string {
 		if te.Err != nil {
 			msg += ": " + te.Err.Error()
 		}
-		return at(join(prefix, path(te.JSONPointer)), msg)
+		return at(join(prefix, jsonpointer.Dotted(string(te.JSONPointer))), msg)
 	}
 	return at(prefix, err.Error())
 }
@@ -88,20 +88,4 @@ func join(prefix, p string) string {
 		return prefix + p
 	}
 	return prefix + "." + p
-}
-
-// path turns a JSON pointer (/data/3/id) into data[3].id.
-func path(p jsontext.Pointer) string {
-	var b strings.Builder
-	for tok := range p.Tokens() {
-		if _, err := strconv.Atoi(tok); err == nil {
-			b.WriteString("[" + tok + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(tok)
-	}
-	return b.String()
 }
