@@ -9,26 +9,19 @@ import (
 
 	"github.com/tweetflow/tweetflow/alerts/coord/coordtest"
 	"github.com/tweetflow/tweetflow/alerts/signal"
-	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/producer/source"
 )
-
-// readFixture reads testdata/qut/fixture.csv with the producer's QUT reader,
-// the way the tweets reach the engine in a run.
-func readFixture(t *testing.T) []event.Tweet {
-	t.Helper()
-	out, err := source.ReadTweets(context.Background(), []string{filepath.Join("testdata", "qut", "fixture.csv")}, source.Options{Format: source.QUT})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestToolkitEquivalence compares the engine's networks with the QUT
 // coordination-network-toolkit's on the same replay and windows
 // (testdata/qut/regen.sh ran the toolkit and says how).
 func TestToolkitEquivalence(t *testing.T) {
-	tweets := readFixture(t)
+	// The fixture read with the producer's QUT reader, the way the tweets
+	// reach the engine in a run.
+	tweets, err := source.ReadTweets(context.Background(), []string{filepath.Join("testdata", "qut", "fixture.csv")}, source.Options{Format: source.QUT})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(tweets) < 700 {
 		t.Fatalf("fixture: %d tweets", len(tweets))
 	}
