@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -212,7 +213,7 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	// it all to the engine in (time, id) order, the order of the cluster
 	// runs below.
 	ecfg.Alerts.EventHold = 24 * time.Hour
-	ecfg.Logger = quiet()
+	ecfg.Logger = slog.New(slog.DiscardHandler)
 	sum, err := embedded.Run(ctx, ecfg)
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestAlertsSameInEveryMode(t *testing.T) {
 	k, replay, sixty := startCampaignReplay(ctx, t, data, n)
 	var stored atomic.Int64
 	startAgg := func() func() {
-		cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
+		cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler),
 			Alerts: clusterAlerts(),
 			Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath}, JoinTimeout: time.Minute,
 				OnStored: func(recs []sink.Record) {
@@ -318,7 +319,7 @@ func startCampaignReplay(ctx context.Context, t *testing.T, data string, n int) 
 	k = newKafkaOnly(t, 3)
 	replay = func(startRow int, limit int64) {
 		if _, err := produce.Run(ctx, produce.Config{Data: data, Kafka: k.kcfg, Partitions: 3, StartRow: startRow,
-			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: quiet()}); err != nil {
+			Producer: producer.Options{BatchSize: 64, Limit: limit}, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -347,10 +348,10 @@ func testKafkaAlertsApart(ctx context.Context, t *testing.T, data string, n int,
 		return len(seen)
 	}
 	startBoth := func() (stop func()) {
-		agg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
+		agg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler),
 			Alerts: alerting.Config{Off: true}, RecordEvents: true, RecordsPartitions: 3,
 			Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath}, JoinTimeout: time.Minute}}
-		eng := kafkaonly.AlertsConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: quiet(),
+		eng := kafkaonly.AlertsConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler),
 			AlertsTopic: "alerts-apart",
 			Engine: alerting.EngineConfig{Alerts: clusterAlerts(), ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath},
 				OnObserved: func(recs []sink.Record) {
@@ -429,7 +430,7 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 		defer mu.Unlock()
 		sent = append(sent, e)
 		return nil, nil
-	}, cehttp.HandlerOptions{Logger: quiet()}))
+	}, cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)}))
 	defer sinkSrv.Close()
 	db := filepath.Join(t.TempDir(), "knative.db")
 	env := map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": db, knative.EnvSink: sinkSrv.URL}
@@ -440,7 +441,7 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	defer srv.Close()
 	serve := func(at *atomic.Pointer[http.Handler], comp knative.Component) {
-		h := cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Logger: quiet()})
+		h := cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)})
 		at.Store(&h)
 	}
 	load := func() (close func()) {
@@ -448,7 +449,7 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 		if apart {
 			// The engine first: the aggregator's first write emits.
 			var err error
-			eng, err = knative.AlertsLoader(quiet(), func(c *alerting.EngineConfig) {
+			eng, err = knative.AlertsLoader(slog.New(slog.DiscardHandler), func(c *alerting.EngineConfig) {
 				c.Alerts.EventHold = clusterAlerts().EventHold
 			})(ctx, map[string]string{"MODELS_DIR": modelsDir, "SQLITE_PATH": db, knative.EnvSink: sinkSrv.URL}, metrics.New("alerts", ""))
 			if err != nil {
@@ -456,7 +457,7 @@ func testKnativeAlerts(ctx context.Context, t *testing.T, metadata []cloudevents
 			}
 			serve(&engine, eng)
 		}
-		comp, err := knative.AggregatorLoader(quiet(), func(_ *core.AggregatorConfig, a *alerting.Config) {
+		comp, err := knative.AggregatorLoader(slog.New(slog.DiscardHandler), func(_ *core.AggregatorConfig, a *alerting.Config) {
 			a.EventHold = clusterAlerts().EventHold
 		})(ctx, env, metrics.New("aggregator", ""))
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -254,7 +255,7 @@ func benchProducer(b *testing.B, batch int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{BatchSize: batch, Logger: quiet()})
+		st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{BatchSize: batch, Logger: slog.New(slog.DiscardHandler)})
 		src.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -80,7 +81,7 @@ func newKafkaOnlyAt(tb testing.TB, brokers []string, parts int32) *kafkaOnly {
 func (k *kafkaOnly) startFunctions() {
 	for _, name := range k.models {
 		cfg := kafkaonly.FunctionConfig{Function: core.FunctionConfig{ModelDir: filepath.Join(modelsDir, name)},
-			Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, Partitions: k.parts, MetricsAddr: "", Logger: quiet()}
+			Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, Partitions: k.parts, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler)}
 		k.run(func(ctx context.Context) error { return kafkaonly.RunFunction(ctx, cfg) })
 	}
 }
@@ -89,7 +90,7 @@ func (k *kafkaOnly) startFunctions() {
 // (gracefully: pending tweets are written and committed).
 func (k *kafkaOnly) startAggregator() (stop func()) {
 	k.aggMetrics = metrics.New("aggregator", "")
-	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Metrics: k.aggMetrics, Logger: quiet(),
+	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: k.kcfg}, MetricsAddr: "", Metrics: k.aggMetrics, Logger: slog.New(slog.DiscardHandler),
 		Aggregator: core.AggregatorConfig{ModelsDir: modelsDir, Store: core.StoreConfig{SQLite: k.dbPath},
 			OnStored: func(recs []sink.Record) {
 				for _, r := range recs {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"os/exec"
 	"path/filepath"
@@ -183,7 +184,7 @@ func TestKcatInterop(t *testing.T) {
 
 	for _, name := range k.models {
 		cfg := kafkaonly.FunctionConfig{Function: core.FunctionConfig{ModelDir: filepath.Join(modelsDir, name)},
-			Consumer: kafkaonly.Consumer{Kafka: k.kcfg, DeadLetterTopic: deadLetters}, Partitions: 1, Logger: quiet()}
+			Consumer: kafkaonly.Consumer{Kafka: k.kcfg, DeadLetterTopic: deadLetters}, Partitions: 1, Logger: slog.New(slog.DiscardHandler)}
 		k.run(func(ctx context.Context) error { return kafkaonly.RunFunction(ctx, cfg) })
 	}
 	defer k.stopAll()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,8 +39,6 @@ const (
 	sampleCSV = "../data/sample.csv"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // csvTweets reads the first n tweets of the sample, as the producer will.
 func csvTweets(t *testing.T, n int) []event.Tweet {
 	t.Helper()
@@ -73,7 +70,7 @@ func produceCSV(t *testing.T, p *kafka.Producer, skip, limit int) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{Limit: int64(limit), BatchSize: 128, Logger: quiet()})
+	st, err := producer.Run(context.Background(), src, produce.EventSender(p), producer.Options{Limit: int64(limit), BatchSize: 128, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || st.Sent != int64(limit) {
 		t.Fatalf("produce: sent %d of %d: %v", st.Sent, limit, err)
 	}
@@ -143,18 +140,18 @@ func (p *aggregatorPod) start() {
 		p.t.Fatal(err)
 	}
 	cs := &crashableSink{Driver: st}
-	w, err := sink.NewWriter(cs, sink.Options{Models: p.models, Logger: quiet()})
+	w, err := sink.NewWriter(cs, sink.Options{Models: p.models, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	agg, err := aggregator.New(w, aggregator.Options{Models: p.models, JoinTimeout: 3 * time.Second, Logger: quiet()})
+	agg, err := aggregator.New(w, aggregator.Options{Models: p.models, JoinTimeout: 3 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	p.mu.Lock()
 	p.agg, p.store = agg, cs
 	p.mu.Unlock()
-	h := cehttp.NewHandler(transport.Sync(core.MetadataHandler(agg)), cehttp.HandlerOptions{Logger: quiet()})
+	h := cehttp.NewHandler(transport.Sync(core.MetadataHandler(agg)), cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)})
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
@@ -273,7 +270,7 @@ func TestKnativeDataPath(t *testing.T) {
 		}
 		defer closeFn(context.Background())
 		cores[s.Name] = fn
-		var h http.Handler = cehttp.NewHandler(core.FunctionHandler(fn), cehttp.HandlerOptions{Logger: quiet()})
+		var h http.Handler = cehttp.NewHandler(core.FunctionHandler(fn), cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)})
 		if i == 0 {
 			var seen atomic.Int64
 			h = faulty(h, func() bool { k := seen.Add(1); return k > 50 && k <= 200 }, &unavailable)
@@ -342,7 +339,7 @@ func TestKnativeDataPath(t *testing.T) {
 		pod.start()
 	}()
 
-	consumer, err := kafka.NewConsumer(kcfg, "kafkasource-tweetflow", []string{"tweets"}, kafka.ConsumerOptions{MaxInFlight: 64, Logger: quiet()})
+	consumer, err := kafka.NewConsumer(kcfg, "kafkasource-tweetflow", []string{"tweets"}, kafka.ConsumerOptions{MaxInFlight: 64, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -44,7 +45,7 @@ func TestTwitterFilesSameInEveryMode(t *testing.T) {
 	ecfg := embedded.Defaults()
 	ecfg.Data, ecfg.ModelsDir, ecfg.Store = twitterFiles, modelsDir, core.StoreConfig{SQLite: edb}
 	ecfg.Alerts.Off = true
-	ecfg.Logger = quiet()
+	ecfg.Logger = slog.New(slog.DiscardHandler)
 	sum, err := embedded.Run(ctx, ecfg)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestTwitterFilesSameInEveryMode(t *testing.T) {
 	k := newKafkaOnly(t, 2)
 	k.startFunctions()
 	k.startAggregator()
-	if _, err := produce.Run(ctx, produce.Config{Data: twitterFiles, Kafka: k.kcfg, Topic: "tweets", Partitions: 2, Logger: quiet()}); err != nil {
+	if _, err := produce.Run(ctx, produce.Config{Data: twitterFiles, Kafka: k.kcfg, Topic: "tweets", Partitions: 2, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	}
 	k.waitStored(int64(len(want)), 2*time.Minute)
@@ -89,7 +90,7 @@ func TestTwitterFilesSameInEveryMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer closeFn(context.Background())
-		srv := httptest.NewServer(cehttp.NewHandler(core.FunctionHandler(fn), cehttp.HandlerOptions{Logger: quiet()}))
+		srv := httptest.NewServer(cehttp.NewHandler(core.FunctionHandler(fn), cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)}))
 		defer srv.Close()
 		fnURLs[name] = srv.URL
 	}
@@ -102,9 +103,9 @@ func TestTwitterFilesSameInEveryMode(t *testing.T) {
 		aggregator: "http://" + pod.srv.addr,
 		retry:      cehttp.Retry{Retries: 20, Delay: 5 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
 	}
-	ingress := httptest.NewServer(cehttp.NewHandler(transport.Sync(d.handle), cehttp.HandlerOptions{Logger: quiet()}))
+	ingress := httptest.NewServer(cehttp.NewHandler(transport.Sync(d.handle), cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)}))
 	defer ingress.Close()
-	psum, err := produce.Run(ctx, produce.Config{Data: twitterFiles, SinkURL: ingress.URL, Logger: quiet()})
+	psum, err := produce.Run(ctx, produce.Config{Data: twitterFiles, SinkURL: ingress.URL, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

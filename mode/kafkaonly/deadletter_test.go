@@ -2,6 +2,7 @@ package kafkaonly_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestDeadLetterTopicCreatedAtStart(t *testing.T) {
 	}
 	cfg := kafkaonly.AggregatorConfig{
 		Consumer:    kafkaonly.Consumer{Kafka: kcfg, DeadLetterTopic: "metadata-dlq"},
-		MetricsAddr: "", Logger: quiet(),
+		MetricsAddr: "", Logger: slog.New(slog.DiscardHandler),
 		Aggregator: core.AggregatorConfig{ModelsDir: "../../models", Models: []string{"offense"},
 			Store: core.StoreConfig{SQLite: filepath.Join(t.TempDir(), "tweetflow.db")}},
 	}

@@ -2,7 +2,6 @@ package kafkaonly_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -20,8 +19,6 @@ import (
 	"github.com/tweetflow/tweetflow/producer"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // The Kafka-only mode end to end as the commands wire it: produce → one
 // function per model (real models) → metadata topic → aggregator → SQLite;
 // every tweet is stored complete, and each service returns nil once stopped.
@@ -31,7 +28,7 @@ func TestFunctionsAndAggregator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := produce.Run(ctx, produce.Config{Data: "../../data/sample.csv", Kafka: kcfg, Partitions: 2,
-		Producer: producer.Options{Limit: n}, Logger: quiet()}); err != nil {
+		Producer: producer.Options{Limit: n}, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	}
 	models := []string{"offense", "sentiment"}
@@ -47,7 +44,7 @@ func TestFunctionsAndAggregator(t *testing.T) {
 	fctx, stopFunctions := context.WithCancel(ctx)
 	for _, m := range models {
 		cfg := kafkaonly.FunctionConfig{Function: core.FunctionConfig{ModelDir: filepath.Join("../../models", m)},
-			Consumer: kafkaonly.Consumer{Kafka: kcfg}, MetricsAddr: "", Logger: quiet()}
+			Consumer: kafkaonly.Consumer{Kafka: kcfg}, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler)}
 		run(fctx, func(ctx context.Context) error { return kafkaonly.RunFunction(ctx, cfg) })
 	}
 	// Both models' replies are in the metadata topic before the aggregator
@@ -56,7 +53,7 @@ func TestFunctionsAndAggregator(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "tweetflow.db")
 	stored := make(chan int, n)
-	acfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: kcfg}, MetricsAddr: "", Logger: quiet(),
+	acfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: kcfg}, MetricsAddr: "", Logger: slog.New(slog.DiscardHandler),
 		Aggregator: core.AggregatorConfig{ModelsDir: "../../models", Models: models, Store: core.StoreConfig{SQLite: db},
 			OnStored: func(recs []sink.Record) { stored <- len(recs) }}}
 	actx, stopAggregator := context.WithCancel(ctx)
@@ -95,7 +92,7 @@ func TestMetricsAddrInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: modetest.Kafka(t)}, MetricsAddr: l.Addr().String(), Logger: quiet(),
+	cfg := kafkaonly.AggregatorConfig{Consumer: kafkaonly.Consumer{Kafka: modetest.Kafka(t)}, MetricsAddr: l.Addr().String(), Logger: slog.New(slog.DiscardHandler),
 		Aggregator: core.AggregatorConfig{ModelsDir: "../../models", Store: core.StoreConfig{SQLite: filepath.Join(t.TempDir(), "t.db")}}}
 	err = kafkaonly.RunAggregator(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
@@ -105,7 +102,7 @@ func TestMetricsAddrInUse(t *testing.T) {
 
 // A function without a model fails at start with the setting to fix.
 func TestFunctionWithoutModel(t *testing.T) {
-	err := kafkaonly.RunFunction(context.Background(), kafkaonly.FunctionConfig{Logger: quiet()})
+	err := kafkaonly.RunFunction(context.Background(), kafkaonly.FunctionConfig{Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "MODEL_DIR") {
 		t.Fatalf("RunFunction without a model = %v", err)
 	}

@@ -2,7 +2,6 @@ package knative_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -30,8 +29,6 @@ func metadataEvent(t *testing.T, tweetID, model string, value float64) cloudeven
 	return e
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // The aggregator's handler answers only once the record is in SQLite: the
 // first model's event waits for the second (join), a duplicate gets the
 // same answer and changes nothing. In a synctest bubble, "has not answered"
@@ -41,7 +38,7 @@ func TestAggregatorAcksAfterDurableWrite(t *testing.T) {
 	cfg := map[string]string{"MODELS_DIR": "../../models", "SQLITE_PATH": db, "JOIN_TIMEOUT": "10s"}
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		comp, err := knative.AggregatorLoader(quiet())(ctx, cfg, metrics.New("aggregator", ""))
+		comp, err := knative.AggregatorLoader(slog.New(slog.DiscardHandler))(ctx, cfg, metrics.New("aggregator", ""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,12 +90,12 @@ func TestAggregatorAcksAfterDurableWrite(t *testing.T) {
 func TestAggregatorOverHTTP(t *testing.T) {
 	cfg := map[string]string{"MODELS_DIR": "../../models", "MODELS": "sentiment", "SQLITE_PATH": filepath.Join(t.TempDir(), "agg.db")}
 	m := metrics.New("aggregator", "")
-	comp, err := knative.AggregatorLoader(quiet())(context.Background(), cfg, m)
+	comp, err := knative.AggregatorLoader(slog.New(slog.DiscardHandler))(context.Background(), cfg, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer comp.Close(context.Background())
-	srv := httptest.NewServer(cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Observer: m, Logger: quiet()}))
+	srv := httptest.NewServer(cehttp.NewHandler(comp.Handler, cehttp.HandlerOptions{Observer: m, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	if _, status, _ := cehttp.Post(context.Background(), srv.Client(), srv.URL, metadataEvent(t, "t1", "sentiment", 0.5)); status != http.StatusAccepted {
 		t.Fatalf("stored: %d, want 202", status)
@@ -123,7 +120,7 @@ func TestAggregatorConfig(t *testing.T) {
 	if err != nil || c.ModelsDir != "/models" || c.JoinTimeout != 2*time.Second || c.Store.SQLite != "x.db" {
 		t.Fatalf("defaults under the environment: %+v %v", c, err)
 	}
-	_, err = knative.AggregatorLoader(quiet())(context.Background(), map[string]string{"MODELS_DIR": "../../models", "MODELS": "nosuch"}, metrics.New("a", ""))
+	_, err = knative.AggregatorLoader(slog.New(slog.DiscardHandler))(context.Background(), map[string]string{"MODELS_DIR": "../../models", "MODELS": "nosuch"}, metrics.New("a", ""))
 	if err == nil {
 		t.Error("unknown model accepted")
 	}

@@ -2,7 +2,6 @@ package knative
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ type funcgoHarness struct{}
 func (funcgoHarness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
 	addr := freeAddr(t)
 	t.Setenv("LISTEN_ADDRESS", addr)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	inst := New(func(context.Context, map[string]string, *metrics.Metrics) (Component, error) {
 		return Component{Handler: h, Close: func(context.Context) error { return nil }}, nil
 	}, metrics.New("function", "conformance"), log)

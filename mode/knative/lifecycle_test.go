@@ -89,7 +89,7 @@ func TestLifecycle(t *testing.T) {
 			Close: func(context.Context) error { closed.Store(true); return nil },
 		}, nil
 	}
-	inst = New(load, metrics.New("function", "m"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst = New(load, metrics.New("function", "m"), slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -19,8 +19,6 @@ import (
 	"github.com/tweetflow/tweetflow/producer/source"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // The producer Job: writes to a new topic with the asked partitions, stops
 // at the limit, says which row resumes, and a rerun from that row continues
 // where it stopped (--start-row is 1-based, as in run).
@@ -29,7 +27,7 @@ func TestProduceToKafkaResumable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg := produce.Config{Data: "../../data/sample.csv", Kafka: kcfg, Topic: "tweets", Partitions: 3,
-		Producer: producer.Options{Limit: 300}, Logger: quiet()}
+		Producer: producer.Options{Limit: 300}, Logger: slog.New(slog.DiscardHandler)}
 	sum, err := produce.Run(ctx, cfg)
 	if err != nil || sum.Sent != 300 || sum.NextStartRow != 301 {
 		t.Fatalf("first run: %v, %v", sum, err)
@@ -58,7 +56,7 @@ func TestProduceStopped(t *testing.T) {
 	kcfg := modetest.Kafka(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	batches := 0
-	cfg := produce.Config{Data: "../../data/sample.csv", Kafka: kcfg, Logger: quiet(),
+	cfg := produce.Config{Data: "../../data/sample.csv", Kafka: kcfg, Logger: slog.New(slog.DiscardHandler),
 		Producer: producer.Options{BatchSize: 100, OnBatch: func(producer.Stats) {
 			if batches++; batches == 2 {
 				cancel()
@@ -96,7 +94,7 @@ func TestProduceToHTTPSink(t *testing.T) {
 	}))
 	defer srv.Close()
 	sum, err := produce.Run(context.Background(), produce.Config{Data: "../../data/sample.csv", SinkURL: srv.URL,
-		Producer: producer.Options{Limit: 50}, Logger: quiet()})
+		Producer: producer.Options{Limit: 50}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || sum.Sent != 50 {
 		t.Fatalf("%v, %v", sum, err)
 	}
@@ -163,7 +161,7 @@ func TestProduceTwitterFiles(t *testing.T) {
 			w.WriteHeader(http.StatusAccepted)
 		}))
 		defer srv.Close()
-		sum, err := produce.Run(context.Background(), produce.Config{Data: twitterData, SinkURL: srv.URL, Logger: quiet()})
+		sum, err := produce.Run(context.Background(), produce.Config{Data: twitterData, SinkURL: srv.URL, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil || sum.Sent != int64(n) {
 			t.Fatalf("%v, %v; want %d sent", sum, err, n)
 		}
@@ -174,7 +172,7 @@ func TestProduceTwitterFiles(t *testing.T) {
 		kcfg := modetest.Kafka(t)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		sum, err := produce.Run(ctx, produce.Config{Data: twitterData, Kafka: kcfg, Topic: "tweets", Partitions: 2, Logger: quiet()})
+		sum, err := produce.Run(ctx, produce.Config{Data: twitterData, Kafka: kcfg, Topic: "tweets", Partitions: 2, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil || sum.Sent != int64(n) {
 			t.Fatalf("%v, %v; want %d sent", sum, err, n)
 		}

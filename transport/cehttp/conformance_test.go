@@ -2,6 +2,7 @@ package cehttp_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,7 @@ import (
 type harness struct{}
 
 func (harness) Start(t *testing.T, h transport.Handler) (transport.Sender, func()) {
-	srv := httptest.NewServer(cehttp.NewHandler(h, cehttp.HandlerOptions{Logger: discard()}))
+	srv := httptest.NewServer(cehttp.NewHandler(h, cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)}))
 	s := cehttp.NewSender(srv.URL)
 	s.Retry = cehttp.Retry{Retries: 10, Delay: time.Millisecond}
 	stop := func() { s.Close(context.Background()); srv.Close() }
@@ -59,7 +60,7 @@ type source struct {
 
 func (s source) Sender() transport.Sender { return s.s }
 func (s source) Receiver(*testing.T) transport.Receiver {
-	return &cehttp.Receiver{Addr: s.addr, Options: cehttp.HandlerOptions{Logger: discard()}, ShutdownTimeout: time.Second}
+	return &cehttp.Receiver{Addr: s.addr, Options: cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)}, ShutdownTimeout: time.Second}
 }
 
 func TestConformance(t *testing.T) {

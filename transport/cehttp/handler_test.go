@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -160,7 +161,7 @@ func TestHandlerStatuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			obs := &transporttest.Outcomes{}
-			h := cehttp.NewHandler(tc.h, cehttp.HandlerOptions{MaxBodyBytes: 1024, Observer: obs, Logger: discard()})
+			h := cehttp.NewHandler(tc.h, cehttp.HandlerOptions{MaxBodyBytes: 1024, Observer: obs, Logger: slog.New(slog.DiscardHandler)})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, tc.req())
 			if rec.Code != tc.status {
@@ -184,7 +185,7 @@ func TestHandlerContentLengthOverLimit(t *testing.T) {
 	h := cehttp.NewHandler(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
 		called = true
 		return nil, nil
-	}, cehttp.HandlerOptions{MaxBodyBytes: 100, Logger: discard()})
+	}, cehttp.HandlerOptions{MaxBodyBytes: 100, Logger: slog.New(slog.DiscardHandler)})
 	e := tweetEvent(t, "t1", strings.Repeat("long ", 100))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -270,7 +271,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("", "", "", "", "application/cloudevents+json", `{"specversion":"1.0","id":`)
 	f.Add("1.0", "x", "y", event.TypeTweet, "application/json", `{"id":"x","text":"\xff","created_at":"bad"}`)
 	f.Add("0.3", "x", "y", "z", "text/xml", "<a/>")
-	h := cehttp.NewHandler(echo, cehttp.HandlerOptions{MaxBodyBytes: 4096, Logger: discard()})
+	h := cehttp.NewHandler(echo, cehttp.HandlerOptions{MaxBodyBytes: 4096, Logger: slog.New(slog.DiscardHandler)})
 	allowed := map[int]bool{200: true, 400: true, 413: true, 415: true}
 	f.Fuzz(func(t *testing.T, specversion, id, source, typ, ct, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
@@ -321,7 +322,7 @@ func TestReplyMatchesSDKWriter(t *testing.T) {
 // A "Ce-" header with no name after the prefix made the SDK's binary reader
 // index past the key's end; it is a malformed event (400), not a panic.
 func TestEmptyExtensionHeaderIsRejected(t *testing.T) {
-	h := cehttp.NewHandler(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }, cehttp.HandlerOptions{Logger: discard()})
+	h := cehttp.NewHandler(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }, cehttp.HandlerOptions{Logger: slog.New(slog.DiscardHandler)})
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`))
 	r.Header = http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"1"}, "Ce-Source": {"/s"}, "Ce-Type": {"t"}, "Ce-": {"x"}, "Content-Type": {"application/json"}}
 	w := httptest.NewRecorder()

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func (s source) Sender() transport.Sender { return s.p }
 
 func (s source) Receiver(t *testing.T) transport.Receiver {
 	c, err := kafka.NewConsumer(s.cfg, "at-least-once", []string{"events"},
-		kafka.ConsumerOptions{RetryDelay: time.Millisecond, DrainTimeout: 200 * time.Millisecond, Logger: quiet()})
+		kafka.ConsumerOptions{RetryDelay: time.Millisecond, DrainTimeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -31,8 +30,6 @@ func newCluster(t testing.TB, opts ...kfake.Opt) kafka.Config {
 	t.Cleanup(c.Close)
 	return kafka.Config{Brokers: c.ListenAddrs(), ClientID: t.Name()}
 }
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func tweets(t testing.TB, n int, prefix string) []cloudevents.Event {
 	t.Helper()
@@ -138,7 +135,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 func startConsumer(t *testing.T, cfg kafka.Config, group, topic string, opts kafka.ConsumerOptions, h transport.AckHandler) (stop func()) {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = quiet()
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c, err := kafka.NewConsumer(cfg, group, []string{topic}, opts)
 	if err != nil {

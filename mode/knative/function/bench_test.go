@@ -3,7 +3,6 @@ package function_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +19,7 @@ import (
 // model, without a network: what one event costs the function's process
 // (decode, micro-batch, featurize + ONNX Runtime, encode the reply).
 func BenchmarkFunctionHandler(b *testing.B) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	m := metrics.New("function", "sentiment")
 	comp, err := function.Loader(log, "")(context.Background(), map[string]string{"MODEL_DIR": "../../../models/sentiment"}, m)
 	if err != nil {

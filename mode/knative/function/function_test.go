@@ -3,7 +3,6 @@ package function_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -31,7 +30,7 @@ func tweet(t *testing.T, id string) cloudevents.Event {
 
 func startFunction(t *testing.T, cfg map[string]string) (*httptest.Server, *metrics.Metrics, knative.Component) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	m := metrics.New("function", "sentiment")
 	comp, err := function.Loader(log, "")(context.Background(), cfg, m)
 	if err != nil {
@@ -130,7 +129,7 @@ func TestFunctionConfigErrors(t *testing.T) {
 	if err != nil || c.ModelDir != "/flag/m" || c.Batch.MaxBatch != 8 {
 		t.Fatalf("%+v %v", c, err)
 	}
-	_, err = function.Loader(slog.New(slog.NewTextHandler(io.Discard, nil)), "")(context.Background(), map[string]string{"MODEL_DIR": "../../../models/nosuch"}, metrics.New("f", ""))
+	_, err = function.Loader(slog.New(slog.DiscardHandler), "")(context.Background(), map[string]string{"MODEL_DIR": "../../../models/nosuch"}, metrics.New("f", ""))
 	if err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Fatalf("missing model: %v", err)
 	}
