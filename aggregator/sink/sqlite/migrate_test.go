@@ -188,10 +188,9 @@ func TestEntityIndex(t *testing.T) {
 	}
 }
 
-// schema1 is the layout of schema 1 (commit 69d0e84 and before): the tweet
-// fields, with triggers filling tweet_entities through json_each and
-// SQLite's ASCII-only lower().
-var schema1 = append(slices.Clone(schema0),
+// fieldColumns are the tweet-field columns and indexes schemas 1 and 2
+// share.
+var fieldColumns = []string{
 	`ALTER TABLE tweets ADD COLUMN user_id TEXT`, `ALTER TABLE tweets ADD COLUMN lang TEXT`,
 	`ALTER TABLE tweets ADD COLUMN retweet_of TEXT`, `ALTER TABLE tweets ADD COLUMN quote_of TEXT`,
 	`ALTER TABLE tweets ADD COLUMN reply_to TEXT`, `ALTER TABLE tweets ADD COLUMN conversation_id TEXT`,
@@ -201,6 +200,12 @@ var schema1 = append(slices.Clone(schema0),
 	`CREATE INDEX tweets_retweet_of ON tweets(retweet_of) WHERE retweet_of IS NOT NULL`,
 	`CREATE INDEX tweets_quote_of ON tweets(quote_of) WHERE quote_of IS NOT NULL`,
 	`CREATE INDEX tweets_reply_to ON tweets(reply_to) WHERE reply_to IS NOT NULL`,
+}
+
+// schema1 is the layout of schema 1 (commit 69d0e84 and before): the tweet
+// fields, with triggers filling tweet_entities through json_each and
+// SQLite's ASCII-only lower().
+var schema1 = append(slices.Concat(schema0, fieldColumns),
 	`CREATE INDEX tweets_conversation_id ON tweets(conversation_id) WHERE conversation_id IS NOT NULL`,
 	`CREATE TABLE tweet_entities (kind TEXT NOT NULL, value TEXT NOT NULL, tweet_id TEXT NOT NULL,
 		PRIMARY KEY (kind, value, tweet_id)) WITHOUT ROWID`,
@@ -261,14 +266,7 @@ func strings1(t *testing.T, db *sql.DB, query string, args ...any) []string {
 // writes after the migration keep tweet_entities equal to the lists.
 func TestMigrateSchema1(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v1.db")
-	writeRaw(t, path, schema1...)
-
-	s, err := Open(ctx, path, []string{"sentiment"})
-	if err != nil {
-		t.Fatalf("open a schema-1 file: %v", err)
-	}
-	defer s.Close(ctx)
+	s := openSchema(t, "v1.db", schema1)
 	got, found, err := s.Get(ctx, "v1")
 	if err != nil || !found {
 		t.Fatalf("schema-1 row: found %v, %v", found, err)
@@ -322,4 +320,137 @@ func TestMigrateSchema1(t *testing.T) {
 	if e := entitiesOf(t, s.DB(), "v1"); len(e) != 0 {
 		t.Errorf("deleted tweet's entities %q", e)
 	}
+}
+
+// schema2 is the layout of schema 2 (commit 62eb6cf to this change): the
+// tweet fields without the conversation index, tweet_entities a table with
+// the value strings, written by WriteBatch, and its delete trigger.
+var schema2 = append(slices.Concat(schema0, fieldColumns),
+	`CREATE TABLE tweet_entities (kind TEXT NOT NULL, value TEXT NOT NULL, tweet_id TEXT NOT NULL,
+		PRIMARY KEY (kind, value, tweet_id)) WITHOUT ROWID`,
+	`CREATE INDEX tweet_entities_tweet ON tweet_entities(tweet_id)`,
+	`CREATE TRIGGER tweets_entities_delete AFTER DELETE ON tweets
+		BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id; END`,
+	`INSERT INTO tweets (id, created_at, user, text, complete, sentiment_value, sentiment_label, sentiment_version,
+		user_id, retweet_of, hashtags, urls, mentions)
+		VALUES ('v2a', 1239056385000, 'dave', 'written by schema 2', 1, 0.5, 'positive', '1.0.0',
+		'43', '8', '["Ünïcode","Alpha"]', '["https://example.org/Y"]', '["Bob"]'),
+		('v2b', 1239056386000, 'erin', 'also schema 2', 1, 0.1, 'neutral', '1.0.0',
+		'44', NULL, '["alpha"]', NULL, NULL)`,
+	`INSERT INTO tweet_entities VALUES ('hashtag', 'ünïcode', 'v2a'), ('hashtag', 'alpha', 'v2a'),
+		('url', 'https://example.org/Y', 'v2a'), ('mention', 'bob', 'v2a'), ('hashtag', 'alpha', 'v2b')`,
+	`PRAGMA user_version = 2`,
+)
+
+// TestMigrateSchema2 opens a file of schema 2: its entity rows move to the
+// dictionary and postings of schema 3 and read back through the
+// tweet_entities view with the queries the dashboard runs, searched on
+// indexes; the old table and its index are gone; writes, rewrites and a
+// delete after the migration keep the view equal to the lists.
+func TestMigrateSchema2(t *testing.T) {
+	ctx := context.Background()
+	s := openSchema(t, "v2.db", schema2)
+	if e, want := entitiesOf(t, s.DB(), "v2a"), []string{"hashtag:alpha", "hashtag:ünïcode", "mention:bob", "url:https://example.org/Y"}; !slices.Equal(e, want) {
+		t.Errorf("schema-2 entities after migration %q, want %q", e, want)
+	}
+	ids := func(kind, value string) []string {
+		t.Helper()
+		return strings1(t, s.DB(), "SELECT tweet_id FROM tweet_entities WHERE kind = ? AND value = ? ORDER BY tweet_id", kind, value)
+	}
+	if got := ids("hashtag", "alpha"); !slices.Equal(got, []string{"v2a", "v2b"}) {
+		t.Errorf("hashtag alpha after migration: %v", got)
+	}
+	// The dashboard's filter form (dashboard/filter.go).
+	if got := strings1(t, s.DB(), "SELECT id FROM tweets WHERE EXISTS (SELECT 1 FROM tweet_entities e WHERE e.kind = ? AND e.value = ? AND e.tweet_id = tweets.id) ORDER BY id", "mention", "bob"); !slices.Equal(got, []string{"v2a"}) {
+		t.Errorf("tweets with mention bob: %v", got)
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM entity_values`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d distinct values (%v), want 4: alpha is stored once", n, err)
+	}
+	var kinds []string
+	rows, err := s.DB().Query(`SELECT type || ':' || name FROM sqlite_schema WHERE name LIKE 'tweet_entities%' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, k)
+	}
+	rows.Close()
+	if !slices.Equal(kinds, []string{"view:tweet_entities"}) {
+		t.Errorf("schema objects named tweet_entities*: %q, want only the view", kinds)
+	}
+	for q, index := range map[string]string{
+		"SELECT tweet_id FROM tweet_entities WHERE kind = 'hashtag' AND value = 'x'":                                                            "",
+		"SELECT id FROM tweets WHERE EXISTS (SELECT 1 FROM tweet_entities e WHERE e.kind = 'url' AND e.value = 'x' AND e.tweet_id = tweets.id)": "",
+		"SELECT kind FROM tweet_entities WHERE tweet_id = 'x'":                                                                                  "tweet_entity_ids_tweet",
+	} {
+		plan := planOf(t, s.DB(), q)
+		if strings.Contains(plan, "SCAN entity_values") || strings.Contains(plan, "SCAN e") || !strings.Contains(plan, index) {
+			t.Errorf("plan of %s: %q, want the values and postings searched", q, plan)
+		}
+	}
+
+	rewritten, _, err := s.Get(ctx, "v2a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten.Hashtags, rewritten.URLs = []string{"ALPHA", "Beta"}, nil
+	tw := sinktest.WithFields(5)
+	if err := s.WriteBatch(ctx, []sink.Record{{Tweet: rewritten.Tweet}, {Tweet: tw}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, want := entitiesOf(t, s.DB(), "v2a"), []string{"hashtag:alpha", "hashtag:beta", "mention:bob"}; !slices.Equal(e, want) {
+		t.Errorf("rewritten schema-2 tweet's entities %q, want %q", e, want)
+	}
+	if got := ids("hashtag", "alpha"); !slices.Equal(got, []string{tw.ID, "v2a", "v2b"}) {
+		t.Errorf("hashtag alpha after new writes: %v", got)
+	}
+	if _, err := s.DB().Exec("DELETE FROM tweets WHERE id = 'v2a'"); err != nil {
+		t.Fatal(err)
+	}
+	if e := entitiesOf(t, s.DB(), "v2a"); len(e) != 0 {
+		t.Errorf("deleted tweet's entities %q", e)
+	}
+}
+
+// openSchema writes a file named name of an older schema (its statements)
+// and opens it with the sentiment model, closing it when the test ends.
+func openSchema(t *testing.T, name string, schema []string) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	writeRaw(t, path, schema...)
+	s, err := Open(context.Background(), path, []string{"sentiment"})
+	if err != nil {
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// planOf returns the EXPLAIN QUERY PLAN details of q, joined by "; ".
+func planOf(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN " + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var details []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		details = append(details, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(details, "; ")
 }

@@ -12,11 +12,13 @@
 // <model>_label, <model>_version. A model seen for the first time gets its
 // columns with ALTER TABLE ADD COLUMN, which keeps every row.
 // Table models lists the models that have columns. Table tweet_entities
-// (kind 'hashtag'|'url'|'mention', value, tweet_id) answers "every tweet with
-// this hashtag / link / mention" from its primary key; WriteBatch keeps it
-// equal to the three list columns (hashtags and mentions lowercased, as
-// Twitter matches them) in the transaction that writes them, and a trigger
-// removes a deleted tweet's rows.
+// (kind 'hashtag'|'url'|'mention', value, tweet_id), a view over the
+// dictionary entity_values (id, kind, value) and the postings
+// tweet_entity_ids (value_id, tweet_id), answers "every tweet with this
+// hashtag / link / mention" from their indexes; WriteBatch keeps it equal to
+// the three list columns (hashtags and mentions lowercased, as Twitter
+// matches them) in the transaction that writes them, and a trigger removes
+// a deleted tweet's rows.
 //
 // The schema is versioned with PRAGMA user_version; Open migrates an older
 // file in place (adding columns and tables, never dropping a row) and refuses
@@ -39,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
@@ -56,9 +59,13 @@ type Store struct {
 	known  []string   // models with columns, sorted
 	upsert *sql.Stmt  // one row, built for known
 	many   *sql.Stmt  // chunkRows rows in one statement
-	// entities insert tweet_entities rows, entityChunks[k] rows a
-	// statement; prepared once with the first upserts.
-	entities []*sql.Stmt
+	// ents writes tweet_entities' dictionary and postings (entities.go).
+	ents entityStatements
+	// valueIDs caches entity_values ids by (kind, value). Ids are never
+	// reused or renumbered (an INTEGER PRIMARY KEY, rows never deleted),
+	// so an id read once stays right, also for other writers of the file;
+	// an id is cached only once the transaction that created it commits.
+	valueIDs *lru.Cache[entityKey, int64]
 }
 
 var _ sink.Driver = (*Store)(nil)
@@ -95,7 +102,12 @@ func Open(ctx context.Context, path string, models []string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: open: %w", path, err)
 	}
-	s := &Store{db: db, path: path, configured: slices.Clone(models)}
+	ids, err := lru.New[entityKey, int64](valueCacheSize)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: value cache: %w", path, err)
+	}
+	s := &Store{db: db, path: path, configured: slices.Clone(models), valueIDs: ids}
 	slices.Sort(s.configured)
 	s.configured = slices.Compact(s.configured)
 	if err := s.init(ctx); err != nil {
@@ -117,26 +129,18 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, n := range entityChunks {
-		st, err := s.db.PrepareContext(ctx, "INSERT OR IGNORE INTO tweet_entities(kind, value, tweet_id) VALUES "+
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "))
-		if err != nil {
-			return fmt.Errorf("prepare entity insert: %w", err)
-		}
-		s.entities = append(s.entities, st)
+	if err := s.prepareEntities(ctx); err != nil {
+		return err
 	}
 	return s.ensureModels(ctx, s.configured)
 }
 
-// entityChunks are the rows per tweet_entities insert statement, largest
-// first: a batch's rows go in as few statements as these sizes allow (a
-// 512-tweet twarc2 batch has about 700 rows: 2 + 5 + 2 statements).
-var entityChunks = []int{256, 32, 4, 1}
-
 // schemaVersion is the PRAGMA user_version this package writes. 0 is the
 // schema before versioning (no tweet fields), 1 adds the #10 tweet fields
-// with triggers filling tweet_entities, 2 fills it from WriteBatch instead.
-const schemaVersion = 2
+// with triggers filling tweet_entities, 2 fills it from WriteBatch instead,
+// 3 keeps the entities as integer value ids (entity_values, tweet_entity_ids)
+// behind a tweet_entities view.
+const schemaVersion = 3
 
 // tweetFieldColumns are the columns of schema 1, in upsert order.
 var tweetFieldColumns = []string{"user_id", "lang", "retweet_of", "quote_of", "reply_to", "conversation_id", "hashtags", "urls", "mentions"}
@@ -194,36 +198,88 @@ func (s *Store) migrate(ctx context.Context) error {
 		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS tweets_%[1]s ON tweets(%[1]s) WHERE %[1]s IS NOT NULL", c))
 	}
 	stmts = append(stmts, `DROP INDEX IF EXISTS tweets_conversation_id`)
+	// Schema 3: tweet_entities is a view over a dictionary of values
+	// (entity_values, each (kind, value) once with an integer id) and
+	// the postings (value id, tweet id). Schema 2's table repeated the
+	// value string (a URL: 85 bytes on average on a twarc2 replay) in
+	// both of its B-trees for every tweet that carried it: 240 of a 1M
+	// replay's 742 MB, and the largest share of the store's CPU
+	// (docs/BENCHMARKS.md). Readers keep querying tweet_entities(kind,
+	// value, tweet_id); the lookup by (kind, value) is a search of the
+	// dictionary's unique index, then of the postings' primary key.
 	stmts = append(stmts,
-		`CREATE TABLE IF NOT EXISTS tweet_entities (
+		`CREATE TABLE IF NOT EXISTS entity_values (
+			id INTEGER PRIMARY KEY,
 			kind TEXT NOT NULL,
 			value TEXT NOT NULL,
+			UNIQUE (kind, value)
+		)`,
+		`CREATE TABLE IF NOT EXISTS tweet_entity_ids (
+			value_id INTEGER NOT NULL,
 			tweet_id TEXT NOT NULL,
-			PRIMARY KEY (kind, value, tweet_id)
+			PRIMARY KEY (value_id, tweet_id)
 		) WITHOUT ROWID`,
-		`CREATE INDEX IF NOT EXISTS tweet_entities_tweet ON tweet_entities(tweet_id)`,
-		// Schema 1 -> 2: the rows are written by WriteBatch (writeEntities);
-		// the insert and update triggers, which parsed the lists back with
-		// json_each for every row, were 30 of the 55 CPU-µs a twarc2 tweet
-		// cost the store (BenchmarkWriteReplay, docs/BENCHMARKS.md).
+		// The tweet's side: a rewritten or deleted tweet loses its rows.
+		`CREATE INDEX IF NOT EXISTS tweet_entity_ids_tweet ON tweet_entity_ids(tweet_id)`,
+		// Schema 1's insert and update triggers parsed the lists back with
+		// json_each for every upsert (30 of the 55 CPU-µs a twarc2 tweet
+		// cost the store); schema 2 wrote the rows from WriteBatch. The
+		// delete trigger is recreated on the new table below.
 		`DROP TRIGGER IF EXISTS tweets_entities_insert`,
 		`DROP TRIGGER IF EXISTS tweets_entities_update`,
-		`CREATE TRIGGER IF NOT EXISTS tweets_entities_delete AFTER DELETE ON tweets
-			BEGIN DELETE FROM tweet_entities WHERE tweet_id = old.id; END`,
-		fmt.Sprintf("PRAGMA user_version = %d", schemaVersion),
+		`DROP TRIGGER IF EXISTS tweets_entities_delete`,
 	)
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("migrate schema %d to %d: %w", version, schemaVersion, err)
 		}
 	}
-	if version == 1 {
-		if err := relowerEntities(ctx, tx); err != nil {
-			return fmt.Errorf("migrate schema 1 to %d: %w", schemaVersion, err)
+	if err := moveEntities(ctx, tx, version); err != nil {
+		return fmt.Errorf("migrate schema %d to %d: %w", version, schemaVersion, err)
+	}
+	for _, st := range []string{
+		`CREATE VIEW IF NOT EXISTS tweet_entities(kind, value, tweet_id) AS
+			SELECT v.kind, v.value, e.tweet_id FROM tweet_entity_ids e JOIN entity_values v ON v.id = e.value_id`,
+		`CREATE TRIGGER IF NOT EXISTS tweets_entities_delete AFTER DELETE ON tweets
+			BEGIN DELETE FROM tweet_entity_ids WHERE tweet_id = old.id; END`,
+		fmt.Sprintf("PRAGMA user_version = %d", schemaVersion),
+	} {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", version, schemaVersion, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// moveEntities copies the rows of schema 1 or 2's tweet_entities table, if
+// the file has one, into the dictionary and postings of schema 3, then drops
+// the table (and its tweet index) so that the view can take its name.
+// Schema 1's rows are lowercased first (relowerEntities).
+func moveEntities(ctx context.Context, tx *sql.Tx, version int) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'tweet_entities'`).Scan(&n); err != nil {
+		return fmt.Errorf("look for the entity table: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if version == 1 {
+		if err := relowerEntities(ctx, tx); err != nil {
+			return err
+		}
+	}
+	for _, st := range []string{
+		`INSERT OR IGNORE INTO entity_values(kind, value) SELECT DISTINCT kind, value FROM tweet_entities`,
+		`INSERT OR IGNORE INTO tweet_entity_ids(value_id, tweet_id)
+			SELECT v.id, e.tweet_id FROM tweet_entities e JOIN entity_values v ON v.kind = e.kind AND v.value = e.value`,
+		`DROP TABLE tweet_entities`,
+	} {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("move entities: %w", err)
+		}
 	}
 	return nil
 }
@@ -508,11 +564,15 @@ func (s *Store) writeTx(ctx context.Context, recs []sink.Record, failed map[int]
 			return err
 		}
 	}
-	if err := s.writeEntities(ctx, tx, recs, failed, top); err != nil {
+	fresh, err := s.writeEntities(ctx, tx, recs, failed, top)
+	if err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for k, id := range fresh {
+		s.valueIDs.Add(k, id)
 	}
 	return nil
 }
@@ -523,89 +583,6 @@ func maxRowid(ctx context.Context, tx *sql.Tx) (int64, error) {
 		return 0, fmt.Errorf("read last rowid: %w", err)
 	}
 	return top, nil
-}
-
-// writeEntities brings tweet_entities to the lists of the tweets just
-// upserted (recs but failed), whose transaction began with top as the
-// largest rowid of tweets. A tweet's rows come from its last record in
-// recs, whose lists the upsert left in the row.
-//
-// SQLite gives a new row the largest rowid plus one, so when the upserts
-// added as many rows as recs have distinct ids, every tweet was new and
-// has no rows yet: they are only inserted. Otherwise some tweet was
-// rewritten (a duplicate across pages, a late model's result) and may
-// have other lists, so the batch's tweets lose their old rows first, as
-// the update trigger of schema 1 did for a changed list.
-func (s *Store) writeEntities(ctx context.Context, tx *sql.Tx, recs []sink.Record, failed map[int]error, top int64) error {
-	last := make(map[string]int, len(recs))
-	for i := range recs {
-		if failed[i] == nil {
-			last[recs[i].Tweet.ID] = i
-		}
-	}
-	after, err := maxRowid(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if after-top != int64(len(last)) {
-		ids := make([]any, 0, len(last))
-		for id := range last {
-			ids = append(ids, id)
-		}
-		for len(ids) > 0 {
-			n := min(len(ids), chunkRows)
-			q := "DELETE FROM tweet_entities WHERE tweet_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-			if _, err := tx.ExecContext(ctx, q, ids[:n]...); err != nil {
-				return fmt.Errorf("replace entities: %w", err)
-			}
-			ids = ids[n:]
-		}
-	}
-	var args []any
-	for i := range recs {
-		if failed[i] == nil && last[recs[i].Tweet.ID] == i {
-			args = appendEntities(args, &recs[i].Tweet)
-		}
-	}
-	for k, n := range entityChunks {
-		var st *sql.Stmt
-		for len(args) >= 3*n {
-			if st == nil {
-				st = tx.StmtContext(ctx, s.entities[k])
-				defer st.Close()
-			}
-			if _, err := st.ExecContext(ctx, args[:3*n]...); err != nil {
-				return fmt.Errorf("insert entities of tweet %v…: %w", args[2], err)
-			}
-			args = args[3*n:]
-		}
-	}
-	return nil
-}
-
-// appendEntities appends t's tweet_entities rows to args, three values a
-// row (kind, value, tweet id), each (kind, value) once: hashtags and
-// mentions lowercased, as Twitter matches them, URLs as they are.
-func appendEntities(args []any, t *event.Tweet) []any {
-	start := len(args)
-	add := func(kind, v string) {
-		for j := start; j < len(args); j += 3 {
-			if args[j] == kind && args[j+1] == v {
-				return
-			}
-		}
-		args = append(args, kind, v, t.ID)
-	}
-	for _, v := range t.Hashtags {
-		add("hashtag", strings.ToLower(v))
-	}
-	for _, v := range t.URLs {
-		add("url", v)
-	}
-	for _, v := range t.Mentions {
-		add("mention", strings.ToLower(v))
-	}
-	return args
 }
 
 // modelArg0 is the index of the first model column in an upsert row: 8
@@ -672,10 +649,7 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeStatements()
-	for _, st := range s.entities {
-		st.Close()
-	}
-	s.entities = nil
+	s.ents.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite %s: close: %w", s.path, err)
 	}
