@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"net/http"
@@ -342,8 +341,7 @@ func TestElasticsearch(t *testing.T) {
 	db := storeFixture(t)
 	recs := stored(t, db)
 	fake, url := elastictest.NewFake(t, esfake.Options{})
-	d, err := elastic.Open(ctx, elastic.Options{Config: elastic.Config{Addresses: []string{url}, Index: "tweets"},
-		Models: elastictest.Models([]string{"m"}), Logger: slog.New(slog.DiscardHandler)})
+	d, err := elastic.Open(ctx, elastictest.Options(url, "tweets", []string{"m"}))
 	if err != nil {
 		t.Fatal(err)
 	}
