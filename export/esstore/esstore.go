@@ -115,24 +115,17 @@ func (s *Store) Count(ctx context.Context, from, to time.Time) (int64, error) {
 	return res.Count, nil
 }
 
-// source is a tweet document's _source (see elastic.Driver's encode); the
-// model objects are read from the raw map.
+// source is a tweet document's _source (see elastic.Driver's encode). The
+// document names the tweet's fields as event.Tweet's JSON does (elastic's
+// Field* names), so they decode into the embedded Tweet and a field added to
+// the tweet comes through with no change here; only the id and the time
+// have the document's own names. The model objects are read from the raw
+// map.
 type source struct {
-	TweetID        string            `json:"tweet_id"`
-	Timestamp      time.Time         `json:"timestamp"`
-	User           string            `json:"user"`
-	Text           string            `json:"text"`
-	Fields         map[string]string `json:"fields"`
-	UserID         string            `json:"user_id"`
-	Lang           string            `json:"lang"`
-	RetweetOf      string            `json:"retweet_of"`
-	QuoteOf        string            `json:"quote_of"`
-	ReplyTo        string            `json:"reply_to"`
-	ConversationID string            `json:"conversation_id"`
-	Hashtags       []string          `json:"hashtags"`
-	URLs           []string          `json:"urls"`
-	Mentions       []string          `json:"mentions"`
-	TimedOut       bool              `json:"timed_out"`
+	event.Tweet
+	TweetID   string    `json:"tweet_id"`
+	Timestamp time.Time `json:"timestamp"`
+	TimedOut  bool      `json:"timed_out"`
 }
 
 type modelObject struct {
@@ -239,16 +232,8 @@ func decode(h hit, models []string) (sqlite.Tweet, error) {
 	if src.TweetID == "" {
 		return sqlite.Tweet{}, errors.New("_source has no tweet_id")
 	}
-	t := sqlite.Tweet{
-		Tweet: event.Tweet{
-			ID: src.TweetID, UserID: src.UserID, User: src.User, Text: src.Text, CreatedAt: src.Timestamp.UTC(),
-			Lang: src.Lang, RetweetOf: src.RetweetOf, QuoteOf: src.QuoteOf, ReplyTo: src.ReplyTo,
-			ConversationID: src.ConversationID, Hashtags: src.Hashtags, URLs: src.URLs, Mentions: src.Mentions,
-			Fields: src.Fields,
-		},
-		Results:  map[string]sink.Result{},
-		TimedOut: src.TimedOut,
-	}
+	t := sqlite.Tweet{Tweet: src.Tweet, Results: map[string]sink.Result{}, TimedOut: src.TimedOut}
+	t.ID, t.CreatedAt = src.TweetID, src.Timestamp.UTC()
 	for _, m := range models {
 		b, ok := fields[m]
 		if !ok {
