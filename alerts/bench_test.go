@@ -1,7 +1,9 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -9,7 +11,10 @@ import (
 	"github.com/tweetflow/tweetflow/aggregator/sink"
 	"github.com/tweetflow/tweetflow/event"
 	"github.com/tweetflow/tweetflow/internal/cputime"
+	"github.com/tweetflow/tweetflow/producer/gen"
 	"github.com/tweetflow/tweetflow/producer/source"
+	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
+	"github.com/tweetflow/tweetflow/producer/source/twitter"
 )
 
 // BenchmarkObserve measures the engine's cost per stored tweet: the real
@@ -129,4 +134,66 @@ func BenchmarkTokenHashes(b *testing.B) {
 		buf = tokenHashes(buf[:0], base[n%len(base)].Tweet.Text)
 		n++
 	}
+}
+
+// BenchmarkObserveTwarc replays what `tweetflow gen --twarc-from
+// noflat.jsonl` writes (the repository's twarc2 fixture as templates: half
+// retweets, the other texts repeated with the copy's number, 1,000 tweets a
+// second of event time) through a fresh engine, in the aggregator's batches
+// of 256: the retweet-heavy shape on which the engine cost most of an
+// embedded run (docs/BENCHMARKS.md). Each iteration is the whole replay,
+// so the windows fill as they do in a run. live-MB is the heap live after
+// the replay with the engine still held: its state at its fullest.
+func BenchmarkObserveTwarc(b *testing.B) {
+	tweets := twarcReplay(b, 200_000)
+	recs := make([]sink.Record, len(tweets))
+	for i, t := range tweets {
+		recs[i] = sink.Record{Tweet: t, Results: []sink.Result{
+			{Model: "sentiment", Value: float64(i%200)/100 - 1, Label: "neutral"},
+			{Model: "offense", Value: float64(i%97) / 97, Label: "not"},
+		}}
+	}
+	var live uint64
+	var cpu time.Duration
+	n := 0
+	for b.Loop() {
+		e := benchEngine(b)
+		cpu0 := cputime.Process()
+		for i := 0; i < len(recs); i += 256 {
+			e.Observe(recs[i:min(i+256, len(recs))])
+		}
+		cpu += cputime.Process() - cpu0
+		n += len(recs)
+		b.StopTimer()
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		live = max(live, ms.HeapAlloc)
+		runtime.KeepAlive(e)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/tweet")
+	b.ReportMetric(float64(live)/(1<<20), "live-MB")
+}
+
+// twarcReplay returns n tweets as `tweetflow gen --twarc-from` writes them
+// from the repository's twarc2 fixture, read back by the twarc2 reader.
+func twarcReplay(b *testing.B, n int) []event.Tweet {
+	ctx := context.Background()
+	tmpl, err := gen.LoadTweets(ctx, []string{"../producer/source/twitter/testdata/noflat.jsonl"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pages bytes.Buffer
+	if _, err := gen.TwarcPages(ctx, &pages, tmpl, gen.TwarcOptions{Tweets: n}); err != nil {
+		b.Fatal(err)
+	}
+	tweets, err := csvsource.Tweets(ctx, twitter.NewReader(&pages, "replay.jsonl", twitter.Options{}))
+	switch {
+	case err != nil:
+		b.Fatal(err)
+	case len(tweets) != n:
+		b.Fatalf("twarc2 replay: read %d tweets of %d", len(tweets), n)
+	}
+	return tweets
 }

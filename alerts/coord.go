@@ -420,6 +420,13 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 				continue
 			}
 			g.probe = c.probes
+			// Below lo a representative's similarity decides nothing: t
+			// then needs bestSim to replace best, or LooseSimilarity
+			// to join loosely (at least minSim either way).
+			lo := c.minSim
+			if best != nil {
+				lo = bestSim
+			}
 			repSim := 0.0
 			for ri, r := range g.reps {
 				if c.df != nil {
@@ -433,7 +440,7 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 				if lo, hi := min(len(r), len(t.tokens)), max(len(r), len(t.tokens)); float64(lo)/float64(hi) < c.minSim {
 					continue
 				}
-				repSim = max(repSim, jaccard(r, t.tokens))
+				repSim = max(repSim, jaccardAtLeast(r, t.tokens, max(lo, repSim)))
 			}
 			if repSim >= bestSim {
 				best, bestSim = g, repSim

@@ -160,7 +160,12 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 		for i := range recs {
 			t := &recs[i].Tweet
 			offsets = append(offsets, len(buf))
-			buf = tokenHashes(buf, t.Text)
+			// A retweet never reaches the near-copy detectors (see
+			// below): its text, the original's, is not tokenised.
+			// (Half of a twarc2 collection's tweets are retweets.)
+			if t.RetweetOf == "" {
+				buf = tokenHashes(buf, t.Text)
+			}
 		}
 		offsets = append(offsets, len(buf))
 		for i := range recs {

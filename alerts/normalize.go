@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -261,14 +262,58 @@ func jaccard(a, b []uint64) float64 {
 	return float64(inter) / float64(len(a)+len(b)-inter)
 }
 
-// intersection is |a∩b| of two sorted, duplicate-free sets. The merge
-// steps without branching on the comparison (the compiler sets the
-// increments with SETcc, no jump): token hashes are random,
-// so a branch on their order is mispredicted half the time, and this merge
-// runs for every candidate group of every tweet.
-func intersection(a, b []uint64) int {
+// jaccardAtLeast is jaccard(a, b) when that is at least lo, and 0 when it
+// is below (then the merge stops as soon as the tokens left cannot bring
+// the intersection up to lo: most candidate groups of a tweet share a word
+// or two with it and no more). Every value it returns equals jaccard's, so
+// a caller comparing it with lo or anything above decides as before.
+func jaccardAtLeast(a, b []uint64, lo float64) float64 {
+	if len(a) == 0 && len(b) == 0 {
+		if jaccard(a, b) < lo {
+			return 0
+		}
+		return jaccard(a, b)
+	}
+	inter := overlap(a, b, minOverlap(len(a), len(b), lo))
+	if inter < 0 {
+		return 0
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+// minOverlap is the least intersection of sets of sizes na and nb whose
+// Jaccard similarity, computed as jaccard does, is at least lo:
+// min(na, nb) + 1 when none is. u/(na+nb-u) grows with u, so the first u
+// that passes is the bound; the estimate from the closed form is checked
+// against the float expression itself, so rounding cannot move it.
+func minOverlap(na, nb int, lo float64) int {
+	sum, most := na+nb, min(na, nb)
+	ok := func(u int) bool { return float64(u)/float64(sum-u) >= lo }
+	u := min(max(int(math.Ceil(lo*float64(sum)/(1+lo)))-1, 0), most)
+	for u > 0 && ok(u) {
+		u--
+	}
+	for u <= most && !ok(u) {
+		u++
+	}
+	return u
+}
+
+// intersection is |a∩b| of two sorted, duplicate-free sets.
+func intersection(a, b []uint64) int { return overlap(a, b, 0) }
+
+// overlap is |a∩b| of two sorted, duplicate-free sets, or -1 once the
+// tokens left cannot bring it to need. The merge steps without branching
+// on the comparison (the compiler sets the increments with SETcc, no
+// jump): token hashes are random, so a branch on their order is
+// mispredicted half the time, and this merge runs for every candidate
+// group of every tweet.
+func overlap(a, b []uint64, need int) int {
 	inter, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
+		if inter+min(len(a)-i, len(b)-j) < need {
+			return -1
+		}
 		x, y := a[i], b[j]
 		di, dj := 0, 0
 		if x <= y {
@@ -278,6 +323,9 @@ func intersection(a, b []uint64) int {
 			dj = 1
 		}
 		i, j, inter = i+di, j+dj, inter+di&dj // equal: both step
+	}
+	if inter < need {
+		return -1
 	}
 	return inter
 }
