@@ -8,7 +8,6 @@ package event
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -119,10 +118,23 @@ type Metadata struct {
 // is kept to lowercase letters, digits and underscores. It ends with a letter or
 // a digit because on a cluster it is also a label value and, with "_" as "-", a
 // DNS-1035 name (the function's Knative Service): "foo_" would give "foo-".
-var modelNameRE = regexp.MustCompile(`^[a-z]([a-z0-9_]{0,38}[a-z0-9])?$`)
+const ModelNamePattern = `^[a-z]([a-z0-9_]{0,38}[a-z0-9])?$`
 
-// ValidModelName reports whether name can be used as a model name.
-func ValidModelName(name string) bool { return modelNameRE.MatchString(name) }
+// ValidModelName reports whether name can be used as a model name: whether
+// it matches ModelNamePattern. Every record and every result is checked, so
+// it is a loop over the bytes, not the regexp (whose matcher was 2-5% of a
+// `tweetflow run`'s CPU); FuzzValidModelName holds the two equal.
+func ValidModelName(name string) bool {
+	if len(name) == 0 || len(name) > 40 || name[0] < 'a' || name[0] > 'z' || name[len(name)-1] == '_' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // FieldError is a validation error that names the event and the field.
 type FieldError struct {

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -167,6 +168,19 @@ func TestValidModelName(t *testing.T) {
 			t.Errorf("ValidModelName(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// FuzzValidModelName checks the byte loop against ModelNamePattern itself.
+func FuzzValidModelName(f *testing.F) {
+	for _, s := range []string{"sentiment", "m2_x", "a", "foo_", "_foo", "", "2m", "a-b", strings.Repeat("a", 40), strings.Repeat("a", 41), "é", "a\n"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(ModelNamePattern)
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := ValidModelName(name), re.MatchString(name); got != want {
+			t.Errorf("ValidModelName(%q) = %v, the pattern says %v", name, got, want)
+		}
+	})
 }
 
 // throughWire returns e as a transport hands it on: encoded to the
