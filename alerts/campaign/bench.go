@@ -12,6 +12,7 @@ import (
 
 	"github.com/tweetflow/tweetflow/alerts"
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/jsonfile"
 	"github.com/tweetflow/tweetflow/producer/gen"
 	"github.com/tweetflow/tweetflow/producer/source"
 	csvsource "github.com/tweetflow/tweetflow/producer/source/csv"
@@ -170,11 +171,7 @@ func (h *GenHook) WriteTruth(path, out string) (string, error) {
 	if path == "" {
 		path = strings.TrimSuffix(out, ".csv") + ".truth.json"
 	}
-	b, err := json.MarshalIndent(h.in.Truth(), "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("truth: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(path, h.in.Truth()); err != nil {
 		return "", fmt.Errorf("truth: %w", err)
 	}
 	return path, nil

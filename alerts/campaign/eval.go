@@ -1,15 +1,14 @@
 package campaign
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tweetflow/tweetflow/event"
+	"github.com/tweetflow/tweetflow/internal/jsonfile"
 )
 
 // Report scores coordination alerts against the ground truth.
@@ -236,11 +235,7 @@ func (r Report) WriteJSON(path string) error { return writeJSON(path, r) }
 func (s SuiteReport) WriteJSON(path string) error { return writeJSON(path, s) }
 
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("bench report: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(path, v); err != nil {
 		return fmt.Errorf("bench report: %w", err)
 	}
 	return nil

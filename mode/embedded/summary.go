@@ -1,13 +1,13 @@
 package embedded
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/tweetflow/tweetflow/internal/jsonfile"
 )
 
 // ModelSummary is one model's part of a Summary.
@@ -92,11 +92,7 @@ func (s Summary) Print(w io.Writer) {
 
 // WriteJSON writes the summary as indented JSON to path.
 func (s Summary) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(path, s); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
 	return nil
