@@ -9,7 +9,8 @@ import (
 
 func TestWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.json")
-	if err := os.WriteFile(path, []byte("old content that is longer than the new"), 0o644); err != nil {
+	// The second Write replaces the first, longer file whole.
+	if err := Write(path, map[string]string{"old": strings.Repeat("x", 100)}); err != nil {
 		t.Fatal(err)
 	}
 	v := struct {
