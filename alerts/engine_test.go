@@ -871,10 +871,18 @@ func TestGroupMemberIndex(t *testing.T) {
 	}
 	for i := range 3 * maxGroupMembers {
 		at := t0.Add(time.Duration(i) * time.Second)
+		if i%5 == 0 {
+			at = at.Add(-50 * time.Second) // out of order: the oldest member is not the first
+		}
 		g.add(member{id: fmt.Sprintf("t%d", i), user: fmt.Sprintf("u%d", i%7+i/100), at: at})
-		g.lastNs = at.UnixNano()
+		g.lastNs = max(g.lastNs, at.UnixNano())
 		if i%97 == 0 {
 			g.trim(time.Minute)
+			for _, m := range g.members {
+				if m.at.UnixNano() < g.lastNs-int64(time.Minute) {
+					t.Fatalf("after %d adds: trim kept member %s of %s, a minute before the newest", i+1, m.id, m.at)
+				}
+			}
 		}
 		if (i+1 >= indexMembers) != (g.big != nil) {
 			t.Fatalf("after %d members: indexed %v", i+1, g.big != nil)

@@ -87,6 +87,18 @@ func TestNormalizeText(t *testing.T) {
 	}
 }
 
+// NormalizeText's ASCII pass is its general definition's result.
+func FuzzNormalizeText(f *testing.F) {
+	for _, s := range []string{"Hello @bob  World", "@a @b", "mail a@b.c now\tplease", " \v\f lead and trail \r\n", "A@", "x\x00@y\x7fZ", "caf\u00e9 @x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := NormalizeText(s), normalizeText(s); got != want {
+			t.Fatalf("NormalizeText(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
 // No input panics either normaliser.
 func FuzzNormalizeURL(f *testing.F) {
 	for _, s := range []string{"https://www.example.com/a/?utm_source=x&b=1", "bit.ly/x", "%zz", "http://[::1", "://", "a b"} {
