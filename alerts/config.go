@@ -149,29 +149,35 @@ type SlowWindow struct {
 	Window time.Duration
 	K      int
 	// IDF weighs tokens by inverse document frequency (a decayed count of
-	// the recent original tweets using each): similarity and containment
-	// are over the weights, so a group must share rare words, not only a
-	// common phrase. MinRare is the least summed weight a tweet's tokens
-	// need to be compared in this window at all, in units of the weight of
-	// a token never seen (ln(n+1) for n counted tweets): about how many
-	// rare words it must have. A unit, not nats, so that it means the same
-	// at 1 tweet a minute and at 50,000 a second.
+	// the recent original tweets using each). MinRare is the least summed
+	// weight a tweet's tokens need to be compared in this window at all,
+	// in units of the weight of a token never seen (ln(n+1) for n counted
+	// tweets): about how many rare words it must have, so that common
+	// phrases ("good morning everyone") never gather over the window. A
+	// unit, not nats, so that it means the same at 1 tweet a minute and at
+	// 50,000 a second. Sets are indexed under their rarest tokens.
 	IDF     bool
 	MinRare float64
+	// WeightedSimilarity (with IDF): similarity and containment are over
+	// the weights too, so a group must share rare words, not only a common
+	// phrase; without it they are over the tokens and the weights only
+	// gate tweets (MinRare) and order the index. On in DefaultSlow: on the
+	// #11 bench both found the same drips on the bench's templates, and
+	// the weighted one one more on the fresh ones (docs/BENCHMARKS.md).
+	WeightedSimilarity bool
 	// Similarity, when set, replaces CoordinationConfig.Similarity in
 	// this window (and LooseSimilarity is scaled with it).
 	Similarity float64
 }
 
 // DefaultSlow are the default longer near-copy windows: 10 minutes with
-// K 6, and an hour with K 8 over IDF weights with at least 4 rare words'
-// worth of content. Over an hour, unweighted, common phrases gather
-// chance groups ("sorry to hear about ...", "good morning ..."): on the
-// #11 bench the hour's window found 26 of 30 drips either way, at 5.8
-// false alerts per 100,000 organic tweets unweighted and 2.3 weighted
-// (docs/BENCHMARKS.md).
+// K 6, and an hour with K 8 for tweets with at least 4 rare words' worth
+// of content, over IDF weights. Over an hour, without that floor, common phrases
+// gather chance groups ("sorry to hear about ...", "good morning ..."):
+// on the #11 bench 5.8 false alerts per 100,000 organic tweets, against
+// 2.3 with it (docs/BENCHMARKS.md).
 func DefaultSlow() []SlowWindow {
-	return []SlowWindow{{Window: 10 * time.Minute, K: 6}, {Window: time.Hour, K: 8, IDF: true, MinRare: 4}}
+	return []SlowWindow{{Window: 10 * time.Minute, K: 6}, {Window: time.Hour, K: 8, IDF: true, MinRare: 4, WeightedSimilarity: true}}
 }
 
 // ThresholdZOrAny is Config.ThresholdZ for z standard errors as a person

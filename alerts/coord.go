@@ -251,9 +251,21 @@ type coordinator struct {
 	// rarest tokens. It is the engine's, shared by its weighing detectors.
 	df      *docFreq
 	minRare float64 // SlowWindow.MinRare
-	order   []int   // scratch for weightedPrefix
-	pfx     []uint64
-	wscr    []float32
+	// weigh: similarity and containment are over df's weights
+	// (SlowWindow.WeightedSimilarity); without it df only gates tweets
+	// and orders the index.
+	weigh bool
+	// named returns, for a tweet an alert of any window named, that
+	// alert's span end plus its window (the engine's; nil in tests of one
+	// coordinator). Neither that tweet nor any tweet of its group up to
+	// then counts towards another alert: without this a longer window's
+	// span holding an alerted tweet was dropped by the engine as a
+	// repeat, and its group, marked alerted, never alerted again, also
+	// not for a later campaign's tweets that had joined it.
+	named func(id string) (quietNs int64, ok bool)
+	order []int // scratch for weightedPrefix
+	pfx   []uint64
+	wscr  []float32
 
 	// Slabs that new groups and their token copies are cut from: nearly
 	// every tweet starts a group, and one allocation per group (or four, as
@@ -319,12 +331,18 @@ func (c *coordinator) copyTokens(tokens []uint64) []uint64 {
 // first |x| - ceil(t|x|) + 1 of the sorted tokens, for t = LooseSimilarity,
 // the lowest similarity at which a tweet may join a group.
 func (c *coordinator) prefix(tokens []uint64, weights []float32, info float32) []uint64 {
-	if c.df != nil {
+	if c.weigh {
 		return c.weightedPrefix(tokens, weights, info)
 	}
 	n := len(tokens)
-	p := n - int(math.Ceil(c.cfg.LooseSimilarity*float64(n)-1e-9)) + 1
-	return tokens[:max(min(p, n), 0)]
+	p := max(min(n-int(math.Ceil(c.cfg.LooseSimilarity*float64(n)-1e-9))+1, n), 0)
+	if c.df != nil {
+		// Any one order of all tokens makes prefix filtering exact; the
+		// rarest first keeps an hour's posting lists short (the weights
+		// drift slowly, so nearly exact, as weightedPrefix).
+		return c.rarestFirst(tokens, weights)[:p]
+	}
+	return tokens[:p]
 }
 
 // observe adds one tweet (signature already computed) and returns an alert
@@ -372,7 +390,7 @@ func (c *coordinator) observe(t *coordTweet, watermark time.Time) *event.Alert {
 	if g.alerted {
 		return nil
 	}
-	return c.check(g)
+	return c.check(g, t.at)
 }
 
 // index adds g to the postings of the prefix tokens of one of its
@@ -453,7 +471,7 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 			}
 			repSim := 0.0
 			for ri, r := range g.reps {
-				if c.df != nil {
+				if c.weigh {
 					repSim = max(repSim, c.weightedSim(r, g.repInfo[ri], t))
 					continue
 				}
@@ -474,7 +492,7 @@ func (c *coordinator) match(t *coordTweet) (g *group, strict bool) {
 				continue
 			}
 			var score float64
-			if c.df != nil {
+			if c.weigh {
 				score = float64(weightedIntersection(g.vocabulary(), t.tokens, t.weights) / t.info)
 			} else {
 				score = float64(intersection(t.tokens, g.vocabulary())) / float64(len(t.tokens))
@@ -497,17 +515,36 @@ func (c *coordinator) live(g *group, atNs int64) bool {
 	return d <= w && d >= -w
 }
 
-// check looks for a span of at most Window holding members from at least K
-// distinct accounts, and if found returns the alert for it.
-func (c *coordinator) check(g *group) *event.Alert {
+// check looks for a span of at most Window within one window of at (the
+// new tweet's time) holding members from at least K distinct accounts, and
+// if found returns the alert for it. Only members after the quiet time of
+// every alert of another window that named one of the group's tweets
+// count (see named).
+func (c *coordinator) check(g *group, at time.Time) *event.Alert {
 	if len(g.members) < c.cfg.K {
 		return nil // fewer tweets than K cannot be K accounts (most groups have one)
 	}
 	if g.accounts() < c.cfg.K {
 		return nil
 	}
+	quiet := int64(math.MinInt64)
+	if c.named != nil {
+		for _, m := range g.members {
+			if q, ok := c.named(m.id); ok {
+				quiet = max(quiet, q)
+			}
+		}
+	}
 	users := map[string]int{}
-	ms := slices.Clone(g.members)
+	w := c.cfg.Window
+	ms := slices.DeleteFunc(slices.Clone(g.members), func(m member) bool {
+		d := m.at.Sub(at)
+		// The span must be one the new tweet can be in.
+		return d > w || d < -w || m.at.UnixNano() <= quiet
+	})
+	if len(ms) < c.cfg.K {
+		return nil
+	}
 	slices.SortStableFunc(ms, func(a, b member) int { return a.at.Compare(b.at) })
 	lo := 0
 	for hi, m := range ms {

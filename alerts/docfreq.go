@@ -135,16 +135,7 @@ func (c *coordinator) weightedSim(r []uint64, rInfo float32, t *coordTweet) floa
 // rather than exact. The common words are left out of the index, so a
 // long window's posting lists stay short.
 func (c *coordinator) weightedPrefix(tokens []uint64, weights []float32, info float32) []uint64 {
-	c.order = c.order[:0]
-	for i := range tokens {
-		c.order = append(c.order, i)
-	}
-	o := c.order
-	for i := 1; i < len(o); i++ { // insertion sort: tens of tokens
-		for j := i; j > 0 && (weights[o[j]] > weights[o[j-1]] || weights[o[j]] == weights[o[j-1]] && tokens[o[j]] < tokens[o[j-1]]); j-- {
-			o[j], o[j-1] = o[j-1], o[j]
-		}
-	}
+	o := c.rareOrder(tokens, weights)
 	c.pfx = c.pfx[:0]
 	rest, floor := info, float32(c.cfg.LooseSimilarity)*info
 	for _, i := range o {
@@ -155,4 +146,29 @@ func (c *coordinator) weightedPrefix(tokens []uint64, weights []float32, info fl
 		rest -= weights[i]
 	}
 	return c.pfx
+}
+
+// rarestFirst returns tokens in order of decreasing weight.
+func (c *coordinator) rarestFirst(tokens []uint64, weights []float32) []uint64 {
+	c.pfx = c.pfx[:0]
+	for _, i := range c.rareOrder(tokens, weights) {
+		c.pfx = append(c.pfx, tokens[i])
+	}
+	return c.pfx
+}
+
+// rareOrder returns the indexes of tokens in order of decreasing weight
+// (ties by token).
+func (c *coordinator) rareOrder(tokens []uint64, weights []float32) []int {
+	c.order = c.order[:0]
+	for i := range tokens {
+		c.order = append(c.order, i)
+	}
+	o := c.order
+	for i := 1; i < len(o); i++ { // insertion sort: tens of tokens
+		for j := i; j > 0 && (weights[o[j]] > weights[o[j-1]] || weights[o[j]] == weights[o[j-1]] && tokens[o[j]] < tokens[o[j-1]]); j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+	return o
 }

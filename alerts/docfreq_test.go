@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tweetflow/tweetflow/aggregator/sink"
+	"github.com/tweetflow/tweetflow/event"
 )
 
 func TestDocFreqWeightsAndDecay(t *testing.T) {
@@ -67,9 +68,11 @@ func TestCoordinationHourWindowWeighsWords(t *testing.T) {
 	}
 	hourOnly := func(idf bool) Config {
 		cfg := coordOnly()
-		cfg.Coordination.Slow = []SlowWindow{{Window: time.Hour, K: 8, IDF: idf}}
+		cfg.Coordination.Slow = []SlowWindow{{Window: time.Hour, K: 8, IDF: idf, WeightedSimilarity: idf}}
 		return cfg
 	}
+	floorOnly := coordOnly()
+	floorOnly.Coordination.Slow = []SlowWindow{{Window: time.Hour, K: 8, IDF: true, MinRare: 4}}
 	cases := []struct {
 		name string
 		cfg  Config
@@ -78,6 +81,8 @@ func TestCoordinationHourWindowWeighsWords(t *testing.T) {
 	}{
 		{"common phrase, unweighted", hourOnly(false), chance, 1},
 		{"common phrase, IDF", hourOnly(true), chance, 0},
+		{"common phrase, IDF floor, unweighted similarity", floorOnly, chance, 0},
+		{"drip of eight over fifty minutes, IDF floor, unweighted similarity", floorOnly, campaign("d", 8, t0, 50*time.Minute), 1},
 		{"common phrase, default windows", coordOnly(), chance, 0},
 		{"drip of eight over fifty minutes, IDF", hourOnly(true), campaign("d", 8, t0, 50*time.Minute), 1},
 		{"drip of eight over fifty minutes, default windows", coordOnly(), campaign("d", 8, t0, 50*time.Minute), 1},
@@ -97,5 +102,33 @@ func TestCoordinationHourWindowWeighsWords(t *testing.T) {
 				t.Errorf("%d near-copy alerts (%v), want %d", n, kinds(got), c.want)
 			}
 		})
+	}
+}
+
+// A second campaign posting the text of one that alerted 15 minutes
+// before joins the first one's group in the hour's window. It alerts on
+// its own tweets: the first campaign's tweets, named by the 10-minute
+// window's alert, do not count again (counted, the hour's span held them,
+// the engine dropped its alert as a repeat, and the group never alerted).
+func TestCoordinationSecondCampaignOnOneText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	background := organic(rng, 5400, t0.Add(-30*time.Minute), time.Second, "o")
+	first := campaign("a", 6, t0, 5*time.Minute)
+	second := campaign("b", 8, t0.Add(20*time.Minute), 36*time.Minute)
+	e := mustEngine(t, coordOnly())
+	got := append(e.Observe(merge(background, append(first, second...))), e.Flush()...)
+	var copies []event.Alert
+	for _, a := range got {
+		if a.Metric == MetricSimilarTexts {
+			copies = append(copies, a)
+		}
+	}
+	if len(copies) != 2 {
+		t.Fatalf("%d near-copy alerts, want 2 (one per campaign): %v", len(copies), copies)
+	}
+	for _, id := range copies[1].TweetIDs {
+		if !strings.HasPrefix(id, "bc") {
+			t.Errorf("the second campaign's alert names %s (tweets %v)", id, copies[1].TweetIDs)
+		}
 	}
 }

@@ -109,12 +109,15 @@ func New(cfg Config) (*Engine, error) {
 			if e.df == nil {
 				e.df = newDocFreq(cfg.Coordination.IDFHalfLife)
 			}
-			sc.df, sc.minRare = e.df, w.MinRare
+			sc.df, sc.minRare, sc.weigh = e.df, w.MinRare, w.WeightedSimilarity
 		}
 		// The same group can alert in the 60 s window and a longer one:
 		// the window in the id keeps the two alerts apart.
 		sc.idPart = w.Window.String()
 		e.coords = append(e.coords, sc)
+	}
+	for _, c := range e.coords {
+		c.named = e.named
 	}
 	if !cfg.Networks.Disabled {
 		nets, err := coord.New(cfg.Networks.Coord)
@@ -212,7 +215,7 @@ func (e *Engine) Observe(recs []sink.Record) []event.Alert {
 				if at.Before(e.watermark().Add(-c.cfg.Window)) {
 					continue // too late for this window
 				}
-				if a := c.observe(&tweets[i], e.watermark()); a != nil && e.newCopies(a, from.UnixNano()) {
+				if a := c.observe(&tweets[i], e.watermark()); a != nil && e.newCopies(a, c.cfg.Window, from.UnixNano()) {
 					out = append(out, *a)
 				}
 			}
@@ -256,19 +259,27 @@ func (e *Engine) Stats() Stats {
 // watermark is the event time up to which windows are complete.
 func (e *Engine) watermark() time.Time { return e.newest.Add(-e.cfg.Lateness) }
 
-// newCopies reports whether near-copy alert a names no tweet of an earlier
-// one (from: the oldest event time still remembered), and remembers its
-// tweets.
-func (e *Engine) newCopies(a *event.Alert, from int64) bool {
+// newCopies reports whether near-copy alert a, of a window of length
+// window, names no tweet of an earlier one (from: the oldest event time
+// still remembered), and remembers its tweets with the alert's quiet
+// time (its span end plus window: see coordinator.named).
+func (e *Engine) newCopies(a *event.Alert, window time.Duration, from int64) bool {
 	for _, id := range a.TweetIDs {
 		if at, ok := e.copied.at[id]; ok && at >= from {
 			return false
 		}
 	}
 	for _, id := range a.TweetIDs {
-		e.copied.first(id, a.WindowStart.UnixNano(), from)
+		e.copied.first(id, a.WindowEnd.Add(window).UnixNano(), from)
 	}
 	return true
+}
+
+// named returns the quiet time newCopies remembers for tweet id: the
+// span end plus the window of the near-copy alert that named it.
+func (e *Engine) named(id string) (int64, bool) {
+	q, ok := e.copied.at[id]
+	return q, ok && q >= e.watermark().Add(-e.longestCoordWindow()).UnixNano()
 }
 
 // longestCoordWindow is the longest near-copy window: a tweet id is
