@@ -32,6 +32,11 @@ type Report struct {
 	// OrganicTweets and FalsePer100k: false alerts per 100,000 organic tweets.
 	OrganicTweets int     `json:"organic_tweets"`
 	FalsePer100k  float64 `json:"false_per_100k"`
+	// FalseOnSource counts the false alerts whose texts are mostly a
+	// SourceCampaigns text (a campaign of the source collection itself);
+	// they stay in FalseAlerts. FalseOtherPer100k is the rate of the rest.
+	FalseOnSource     int     `json:"false_on_source_campaigns"`
+	FalseOtherPer100k float64 `json:"false_other_per_100k"`
 	// Missed lists the campaigns not found; FalseSamples some false alerts,
 	// so a reader can judge them (a genuine spam wave in the organic data
 	// counts as false here).
@@ -132,6 +137,9 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 		}
 		r.FalseAlerts++
 		metric(a.Metric).False++
+		if onSourceCampaign(a) {
+			r.FalseOnSource++
+		}
 		if len(r.FalseSamples) < 20 {
 			r.FalseSamples = append(r.FalseSamples, a)
 		}
@@ -178,6 +186,7 @@ func Evaluate(truth Truth, alerts []event.Alert) Report {
 	}
 	if r.OrganicTweets > 0 {
 		r.FalsePer100k = float64(r.FalseAlerts) / float64(r.OrganicTweets) * 100_000
+		r.FalseOtherPer100k = float64(r.FalseAlerts-r.FalseOnSource) / float64(r.OrganicTweets) * 100_000
 	}
 	return r
 }
@@ -198,9 +207,9 @@ func majority(votes map[int]int, n int) (int, bool) {
 func (r Report) Print(w io.Writer) error {
 	_, err := fmt.Fprintf(w, `campaigns:       %d injected, %d found (recall %.1f%%), median delay %s
 coordination:    %d alerts, %d true (%d mixed), %d false (precision %.1f%%)
-false alerts:    %.2f per 100,000 organic tweets (%d organic tweets)
+false alerts:    %.2f per 100,000 organic tweets (%d organic tweets); %d of them on the source's own spam campaign (campaign.SourceCampaigns), %.2f per 100,000 without them
 `, r.Campaigns, r.Found, 100*r.Recall, r.MedianDelay.Round(time.Second), r.Alerts, r.TrueAlerts, r.MixedAlerts, r.FalseAlerts,
-		100*r.Precision, r.FalsePer100k, r.OrganicTweets)
+		100*r.Precision, r.FalsePer100k, r.OrganicTweets, r.FalseOnSource, r.FalseOtherPer100k)
 	if err != nil {
 		return err
 	}

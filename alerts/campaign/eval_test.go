@@ -31,3 +31,18 @@ func TestEvaluateMixedAlerts(t *testing.T) {
 		t.Errorf("false per 100k %v, want 1", r.FalsePer100k)
 	}
 }
+
+// An alert on the source collection's own spam is false (the strict
+// figure) and counted apart; an alert on other organic texts is not.
+func TestEvaluateSourceCampaign(t *testing.T) {
+	truth := Truth{OrganicRows: 100_000}
+	r := Evaluate(truth, []event.Alert{
+		{Kind: event.AlertCoordination, Metric: "similar_texts", TweetIDs: []string{"o1", "o2"},
+			Texts: []string{"im lonely  keep me company! 22 female, Seattle - Washington", "@x im lonely keep me company! 22 female, new york http://t.co/a"}},
+		{Kind: event.AlertCoordination, Metric: "similar_texts", TweetIDs: []string{"o3", "o4"},
+			Texts: []string{"good morning twitter world", "im lonely  keep me company! 22 female, Austin - Texas", "good morning world"}},
+	})
+	if r.FalseAlerts != 2 || r.FalseOnSource != 1 || r.FalsePer100k != 2 || r.FalseOtherPer100k != 1 {
+		t.Errorf("false %d, on source %d, per 100k %v, others %v; want 2, 1, 2, 1", r.FalseAlerts, r.FalseOnSource, r.FalsePer100k, r.FalseOtherPer100k)
+	}
+}
