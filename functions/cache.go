@@ -45,15 +45,17 @@ func (c *scoreCache) add(version, text string, p model.Prediction) {
 }
 
 // CacheStats are the cache's lookups since the Function started: hits cost
-// no model call.
+// no model call. Scored is the texts the model scored: the misses less the
+// repeats of a text within one batch, which share its one model call.
 type CacheStats struct {
-	Hits, Misses int64
+	Hits, Misses, Scored int64
 }
 
-// CacheStats reports the score cache's hits and misses (zero when off).
+// CacheStats reports the score cache's hits and misses (zero when off) and
+// the texts scored.
 func (f *Function) CacheStats() CacheStats {
 	if f.cache == nil {
-		return CacheStats{}
+		return CacheStats{Scored: f.scored.Load()}
 	}
-	return CacheStats{Hits: f.cache.hits.Load(), Misses: f.cache.misses.Load()}
+	return CacheStats{Hits: f.cache.hits.Load(), Misses: f.cache.misses.Load(), Scored: f.scored.Load()}
 }

@@ -53,7 +53,10 @@ func TestScoreCache(t *testing.T) {
 	if s := plain.Sizes(); !slices.Equal(s, []int{3, 3}) {
 		t.Fatalf("uncached batches %v", s)
 	}
-	if st := fc.CacheStats(); st.Hits != 2 || st.Misses != 4 {
+	if st := fp.CacheStats(); st.Scored != 6 || st.Hits != 0 {
+		t.Fatalf("uncached stats %+v, want 6 scored", st)
+	}
+	if st := fc.CacheStats(); st.Hits != 2 || st.Misses != 4 || st.Scored != 3 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A later model version does not see the old results.

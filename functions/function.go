@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -66,6 +67,8 @@ type Function struct {
 	opts  Options
 	preds sync.Pool   // []model.Prediction, reused across batches
 	cache *scoreCache // nil when off
+	// scored counts the texts the model scored (CacheStats.Scored).
+	scored atomic.Int64
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -171,6 +174,7 @@ func (f *Function) scoreInto(ctx context.Context, tweets []event.Tweet, out []ev
 		if err := f.s.Score(ctx, texts, preds); err != nil {
 			return fmt.Errorf("model %s: score %d tweets: %w", f.s.Name(), len(texts), err)
 		}
+		f.scored.Add(int64(len(texts)))
 		if f.cache == nil {
 			copy(got, preds)
 		} else {

@@ -310,8 +310,8 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	sum.NotStored = as.Failed
 	sum.Models = map[string]ModelSummary{}
 	for i, n := range names {
-		m := ps.Models[n]
-		sum.Models[n] = ModelSummary{Scored: m.Scored, Mean: m.Mean(), CacheHits: fns[i].CacheStats().Hits}
+		m, cs := ps.Models[n], fns[i].CacheStats()
+		sum.Models[n] = ModelSummary{Scored: m.Scored, Mean: m.Mean(), CacheHits: cs.Hits, ModelCalls: cs.Scored}
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	if sum.Seconds > 0 {

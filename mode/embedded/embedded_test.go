@@ -52,6 +52,12 @@ func TestSampleEndToEnd(t *testing.T) {
 		if ms.CacheHits < 24 || ms.CacheHits > 20000-19953 {
 			t.Errorf("model %s: %d score cache hits, want 24-47", m, ms.CacheHits)
 		}
+		// Each of the 19,953 distinct texts is scored at least once; a
+		// repeat is a hit, shares its batch's model call, or (two batches
+		// in flight at once) is scored again.
+		if ms.ModelCalls < 19953 || ms.ModelCalls > 20000-ms.CacheHits {
+			t.Errorf("model %s: %d model calls with %d hits, want 19,953-%d", m, ms.ModelCalls, ms.CacheHits, 20000-ms.CacheHits)
+		}
 	}
 	st, err := sqlite.Open(ctx, cfg.Store.SQLite, []string{"offense", "sentiment"})
 	if err != nil {

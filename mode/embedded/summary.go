@@ -17,6 +17,9 @@ type ModelSummary struct {
 	// CacheHits counts the tweets whose result came from the score cache
 	// (a text scored recently: mostly retweets), with no model call.
 	CacheHits int64 `json:"cache_hits"`
+	// ModelCalls counts the texts the model scored: what the cache
+	// missed, a text repeated within one batch once.
+	ModelCalls int64 `json:"model_calls"`
 }
 
 // Summary is the result of a run, printed and written by --summary-json.
@@ -77,7 +80,8 @@ func (s Summary) Print(w io.Writer) {
 		ms := s.Models[m]
 		fmt.Fprintf(w, "model %-10s scored %d, mean value %.4f", m, ms.Scored, ms.Mean)
 		if ms.Scored > 0 {
-			fmt.Fprintf(w, ", %.1f%% from the score cache", 100*float64(ms.CacheHits)/float64(ms.Scored))
+			fmt.Fprintf(w, ", %.1f%% from the score cache, %d model calls (%.1f%%)", 100*float64(ms.CacheHits)/float64(ms.Scored),
+				ms.ModelCalls, 100*float64(ms.ModelCalls)/float64(ms.Scored))
 		}
 		fmt.Fprintln(w)
 	}
