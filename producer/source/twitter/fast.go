@@ -338,16 +338,21 @@ value: // i is at a value (or whitespace before it)
 	switch b[i] {
 	case '"':
 		j = i + 1
-		for k := 0; k < 4 && j+8 <= len(b); k++ {
-			if m := special(word(b, j)); m != 0 {
-				if j += bits.TrailingZeros64(m) >> 3; b[j] == '"' {
-					i = j + 1
-					goto after
+		if j+32 <= len(b) {
+			// A fixed-length window: no bounds check a word.
+			p := b[j : j+32 : j+32]
+			for k := 0; k < 32; k += 8 {
+				if m := special(binary.LittleEndian.Uint64(p[k : k+8 : k+8])); m != 0 {
+					if j += k + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+						i = j + 1
+						goto after
+					}
+					goto long
 				}
-				break
 			}
-			j += 8
+			j += 32
 		}
+	long:
 		d.sk = skipState{open: open, top: top, nn: nn, seen: seen}
 		i, _ = d.longStr(j)
 		b, open, top, nn, seen = d.b, d.sk.open, d.sk.top, d.sk.nn, d.sk.seen
