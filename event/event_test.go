@@ -368,3 +368,18 @@ func FuzzTweetClipValidate(f *testing.F) {
 		}
 	})
 }
+
+// A valid tweet is checked without allocating: Validate runs on every
+// tweet read and every record stored, and the field names it reports are
+// built only for an error.
+func TestTweetValidateAllocatesNothing(t *testing.T) {
+	tw := sampleTweet()
+	tw.Hashtags, tw.URLs, tw.Mentions = []string{"go"}, []string{"https://example.org/a"}, []string{"bob"}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := tw.Validate("e1"); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Validate of a valid tweet: %v allocations, want 0", n)
+	}
+}
