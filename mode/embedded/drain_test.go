@@ -125,3 +125,54 @@ func TestSecondSignalStopsAHungDrain(t *testing.T) {
 		t.Fatalf("err = %v, want one saying the drain was aborted by a second signal", err)
 	}
 }
+
+// slowStore takes 30 s (of the bubble's clock) for its first write, then
+// stores at once: a busy disk, not a hung one.
+type slowStore struct {
+	mu     sync.Mutex
+	writes int
+	stored map[string]bool
+}
+
+func (s *slowStore) WriteBatch(ctx context.Context, recs []sink.Record) error {
+	s.mu.Lock()
+	s.writes++
+	first := s.writes == 1
+	s.mu.Unlock()
+	if first {
+		select {
+		case <-time.After(30 * time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		s.stored[r.Tweet.ID] = true
+	}
+	return nil
+}
+
+func (s *slowStore) Close(context.Context) error { return nil }
+
+// A write slower than the cluster modes' budget (sink.DefaultWriteBudget,
+// kept below Knative's delivery timeout) is waited for: a run has no
+// redelivery to fall back on. With that budget the first batch failed the
+// run (TestSampleEndToEnd, under -race at load 16).
+func TestSlowWriteWithinTheRunsBudget(t *testing.T) {
+	if embedded.Defaults().WriteBudget <= 30*time.Second {
+		t.Fatalf("the run's write budget %v does not outlast this test's 30 s write", embedded.Defaults().WriteBudget)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		st := &slowStore{stored: map[string]bool{}}
+		cfg := hungConfig(t, st)
+		sum, err := embedded.Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.TweetsStored != 44 || len(st.stored) != 44 {
+			t.Fatalf("%d tweets stored by the summary, %d by the store, want 44", sum.TweetsStored, len(st.stored))
+		}
+	})
+}
