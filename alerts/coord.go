@@ -143,19 +143,19 @@ type memberIndex struct {
 	ids      map[uint64]int32
 	users    map[string]int
 	oldestNs int64
+	// seed seeds the hash of ids: the index's own, so no state is shared
+	// between groups or engines.
+	seed maphash.Seed
 }
 
-// idSeed seeds the hash of member ids; set once, only read.
-var idSeed = maphash.MakeSeed()
-
 func (x *memberIndex) add(m member) {
-	x.ids[maphash.String(idSeed, m.id)]++
+	x.ids[maphash.String(x.seed, m.id)]++
 	x.users[m.user]++
 	x.oldestNs = min(x.oldestNs, m.at.UnixNano())
 }
 
 func (x *memberIndex) remove(m member) {
-	if h := maphash.String(idSeed, m.id); x.ids[h] <= 1 {
+	if h := maphash.String(x.seed, m.id); x.ids[h] <= 1 {
 		delete(x.ids, h)
 	} else {
 		x.ids[h]--
@@ -172,7 +172,7 @@ func (g *group) add(m member) {
 	case g.big != nil:
 		g.big.add(m)
 	case len(g.members) >= indexMembers:
-		g.big = &memberIndex{ids: make(map[uint64]int32, 2*indexMembers), users: make(map[string]int, 2*indexMembers), oldestNs: math.MaxInt64}
+		g.big = &memberIndex{ids: make(map[uint64]int32, 2*indexMembers), users: make(map[string]int, 2*indexMembers), oldestNs: math.MaxInt64, seed: maphash.MakeSeed()}
 		for _, m := range g.members {
 			g.big.add(m)
 		}
@@ -182,7 +182,7 @@ func (g *group) add(m member) {
 // has reports whether a member has tweet id id (a redelivery).
 func (g *group) has(id string) bool {
 	if g.big != nil {
-		if _, ok := g.big.ids[maphash.String(idSeed, id)]; !ok {
+		if _, ok := g.big.ids[maphash.String(g.big.seed, id)]; !ok {
 			return false
 		}
 	}
